@@ -1,0 +1,151 @@
+//! An agent's complete configuration from one source: the agent file, the tool and workflow
+//! files it references (the bytes that make a snapshot), and the resolved config as JSON.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use crate::diagnostic::{Diagnostic, closest};
+use crate::error::{Error, Result};
+use crate::id::AgentId;
+use crate::model::{self, ToolUse};
+use crate::source::Source;
+
+/// The files of one snapshot, by workspace-relative path, byte for byte.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub agent: AgentId,
+    pub files: Files,
+    /// The agent as JSON with tools replaced by their full definitions and the workflow inlined.
+    pub config: Json,
+    /// Problems that do not stop a publish.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Bundle {
+    /// Names of the tool and workflow files this agent uses (shared with other agents, perhaps).
+    pub fn linked_files(&self) -> impl Iterator<Item = &str> {
+        let own = self.agent.draft_path();
+        self.files.keys().map(String::as_str).filter(move |p| *p != own)
+    }
+}
+
+fn first_error(file: &str, diagnostics: Vec<Diagnostic>) -> Error {
+    diagnostics
+        .into_iter()
+        .find(Diagnostic::is_error)
+        .map(Error::invalid)
+        .unwrap_or_else(|| Error::invalid(Diagnostic::error(file, None, "invalid file")))
+}
+
+/// Paths are built from checked names only; see [`crate::id`].
+pub fn tool_path(name: &str) -> String {
+    format!("tools/{name}.yaml")
+}
+
+pub fn workflow_path(name: &str) -> String {
+    format!("workflows/{name}.json")
+}
+
+/// Reads and validates `agent` and everything it references from `source`.
+pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
+    let path = agent.draft_path();
+    let Some(bytes) = source.read(&path)? else {
+        return Err(Error::UnknownAgent { agent: agent.to_string(), path: source.display(&path) });
+    };
+    let shown = source.display(&path);
+    let doc = model::parse_agent(&shown, &bytes).map_err(|d| first_error(&shown, d))?;
+    let mut config = doc
+        .root
+        .to_json()
+        .map_err(|e| Error::invalid(Diagnostic::error(&shown, e.line, e.message).with_col(e.col).with_hint(e.hint)))?;
+    let mut files = Files::new();
+
+    let mut tools = Vec::with_capacity(doc.tools.len());
+    for tool in &doc.tools {
+        match tool {
+            ToolUse::Inline { node, .. } => tools.push(
+                node.to_json()
+                    .map_err(|e| Error::invalid(Diagnostic::error(&shown, e.line, e.message).with_hint(e.hint)))?,
+            ),
+            ToolUse::Named(reference) => {
+                let tool_file = tool_path(&reference.name);
+                let Some(tool_bytes) = source.read(&tool_file)? else {
+                    let known: Vec<String> = source
+                        .list("tools")?
+                        .into_iter()
+                        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
+                        .collect();
+                    let hint = closest(&reference.name, known.iter().map(String::as_str))
+                        .map(|c| format!("did you mean '{c}'?"))
+                        .unwrap_or_else(|| format!("create {tool_file}, or define the tool inline"));
+                    return Err(Error::invalid(
+                        Diagnostic::error(
+                            &shown,
+                            Some(reference.line),
+                            format!(
+                                "tool '{}' not found: {} does not exist",
+                                reference.name,
+                                source.display(&tool_file)
+                            ),
+                        )
+                        .with_col(Some(reference.col))
+                        .with_hint(Some(hint)),
+                    ));
+                };
+                let tool_shown = source.display(&tool_file);
+                let node = model::parse_tool(&tool_shown, &reference.name, &tool_bytes)
+                    .map_err(|d| first_error(&tool_shown, d))?;
+                tools.push(node.to_json().map_err(|e| {
+                    Error::invalid(Diagnostic::error(&tool_shown, e.line, e.message).with_hint(e.hint))
+                })?);
+                files.insert(tool_file, tool_bytes);
+            }
+        }
+    }
+    if !doc.tools.is_empty() {
+        config["tools"] = Json::Array(tools);
+    }
+
+    if let Some(reference) = &doc.workflow {
+        let workflow_file = workflow_path(&reference.name);
+        let Some(workflow_bytes) = source.read(&workflow_file)? else {
+            return Err(Error::invalid(
+                Diagnostic::error(
+                    &shown,
+                    Some(reference.line),
+                    format!(
+                        "workflow '{}' not found: {} does not exist",
+                        reference.name,
+                        source.display(&workflow_file)
+                    ),
+                )
+                .with_col(Some(reference.col))
+                .with_hint(Some(format!("create {workflow_file} holding the workflow's JSON object"))),
+            ));
+        };
+        let workflow_shown = source.display(&workflow_file);
+        let graph =
+            model::parse_workflow(&workflow_shown, &workflow_bytes).map_err(|d| first_error(&workflow_shown, d))?;
+        config["workflow"] = json!({ "name": reference.name, "graph": graph });
+        files.insert(workflow_file, workflow_bytes);
+    }
+
+    files.insert(path, bytes);
+    Ok(Bundle { agent: agent.clone(), files, config, warnings: doc.warnings })
+}
+
+/// The ids of every draft in `agents/`, and the names there that are not valid drafts.
+pub fn list_agents(source: &dyn Source) -> Result<(Vec<AgentId>, Vec<String>)> {
+    let mut ids = Vec::new();
+    let mut stray = Vec::new();
+    for name in source.list("agents")? {
+        match name.strip_suffix(".yaml").map(AgentId::new) {
+            Some(Ok(id)) => ids.push(id),
+            _ => stray.push(name),
+        }
+    }
+    Ok((ids, stray))
+}

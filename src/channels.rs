@@ -1,0 +1,417 @@
+//! `channels.toml`: which configuration serves each channel. Reading and validation live here,
+//! with a line for every problem; editing with comments kept is in `channels/edit.rs`.
+
+pub mod edit;
+
+use gix::ObjectId;
+use toml_edit::{Item, TableLike};
+
+use crate::config::line_of;
+use crate::diagnostic::{Diagnostic, closest};
+use crate::id::{AgentId, id_problem};
+
+pub const FILE: &str = "channels.toml";
+/// channels.toml may be larger than an agent file: 10,000 channels take about a megabyte.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest weight of one variant; keeps every sum far from overflow.
+pub const MAX_WEIGHT: u64 = 1_000_000;
+
+/// What a channel or variant is pinned to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pin {
+    Number(u64),
+    Latest,
+    Draft,
+}
+
+impl std::fmt::Display for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pin::Number(n) => write!(f, "v{n}"),
+            Pin::Latest => f.write_str("latest"),
+            Pin::Draft => f.write_str("draft"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub agent: AgentId,
+    pub pin: Pin,
+    /// For numbered pins: the snapshot tree the tag must still hold.
+    pub tree: Option<ObjectId>,
+    pub line: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sticky {
+    Caller,
+    Call,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variant {
+    pub name: String,
+    pub target: Target,
+    pub weight: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Single(Target),
+    Split { sticky: Sticky, salt: String, variants: Vec<Variant> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub name: String,
+    pub line: u32,
+    pub route: Route,
+}
+
+impl Channel {
+    pub fn targets(&self) -> Vec<&Target> {
+        match &self.route {
+            Route::Single(t) => vec![t],
+            Route::Split { variants, .. } => variants.iter().map(|v| &v.target).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Channels {
+    pub channels: Vec<Channel>,
+}
+
+impl Channels {
+    pub fn get(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+}
+
+/// Why a channel name is not acceptable: E.164 numbers, or names like `web-widget`.
+pub fn channel_problem(name: &str) -> Option<String> {
+    if let Some(digits) = name.strip_prefix('+') {
+        let ok =
+            (2..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+        return (!ok).then(|| format!("'{}' is not an E.164 number (+ then 2 to 15 digits)", name.escape_debug()));
+    }
+    let ok = (1..=64).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    (!ok).then(|| {
+        format!(
+            "'{}' is not a valid channel name: use an E.164 number or up to 64 letters, digits, '_', '.', ':' and '-'",
+            name.escape_debug()
+        )
+    })
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    file: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn line(&self, span: Option<std::ops::Range<usize>>) -> Option<u32> {
+        span.map(|s| line_of(self.text, s.start))
+    }
+
+    fn error(&mut self, line: Option<u32>, message: String, hint: Option<String>) {
+        self.diagnostics.push(Diagnostic::error(self.file, line, message).with_hint(hint));
+    }
+
+    fn item_line(&self, item: &Item) -> Option<u32> {
+        self.line(item.span().or_else(|| item.as_table().and_then(|t| t.span())))
+    }
+
+    fn key_line(&self, table: &dyn TableLike, key: &str) -> Option<u32> {
+        let (k, item) = table.get_key_value(key)?;
+        self.line(k.span()).or_else(|| self.item_line(item))
+    }
+
+    fn unknown_keys(&mut self, table: &dyn TableLike, known: &[&str], what: &str) {
+        for (key, _) in table.iter() {
+            if !known.contains(&key) {
+                let line = self.key_line(table, key);
+                let hint = closest(key, known.iter().copied())
+                    .map(|c| format!("did you mean '{c}'?"))
+                    .or_else(|| Some(format!("known keys: {}", known.join(", "))));
+                self.error(line, format!("{what}: unknown key '{key}'"), hint);
+            }
+        }
+    }
+
+    fn string(&mut self, table: &dyn TableLike, key: &str, what: &str) -> Option<String> {
+        let item = table.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                let line = self.key_line(table, key);
+                self.error(line, format!("{what}: '{key}' must be a string"), None);
+                None
+            }
+        }
+    }
+
+    fn target(&mut self, table: &dyn TableLike, what: &str, line: Option<u32>) -> Option<Target> {
+        let agent = match table.get("agent") {
+            None => {
+                self.error(line, format!("{what}: missing 'agent'"), None);
+                None
+            }
+            Some(_) => self.string(table, "agent", what).and_then(|a| match AgentId::new(&a) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    let l = self.key_line(table, "agent");
+                    self.error(l, format!("{what}: {e}"), None);
+                    None
+                }
+            }),
+        };
+        let version_line = self.key_line(table, "version");
+        let pin = match table.get("version").and_then(Item::as_value) {
+            None => {
+                self.error(
+                    line,
+                    format!("{what}: missing 'version'"),
+                    Some("write version = 3, \"latest\" or \"draft\"".into()),
+                );
+                None
+            }
+            Some(v) => match (v.as_integer(), v.as_str()) {
+                (Some(n), _) if n >= 1 => Some(Pin::Number(n as u64)),
+                (_, Some("latest")) => Some(Pin::Latest),
+                (_, Some("draft")) => Some(Pin::Draft),
+                (_, Some(s)) if s.strip_prefix('v').is_some_and(|d| d.parse::<u64>().is_ok()) => {
+                    self.error(
+                        version_line,
+                        format!("{what}: version '{s}' must be written as a number"),
+                        Some(format!("write version = {}", &s[1..])),
+                    );
+                    None
+                }
+                _ => {
+                    self.error(
+                        version_line,
+                        format!("{what}: version must be a number from 1, \"latest\" or \"draft\""),
+                        None,
+                    );
+                    None
+                }
+            },
+        };
+        let tree = match self.string(table, "tree", what) {
+            None => None,
+            Some(hex) => match ObjectId::from_hex(hex.as_bytes()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    let l = self.key_line(table, "tree");
+                    self.error(l, format!("{what}: tree '{}' is not a full object id", hex.escape_debug()), None);
+                    None
+                }
+            },
+        };
+        if tree.is_some() && matches!(pin, Some(Pin::Latest | Pin::Draft)) {
+            let l = self.key_line(table, "tree");
+            self.error(
+                l,
+                format!("{what}: 'tree' applies only to numbered versions"),
+                Some("remove the tree line, or pin a number".into()),
+            );
+        }
+        Some(Target { agent: agent?, pin: pin?, tree, line: line.unwrap_or(1) })
+    }
+
+    fn channel(&mut self, name: &str, item: &Item, line: Option<u32>) -> Option<Channel> {
+        let what = format!("channel '{name}'");
+        if let Some(problem) = channel_problem(name) {
+            self.error(line, problem, None);
+            return None;
+        }
+        let Some(table) = item.as_table_like() else {
+            self.error(line, format!("{what}: expected a table"), Some(format!("write [channels.\"{name}\"]")));
+            return None;
+        };
+        let has_variants = table.get("variants").is_some();
+        let route = if has_variants {
+            self.unknown_keys(table, &["variants", "sticky", "salt"], &what);
+            let sticky = match self.string(table, "sticky", &what).as_deref() {
+                None | Some("caller") => Sticky::Caller,
+                Some("call") => Sticky::Call,
+                Some(other) => {
+                    let l = self.key_line(table, "sticky");
+                    self.error(
+                        l,
+                        format!("{what}: sticky '{}' must be \"caller\" or \"call\"", other.escape_debug()),
+                        None,
+                    );
+                    Sticky::Caller
+                }
+            };
+            let salt = self.string(table, "salt", &what).unwrap_or_else(|| name.to_owned());
+            let variants_line = self.key_line(table, "variants");
+            let items: Vec<(&dyn TableLike, Option<u32>)> = match table.get("variants") {
+                Some(Item::Value(toml_edit::Value::Array(a))) => {
+                    let mut out = Vec::new();
+                    for v in a.iter() {
+                        match v.as_inline_table() {
+                            Some(t) => out.push((t as &dyn TableLike, self.line(t.span()).or(variants_line))),
+                            None => self.error(self.line(v.span()).or(variants_line), format!("{what}: each variant must be a table {{ name = ..., agent = ..., version = ..., weight = ... }}"), None),
+                        }
+                    }
+                    out
+                }
+                Some(Item::ArrayOfTables(a)) => {
+                    a.iter().map(|t| (t as &dyn TableLike, self.line(t.span()).or(variants_line))).collect()
+                }
+                _ => {
+                    self.error(variants_line, format!("{what}: 'variants' must be a list of tables"), None);
+                    return None;
+                }
+            };
+            if items.len() < 2 {
+                self.error(
+                    variants_line,
+                    format!("{what}: a split needs at least two variants"),
+                    Some("pin a single version with agent and version instead".into()),
+                );
+            }
+            let mut variants = Vec::new();
+            for (i, (v, vline)) in items.into_iter().enumerate() {
+                self.unknown_keys(
+                    v,
+                    &["name", "agent", "version", "weight", "tree"],
+                    &format!("{what} variant {}", i + 1),
+                );
+                let vname = match self.string(v, "name", &what) {
+                    Some(n) => match id_problem(&n) {
+                        None => Some(n),
+                        Some(p) => {
+                            self.error(
+                                vline,
+                                format!("{what}: variant name '{}' {p}", n.escape_debug()),
+                                Some("variant names match [a-z0-9][a-z0-9_-]{0,62}".into()),
+                            );
+                            None
+                        }
+                    },
+                    None => {
+                        self.error(vline, format!("{what}: variant {} has no name", i + 1), None);
+                        None
+                    }
+                };
+                let vwhat = format!("{what} variant '{}'", vname.as_deref().unwrap_or("?"));
+                let weight = match v.get("weight").and_then(Item::as_value) {
+                    None => {
+                        self.error(vline, format!("{vwhat}: missing 'weight'"), None);
+                        None
+                    }
+                    Some(w) => match w.as_integer() {
+                        Some(n) if (0..=MAX_WEIGHT as i64).contains(&n) => Some(n as u64),
+                        _ => {
+                            self.error(
+                                vline,
+                                format!("{vwhat}: weight must be an integer from 0 to {MAX_WEIGHT}"),
+                                None,
+                            );
+                            None
+                        }
+                    },
+                };
+                let target = self.target(v, &vwhat, vline);
+                if let (Some(name), Some(weight), Some(target)) = (vname, weight, target) {
+                    if variants.iter().any(|x: &Variant| x.name == name) {
+                        self.error(vline, format!("{what}: variant name '{name}' is used twice"), None);
+                    }
+                    variants.push(Variant { name, target, weight });
+                }
+            }
+            if !variants.is_empty() && variants.iter().map(|v| v.weight).sum::<u64>() == 0 {
+                self.error(
+                    variants_line,
+                    format!("{what}: the weights add up to 0"),
+                    Some("give at least one variant a positive weight".into()),
+                );
+            }
+            Route::Split { sticky, salt, variants }
+        } else {
+            self.unknown_keys(table, &["agent", "version", "tree", "sticky", "salt"], &what);
+            for key in ["sticky", "salt"] {
+                if table.get(key).is_some() {
+                    let l = self.key_line(table, key);
+                    self.error(l, format!("{what}: '{key}' applies only to splits (variants)"), None);
+                }
+            }
+            Route::Single(self.target(table, &what, line)?)
+        };
+        Some(Channel { name: name.to_owned(), line: line.unwrap_or(1), route })
+    }
+}
+
+/// Parses and validates channels.toml. `file` names it in messages. Every problem is returned.
+pub fn parse(text: &str, file: &str) -> Result<Channels, Vec<Diagnostic>> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        vec![Diagnostic::error(file, line, format!("invalid TOML: {}", e.message().trim()))]
+    })?;
+    let mut reader = Reader { text, file, diagnostics: Vec::new() };
+    let root = doc.as_table();
+    reader.unknown_keys(root, &["channels"], "channels.toml");
+    let mut channels = Channels::default();
+    if let Some(item) = root.get("channels") {
+        match item.as_table_like() {
+            None => reader.error(reader.item_line(item), "'channels' must be a table".into(), None),
+            Some(table) => {
+                for (name, item) in table.iter() {
+                    let line = reader.key_line(table, name).or_else(|| reader.item_line(item));
+                    if let Some(channel) = reader.channel(name, item, line) {
+                        channels.channels.push(channel);
+                    }
+                }
+            }
+        }
+    }
+    if reader.diagnostics.is_empty() { Ok(channels) } else { Err(reader.diagnostics) }
+}
+
+/// Checks the raw bytes (size, BOM, UTF-8) before parsing.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>> {
+    let text = crate::yaml::check_text_within(bytes, MAX_FILE_BYTES)
+        .map_err(|e| vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)])?;
+    parse(text, file)
+}
+
+/// The routes of a parsed file as (channel, agent) pairs, variants included.
+pub fn routes(channels: &Channels) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in &channels.channels {
+        for t in c.targets() {
+            let pair = (c.name.clone(), t.agent.to_string());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    }
+    out
+}
+
+impl crate::Workspace {
+    /// channels.toml from the work tree or a revision; an absent file is an empty one.
+    pub fn load_channels(&self, at: &crate::DraftAt) -> crate::Result<Channels> {
+        let source = self.drafts(at)?;
+        let Some(bytes) = source.read_limited(FILE, MAX_FILE_BYTES)? else { return Ok(Channels::default()) };
+        parse_bytes(&bytes, &source.display(FILE))
+            .map_err(|d| crate::Error::invalid(d.into_iter().next().expect("at least one diagnostic")))
+    }
+
+    /// (channel, agent) for every route in channels.toml.
+    pub fn channel_routes(&self, at: &crate::DraftAt) -> crate::Result<Vec<(String, String)>> {
+        Ok(routes(&self.load_channels(at)?))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+//! `agentver diff`: what changed between two configurations of an agent.
+
+use agentver::diff;
+use agentver::id::{RefSpec, Spec};
+use agentver::workspace::Located;
+
+use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at, render};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Show what changed, field by field: `diff sales` latest → draft; `diff sales@v3` v3 → draft;
+/// `diff sales@v3 sales@v5`. Named lists (tools, knowledge bases, analysis fields, workflow
+/// nodes) are matched by name; long text gets a line diff with changed words marked.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The old side (<id> means its latest version)
+    from: String,
+    /// The new side (default: the draft)
+    to: Option<String>,
+    /// Output format (--json is the same as --format json)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 1 when there are differences, 0 when there are none
+    #[arg(long)]
+    exit_code: bool,
+    /// Read drafts from this commit instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+fn side(located: &Located) -> serde_json::Value {
+    serde_json::json!({ "version": located.version, "tree": located.tree.to_string(), "tag": located.tag })
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let from = super::spec(&args.from)?;
+    let to = match &args.to {
+        Some(s) => super::spec(s)?,
+        None => Spec { agent: from.agent.clone(), reference: Some(RefSpec::Draft) },
+    };
+    if from.agent != to.agent {
+        return Err(CliError::usage(
+            format!("both sides must name the same agent, not {} and {}", from.agent, to.agent),
+            None,
+        ));
+    }
+    let ws = ui.workspace()?;
+    let at = draft_at(&args.rev);
+    let old = ws.locate(&from.agent, from.reference_or(RefSpec::Latest), &at)?;
+    let new = ws.locate(&to.agent, to.reference_or(RefSpec::Draft), &at)?;
+    let changes = diff::diff(&old.bundle.config, &new.bundle.config);
+    let title = format!("{}: {} → {}", from.agent, old.version, new.version);
+    let format = if ui.json { Format::Json } else { args.format };
+    let color = ui.color;
+    match format {
+        Format::Json => ui.print_json(&serde_json::json!({
+            "agent": from.agent.as_str(),
+            "from": side(&old),
+            "to": side(&new),
+            "changes": changes,
+        }))?,
+        Format::Markdown => render::markdown(ui.out(), &title, &changes)?,
+        Format::Text => render::text(ui.out(), &title, &changes, color)?,
+    }
+    Ok(if args.exit_code && !changes.is_empty() { Outcome::Negative } else { Outcome::Success })
+}

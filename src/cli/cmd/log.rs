@@ -1,0 +1,38 @@
+//! `agentver log <id>` (alias `versions`): an agent's versions, newest first.
+
+use crate::cli::{CmdResult, Outcome, Ui, draft_at, render};
+
+/// List an agent's versions newest first, with the draft's state on top.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The agent's id
+    id: String,
+    /// Compare the draft as committed in REV instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let id = super::agent_id(&args.id)?;
+    let log = ui.workspace()?.log(&id, &draft_at(&args.rev))?;
+    if ui.json {
+        ui.print_json(&log)?;
+        return Ok(Outcome::Success);
+    }
+    let color = ui.color;
+    let out = ui.out();
+    let tree = log.draft.tree.as_deref().map(|t| format!(" (tree {})", &t[..12])).unwrap_or_default();
+    writeln!(out, "{} {}{tree}", render::paint(color, render::BOLD, "draft"), log.draft.state)?;
+    for v in &log.versions {
+        let rollback = v.rollback_of.map(|r| format!(" (rollback to v{r})")).unwrap_or_default();
+        writeln!(out, "{} {}{rollback}", render::paint(color, render::YELLOW, &format!("v{}", v.version)), v.label)?;
+        writeln!(out, "    {} <{}>  {}  {}  tree {}", v.author.name, v.author.email, v.date, v.tag, &v.tree[..12])?;
+        for line in v.notes.lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    if let Some(e) = &log.draft.error {
+        ui.status(&format!("warning: the draft does not validate: {e}"));
+    }
+    Ok(Outcome::Success)
+}

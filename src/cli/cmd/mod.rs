@@ -1,0 +1,38 @@
+//! One file per subcommand.
+
+pub mod diff;
+pub mod init;
+pub mod log;
+pub mod new;
+pub mod publish;
+pub mod restore;
+pub mod rollback;
+pub mod schema;
+pub mod show;
+pub mod status;
+
+use agentver::id::{AgentId, Spec};
+
+use super::CliError;
+
+/// Parses a spec argument, turning a bad one into a usage error (exit 2).
+pub fn spec(s: &str) -> Result<Spec, CliError> {
+    Spec::parse(s)
+        .map_err(|e| CliError::usage(e, Some("a spec is <id> or <id>@<ref>, ref = vN | N | draft | latest".into())))
+}
+
+pub fn agent_id(s: &str) -> Result<AgentId, CliError> {
+    AgentId::new(s).map_err(|e| CliError::usage(e, Some("agent ids match [a-z0-9][a-z0-9_-]{0,62}".into())))
+}
+
+/// Reads `--notes` or `--notes-file` (one of them, or neither).
+pub fn notes(notes: &Option<String>, file: &Option<std::path::PathBuf>) -> Result<String, CliError> {
+    match (notes, file) {
+        (Some(n), None) => Ok(n.clone()),
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).map_err(|e| CliError::usage(format!("--notes-file {}: {e}", f.display()), None))
+        }
+        (None, None) => Ok(String::new()),
+        (Some(_), Some(_)) => Err(CliError::usage("give --notes or --notes-file, not both", None)),
+    }
+}

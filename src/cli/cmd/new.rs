@@ -1,0 +1,21 @@
+//! `agentver new <id>`: scaffold a valid, commented draft.
+
+use crate::cli::{CmdResult, Outcome, Ui};
+
+/// Write agents/<id>.yaml from a commented template that validates as written.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The new agent's id: [a-z0-9][a-z0-9_-]{0,62}
+    id: String,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let id = super::agent_id(&args.id)?;
+    let path = ui.workspace()?.new_agent(&id)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "agent": id.as_str(), "path": path }))?;
+    } else {
+        writeln!(ui.out(), "created {path}")?;
+    }
+    Ok(Outcome::Success)
+}

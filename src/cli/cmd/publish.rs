@@ -1,0 +1,69 @@
+//! `agentver publish`: snapshot drafts as new numbered versions.
+
+use std::path::PathBuf;
+
+use agentver::publish::{PublishOptions, Selection};
+
+use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
+
+/// Publish drafts as immutable versions: a snapshot commit and an annotated tag
+/// agent/<id>/v<N>. No branch, HEAD, index or work-tree file is touched.
+///
+/// A named agent whose draft equals its latest version is refused (exit 1); --all skips such
+/// agents and says so.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Agents to publish
+    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+    ids: Vec<String>,
+    /// Publish every agent whose draft changed
+    #[arg(long)]
+    all: bool,
+    /// The version's label (default "<id> v<N>")
+    #[arg(short = 'm', long = "message", value_name = "LABEL")]
+    label: Option<String>,
+    /// Notes stored with the version
+    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
+    notes: Option<String>,
+    /// Read the notes from a file
+    #[arg(long, value_name = "FILE")]
+    notes_file: Option<PathBuf>,
+    /// Sign the tag as "Name <email>" instead of the git identity
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    author: Option<String>,
+    /// Snapshot the drafts as committed in REV, not the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let selection = if args.all {
+        Selection::All
+    } else {
+        Selection::Named(args.ids.iter().map(|s| super::agent_id(s)).collect::<Result<_, CliError>>()?)
+    };
+    let options = PublishOptions {
+        label: args.label,
+        notes: super::notes(&args.notes, &args.notes_file)?,
+        author: args.author,
+        at: draft_at(&args.rev),
+    };
+    let report = ui.workspace()?.publish(&selection, &options)?;
+    for w in &report.warnings {
+        ui.warn(w);
+    }
+    for (id, n) in &report.unchanged {
+        ui.status(&format!("{id} unchanged since v{n}, skipped"));
+    }
+    if ui.json {
+        ui.print_json(&report.published)?;
+    } else {
+        for p in &report.published {
+            writeln!(ui.out(), "published {} v{} ({})", p.agent, p.version, p.tag)?;
+        }
+        if report.published.is_empty() {
+            ui.status("nothing to publish");
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,62 @@
+//! `agentver rollback <id>@<ref>`: publish an old version again as the newest, and restore it.
+
+use std::path::PathBuf;
+
+use agentver::restore::RollbackOptions;
+
+use crate::cli::{CliError, CmdResult, Outcome, Ui};
+
+/// Publish a new version whose content is exactly an old version's (equal tree ids; parent =
+/// latest; trailer Agentver-Rollback-Of), then restore its files into the work tree under the
+/// same rule as `restore`. A refused restore publishes nothing.
+#[derive(clap::Args)]
+pub struct Args {
+    /// <id>@<ref>: the version to roll back to
+    spec: String,
+    /// The new version's label (default "Rollback to vM")
+    #[arg(short = 'm', long = "message", value_name = "LABEL")]
+    label: Option<String>,
+    /// Notes stored with the version
+    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
+    notes: Option<String>,
+    /// Read the notes from a file
+    #[arg(long, value_name = "FILE")]
+    notes_file: Option<PathBuf>,
+    /// Sign the tag as "Name <email>" instead of the git identity
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    author: Option<String>,
+    /// Overwrite draft changes that exist nowhere else
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let spec = super::spec(&args.spec)?;
+    let Some(reference) = spec.reference else {
+        return Err(CliError::usage(
+            "name the version to roll back to",
+            Some(format!("agentver rollback {}@v<N>; `agentver log {}` lists them", spec.agent, spec.agent)),
+        ));
+    };
+    let options = RollbackOptions {
+        label: args.label,
+        notes: super::notes(&args.notes, &args.notes_file)?,
+        author: args.author,
+        force: args.force,
+    };
+    let (published, plan) = ui.workspace()?.rollback(&spec.agent, reference, &options)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "published": published, "restore": plan }))?;
+    } else {
+        writeln!(
+            ui.out(),
+            "published {} v{} ({}), a rollback to v{}",
+            published.agent,
+            published.version,
+            published.tag,
+            plan.version
+        )?;
+        super::restore::render_plan(ui, &plan, false)?;
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,39 @@
+//! `agentver show <spec>`: the agent file as published, or the draft.
+
+use agentver::id::RefSpec;
+use agentver::workspace::Resolved;
+
+use crate::cli::{CmdResult, Outcome, Ui, draft_at};
+
+/// Print the agent file of a version byte for byte (default: latest), or the draft with
+/// <id>@draft. With --json: the resolved configuration, tools and workflow inlined.
+#[derive(clap::Args)]
+pub struct Args {
+    /// <id> or <id>@<ref>, ref = vN | N | draft | latest
+    spec: String,
+    /// Read the draft from this commit instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let spec = super::spec(&args.spec)?;
+    let ws = ui.workspace()?;
+    let located = ws.locate(&spec.agent, spec.reference_or(RefSpec::Latest), &draft_at(&args.rev))?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "agent": located.agent.as_str(),
+            "version": located.version,
+            "tree": located.tree.to_string(),
+            "config": located.bundle.config,
+        }))?;
+    } else {
+        if located.version == Resolved::Draft {
+            for w in &located.bundle.warnings {
+                ui.warn(w);
+            }
+        }
+        ui.out().write_all(&located.bundle.files[&spec.agent.draft_path()])?;
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,32 @@
+//! `agentver status`: every agent's latest version, draft state and channels.
+
+use crate::cli::{CmdResult, Outcome, Ui, draft_at};
+
+/// Per agent: the latest version, whether the draft is new, unchanged or modified (by tree id,
+/// tools and workflow included), and the channels that route to it.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Read drafts and channels.toml from this commit instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let statuses = ui.workspace()?.status(&draft_at(&args.rev))?;
+    if ui.json {
+        ui.print_json(&statuses)?;
+        return Ok(Outcome::Success);
+    }
+    let width = statuses.iter().map(|s| s.agent.len()).max().unwrap_or(5).max(5);
+    let out = ui.out();
+    writeln!(out, "{:width$}  {:6}  {:9}  CHANNELS", "AGENT", "LATEST", "DRAFT")?;
+    for s in &statuses {
+        let latest = s.latest.map_or("-".to_owned(), |n| format!("v{n}"));
+        let channels = if s.channels.is_empty() { "-".to_owned() } else { s.channels.join(", ") };
+        writeln!(out, "{:width$}  {:6}  {:9}  {channels}", s.agent, latest, s.draft.to_string())?;
+    }
+    for s in statuses.iter().filter(|s| s.error.is_some()) {
+        ui.status(&format!("warning: {}", s.error.as_deref().unwrap_or_default()));
+    }
+    Ok(Outcome::Success)
+}

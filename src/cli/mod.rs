@@ -1,0 +1,147 @@
+//! The command line: clap types, dispatch, and the shared output context.
+//!
+//! Each subcommand is one file in `cmd/` holding its arguments (whose doc comments are the help)
+//! and one function that calls the library once and renders the result.
+
+mod cmd;
+mod error;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use agentver::diagnostic::Diagnostic;
+use agentver::{DraftAt, Workspace};
+
+pub use error::CliError;
+
+/// Version voice-AI agent configurations as code, in git.
+///
+/// Drafts are YAML files (agents/<id>.yaml); each publish is an annotated tag agent/<id>/v<N>
+/// over a snapshot commit. Pins and A/B splits live in channels.toml.
+#[derive(Parser)]
+#[command(name = "agentver", version, about, max_term_width = 100)]
+struct Cli {
+    /// Run as if started in DIR (like git -C)
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    directory: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Init(cmd::init::Args),
+    New(cmd::new::Args),
+    Status(cmd::status::Args),
+    Publish(cmd::publish::Args),
+    #[command(alias = "versions")]
+    Log(cmd::log::Args),
+    Show(cmd::show::Args),
+    Diff(cmd::diff::Args),
+    Restore(cmd::restore::Args),
+    Rollback(cmd::rollback::Args),
+    Schema(cmd::schema::Args),
+}
+
+/// What a command returns when it did not fail: 0, or 1 for a negative answer (`--exit-code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Negative,
+}
+
+pub type CmdResult = Result<Outcome, CliError>;
+
+/// Where a command writes, and how.
+pub struct Ui {
+    pub json: bool,
+    /// Colour on stdout: a terminal, and NO_COLOR unset.
+    pub color: bool,
+    pub directory: PathBuf,
+    out: std::io::StdoutLock<'static>,
+}
+
+impl Ui {
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut self.out
+    }
+
+    /// Status lines for people go to stderr, so stdout stays data.
+    pub fn status(&mut self, line: &str) {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+
+    pub fn warn(&mut self, d: &Diagnostic) {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "warning: {d}");
+        if let Some(hint) = &d.hint {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+
+    pub fn print_json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), CliError> {
+        serde_json::to_writer_pretty(&mut self.out, value).map_err(|e| CliError::Io(e.into()))?;
+        writeln!(self.out)?;
+        Ok(())
+    }
+
+    pub fn workspace(&self) -> Result<Workspace, CliError> {
+        Ok(Workspace::discover(&self.directory)?)
+    }
+}
+
+pub fn draft_at(rev: &Option<String>) -> DraftAt {
+    match rev {
+        Some(r) => DraftAt::Rev(r.clone()),
+        None => DraftAt::WorkTree,
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let directory = match cli.directory {
+        Some(dir) => dir,
+        None => PathBuf::from("."),
+    };
+    let mut ui = Ui {
+        json: cli.json,
+        color: !no_color && std::io::stdout().is_terminal(),
+        directory,
+        out: std::io::stdout().lock(),
+    };
+    let result = match cli.command {
+        Command::Init(args) => cmd::init::run(&mut ui, args),
+        Command::New(args) => cmd::new::run(&mut ui, args),
+        Command::Status(args) => cmd::status::run(&mut ui, args),
+        Command::Publish(args) => cmd::publish::run(&mut ui, args),
+        Command::Log(args) => cmd::log::run(&mut ui, args),
+        Command::Show(args) => cmd::show::run(&mut ui, args),
+        Command::Diff(args) => cmd::diff::run(&mut ui, args),
+        Command::Restore(args) => cmd::restore::run(&mut ui, args),
+        Command::Rollback(args) => cmd::rollback::run(&mut ui, args),
+        Command::Schema(args) => cmd::schema::run(&mut ui, args),
+    };
+    let flushed = ui.out.flush();
+    match (result, flushed) {
+        (Ok(Outcome::Success), Ok(())) => ExitCode::SUCCESS,
+        (Ok(Outcome::Negative), Ok(())) => ExitCode::from(1),
+        (Err(e), _) => error::report(e),
+        (Ok(_), Err(e)) => error::report(CliError::Io(e)),
+    }
+}

@@ -1,0 +1,105 @@
+//! Atomic file replacement: write a temporary file beside the target, then rename it over.
+//!
+//! Several files are staged first and renamed only once every one of them has been written, so a
+//! failure while writing leaves every target as it was.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file written beside its target, waiting to be renamed over it. Dropped unrenamed, it is removed.
+pub struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temporary file in the target's folder, creating the folder if needed.
+    pub fn write(target: &Path, bytes: &[u8]) -> Result<Self> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.agentver-{}.tmp", std::process::id()));
+        let mut staged = Staged { temp, target: target.to_owned(), done: false };
+        let mut file = std::fs::File::create(&staged.temp).map_err(|e| Error::io(&staged.temp, e))?;
+        file.write_all(bytes).map_err(|e| Error::io(&staged.temp, e))?;
+        file.sync_all().map_err(|e| Error::io(&staged.temp, e))?;
+        if let Ok(meta) = std::fs::metadata(target) {
+            // Keep the permissions of the file being replaced.
+            let _ = std::fs::set_permissions(&staged.temp, meta.permissions());
+        }
+        staged.done = false;
+        Ok(staged)
+    }
+
+    /// Renames the temporary file over the target: readers see the old file or the new one.
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Replaces one file atomically.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
+    Staged::write(target, bytes)?.commit()
+}
+
+/// Creates a file only when nothing exists at `target`; returns false when something does.
+pub fn create_new(target: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::symlink_metadata(target).is_ok() {
+        return Ok(false);
+    }
+    let staged = Staged::write(target, bytes)?;
+    // A hard link fails if the target appeared meanwhile, so an existing file is never replaced.
+    match std::fs::hard_link(&staged.temp, target) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) => {
+            // File systems without hard links: fall back to a checked rename.
+            if std::fs::symlink_metadata(target).is_ok() {
+                return Ok(false);
+            }
+            staged.commit()?;
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_never_overwrites_with_create_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b.txt");
+        write_atomic(&path, b"one").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert!(!create_new(&path, b"two").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert!(create_new(&dir.path().join("c.txt"), b"three").unwrap());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn dropped_stage_leaves_target_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        std::fs::write(&path, b"old").unwrap();
+        drop(Staged::write(&path, b"new").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

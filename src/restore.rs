@@ -1,0 +1,264 @@
+//! `restore` and `rollback`: bring a version's files back into the work tree without losing work.
+//!
+//! The rule: a file may be overwritten only when its current content can be found again, in HEAD,
+//! in the index, or in a published version of the agent. Anything else is work that exists nowhere
+//! else, and restoring over it needs `--force`.
+
+use std::collections::BTreeSet;
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::bundle::{self, Files};
+use crate::error::{Error, Result, git};
+use crate::fsutil::Staged;
+use crate::id::{AgentId, RefSpec};
+use crate::publish::{Published, check_label};
+use crate::source::Source;
+use crate::store::{self, Identity, NewVersion};
+use crate::workspace::{Resolved, Workspace};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileAction {
+    /// The file does not exist and will be created.
+    Create,
+    /// The file differs and will be replaced.
+    Write,
+    /// The file already holds the version's bytes.
+    Unchanged,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FilePlan {
+    pub path: String,
+    pub action: FileAction,
+    /// True when the current content exists nowhere else (HEAD, index, versions).
+    pub unsaved: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SharedFile {
+    pub path: String,
+    /// Other agents whose drafts use this file.
+    pub agents: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RestorePlan {
+    pub agent: String,
+    pub version: u64,
+    pub files: Vec<FilePlan>,
+    pub shared: Vec<SharedFile>,
+    /// False for `--dry-run` and refusals.
+    pub written: bool,
+    #[serde(skip)]
+    contents: Files,
+}
+
+impl RestorePlan {
+    pub fn unsaved(&self) -> Vec<&str> {
+        self.files.iter().filter(|f| f.unsaved).map(|f| f.path.as_str()).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RestoreOptions {
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RollbackOptions {
+    pub label: Option<String>,
+    pub notes: String,
+    pub author: Option<String>,
+    pub force: bool,
+}
+
+impl Workspace {
+    /// What restoring `agent` version `number` (snapshot `tree`) would do, without writing.
+    pub fn plan_restore(&self, agent: &AgentId, number: u64, tree: ObjectId) -> Result<RestorePlan> {
+        let repo = self.repo();
+        let contents = store::read_tree_files(repo, tree)?;
+        let work_tree = self.work_tree()?;
+
+        // Content found here can be recovered, so overwriting it loses nothing.
+        let head_tree = store::head_commit(repo)?.map(|c| store::commit_tree(repo, c)).transpose()?;
+        let index = repo.index_or_empty().map_err(git("reading the index"))?;
+        let mut version_trees = Vec::new();
+        for v in self.versions(agent)? {
+            version_trees.push(store::read_tag(repo, v.target)?.tree);
+        }
+
+        let mut files = Vec::new();
+        for (path, bytes) in &contents {
+            let current = work_tree.read(path)?;
+            let action = match &current {
+                None => FileAction::Create,
+                Some(c) if c == bytes => FileAction::Unchanged,
+                Some(_) => FileAction::Write,
+            };
+            let unsaved = match (&current, action) {
+                (Some(c), FileAction::Write) => {
+                    let id = store::blob_id(repo, c)?;
+                    let repo_path = format!("{}{path}", self.prefix());
+                    let in_head = match head_tree {
+                        Some(t) => store::blob_at(repo, t, &repo_path)? == Some(id),
+                        None => false,
+                    };
+                    let in_index =
+                        index.entry_by_path(gix::bstr::BStr::new(repo_path.as_bytes())).is_some_and(|e| e.id == id);
+                    let mut in_version = false;
+                    for t in &version_trees {
+                        if store::blob_at(repo, *t, path)? == Some(id) {
+                            in_version = true;
+                            break;
+                        }
+                    }
+                    !(in_head || in_index || in_version)
+                }
+                _ => false,
+            };
+            files.push(FilePlan { path: path.clone(), action, unsaved });
+        }
+
+        // Shared files: tools and workflows that other agents' drafts use too.
+        let mut shared = Vec::new();
+        let own = agent.draft_path();
+        let linked: BTreeSet<&str> = contents.keys().map(String::as_str).filter(|p| *p != own).collect();
+        if !linked.is_empty() {
+            let (ids, _) = bundle::list_agents(&work_tree)?;
+            let mut users: Vec<(String, Vec<String>)> = linked.iter().map(|p| (p.to_string(), Vec::new())).collect();
+            for other in ids.iter().filter(|id| *id != agent) {
+                // An invalid draft cannot say what it links; it is left out of this note.
+                if let Ok(b) = bundle::load(&work_tree, other) {
+                    for (path, agents) in users.iter_mut() {
+                        if b.files.contains_key(path) {
+                            agents.push(other.to_string());
+                        }
+                    }
+                }
+            }
+            shared = users
+                .into_iter()
+                .filter(|(_, a)| !a.is_empty())
+                .map(|(path, agents)| SharedFile { path, agents })
+                .collect();
+        }
+        Ok(RestorePlan { agent: agent.to_string(), version: number, files, shared, written: false, contents })
+    }
+
+    /// The refusal for a plan that would overwrite unsaved work, unless forced.
+    fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
+        let unsaved = plan.unsaved();
+        if unsaved.is_empty() || force {
+            return Ok(());
+        }
+        Err(Error::refused(
+            format!(
+                "restore refused: {} hold{} changes found nowhere else (not in HEAD, the index, or any version of {})",
+                unsaved.join(", "),
+                if unsaved.len() == 1 { "s" } else { "" },
+                plan.agent
+            ),
+            Some(format!(
+                "publish or commit them first, or pass --force to overwrite them; `agentver diff {}` shows them",
+                plan.agent
+            )),
+        ))
+    }
+
+    /// Writes every staged file, then renames them into place.
+    fn write_plan(&self, plan: &mut RestorePlan) -> Result<()> {
+        let mut staged = Vec::new();
+        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
+            staged.push(Staged::write(&self.root().join(&file.path), &plan.contents[&file.path])?);
+        }
+        for s in staged {
+            s.commit()?;
+        }
+        plan.written = true;
+        Ok(())
+    }
+
+    fn version_for(&self, agent: &AgentId, reference: RefSpec) -> Result<u64> {
+        match self.resolve_ref(agent, reference)? {
+            Resolved::Version(n) => Ok(n),
+            Resolved::Draft => Err(Error::Usage {
+                message: "the draft is already in the work tree; name a version to restore".into(),
+                hint: Some(format!("agentver restore {agent}@latest")),
+            }),
+        }
+    }
+
+    /// Writes a version's files back into the work tree, byte for byte.
+    pub fn restore(&self, agent: &AgentId, reference: RefSpec, options: RestoreOptions) -> Result<RestorePlan> {
+        let number = self.version_for(agent, reference)?;
+        let data = self.version(agent, number)?;
+        let mut plan = self.plan_restore(agent, number, data.tree)?;
+        if options.dry_run {
+            return Ok(plan);
+        }
+        Self::refuse_unsaved(&plan, options.force)?;
+        self.write_plan(&mut plan)?;
+        Ok(plan)
+    }
+
+    /// A new version whose tree is exactly an old version's, then a restore of its files.
+    pub fn rollback(
+        &self,
+        agent: &AgentId,
+        reference: RefSpec,
+        options: &RollbackOptions,
+    ) -> Result<(Published, RestorePlan)> {
+        if let Some(label) = &options.label {
+            check_label(label)?;
+        }
+        let identity = Identity::resolve(self.repo(), options.author.as_deref())?;
+        let target = self.version_for(agent, reference)?;
+        let old = self.version(agent, target)?;
+        let mut plan = self.plan_restore(agent, target, old.tree)?;
+        Self::refuse_unsaved(&plan, options.force)?;
+
+        // Stage the files first, so a write failure publishes nothing.
+        let mut staged = Vec::new();
+        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
+            staged.push(Staged::write(&self.root().join(&file.path), &plan.contents[&file.path])?);
+        }
+        let source = match store::head_commit(self.repo())? {
+            Some(head) => head.to_string(),
+            None => ObjectId::null(self.repo().object_hash()).to_string(),
+        };
+        let label = options.label.clone().unwrap_or_else(|| format!("Rollback to v{target}"));
+        let new = NewVersion {
+            agent,
+            tree: old.tree,
+            label: Some(&label),
+            notes: &options.notes,
+            source,
+            rollback_of: Some(target),
+            identity: &identity,
+        };
+        let created = store::create_version(self.repo(), self.names(), &new, |latest| match latest {
+            Some((n, tree)) if tree == old.tree => Err(Error::refused(
+                format!("nothing to roll back: {agent} v{n} already has v{target}'s content"),
+                Some(format!("to reset the draft, run: agentver restore {agent}@v{target}")),
+            )),
+            _ => Ok(()),
+        })?;
+        for s in staged {
+            s.commit()?;
+        }
+        plan.written = true;
+        let published = Published {
+            agent: agent.to_string(),
+            version: created.number,
+            tag: created.tag,
+            commit: created.commit.to_string(),
+            tree: created.tree.to_string(),
+            label,
+        };
+        Ok((published, plan))
+    }
+}

@@ -1,0 +1,179 @@
+//! Where configuration files are read from: the work tree, or a tree inside git (a commit for
+//! `--rev`, a version's snapshot tree). One loader reads drafts and versions through this trait.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result, git};
+use crate::yaml::MAX_FILE_BYTES;
+
+pub trait Source {
+    /// The file's bytes, or `None` when there is no such file. `rel` is workspace-relative.
+    /// Files larger than `limit` bytes are refused before they are read.
+    fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>>;
+    /// [`Source::read_limited`] at the 1 MiB limit for agent, tool and workflow files.
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        self.read_limited(rel, MAX_FILE_BYTES)
+    }
+    /// Names of the files directly inside folder `dir` (empty when it does not exist), sorted.
+    fn list(&self, dir: &str) -> Result<Vec<String>>;
+    /// How to name a file from this source in messages: `agents/a.yaml` in the work tree,
+    /// `agent/sales/v3:agents/sales.yaml` in a version.
+    fn display(&self, rel: &str) -> String;
+}
+
+fn too_big(file: String, size: u64, limit: usize) -> Error {
+    Error::invalid(
+        Diagnostic::error(&file, None, format!("file is {size} bytes; the limit is {limit}"))
+            .with_hint(Some("agent, tool and workflow files are limited to 1 MiB, channels.toml to 16 MiB".to_owned())),
+    )
+}
+
+/// The files under the workspace folder on disk.
+pub struct WorkTree {
+    root: PathBuf,
+    canonical_root: PathBuf,
+}
+
+impl WorkTree {
+    pub fn new(root: &Path) -> Result<Self> {
+        let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+        Ok(WorkTree { root: root.to_owned(), canonical_root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Source for WorkTree {
+    fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        let path = self.root.join(rel);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(None),
+            Err(e) => return Err(Error::io(rel, e)),
+        };
+        if meta.file_type().is_symlink() {
+            // A link may point anywhere; follow it only when it stays inside the workspace.
+            let target = path.canonicalize().map_err(|e| Error::io(rel, e))?;
+            if !target.starts_with(&self.canonical_root) {
+                return Err(Error::invalid(
+                    Diagnostic::error(
+                        rel,
+                        None,
+                        format!("is a symlink to {}, outside the workspace", target.display()),
+                    )
+                    .with_hint(Some("copy the file into the workspace instead of linking to it".to_owned())),
+                ));
+            }
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(rel, e))?;
+        if !meta.is_file() {
+            return Err(Error::invalid(Diagnostic::error(rel, None, "is not a regular file")));
+        }
+        if meta.len() > limit as u64 {
+            return Err(too_big(rel.to_owned(), meta.len(), limit));
+        }
+        std::fs::read(&path).map(Some).map_err(|e| Error::io(rel, e))
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(self.root.join(dir)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn display(&self, rel: &str) -> String {
+        rel.to_owned()
+    }
+}
+
+/// The files of a tree in the object database, seen from a folder inside it.
+pub struct GitTree<'r> {
+    repo: &'r gix::Repository,
+    tree: ObjectId,
+    /// The workspace folder inside the tree: "" or "config/".
+    prefix: String,
+    /// Shown before file names: "HEAD:", "agent/sales/v3:".
+    label: String,
+}
+
+impl<'r> GitTree<'r> {
+    pub fn new(repo: &'r gix::Repository, tree: ObjectId, prefix: &str, label: &str) -> Self {
+        GitTree { repo, tree, prefix: prefix.to_owned(), label: label.to_owned() }
+    }
+
+    pub fn tree_id(&self) -> ObjectId {
+        self.tree
+    }
+
+    /// The entry at `rel`: its mode and object id.
+    fn entry(&self, rel: &str) -> Result<Option<(gix::objs::tree::EntryMode, ObjectId)>> {
+        let path = format!("{}{}", self.prefix, rel);
+        let tree = self
+            .repo
+            .find_object(self.tree)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(git(format!("reading tree {}", self.tree)))?;
+        let entry = tree.lookup_entry_by_path(&path).map_err(git(format!("looking up {path}")))?;
+        Ok(entry.map(|e| (e.mode(), e.object_id())))
+    }
+}
+
+impl Source for GitTree<'_> {
+    fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        let Some((mode, id)) = self.entry(rel)? else { return Ok(None) };
+        if mode.is_tree() {
+            return Ok(None);
+        }
+        if mode.is_link() {
+            return Err(Error::invalid(Diagnostic::error(
+                &self.display(rel),
+                None,
+                "is a symlink; agentver reads regular files only",
+            )));
+        }
+        let header = self.repo.find_header(id).map_err(git(format!("reading {}", self.display(rel))))?;
+        if header.size() > limit as u64 {
+            return Err(too_big(self.display(rel), header.size(), limit));
+        }
+        let object = self.repo.find_object(id).map_err(git(format!("reading {}", self.display(rel))))?;
+        Ok(Some(object.detach().data))
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>> {
+        let Some((mode, id)) = self.entry(dir)? else { return Ok(Vec::new()) };
+        if !mode.is_tree() {
+            return Ok(Vec::new());
+        }
+        let tree = self.repo.find_object(id).and_then(|o| o.peel_to_tree()).map_err(git(format!("reading {dir}")))?;
+        let decoded = tree.decode().map_err(git(format!("decoding {dir}")))?;
+        let mut names: Vec<String> = decoded
+            .entries
+            .iter()
+            .filter(|e| !e.mode.is_tree())
+            .filter_map(|e| std::str::from_utf8(e.filename).ok().map(str::to_owned))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn display(&self, rel: &str) -> String {
+        format!("{}{}", self.label, rel)
+    }
+}

@@ -1,0 +1,47 @@
+//! `status`: per agent, the latest version, the draft's state and the channels routing to it.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::history::DraftState;
+use crate::workspace::{DraftAt, Workspace};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStatus {
+    pub agent: String,
+    pub latest: Option<u64>,
+    pub draft: DraftState,
+    pub tree: Option<String>,
+    /// Channels whose target (or one of whose variants) is this agent.
+    pub channels: Vec<String>,
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+impl Workspace {
+    pub fn status(&self, at: &DraftAt) -> Result<Vec<AgentStatus>> {
+        let mut ids = self.agent_ids(at)?;
+        for id in self.published_agent_ids()? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        let routes = self.channel_routes(at)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let latest = self.latest(&id)?;
+            let draft = self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at)?;
+            let channels = routes.iter().filter(|(_, a)| a == id.as_str()).map(|(c, _)| c.clone()).collect();
+            out.push(AgentStatus {
+                agent: id.to_string(),
+                latest: latest.map(|(n, _)| n),
+                draft: draft.state,
+                tree: draft.tree,
+                channels,
+                error: draft.error,
+            });
+        }
+        Ok(out)
+    }
+}

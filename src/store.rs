@@ -1,0 +1,403 @@
+//! The one module that talks to git: snapshot trees and commits, version tags, reads at a revision.
+//!
+//! Everything here goes through gix. Writes add objects and create exactly one ref per version;
+//! no branch, HEAD, index or work-tree file is touched.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+
+use gix::ObjectId;
+use gix::bstr::{BString, ByteSlice};
+use gix::objs::tree::{Entry, EntryKind};
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+
+use crate::bundle::Files;
+use crate::error::{Error, Result, chain, git};
+use crate::id::AgentId;
+use crate::tagmessage::TagMessage;
+use crate::tagname::TagNames;
+
+/// Who signs and when.
+#[derive(Clone, Debug)]
+pub struct Identity(pub gix::actor::Signature);
+
+impl Identity {
+    /// `--author "Name <email>"` when given, else the committer identity git would use
+    /// (`GIT_COMMITTER_NAME`/`EMAIL`, then `user.name`/`user.email`); time from `GIT_COMMITTER_DATE`
+    /// or now.
+    pub fn resolve(repo: &gix::Repository, author: Option<&str>) -> Result<Self> {
+        let committer = match repo.committer() {
+            Some(Ok(sig)) => Some(
+                sig.to_owned()
+                    .map_err(|e| Error::Git { context: "reading the committer identity".into(), message: chain(&e) })?,
+            ),
+            Some(Err(e)) => return Err(git("reading the committer identity (is GIT_COMMITTER_DATE valid?)")(e)),
+            None => None,
+        };
+        let time = match &committer {
+            Some(sig) => sig.time,
+            None => gix::date::Time::now_local_or_utc(),
+        };
+        if let Some(author) = author {
+            let (name, email) = parse_author(author).ok_or_else(|| Error::Usage {
+                message: format!("--author '{author}' is not of the form \"Name <email>\""),
+                hint: None,
+            })?;
+            return Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }));
+        }
+        match committer {
+            Some(sig) if !sig.name.is_empty() && !sig.email.is_empty() => Ok(Identity(sig)),
+            _ => Err(Error::NoIdentity),
+        }
+    }
+}
+
+fn parse_author(s: &str) -> Option<(&str, &str)> {
+    let (name, rest) = s.split_once('<')?;
+    let email = rest.strip_suffix('>')?;
+    let name = name.trim();
+    (!name.is_empty() && !email.is_empty() && !email.contains(['<', '>', '\n']) && !name.contains('\n'))
+        .then_some((name, email))
+}
+
+/// The id git gives these bytes as a blob, computed without writing anything.
+pub fn blob_id(repo: &gix::Repository, bytes: &[u8]) -> Result<ObjectId> {
+    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, bytes)
+        .map_err(|e| Error::Git { context: "hashing a blob".into(), message: e.to_string() })
+}
+
+/// The tree holding `files` at their paths. With `write`, its blobs and trees are stored;
+/// without, only the id is computed (status, diff and "nothing to publish" write nothing).
+pub fn tree_id(repo: &gix::Repository, files: &Files, write: bool) -> Result<ObjectId> {
+    #[derive(Default)]
+    struct Dir {
+        files: BTreeMap<String, ObjectId>,
+        dirs: BTreeMap<String, Dir>,
+    }
+    let mut root = Dir::default();
+    for (path, bytes) in files {
+        let id = if write {
+            repo.write_blob(bytes).map_err(git(format!("writing {path}")))?.detach()
+        } else {
+            blob_id(repo, bytes)?
+        };
+        let mut dir = &mut root;
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let name = parts.pop().unwrap_or_default();
+        for part in parts {
+            dir = dir.dirs.entry(part.to_owned()).or_default();
+        }
+        dir.files.insert(name.to_owned(), id);
+    }
+    fn build(repo: &gix::Repository, dir: &Dir, write: bool) -> Result<ObjectId> {
+        let mut entries = Vec::with_capacity(dir.files.len() + dir.dirs.len());
+        for (name, sub) in &dir.dirs {
+            entries.push(Entry {
+                mode: EntryKind::Tree.into(),
+                filename: name.as_str().into(),
+                oid: build(repo, sub, write)?,
+            });
+        }
+        for (name, id) in &dir.files {
+            entries.push(Entry { mode: EntryKind::Blob.into(), filename: name.as_str().into(), oid: *id });
+        }
+        entries.sort();
+        let tree = gix::objs::Tree { entries };
+        if write {
+            Ok(repo.write_object(&tree).map_err(git("writing a tree"))?.detach())
+        } else {
+            let mut buf = Vec::new();
+            gix::objs::WriteTo::write_to(&tree, &mut buf).map_err(|e| Error::io("tree", e))?;
+            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Tree, &buf)
+                .map_err(|e| Error::Git { context: "hashing a tree".into(), message: e.to_string() })
+        }
+    }
+    build(repo, &root, write)
+}
+
+/// One version tag as found among the refs: its number and the object the ref points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionRef {
+    pub number: u64,
+    pub target: ObjectId,
+}
+
+/// Every version of `agent`, oldest first. Reads only refs under the agent's own prefix, so the
+/// cost follows this agent's versions, not the repository's tag count.
+pub fn list_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Vec<VersionRef>> {
+    let prefix = names.agent_ref_prefix(agent);
+    let platform = repo.references().map_err(git("listing tags"))?;
+    let iter = platform.prefixed(prefix.as_str()).map_err(git(format!("listing {prefix}")))?;
+    let mut versions = Vec::new();
+    for reference in iter {
+        let reference =
+            reference.map_err(|e| Error::Git { context: format!("listing {prefix}"), message: e.to_string() })?;
+        let name = reference.name().as_bstr().to_str_lossy().into_owned();
+        let Some((_, number)) = names.parse(&name) else { continue };
+        if let Some(target) = reference.target().try_id() {
+            versions.push(VersionRef { number, target: target.to_owned() });
+        }
+    }
+    versions.sort_by_key(|v| v.number);
+    Ok(versions)
+}
+
+/// The object one version's ref points at, with a single ref lookup.
+pub fn find_version(
+    repo: &gix::Repository,
+    names: &TagNames,
+    agent: &AgentId,
+    number: u64,
+) -> Result<Option<ObjectId>> {
+    let name = names.full(agent, number);
+    let reference = repo.try_find_reference(name.as_str()).map_err(git(format!("reading {name}")))?;
+    Ok(reference.and_then(|r| r.target().try_id().map(ToOwned::to_owned)))
+}
+
+/// What a version tag holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagData {
+    pub message: TagMessage,
+    pub tagger_name: String,
+    pub tagger_email: String,
+    pub time: gix::date::Time,
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+    /// False for a lightweight tag (a ref straight to a commit): not a real version.
+    pub annotated: bool,
+}
+
+/// Reads a tag object (or a lightweight tag's commit) down to its commit and tree.
+pub fn read_tag(repo: &gix::Repository, target: ObjectId) -> Result<TagData> {
+    let context = || format!("reading tag object {target}");
+    let object = repo.find_object(target).map_err(git(context()))?;
+    let mut data = TagData {
+        message: TagMessage::default(),
+        tagger_name: String::new(),
+        tagger_email: String::new(),
+        time: gix::date::Time::default(),
+        commit: target,
+        tree: target,
+        annotated: false,
+    };
+    let commit_id = if object.kind == gix::objs::Kind::Tag {
+        let tag = object.into_tag();
+        let decoded = tag.decode().map_err(git(context()))?;
+        data.message = TagMessage::parse(&decoded.message.to_str_lossy());
+        if let Some(tagger) = decoded.tagger().map_err(git(context()))? {
+            data.tagger_name = tagger.name.to_str_lossy().into_owned();
+            data.tagger_email = tagger.email.to_str_lossy().into_owned();
+            data.time = tagger.time().map_err(git(context()))?;
+        }
+        data.annotated = true;
+        tag.target_id().map_err(git(context()))?.detach()
+    } else {
+        target
+    };
+    let commit = repo.find_commit(commit_id).map_err(git(format!("reading commit {commit_id}")))?;
+    data.commit = commit_id;
+    data.tree = commit.tree_id().map_err(git(format!("reading commit {commit_id}")))?.detach();
+    Ok(data)
+}
+
+/// A version just created.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub number: u64,
+    pub tag: String,
+    pub commit: ObjectId,
+    pub tree: ObjectId,
+}
+
+/// What to write for a new version; the number is chosen by [`create_version`].
+pub struct NewVersion<'a> {
+    pub agent: &'a AgentId,
+    pub tree: ObjectId,
+    pub label: Option<&'a str>,
+    pub notes: &'a str,
+    pub source: String,
+    pub rollback_of: Option<u64>,
+    pub identity: &'a Identity,
+}
+
+/// Most attempts at taking the next number before giving up.
+const MAX_ATTEMPTS: u32 = 200;
+
+/// Creates the next version of an agent: snapshot commit (parent = previous version's commit) and
+/// annotated tag. The tag ref is created with "must not exist", the one atomic step; when another
+/// publisher takes the number first, the numbers are read again and the next one is tried.
+///
+/// `still_wanted` is asked before each attempt with the current latest version (number and tree),
+/// so a publish whose content became latest meanwhile can stop with "nothing to publish".
+pub fn create_version(
+    repo: &gix::Repository,
+    names: &TagNames,
+    new: &NewVersion<'_>,
+    mut still_wanted: impl FnMut(Option<(u64, ObjectId)>) -> Result<()>,
+) -> Result<Created> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let versions = list_versions(repo, names, new.agent)?;
+        let latest = match versions.last() {
+            Some(v) => Some((v.number, read_tag(repo, v.target)?)),
+            None => None,
+        };
+        still_wanted(latest.as_ref().map(|(n, t)| (*n, t.tree)))?;
+        let number = latest.as_ref().map_or(1, |(n, _)| n + 1);
+        let parents = latest.iter().map(|(_, t)| t.commit).collect();
+        let signature = new.identity.0.clone();
+        let label = new.label.map(str::to_owned).unwrap_or_else(|| format!("{} v{number}", new.agent));
+
+        let commit = gix::objs::Commit {
+            tree: new.tree,
+            parents,
+            author: signature.clone(),
+            committer: signature.clone(),
+            encoding: None,
+            message: format!("{}: {label}\n", new.agent).into(),
+            extra_headers: Vec::new(),
+        };
+        let commit_id = repo.write_object(&commit).map_err(git("writing the snapshot commit"))?.detach();
+        let short = names.short(new.agent, number);
+        let message = TagMessage {
+            label,
+            notes: new.notes.to_owned(),
+            agent: Some(new.agent.to_string()),
+            version: Some(number),
+            source: Some(new.source.clone()),
+            rollback_of: new.rollback_of,
+        };
+        let tag = gix::objs::Tag {
+            target: commit_id,
+            target_kind: gix::objs::Kind::Commit,
+            name: BString::from(short.as_str()),
+            tagger: Some(signature),
+            message: message.format().into(),
+            signature: None,
+        };
+        let tag_id = repo.write_object(&tag).map_err(git("writing the tag object"))?.detach();
+
+        let full = names.full(new.agent, number);
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: "agentver: publish".into(),
+                },
+                expected: PreviousValue::MustNotExist,
+                new: gix::refs::Target::Object(tag_id),
+            },
+            name: full.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
+                context: format!("naming {full}"),
+                message: e.to_string(),
+            })?,
+            deref: false,
+        };
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        match repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf))) {
+            Ok(_) => return Ok(Created { number, tag: short, commit: commit_id, tree: new.tree }),
+            // Another publisher took this number: read the numbers again and take the next.
+            Err(e) if e.is_conflict() && attempt < MAX_ATTEMPTS => continue,
+            // A lock held by a concurrent writer (another publisher, `git pack-refs`): wait a little.
+            Err(e) if chain(&e).contains("lock") && attempt < MAX_ATTEMPTS => {
+                let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 20;
+                std::thread::sleep(std::time::Duration::from_millis(2 + jitter));
+            }
+            Err(e) => return Err(git(format!("creating {full}"))(e)),
+        }
+    }
+}
+
+/// The id of HEAD's commit, or `None` on an unborn branch.
+pub fn head_commit(repo: &gix::Repository) -> Result<Option<ObjectId>> {
+    let head = repo.head().map_err(git("reading HEAD"))?;
+    if head.is_unborn() {
+        return Ok(None);
+    }
+    let mut head = head;
+    Ok(Some(head.peel_to_commit().map_err(git("reading HEAD"))?.id))
+}
+
+/// The tree of a commit.
+pub fn commit_tree(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId> {
+    let c = repo.find_commit(commit).map_err(git(format!("reading commit {commit}")))?;
+    Ok(c.tree_id().map_err(git(format!("reading commit {commit}")))?.detach())
+}
+
+/// The blob id at `path` inside `tree`, if there is a file there.
+pub fn blob_at(repo: &gix::Repository, tree: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+    let tree = repo.find_object(tree).and_then(|o| o.peel_to_tree()).map_err(git("reading a tree"))?;
+    let entry = tree.lookup_entry_by_path(path).map_err(git(format!("looking up {path}")))?;
+    Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
+}
+
+/// Every file of a snapshot tree, by path (snapshots are small: an agent and what it links).
+pub fn read_tree_files(repo: &gix::Repository, tree: ObjectId) -> Result<Files> {
+    fn walk(repo: &gix::Repository, tree: ObjectId, prefix: &str, out: &mut Files) -> Result<()> {
+        let object = repo.find_object(tree).map_err(git("reading a snapshot tree"))?;
+        let tree = object.into_tree();
+        let decoded = tree.decode().map_err(git("decoding a snapshot tree"))?;
+        for entry in &decoded.entries {
+            let name = entry.filename.to_str_lossy();
+            let path = format!("{prefix}{name}");
+            if entry.mode.is_tree() {
+                walk(repo, entry.oid.to_owned(), &format!("{path}/"), out)?;
+            } else if entry.mode.is_blob() {
+                let blob = repo.find_object(entry.oid).map_err(git(format!("reading {path}")))?;
+                out.insert(path, blob.detach().data);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Files::new();
+    walk(repo, tree, "", &mut files)?;
+    Ok(files)
+}
+
+/// RFC 3339 in the signer's own offset: `2026-11-22T10:15:00+01:00`.
+pub fn rfc3339(time: gix::date::Time) -> String {
+    let local = time.seconds + i64::from(time.offset);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sign = if time.offset < 0 { '-' } else { '+' };
+    let offset = time.offset.unsigned_abs();
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        offset / 3600,
+        offset % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(rfc3339(gix::date::Time { seconds: 0, offset: 0 }), "1970-01-01T00:00:00+00:00");
+        assert_eq!(rfc3339(gix::date::Time { seconds: 1_795_000_000, offset: 3600 }), "2026-11-18T12:06:40+01:00");
+        assert_eq!(rfc3339(gix::date::Time { seconds: 951_782_400, offset: -18_000 }), "2000-02-28T19:00:00-05:00");
+    }
+
+    #[test]
+    fn parses_authors() {
+        assert_eq!(parse_author("Ada Lovelace <ada@example.com>"), Some(("Ada Lovelace", "ada@example.com")));
+        assert_eq!(parse_author("nobody"), None);
+        assert_eq!(parse_author("<a@b>"), None);
+    }
+}

@@ -1,0 +1,243 @@
+//! A workspace: the folder holding `agentver.toml` (or the git work tree's root), its repository,
+//! and reading any agent's configuration as a draft, at a revision, or as a published version.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::bundle::{self, Bundle};
+use crate::config::{self, Config};
+use crate::error::{Error, Result, git};
+use crate::id::{AgentId, RefSpec};
+use crate::source::{GitTree, Source, WorkTree};
+use crate::store;
+use crate::tagname::TagNames;
+
+pub struct Workspace {
+    root: PathBuf,
+    repo: gix::Repository,
+    /// The workspace folder relative to the repository's work tree: "" or "config/".
+    prefix: String,
+    config: Config,
+    names: TagNames,
+}
+
+/// Where drafts are read from: the work tree, or a commit (`--rev`).
+#[derive(Clone, Debug, Default)]
+pub enum DraftAt {
+    #[default]
+    WorkTree,
+    Rev(String),
+}
+
+/// Which configuration a resolved spec turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Draft,
+    Version(u64),
+}
+
+impl Serialize for Resolved {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Resolved::Draft => s.serialize_str("draft"),
+            Resolved::Version(n) => s.serialize_u64(*n),
+        }
+    }
+}
+
+impl std::fmt::Display for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolved::Draft => f.write_str("draft"),
+            Resolved::Version(n) => write!(f, "v{n}"),
+        }
+    }
+}
+
+/// A configuration located exactly: what `show --json` and `resolve` report.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub agent: AgentId,
+    pub version: Resolved,
+    /// The snapshot tree: for the draft, the tree its snapshot would have.
+    pub tree: ObjectId,
+    pub tag: Option<String>,
+    pub bundle: Bundle,
+}
+
+impl Workspace {
+    /// Finds the workspace from `start` as cargo finds Cargo.toml: the nearest folder up to the git
+    /// work tree's root holding agentver.toml, else that root.
+    pub fn discover(start: &Path) -> Result<Self> {
+        let start = start.canonicalize().map_err(|e| Error::io(start, e))?;
+        let repo = gix::discover(&start).map_err(|_| Error::NotARepository { path: start.clone() })?;
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| Error::usage("this repository is bare; agentver needs a work tree"))?
+            .canonicalize()
+            .map_err(|e| Error::io(&start, e))?;
+        let mut root = workdir.clone();
+        for dir in start.ancestors() {
+            if dir.join(config::FILE).is_file() {
+                root = dir.to_owned();
+                break;
+            }
+            if dir == workdir {
+                break;
+            }
+        }
+        let prefix = root
+            .strip_prefix(&workdir)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map(|p| if p.is_empty() { String::new() } else { format!("{}/", p.replace('\\', "/")) })
+            .unwrap_or_default();
+        let config = match std::fs::read(root.join(config::FILE)) {
+            Ok(bytes) => {
+                let text = crate::yaml::check_text(&bytes).map_err(|e| {
+                    Error::invalid(crate::diagnostic::Diagnostic::error(config::FILE, e.line, e.message))
+                })?;
+                Config::parse(text, &crate::binary_version())?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(Error::io(root.join(config::FILE), e)),
+        };
+        let names = TagNames::new(&config.tag_prefix);
+        Ok(Workspace { root, repo, prefix, config, names })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    pub fn names(&self) -> &TagNames {
+        &self.names
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The workspace folder inside the repository: "" or "config/".
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn work_tree(&self) -> Result<WorkTree> {
+        WorkTree::new(&self.root)
+    }
+
+    /// The commit a revision names (`HEAD`, `main`, a tag, an id).
+    pub fn rev_commit(&self, rev: &str) -> Result<ObjectId> {
+        let id = self.repo.rev_parse_single(rev).map_err(|_| Error::Usage {
+            message: format!("unknown revision '{rev}'"),
+            hint: Some("give a branch, tag or commit id that exists in this repository".into()),
+        })?;
+        let object = id.object().map_err(git(format!("reading {rev}")))?;
+        let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
+        Ok(commit.id)
+    }
+
+    /// The drafts as of `at`: the work tree, or the workspace folder inside a commit.
+    pub fn drafts(&self, at: &DraftAt) -> Result<Box<dyn Source + '_>> {
+        Ok(match at {
+            DraftAt::WorkTree => Box::new(self.work_tree()?),
+            DraftAt::Rev(rev) => {
+                let tree = store::commit_tree(&self.repo, self.rev_commit(rev)?)?;
+                Box::new(GitTree::new(&self.repo, tree, &self.prefix, &format!("{rev}:")))
+            }
+        })
+    }
+
+    /// A version's snapshot as a source of files.
+    pub fn version_source(&self, agent: &AgentId, number: u64, tree: ObjectId) -> GitTree<'_> {
+        GitTree::new(&self.repo, tree, "", &format!("{}:", self.names.short(agent, number)))
+    }
+
+    /// Every version of an agent, oldest first.
+    pub fn versions(&self, agent: &AgentId) -> Result<Vec<store::VersionRef>> {
+        store::list_versions(&self.repo, &self.names, agent)
+    }
+
+    /// The tag data of one version, or `VersionNotFound`.
+    pub fn version(&self, agent: &AgentId, number: u64) -> Result<store::TagData> {
+        match store::find_version(&self.repo, &self.names, agent, number)? {
+            Some(target) => store::read_tag(&self.repo, target),
+            None => {
+                let latest = self.versions(agent)?.last().map(|v| v.number);
+                Err(Error::VersionNotFound { agent: agent.to_string(), version: number, latest })
+            }
+        }
+    }
+
+    /// The highest version and its tag data.
+    pub fn latest(&self, agent: &AgentId) -> Result<Option<(u64, store::TagData)>> {
+        match self.versions(agent)?.last() {
+            Some(v) => Ok(Some((v.number, store::read_tag(&self.repo, v.target)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves `latest` and numbers to a version number; `Draft` stays the draft.
+    pub fn resolve_ref(&self, agent: &AgentId, reference: RefSpec) -> Result<Resolved> {
+        match reference {
+            RefSpec::Draft => Ok(Resolved::Draft),
+            RefSpec::Version(n) => Ok(Resolved::Version(n)),
+            RefSpec::Latest => match self.versions(agent)?.last() {
+                Some(v) => Ok(Resolved::Version(v.number)),
+                None => Err(Error::NoVersions { agent: agent.to_string() }),
+            },
+        }
+    }
+
+    /// Loads one agent's configuration exactly: the draft (from `at`) or a published version.
+    pub fn locate(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Located> {
+        match self.resolve_ref(agent, reference)? {
+            Resolved::Draft => {
+                let source = self.drafts(at)?;
+                let bundle = bundle::load(source.as_ref(), agent)?;
+                let tree = store::tree_id(&self.repo, &bundle.files, false)?;
+                Ok(Located { agent: agent.clone(), version: Resolved::Draft, tree, tag: None, bundle })
+            }
+            Resolved::Version(n) => {
+                let data = self.version(agent, n)?;
+                let bundle = bundle::load(&self.version_source(agent, n, data.tree), agent)?;
+                Ok(Located {
+                    agent: agent.clone(),
+                    version: Resolved::Version(n),
+                    tree: data.tree,
+                    tag: Some(self.names.short(agent, n)),
+                    bundle,
+                })
+            }
+        }
+    }
+
+    /// Every agent id that has a draft in `at`, sorted.
+    pub fn agent_ids(&self, at: &DraftAt) -> Result<Vec<AgentId>> {
+        Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
+    }
+
+    /// Agent ids that have published versions (found from tag names under the prefix).
+    pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
+        let prefix = self.names.all_ref_prefix();
+        let platform = self.repo.references().map_err(git("listing tags"))?;
+        let iter = platform.prefixed(prefix.as_str()).map_err(git("listing tags"))?;
+        let mut ids = std::collections::BTreeSet::new();
+        for reference in iter {
+            let reference =
+                reference.map_err(|e| Error::Git { context: "listing tags".into(), message: e.to_string() })?;
+            let name = reference.name().as_bstr().to_string();
+            if let Some((id, _)) = self.names.parse(&name) {
+                ids.insert(id);
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+}
