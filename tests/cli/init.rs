@@ -1,0 +1,58 @@
+//! `agentver init`, `new` and `schema`.
+
+use crate::env::TestEnv;
+
+#[test]
+fn init_creates_a_workspace_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = TestEnv::empty();
+    let target = dir.path().join("fresh");
+    let run = env.av(&["init", "--example", "-C", target.to_str().unwrap()]).ok();
+    assert!(run.stdout.contains("initialized a git repository"), "{}", run.stdout);
+    assert!(target.join(".git").is_dir());
+    for f in
+        ["agentver.toml", "channels.toml", "agents/sales.yaml", "tools/book_appointment.yaml", "workflows/intake.json"]
+    {
+        assert!(target.join(f).is_file(), "{f}");
+    }
+    std::fs::write(target.join("agents/sales.yaml"), "mine").unwrap();
+    let run = env.av(&["-C", target.to_str().unwrap(), "init", "--example"]).ok();
+    assert!(run.stdout.contains("kept    agents/sales.yaml (already exists)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("initialized"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(target.join("agents/sales.yaml")).unwrap(), "mine");
+
+    // Plain init in an existing repository: folders and a commented channels.toml.
+    let run = env.av(&["init"]).ok();
+    assert!(run.stdout.contains("created channels.toml"), "{}", run.stdout);
+    assert!(env.read("channels.toml").starts_with("# "));
+    assert!(env.path("agents").is_dir() && env.path("tools").is_dir() && env.path("workflows").is_dir());
+}
+
+#[test]
+fn new_scaffolds_a_valid_draft() {
+    let env = TestEnv::example();
+    let run = env.av(&["new", "front-desk"]).ok();
+    assert_eq!(run.stdout.trim(), "created agents/front-desk.yaml");
+    let run = env.av(&["publish", "front-desk"]).ok();
+    assert!(run.stderr.is_empty(), "no warnings from the template: {}", run.stderr);
+    env.av(&["new", "front-desk"]).code(1);
+    env.av(&["new", "Front Desk"]).code(2);
+}
+
+#[test]
+fn schema_is_json_schema() {
+    let env = TestEnv::example();
+    let schema = env.av(&["schema"]).ok().json();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["properties"]["turn_taking"]["properties"]["vad_threshold"]["maximum"], 1.0);
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn outside_a_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = TestEnv::empty();
+    let run = env.av(&["-C", dir.path().to_str().unwrap(), "status"]).code(2);
+    assert!(run.stderr.starts_with("error: not inside a git repository"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: run `agentver init`"), "{}", run.stderr);
+}
