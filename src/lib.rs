@@ -14,6 +14,7 @@
 //! - [`publish`], [`history`], [`restore`], [`status`], [`scaffold`]: the operations
 //! - [`diff`]: structured differences between two configurations
 
+pub mod bucket;
 pub mod bundle;
 pub mod channels;
 pub mod config;
@@ -24,7 +25,9 @@ pub mod fsutil;
 pub mod history;
 pub mod id;
 pub mod model;
+pub mod pinning;
 pub mod publish;
+pub mod resolve;
 pub mod restore;
 pub mod scaffold;
 pub mod source;

@@ -49,6 +49,11 @@ enum Command {
     Diff(cmd::diff::Args),
     Restore(cmd::restore::Args),
     Rollback(cmd::rollback::Args),
+    Pin(cmd::pin::Args),
+    Ab(cmd::ab::Args),
+    Unpin(cmd::unpin::Args),
+    Channels(cmd::channels::Args),
+    Resolve(cmd::resolve::Args),
     Schema(cmd::schema::Args),
 }
 
@@ -135,6 +140,11 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => cmd::diff::run(&mut ui, args),
         Command::Restore(args) => cmd::restore::run(&mut ui, args),
         Command::Rollback(args) => cmd::rollback::run(&mut ui, args),
+        Command::Pin(args) => cmd::pin::run(&mut ui, args),
+        Command::Ab(args) => cmd::ab::run(&mut ui, args),
+        Command::Unpin(args) => cmd::unpin::run(&mut ui, args),
+        Command::Channels(args) => cmd::channels::run(&mut ui, args),
+        Command::Resolve(args) => cmd::resolve::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };
     let flushed = ui.out.flush();

@@ -1,15 +1,20 @@
 //! One file per subcommand.
 
+pub mod ab;
+pub mod channels;
 pub mod diff;
 pub mod init;
 pub mod log;
 pub mod new;
+pub mod pin;
 pub mod publish;
+pub mod resolve;
 pub mod restore;
 pub mod rollback;
 pub mod schema;
 pub mod show;
 pub mod status;
+pub mod unpin;
 
 use agentver::id::{AgentId, Spec};
 

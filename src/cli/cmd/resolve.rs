@@ -1,0 +1,38 @@
+//! `agentver resolve <channel>`: which exact configuration serves one call.
+
+use agentver::resolve::{Call, Resolver};
+
+use crate::cli::{CmdResult, Outcome, Ui, draft_at};
+
+/// Answer, for one call, exactly which configuration serves it. Prints JSON: channel, variant,
+/// agent, version, tag, tree, bucket and the full config, so a call record can store exactly what
+/// served it and replay it.
+#[derive(clap::Args)]
+pub struct Args {
+    /// An E.164 number or a name
+    channel: String,
+    /// The caller's number (the bucketing key for sticky = "caller")
+    #[arg(long)]
+    caller: Option<String>,
+    /// The call's id (the bucketing key for sticky = "call")
+    #[arg(long)]
+    call_id: Option<String>,
+    /// Serve this version instead of the pin, for this call only
+    #[arg(long, value_name = "N")]
+    agent_version: Option<u64>,
+    /// Read channels.toml and drafts from this commit (deployment) instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    if args.agent_version == Some(0) {
+        return Err(crate::cli::CliError::usage("--agent-version: versions start at 1", None));
+    }
+    let resolver = Resolver::new(ui.workspace()?, draft_at(&args.rev))?;
+    let call =
+        Call { caller: args.caller.as_deref(), call_id: args.call_id.as_deref(), agent_version: args.agent_version };
+    let resolution = resolver.resolve(&args.channel, &call)?;
+    ui.print_json(&resolution)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,19 @@
+//! `agentver unpin <channel>`: remove a channel from channels.toml.
+
+use crate::cli::{CmdResult, Outcome, Ui};
+
+/// Remove a channel from channels.toml, keeping the rest of the file as it was.
+#[derive(clap::Args)]
+pub struct Args {
+    channel: String,
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    ui.workspace()?.unpin(&args.channel)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "channel": args.channel, "removed": true }))?;
+    } else {
+        writeln!(ui.out(), "unpinned {}", args.channel)?;
+    }
+    Ok(Outcome::Success)
+}
