@@ -217,13 +217,42 @@ pub fn split(
 }
 
 /// `unpin`: remove a channel; refused when there is no such channel.
+///
+/// Comments above a table are stored as part of it. The block directly above the header is the
+/// channel's own and goes with it; anything before that block's blank line (the file's header, a
+/// note about the previous channel) belongs to the file and moves to the next table.
 pub fn unpin(doc: &mut DocumentMut, channel: &str) -> Result<()> {
     let channels = channels_table(doc)?;
-    if channels.remove(channel).is_none() {
+    let Some(removed) = channels.remove(channel) else {
         return Err(Error::Usage {
             message: format!("unknown channel '{channel}': it is not in {FILE}"),
             hint: Some("`agentver channels` lists them".into()),
         });
+    };
+    let Some(table) = removed.as_table() else { return Ok(()) };
+    let prefix = table.decor().prefix().and_then(|p| p.as_str()).unwrap_or_default();
+    let keep = match prefix.rfind("\n\n") {
+        Some(i) => prefix[..=i].to_owned(),
+        None => String::new(),
+    };
+    if keep.trim().is_empty() {
+        return Ok(());
+    }
+    let position = table.position();
+    let next = channels
+        .iter_mut()
+        .filter_map(|(_, item)| item.as_table_mut())
+        .filter(|t| t.position() > position)
+        .min_by_key(|t| t.position());
+    match next {
+        Some(next) => {
+            let old = next.decor().prefix().and_then(|p| p.as_str()).unwrap_or_default().to_owned();
+            next.decor_mut().set_prefix(format!("{keep}{old}"));
+        }
+        None => {
+            let old = doc.trailing().as_str().unwrap_or_default().to_owned();
+            doc.set_trailing(format!("{old}{keep}"));
+        }
     }
     Ok(())
 }
@@ -277,7 +306,9 @@ mod tests {
         });
         assert!(out.contains("salt = \"s1\""), "{out}");
         let out = apply(&out, |d| unpin(d, "+14155550100"));
-        assert!(!out.contains("14155550100") && out.contains("# Web.\n[channels.web]"), "{out}");
+        assert_eq!(out, "# Production lines\n\n# Web.\n[channels.web]\nagent = \"support\"\nversion = \"draft\"\n");
+        let out = apply(&out, |d| unpin(d, "web"));
+        assert_eq!(out, "# Production lines\n");
         let mut doc: DocumentMut = out.parse().unwrap();
         assert!(unpin(&mut doc, "nope").is_err());
     }

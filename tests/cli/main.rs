@@ -4,6 +4,7 @@
 mod env;
 
 mod bad_input;
+mod channels;
 mod diff;
 mod init;
 mod log;
