@@ -1,0 +1,388 @@
+//! Whole-process benchmarks: agentver against the git program doing the same work, on generated
+//! repositories of N agents × M versions, with loose and with packed refs.
+//!
+//! Run: `cargo run --release --example bench -- [--sizes 10x100,100x100,100x1000] [--runs 15]
+//!       [--out BENCHMARKS.md]`. Needs git and GNU time (`/usr/bin/time`, Debian package `time`)
+//! for peak memory. Repositories are generated with `git fast-import` in agentver's own format
+//! (the same tag messages, trailers and snapshot trees), which takes seconds even at 100,000 tags.
+
+// A reporting program: printing is its job (the lint guards the library, not this).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOOL: &str = "name: book_appointment\ndescription: Books a demo slot.\ntype: webhook\nurl: https://hooks.example.com/book\nparameters: {type: object, properties: {date: {type: string}}}\n";
+
+fn agent_yaml(id: &str, version: u64) -> String {
+    format!(
+        "# {id}\nname: Agent {id}\nllm:\n  provider: openai\n  model: gpt-4o\n  temperature: 0.3\n  max_tokens: 400\nprompt:\n  system: |\n    You are a helpful voice agent for {id}.\n    Keep answers short; callers are listening.\n  welcome_message: \"Hello, how can I help? (revision {})\"\nspeech: {{language: en-US, tts: {{provider: elevenlabs, voice_id: rachel}}}}\ntools: [book_appointment]\n",
+        version
+    )
+}
+
+fn agent_id(i: usize) -> String {
+    format!("agent-{i:04}")
+}
+
+struct Repo {
+    dir: PathBuf,
+    agents: usize,
+    versions: u64,
+}
+
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir);
+    hermetic(&mut cmd);
+    cmd
+}
+
+fn hermetic(cmd: &mut Command) {
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+        .env("GIT_COMMITTER_NAME", "Bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+        .env("NO_COLOR", "1");
+}
+
+fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).output().expect("spawn");
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// A repository with `agents` agents of `versions` versions each, drafts equal to latest, and a
+/// channels.toml pinning ten channels per agent.
+fn generate(root: &Path, agents: usize, versions: u64) -> Repo {
+    let dir = root.join(format!("r{agents}x{versions}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    run_ok(git(&dir).args(["init", "-q", "-b", "main"]));
+    let mut child = git(&dir)
+        .args(["fast-import", "--quiet", "--done"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let mut stream = std::io::BufWriter::new(child.stdin.take().unwrap());
+        let data = |s: &mut dyn std::io::Write, bytes: &[u8]| {
+            writeln!(s, "data {}", bytes.len()).unwrap();
+            s.write_all(bytes).unwrap();
+            s.write_all(b"\n").unwrap();
+        };
+        writeln!(stream, "blob\nmark :1").unwrap();
+        data(&mut stream, TOOL.as_bytes());
+        let mut mark = 2u64;
+        let t0 = 1_790_000_000u64;
+        for a in 0..agents {
+            let id = agent_id(a);
+            let mut parent: Option<u64> = None;
+            for v in 1..=versions {
+                let when = t0 + v * 60 + a as u64;
+                let blob = mark;
+                writeln!(stream, "blob\nmark :{blob}").unwrap();
+                data(&mut stream, agent_yaml(&id, v).as_bytes());
+                let commit = mark + 1;
+                mark += 2;
+                writeln!(stream, "commit refs/agentver-gen/{id}\nmark :{commit}").unwrap();
+                writeln!(stream, "author Bench <bench@example.com> {when} +0000").unwrap();
+                writeln!(stream, "committer Bench <bench@example.com> {when} +0000").unwrap();
+                data(&mut stream, format!("{id}: {id} v{v}\n").as_bytes());
+                if let Some(p) = parent {
+                    writeln!(stream, "from :{p}").unwrap();
+                }
+                writeln!(
+                    stream,
+                    "deleteall\nM 100644 :{blob} agents/{id}.yaml\nM 100644 :1 tools/book_appointment.yaml"
+                )
+                .unwrap();
+                writeln!(
+                    stream,
+                    "\ntag agent/{id}/v{v}\nfrom :{commit}\ntagger Bench <bench@example.com> {when} +0000"
+                )
+                .unwrap();
+                let message = format!(
+                    "{id} v{v}\n\nAgentver-Agent: {id}\nAgentver-Version: {v}\nAgentver-Source: 0000000000000000000000000000000000000000+dirty\n"
+                );
+                data(&mut stream, message.as_bytes());
+                parent = Some(commit);
+            }
+        }
+        writeln!(stream, "done").unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "fast-import failed");
+    let refs = run_ok(git(&dir).args(["for-each-ref", "--format=delete %(refname)", "refs/agentver-gen/"]));
+    run_with_input(git(&dir).args(["update-ref", "--stdin"]), &refs);
+
+    // The work tree: every draft equal to its latest version, and the channels.
+    std::fs::create_dir_all(dir.join("agents")).unwrap();
+    std::fs::create_dir_all(dir.join("tools")).unwrap();
+    std::fs::write(dir.join("tools/book_appointment.yaml"), TOOL).unwrap();
+    let mut channels = String::from("# Generated channels\n");
+    for a in 0..agents {
+        let id = agent_id(a);
+        std::fs::write(dir.join(format!("agents/{id}.yaml")), agent_yaml(&id, versions)).unwrap();
+        for c in 0..10 {
+            let number = 14_150_000_000u64 + (a * 10 + c) as u64;
+            let _ = writeln!(
+                channels,
+                "\n[channels.\"+{number}\"]\nagent = \"{id}\"\nversion = {}",
+                versions - (c as u64 % versions)
+            );
+        }
+    }
+    std::fs::write(dir.join("channels.toml"), channels).unwrap();
+    run_ok(git(&dir).args(["add", "-A"]));
+    run_ok(git(&dir).args(["commit", "-q", "-m", "drafts"]));
+    Repo { dir, agents, versions }
+}
+
+/// Runs `cmd` with `input` on its stdin; panics when it fails.
+fn run_with_input(cmd: &mut Command, input: &[u8]) -> Vec<u8> {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// Median wall time of `runs` runs after two warm-ups; `prepare` runs untimed before each.
+fn time(runs: usize, mut prepare: impl FnMut(), mut run: impl FnMut()) -> Duration {
+    for _ in 0..2 {
+        prepare();
+        run();
+    }
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            prepare();
+            let start = Instant::now();
+            run();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[runs / 2]
+}
+
+/// Peak resident memory of one run of `cmd`, in KiB, through GNU time.
+fn peak_kib(dir: &Path, program: &Path, args: &[&str]) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .envs([
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_COMMITTER_NAME", "Bench"),
+            ("GIT_COMMITTER_EMAIL", "bench@example.com"),
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+}
+
+struct Row {
+    size: String,
+    refs: &'static str,
+    operation: String,
+    agentver: Duration,
+    git: Option<Duration>,
+    peak_kib: Option<u64>,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mut Vec<Row>) {
+    let size = format!("{} × {}", repo.agents, repo.versions);
+    let dir = &repo.dir;
+    let id = agent_id(0);
+    let run_av = |args: &[&str]| {
+        let mut cmd = Command::new(av);
+        cmd.current_dir(dir).args(args);
+        hermetic(&mut cmd);
+        run_ok(&mut cmd);
+    };
+
+    // publish: each run edits the draft (untimed), then publishes one version.
+    let draft = dir.join(format!("agents/{id}.yaml"));
+    let base = if refs == "loose" { 1_000_000 } else { 5_000_000 };
+    let mut counter = base;
+    let publish = time(
+        runs,
+        || {
+            counter += 1;
+            std::fs::write(&draft, agent_yaml(&id, counter)).unwrap();
+        },
+        || run_av(&["publish", &id]),
+    );
+    // The same work with git: hash both files, build three trees, commit, tag.
+    let n = std::cell::Cell::new(base);
+    let git_publish = time(
+        runs,
+        || {
+            n.set(n.get() + 1);
+            std::fs::write(&draft, agent_yaml(&id, 2_000_000 + n.get())).unwrap();
+        },
+        || {
+            let n = n.get();
+            let blob =
+                String::from_utf8(run_ok(git(dir).args(["hash-object", "-w", &format!("agents/{id}.yaml")]))).unwrap();
+            let tool =
+                String::from_utf8(run_ok(git(dir).args(["hash-object", "-w", "tools/book_appointment.yaml"]))).unwrap();
+            let agents_tree = mktree(dir, &format!("100644 blob {}\t{id}.yaml\n", blob.trim()));
+            let tools_tree = mktree(dir, &format!("100644 blob {}\tbook_appointment.yaml\n", tool.trim()));
+            let root = mktree(dir, &format!("040000 tree {agents_tree}\tagents\n040000 tree {tools_tree}\ttools\n"));
+            let parent = format!("agent/{id}/v{}^{{commit}}", repo.versions);
+            let commit = String::from_utf8(run_ok(git(dir).args([
+                "commit-tree",
+                &root,
+                "-p",
+                &parent,
+                "-m",
+                &format!("{id}: bench"),
+            ])))
+            .unwrap();
+            let message = format!("{id} bench\n\nAgentver-Agent: {id}\nAgentver-Version: 0\n");
+            run_ok(git(dir).args(["tag", "-a", "-m", &message, &format!("gitseq/{refs}/{id}/v{n}"), commit.trim()]));
+        },
+    );
+    std::fs::write(&draft, agent_yaml(&id, 3_000_000 + base)).unwrap();
+    rows.push(Row {
+        size: size.clone(),
+        refs,
+        operation: "publish one version".into(),
+        agentver: publish,
+        git: Some(git_publish),
+        peak_kib: peak_kib(dir, av, &["publish", &id]),
+    });
+
+    // log of one agent vs for-each-ref over its tags with tagger, date and message.
+    let log = time(runs, || {}, || run_av(&["log", &id, "--json"]));
+    let prefix = format!("refs/tags/agent/{id}/");
+    let git_log = time(
+        runs,
+        || {},
+        || {
+            run_ok(git(dir).args([
+                "for-each-ref",
+                "--format=%(refname) %(taggername) %(taggeremail) %(taggerdate:iso-strict) %(objectname) %(contents)",
+                &prefix,
+            ]));
+        },
+    );
+    rows.push(Row {
+        size: size.clone(),
+        refs,
+        operation: format!("log {id} --json"),
+        agentver: log,
+        git: Some(git_log),
+        peak_kib: peak_kib(dir, av, &["log", &id, "--json"]),
+    });
+
+    // show one version's file vs git show tag:path.
+    let v = repo.versions / 2 + 1;
+    let spec = format!("{id}@v{v}");
+    let rev = format!("agent/{id}/v{v}:agents/{id}.yaml");
+    let show = time(runs, || {}, || run_av(&["show", &spec]));
+    let git_show = time(
+        runs,
+        || {},
+        || {
+            run_ok(git(dir).args(["show", &rev]));
+        },
+    );
+    rows.push(Row {
+        size: size.clone(),
+        refs,
+        operation: format!("show {spec}"),
+        agentver: show,
+        git: Some(git_show),
+        peak_kib: peak_kib(dir, av, &["show", &spec]),
+    });
+
+    // resolve a pinned channel vs git show of the pinned file.
+    let resolve = time(runs, || {}, || run_av(&["resolve", "+14150000000", "--caller", "+16505550123"]));
+    rows.push(Row {
+        size: size.clone(),
+        refs,
+        operation: "resolve (pinned channel)".into(),
+        agentver: resolve,
+        git: Some(git_show),
+        peak_kib: peak_kib(dir, av, &["resolve", "+14150000000"]),
+    });
+
+    let status = time(runs.min(5), || {}, || run_av(&["status", "--json"]));
+    rows.push(Row {
+        size,
+        refs,
+        operation: "status (all agents)".into(),
+        agentver: status,
+        git: None,
+        peak_kib: peak_kib(dir, av, &["status", "--json"]),
+    });
+}
+
+fn mktree(dir: &Path, entries: &str) -> String {
+    String::from_utf8(run_with_input(git(dir).args(["mktree"]), entries.as_bytes())).unwrap().trim().to_owned()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let sizes: Vec<(usize, u64)> = arg("--sizes")
+        .unwrap_or_else(|| "10x100,100x100,100x1000".into())
+        .split(',')
+        .map(|s| {
+            let (a, v) = s.split_once('x').expect("sizes look like 10x100");
+            (a.parse().unwrap(), v.parse().unwrap())
+        })
+        .collect();
+    let runs: usize = arg("--runs").map_or(15, |r| r.parse().unwrap());
+    let out = arg("--out");
+    let av = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("agentver");
+    assert!(av.exists(), "build the binary first: cargo build --release ({})", av.display());
+
+    let scratch = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for (agents, versions) in sizes {
+        let started = Instant::now();
+        let repo = generate(scratch.path(), agents, versions);
+        eprintln!("generated {agents} × {versions} in {:.1} s", started.elapsed().as_secs_f64());
+        bench_repo(&repo, "loose", runs, &av, &mut rows);
+        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
+        bench_repo(&repo, "packed", runs, &av, &mut rows);
+        std::fs::remove_dir_all(&repo.dir).unwrap();
+    }
+
+    let mut table = String::from(
+        "| agents × versions | refs | operation | agentver | git | ratio | peak memory |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in &rows {
+        let (git, ratio) = match r.git {
+            Some(g) => (ms(g), format!("{:.2}", r.agentver.as_secs_f64() / g.as_secs_f64())),
+            None => ("—".into(), "—".into()),
+        };
+        let peak = r.peak_kib.map_or("—".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {git} | {ratio} | {peak} |",
+            r.size,
+            r.refs,
+            r.operation,
+            ms(r.agentver)
+        );
+    }
+    print!("{table}");
+    if let Some(path) = out {
+        std::fs::write(&path, &table).unwrap();
+        eprintln!("wrote {path}");
+    }
+}
