@@ -24,6 +24,7 @@ pub mod error;
 pub mod fsutil;
 pub mod history;
 pub mod id;
+pub mod lock;
 pub mod model;
 pub mod pinning;
 pub mod publish;
@@ -35,6 +36,7 @@ pub mod status;
 pub mod store;
 pub mod tagmessage;
 pub mod tagname;
+pub mod verify;
 pub mod workspace;
 pub mod yaml;
 

@@ -37,14 +37,15 @@ impl Workspace {
         Ok(NewTarget { agent: agent.to_string(), pin, tree })
     }
 
-    fn channels_path(&self) -> std::path::PathBuf {
-        self.root().join(FILE)
+    fn edit_channels(&self, change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<()>) -> Result<String> {
+        let lock = self.repo().common_dir().join("agentver-channels.lock");
+        edit::edit_file(&self.root().join(FILE), &lock, change)
     }
 
     pub fn pin(&self, channel: &str, spec: &Spec) -> Result<NewTarget> {
         check_channel(channel)?;
         let target = self.pin_target(spec)?;
-        edit::edit_file(&self.channels_path(), |doc| edit::pin(doc, channel, &target))?;
+        self.edit_channels(|doc| edit::pin(doc, channel, &target))?;
         Ok(target)
     }
 
@@ -79,13 +80,13 @@ impl Workspace {
         if out.iter().all(|v| v.weight == 0) {
             return Err(Error::usage("the weights add up to 0; give at least one variant a positive weight"));
         }
-        edit::edit_file(&self.channels_path(), |doc| edit::split(doc, channel, &out, sticky, salt))?;
+        self.edit_channels(|doc| edit::split(doc, channel, &out, sticky, salt))?;
         Ok(out)
     }
 
     pub fn unpin(&self, channel: &str) -> Result<()> {
         check_channel(channel)?;
-        edit::edit_file(&self.channels_path(), |doc| edit::unpin(doc, channel))?;
+        self.edit_channels(|doc| edit::unpin(doc, channel))?;
         Ok(())
     }
 }

@@ -122,22 +122,50 @@ pub struct VersionRef {
     pub target: ObjectId,
 }
 
+/// Every ref under `prefix` (a full ref path ending in `/`): name and direct target, if any.
+///
+/// A concurrent `git pack-refs` moves loose refs into packed-refs while we walk the folder, so a
+/// file can vanish between being listed and being read. That is not corruption: the listing is
+/// taken again, a bounded number of times.
+pub fn list_refs(repo: &gix::Repository, prefix: &str) -> Result<Vec<(String, Option<ObjectId>)>> {
+    const ATTEMPTS: u32 = 50;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut out = Vec::new();
+        let mut failed = None;
+        let platform = repo.references().map_err(git("listing tags"))?;
+        match platform.prefixed(prefix) {
+            Err(e) => failed = Some(chain(&e)),
+            Ok(iter) => {
+                for reference in iter {
+                    match reference {
+                        Ok(r) => out.push((r.name().as_bstr().to_string(), r.target().try_id().map(ToOwned::to_owned))),
+                        Err(e) => {
+                            failed = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        match failed {
+            None => return Ok(out),
+            Some(_) if attempt < ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt.min(10))));
+            }
+            Some(message) => return Err(Error::Git { context: format!("listing {prefix}"), message }),
+        }
+    }
+}
+
 /// Every version of `agent`, oldest first. Reads only refs under the agent's own prefix, so the
 /// cost follows this agent's versions, not the repository's tag count.
 pub fn list_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Vec<VersionRef>> {
-    let prefix = names.agent_ref_prefix(agent);
-    let platform = repo.references().map_err(git("listing tags"))?;
-    let iter = platform.prefixed(prefix.as_str()).map_err(git(format!("listing {prefix}")))?;
-    let mut versions = Vec::new();
-    for reference in iter {
-        let reference =
-            reference.map_err(|e| Error::Git { context: format!("listing {prefix}"), message: e.to_string() })?;
-        let name = reference.name().as_bstr().to_str_lossy().into_owned();
-        let Some((_, number)) = names.parse(&name) else { continue };
-        if let Some(target) = reference.target().try_id() {
-            versions.push(VersionRef { number, target: target.to_owned() });
-        }
-    }
+    let mut versions: Vec<VersionRef> = list_refs(repo, &names.agent_ref_prefix(agent))?
+        .into_iter()
+        .filter_map(|(name, target)| Some(VersionRef { number: names.parse(&name)?.1, target: target? }))
+        .collect();
     versions.sort_by_key(|v| v.number);
     Ok(versions)
 }
@@ -296,7 +324,26 @@ pub fn create_version(
             deref: false,
         };
         let mut time_buf = gix::date::parse::TimeBuf::default();
-        match repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf))) {
+        // Only agentver processes take this lock, and only around the ref transaction. Holding it,
+        // nobody else can create a version ref: `git pack-refs` may move refs, never create them.
+        let guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+        // gix re-reads packed-refs only when its mtime grows, and mtimes tick coarsely: a
+        // `pack-refs` just after our listing can look unchanged, hiding a ref it moved out of its
+        // loose file. Re-read packed-refs, then check the number afresh; taken means a lost race.
+        if !refresh_packed_refs(repo) || find_version(repo, names, new.agent, number)?.is_some() {
+            drop(guard);
+            if attempt < MAX_ATTEMPTS {
+                continue;
+            }
+            return Err(Error::Git {
+                context: format!("creating {full}"),
+                message: "every attempt lost its race".into(),
+            });
+        }
+        clear_stale_locks(repo, &full)?;
+        let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
+        drop(guard);
+        match result {
             Ok(_) => return Ok(Created { number, tag: short, commit: commit_id, tree: new.tree }),
             // Another publisher took this number: read the numbers again and take the next.
             Err(e) if e.is_conflict() && attempt < MAX_ATTEMPTS => continue,
@@ -310,6 +357,37 @@ pub fn create_version(
     }
 }
 
+/// Makes the next packed-refs read come from disk, whatever the file's mtime says. False when
+/// that failed (the caller then treats the attempt as lost and tries again).
+fn refresh_packed_refs(repo: &gix::Repository) -> bool {
+    !repo.refs.packed_refs_path().is_file() || repo.refs.force_refresh_packed_buffer().is_ok()
+}
+
+/// Removes lock files that a killed agentver left behind; called holding agentver's lock.
+///
+/// - `<ref>.lock` for a version ref that does not exist: only agentver creates version refs, and
+///   every agentver holds our lock while it does, so nobody is creating this one now.
+/// - an empty `packed-refs.lock` older than a second: gix holds it empty for the microseconds of
+///   a ref transaction; git's `pack-refs` writes into it at once, so an old empty one is a corpse.
+fn clear_stale_locks(repo: &gix::Repository, full_name: &str) -> Result<()> {
+    let ref_lock = repo.common_dir().join(format!("{full_name}.lock"));
+    if ref_lock.exists() && repo.try_find_reference(full_name).map_err(git(format!("reading {full_name}")))?.is_none() {
+        let _ = std::fs::remove_file(&ref_lock);
+    }
+    let packed_lock = repo.common_dir().join("packed-refs.lock");
+    if let Ok(meta) = std::fs::metadata(&packed_lock) {
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(1));
+        if meta.len() == 0 && old {
+            let _ = std::fs::remove_file(&packed_lock);
+        }
+    }
+    Ok(())
+}
+
 /// The id of HEAD's commit, or `None` on an unborn branch.
 pub fn head_commit(repo: &gix::Repository) -> Result<Option<ObjectId>> {
     let head = repo.head().map_err(git("reading HEAD"))?;
@@ -318,6 +396,12 @@ pub fn head_commit(repo: &gix::Repository) -> Result<Option<ObjectId>> {
     }
     let mut head = head;
     Ok(Some(head.peel_to_commit().map_err(git("reading HEAD"))?.id))
+}
+
+/// The parents of a commit.
+pub fn commit_parents(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<ObjectId>> {
+    let c = repo.find_commit(commit).map_err(git(format!("reading commit {commit}")))?;
+    Ok(c.parent_ids().map(|id| id.detach()).collect())
 }
 
 /// The tree of a commit.

@@ -229,18 +229,10 @@ impl Workspace {
 
     /// Agent ids that have published versions (found from tag names under the prefix).
     pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
-        let prefix = self.names.all_ref_prefix();
-        let platform = self.repo.references().map_err(git("listing tags"))?;
-        let iter = platform.prefixed(prefix.as_str()).map_err(git("listing tags"))?;
-        let mut ids = std::collections::BTreeSet::new();
-        for reference in iter {
-            let reference =
-                reference.map_err(|e| Error::Git { context: "listing tags".into(), message: e.to_string() })?;
-            let name = reference.name().as_bstr().to_string();
-            if let Some((id, _)) = self.names.parse(&name) {
-                ids.insert(id);
-            }
-        }
+        let ids: std::collections::BTreeSet<AgentId> = store::list_refs(&self.repo, &self.names.all_ref_prefix())?
+            .into_iter()
+            .filter_map(|(name, _)| Some(self.names.parse(&name)?.0))
+            .collect();
         Ok(ids.into_iter().collect())
     }
 }

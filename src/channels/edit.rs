@@ -1,12 +1,12 @@
 //! Edits to channels.toml that keep every comment, key order and blank line (toml_edit).
 //!
-//! An edit takes a lock file (`channels.toml.lock`, created exclusively as git does), reads the
-//! file, validates it, changes only the one channel, validates the result, and renames a new file
-//! over the old one. If the file changed underneath (a hand edit while we worked), or the result
-//! would not validate, nothing is written.
+//! An edit takes an advisory lock (in the git directory, so it never shows in the work tree and
+//! dies with its process), reads the file, validates it, changes only the one channel, validates
+//! the result, and renames a new file over the old one. If the file changed underneath (a hand
+//! edit while we worked), or the result would not validate, nothing is written.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
@@ -33,38 +33,6 @@ pub struct NewVariant {
 /// How long to wait for another agentver's lock before refusing.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 
-struct Lock {
-    path: PathBuf,
-}
-
-impl Lock {
-    fn acquire(file: &Path) -> Result<Self> {
-        let path = file.with_file_name(format!("{FILE}.lock"));
-        let start = Instant::now();
-        loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return Ok(Lock { path }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && start.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(Error::refused(
-                        format!("{FILE} is being edited by another process ({FILE}.lock exists)"),
-                        Some(format!("if no other agentver is running, remove {}", path.display())),
-                    ));
-                }
-                Err(e) => return Err(Error::io(&path, e)),
-            }
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 fn read(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
@@ -73,9 +41,15 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Applies `change` to the channels.toml at `path` under the lock; returns the new text.
-pub fn edit_file(path: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
-    let _lock = Lock::acquire(path)?;
+/// Applies `change` to the channels.toml at `path` holding the advisory lock at `lock`; returns
+/// the new text.
+pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
+    let Some(_held) = crate::lock::exclusive_within(lock, LOCK_WAIT)? else {
+        return Err(Error::refused(
+            format!("{FILE} is being edited by another agentver process"),
+            Some("wait for it to finish, then run the command again".into()),
+        ));
+    };
     let before = read(path)?;
     let text = match &before {
         Some(bytes) => {

@@ -54,6 +54,7 @@ enum Command {
     Unpin(cmd::unpin::Args),
     Channels(cmd::channels::Args),
     Resolve(cmd::resolve::Args),
+    Verify(cmd::verify::Args),
     Schema(cmd::schema::Args),
 }
 
@@ -145,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Unpin(args) => cmd::unpin::run(&mut ui, args),
         Command::Channels(args) => cmd::channels::run(&mut ui, args),
         Command::Resolve(args) => cmd::resolve::run(&mut ui, args),
+        Command::Verify(args) => cmd::verify::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };
     let flushed = ui.out.flush();

@@ -98,12 +98,15 @@ fn refused_edits_leave_the_file_byte_for_byte() {
     assert!(run.stderr.starts_with("error: channels.toml:3: channel 'x': unknown key 'versoin'"), "{}", run.stderr);
     assert!(run.stderr.contains("hint: did you mean 'version'?"), "{}", run.stderr);
 
-    // A held lock refuses after a short wait, and leaves the file alone.
+    // Another agentver holding the edit lock: refused after a short wait, file untouched.
     env.write("channels.toml", "");
-    env.write("channels.toml.lock", "");
+    let held = agentver::lock::exclusive(&env.path(".git/agentver-channels.lock")).unwrap();
     let run = env.av(&["pin", "y", "sales"]).code(1);
-    assert!(run.stderr.contains("being edited by another process"), "{}", run.stderr);
+    assert!(run.stderr.contains("being edited by another agentver process"), "{}", run.stderr);
     assert_eq!(env.read("channels.toml"), "");
+    drop(held);
+    env.av(&["pin", "y", "sales"]).ok();
+    assert!(env.git(&["status", "--porcelain"]).lines().all(|l| !l.contains(".lock")), "no lock file in the work tree");
 }
 
 #[test]

@@ -1,15 +1,20 @@
 //! Integration tests: the built `agentver` binary in hermetic temporary repositories, with every
 //! result checked by the real `git` program. One file per command.
 
+// Randomised tests print their seed and counts, so a failure can be replayed (AGENTVER_SEED).
+#![allow(clippy::print_stderr)]
+
 mod env;
 
 mod bad_input;
 mod channels;
 mod diff;
 mod init;
+mod integrity;
 mod log;
 mod publish;
 mod restore;
 mod rollback;
 mod show;
 mod status;
+mod verify;

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod show;
 pub mod status;
 pub mod unpin;
+pub mod verify;
 
 use agentver::id::{AgentId, Spec};
 
