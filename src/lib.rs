@@ -27,6 +27,8 @@ pub mod id;
 pub mod lock;
 pub mod model;
 pub mod pinning;
+#[cfg(test)]
+mod proptests;
 pub mod publish;
 pub mod resolve;
 pub mod restore;

@@ -9,6 +9,7 @@ mod env;
 mod bad_input;
 mod channels;
 mod diff;
+mod hostile;
 mod init;
 mod integrity;
 mod log;
