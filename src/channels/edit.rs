@@ -102,13 +102,18 @@ fn channels_table(doc: &mut DocumentMut) -> Result<&mut Table> {
 /// The channel's table, created at the end of the file when it does not exist. An existing
 /// channel keeps its place and its comments; keys this edit does not set are removed.
 fn channel_table<'d>(doc: &'d mut DocumentMut, name: &str, keep: &[&str]) -> Result<&'d mut Table> {
-    let channels = channels_table(doc)?;
-    let exists = channels.get(name).is_some_and(Item::is_table);
+    let exists = doc.get("channels").and_then(|c| c.get(name)).is_some_and(Item::is_table);
     if !exists {
+        // Comments after the last table (all of a fresh file's text) are the document's trailing
+        // text; the new table goes at the end, so they become its prefix and stay above it.
+        let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
+        doc.set_trailing("");
+        let prefix = if trailing.trim().is_empty() { "\n".to_owned() } else { format!("{trailing}\n") };
         let mut t = Table::new();
-        t.decor_mut().set_prefix("\n");
-        channels.insert(name, Item::Table(t));
+        t.decor_mut().set_prefix(prefix);
+        channels_table(doc)?.insert(name, Item::Table(t));
     }
+    let channels = channels_table(doc)?;
     let table = channels.get_mut(name).and_then(Item::as_table_mut).expect("inserted above");
     let stale: Vec<String> = table.iter().map(|(k, _)| k.to_owned()).filter(|k| !keep.contains(&k.as_str())).collect();
     for key in stale {
@@ -260,6 +265,28 @@ mod tests {
         assert_eq!(out, format!("{COMMENTED}\n[channels.web-2]\nagent = \"intake\"\nversion = \"latest\"\n"));
         let out = apply("", |d| pin(d, "+14155550100", &target));
         assert_eq!(out, "\n[channels.\"+14155550100\"]\nagent = \"intake\"\nversion = \"latest\"\n");
+        // A file of comments only (what `init` writes) keeps them above the first channel.
+        let out = apply("# Header\n# [channels.example]\n", |d| pin(d, "web", &target));
+        assert_eq!(out, "# Header\n# [channels.example]\n\n[channels.web]\nagent = \"intake\"\nversion = \"latest\"\n");
+    }
+
+    #[test]
+    fn a_file_changed_underneath_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, lock) = (dir.path().join(FILE), dir.path().join("lock"));
+        std::fs::write(&path, COMMENTED).unwrap();
+        let target = NewTarget { agent: "sales".into(), pin: Pin::Latest, tree: None };
+        let err = edit_file(&path, &lock, |doc| {
+            // Someone saves the file by hand while the edit is being made.
+            std::fs::write(&path, "# hand edit\n").unwrap();
+            pin(doc, "x", &target)
+        })
+        .unwrap_err();
+        assert!(err.is_refusal() && err.to_string().contains("changed while it was being edited"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# hand edit\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
+        edit_file(&path, &lock, |doc| pin(doc, "x", &target)).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("# hand edit\n"));
     }
 
     #[test]

@@ -191,3 +191,19 @@ fn a_moved_tag_refuses_to_serve_a_tree_pinned_channel() {
     // A per-call override names a version explicitly and is not held to the pinned tree.
     env.av(&["resolve", "+14155550100", "--agent-version", "2"]).ok();
 }
+
+#[test]
+fn the_first_pin_after_init_keeps_the_header_on_top() {
+    let env = TestEnv::empty();
+    env.av(&["init"]).ok();
+    env.av(&["new", "front-desk"]).ok();
+    env.av(&["publish", "front-desk"]).ok();
+    let header = env.read("channels.toml");
+    env.av(&["pin", "web", "front-desk@latest"]).ok();
+    assert_eq!(
+        env.read("channels.toml"),
+        format!("{header}\n[channels.web]\nagent = \"front-desk\"\nversion = \"latest\"\n")
+    );
+    env.av(&["unpin", "web"]).ok();
+    assert_eq!(env.read("channels.toml"), header, "pin then unpin gives the file back");
+}
