@@ -17,22 +17,27 @@
 pub mod bucket;
 pub mod bundle;
 pub mod channels;
+pub mod check;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod fsutil;
 pub mod history;
 pub mod id;
 pub mod lock;
 pub mod model;
 pub mod pinning;
+pub mod plan;
 #[cfg(test)]
 mod proptests;
 pub mod publish;
+pub mod push;
 pub mod resolve;
 pub mod restore;
 pub mod scaffold;
+pub mod secrets;
 pub mod source;
 pub mod status;
 pub mod store;

@@ -161,28 +161,33 @@ impl Resolver {
         Ok(served)
     }
 
-    /// The configuration a target serves, checking a pinned tree.
+    /// The configuration a target serves, checking a pinned tree. The tree is checked before the
+    /// snapshot is loaded, so a tag moved onto anything at all is refused with the same message.
     pub fn serve(&self, channel: &Channel, target: &Target, override_version: Option<u64>) -> Result<Arc<Served>> {
         let key = match (override_version, target.pin) {
             (Some(n), _) | (None, Pin::Number(n)) => Key::Version(target.agent.clone(), n),
             (None, Pin::Latest) => Key::Latest(target.agent.clone()),
             (None, Pin::Draft) => Key::Draft(target.agent.clone()),
         };
-        let served = self.load(&key)?;
-        if let (Some(pinned), None) = (target.tree, override_version)
-            && served.tree != pinned
-        {
-            return Err(Error::refused(
-                format!(
-                    "channel '{}': {} holds tree {} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it",
-                    channel.name,
-                    served.tag.as_deref().unwrap_or("the draft"),
-                    served.tree
-                ),
-                Some("`agentver verify` audits the tags; re-pin only after checking what changed".into()),
-            ));
+        let pinned = target.tree.filter(|_| override_version.is_none());
+        if let (Some(pinned), Key::Version(agent, n)) = (pinned, &key) {
+            let cached = self.served.read().expect("not poisoned").get(&key).map(|s| s.tree);
+            let actual = match cached {
+                Some(tree) => tree,
+                None => self.workspace.lock().expect("not poisoned").version(agent, *n)?.tree,
+            };
+            if actual != pinned {
+                return Err(Error::refused(
+                    format!(
+                        "channel '{}': {} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it",
+                        channel.name,
+                        self.workspace.lock().expect("not poisoned").names().short(agent, *n),
+                    ),
+                    Some("`agentver verify` audits the tags; re-pin only after checking what changed".into()),
+                ));
+            }
         }
-        Ok(served)
+        self.load(&key)
     }
 
     /// Which configuration serves this call on `channel`.

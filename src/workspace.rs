@@ -210,12 +210,28 @@ impl Workspace {
             }
             Resolved::Version(n) => {
                 let data = self.version(agent, n)?;
-                let bundle = bundle::load(&self.version_source(agent, n, data.tree), agent)?;
+                let tag = self.names.short(agent, n);
+                let bundle = match bundle::load(&self.version_source(agent, n, data.tree), agent) {
+                    Err(Error::UnknownAgent { .. }) => {
+                        return Err(Error::invalid(
+                            crate::diagnostic::Diagnostic::error(
+                                &tag,
+                                None,
+                                format!(
+                                    "the tag's snapshot holds no {}: it is not a version of {agent}",
+                                    agent.draft_path()
+                                ),
+                            )
+                            .with_hint(Some("`agentver verify` audits the tags".into())),
+                        ));
+                    }
+                    other => other?,
+                };
                 Ok(Located {
                     agent: agent.clone(),
                     version: Resolved::Version(n),
                     tree: data.tree,
-                    tag: Some(self.names.short(agent, n)),
+                    tag: Some(tag),
                     bundle,
                 })
             }

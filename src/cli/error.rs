@@ -23,8 +23,15 @@ impl CliError {
 }
 
 pub fn report(error: CliError) -> ExitCode {
-    let (code, hint) = match &error {
-        CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+    if matches!(&error, CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe) {
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(print(&error))
+}
+
+/// Prints the error line and its hint; returns the exit code it maps to.
+pub fn print(error: &CliError) -> u8 {
+    let (code, hint) = match error {
         CliError::Lib(e) => (if e.is_refusal() { 1 } else { 2 }, e.hint()),
         CliError::Usage { hint, .. } => (2, hint.clone()),
         CliError::Io(_) => (2, None),
@@ -36,5 +43,5 @@ pub fn report(error: CliError) -> ExitCode {
     if let Some(hint) = hint {
         let _ = writeln!(err, "hint: {hint}");
     }
-    ExitCode::from(code)
+    code
 }

@@ -4,7 +4,7 @@
 //! and one function that calls the library once and renders the result.
 
 mod cmd;
-mod error;
+pub mod error;
 mod render;
 
 use std::io::{IsTerminal, Write};
@@ -54,6 +54,10 @@ enum Command {
     Unpin(cmd::unpin::Args),
     Channels(cmd::channels::Args),
     Resolve(cmd::resolve::Args),
+    Check(cmd::check::Args),
+    Plan(cmd::plan::Args),
+    Export(cmd::export::Args),
+    Push(cmd::push::Args),
     Verify(cmd::verify::Args),
     Schema(cmd::schema::Args),
 }
@@ -63,6 +67,8 @@ enum Command {
 pub enum Outcome {
     Success,
     Negative,
+    /// A command-specific exit code (`plan --detailed-exitcode`).
+    Code(u8),
 }
 
 pub type CmdResult = Result<Outcome, CliError>;
@@ -146,6 +152,10 @@ pub fn main() -> ExitCode {
         Command::Unpin(args) => cmd::unpin::run(&mut ui, args),
         Command::Channels(args) => cmd::channels::run(&mut ui, args),
         Command::Resolve(args) => cmd::resolve::run(&mut ui, args),
+        Command::Check(args) => cmd::check::run(&mut ui, args),
+        Command::Plan(args) => cmd::plan::run(&mut ui, args),
+        Command::Export(args) => cmd::export::run(&mut ui, args),
+        Command::Push(args) => cmd::push::run(&mut ui, args),
         Command::Verify(args) => cmd::verify::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };
@@ -153,6 +163,7 @@ pub fn main() -> ExitCode {
     match (result, flushed) {
         (Ok(Outcome::Success), Ok(())) => ExitCode::SUCCESS,
         (Ok(Outcome::Negative), Ok(())) => ExitCode::from(1),
+        (Ok(Outcome::Code(code)), Ok(())) => ExitCode::from(code),
         (Err(e), _) => error::report(e),
         (Ok(_), Err(e)) => error::report(CliError::Io(e)),
     }

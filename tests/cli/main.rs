@@ -6,6 +6,8 @@
 
 mod env;
 
+mod gitops;
+
 mod bad_input;
 mod channels;
 mod diff;

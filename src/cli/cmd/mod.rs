@@ -2,12 +2,16 @@
 
 pub mod ab;
 pub mod channels;
+pub mod check;
 pub mod diff;
+pub mod export;
 pub mod init;
 pub mod log;
 pub mod new;
 pub mod pin;
+pub mod plan;
 pub mod publish;
+pub mod push;
 pub mod resolve;
 pub mod restore;
 pub mod rollback;

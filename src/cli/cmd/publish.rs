@@ -14,11 +14,15 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 #[derive(clap::Args)]
 pub struct Args {
     /// Agents to publish
-    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(value_name = "ID", required_unless_present_any = ["all", "changed"], conflicts_with_all = ["all", "changed"])]
     ids: Vec<String>,
     /// Publish every agent whose draft changed
-    #[arg(long)]
+    #[arg(long, conflicts_with = "changed")]
     all: bool,
+    /// Publish the agents whose draft at REV (default HEAD) differs from latest, from REV's
+    /// objects whatever the work tree holds: for CI after a merge
+    #[arg(long)]
+    changed: bool,
     /// The version's label (default "<id> v<N>")
     #[arg(short = 'm', long = "message", value_name = "LABEL")]
     label: Option<String>,
@@ -34,10 +38,18 @@ pub struct Args {
     /// Snapshot the drafts as committed in REV, not the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
+    /// Then push the agent tags the remote lacks (default remote: origin)
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "origin")]
+    push: Option<String>,
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let selection = if args.all {
+    // --changed reads committed drafts: REV, or HEAD.
+    let rev = match (args.changed, args.rev) {
+        (true, None) => Some("HEAD".to_owned()),
+        (_, rev) => rev,
+    };
+    let selection = if args.all || args.changed {
         Selection::All
     } else {
         Selection::Named(args.ids.iter().map(|s| super::agent_id(s)).collect::<Result<_, CliError>>()?)
@@ -46,9 +58,10 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         label: args.label,
         notes: super::notes(&args.notes, &args.notes_file)?,
         author: args.author,
-        at: draft_at(&args.rev),
+        at: draft_at(&rev),
     };
-    let report = ui.workspace()?.publish(&selection, &options)?;
+    let ws = ui.workspace()?;
+    let report = ws.publish(&selection, &options)?;
     for w in &report.warnings {
         ui.warn(w);
     }
@@ -64,6 +77,10 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         if report.published.is_empty() {
             ui.status("nothing to publish");
         }
+    }
+    if let Some(remote) = args.push {
+        let pushed = ws.push(&remote)?;
+        super::push::report(ui, &pushed, false)?;
     }
     Ok(Outcome::Success)
 }

@@ -1,0 +1,334 @@
+//! `check`: validate everything a change could break, collecting every problem with its file and
+//! line: agents, tools, workflows, references between them, stray files, literal secrets, and
+//! channels.toml against the published tags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::bundle::{tool_path, workflow_path};
+use crate::channels::{self, Pin};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::error::Result;
+use crate::id::{AgentId, is_valid_id};
+use crate::model::{self, ToolUse};
+use crate::source::Source;
+use crate::store;
+use crate::workspace::{DraftAt, Workspace};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub errors: usize,
+    pub warnings: usize,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.errors == 0
+    }
+}
+
+/// Reads a file, turning a read refusal (too big, a symlink out) into a problem.
+fn read(source: &dyn Source, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
+    match source.read(path) {
+        Ok(bytes) => bytes,
+        Err(crate::Error::Invalid(d)) => {
+            problems.push(*d);
+            None
+        }
+        Err(e) => {
+            problems.push(Diagnostic::error(&source.display(path), None, e.to_string()));
+            None
+        }
+    }
+}
+
+fn secrets(source: &dyn Source, path: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        for (line, kind) in crate::secrets::scan(text) {
+            problems.push(
+                Diagnostic::error(&source.display(path), Some(line), format!("{kind} is written in the file"))
+                    .with_hint(Some(
+                        "secrets never live in config: write ${env:NAME} and let the runtime fill it in".into(),
+                    )),
+            );
+        }
+    }
+}
+
+impl Workspace {
+    pub fn check(&self, at: &DraftAt) -> Result<CheckReport> {
+        let source = self.drafts(at)?;
+        let source = source.as_ref();
+        let mut problems = Vec::new();
+
+        // Tools and workflows, each once, whether or not an agent uses them.
+        let mut tools_ok = BTreeSet::new();
+        for name in source.list("tools")? {
+            let path = format!("tools/{name}");
+            let Some(stem) = name.strip_suffix(".yaml") else {
+                if !name.starts_with('.') {
+                    problems.push(Diagnostic::warning(
+                        &source.display(&path),
+                        None,
+                        "not a tool file (tools/<name>.yaml)",
+                    ));
+                }
+                continue;
+            };
+            if !is_valid_id(stem) {
+                problems.push(
+                    Diagnostic::error(&source.display(&path), None, format!("'{stem}' is not a valid tool name"))
+                        .with_hint(Some("tool names match [a-z0-9][a-z0-9_-]{0,62}".into())),
+                );
+                continue;
+            }
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            match model::parse_tool(&source.display(&path), stem, &bytes) {
+                Ok(_) => {
+                    tools_ok.insert(stem.to_owned());
+                }
+                Err(ds) => problems.extend(ds),
+            }
+        }
+        let mut workflows_ok = BTreeSet::new();
+        for name in source.list("workflows")? {
+            let path = format!("workflows/{name}");
+            let Some(stem) = name.strip_suffix(".json").filter(|s| is_valid_id(s)) else {
+                if !name.starts_with('.') {
+                    problems.push(Diagnostic::warning(
+                        &source.display(&path),
+                        None,
+                        "not a workflow file (workflows/<name>.json)",
+                    ));
+                }
+                continue;
+            };
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            match model::parse_workflow(&source.display(&path), &bytes) {
+                Ok(_) => {
+                    workflows_ok.insert(stem.to_owned());
+                }
+                Err(ds) => problems.extend(ds),
+            }
+        }
+
+        // Agents, with every problem (not only the first) and their references.
+        let mut drafts_ok = BTreeSet::new();
+        let mut agent_ids = BTreeSet::new();
+        for name in source.list("agents")? {
+            let path = format!("agents/{name}");
+            let id = match name.strip_suffix(".yaml").map(AgentId::new) {
+                Some(Ok(id)) => id,
+                Some(Err(e)) => {
+                    problems.push(Diagnostic::error(&source.display(&path), None, e).with_hint(Some(
+                        "agent files are agents/<id>.yaml with id matching [a-z0-9][a-z0-9_-]{0,62}".into(),
+                    )));
+                    continue;
+                }
+                None if name.starts_with('.') => continue,
+                None => {
+                    let hint = name.strip_suffix(".yml").map(|stem| format!("rename it to agents/{stem}.yaml"));
+                    problems.push(
+                        Diagnostic::error(
+                            &source.display(&path),
+                            None,
+                            "stray file: agents/ holds only <id>.yaml drafts",
+                        )
+                        .with_hint(hint),
+                    );
+                    continue;
+                }
+            };
+            agent_ids.insert(id.clone());
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            let shown = source.display(&path);
+            let doc = match model::parse_agent(&shown, &bytes) {
+                Ok(doc) => doc,
+                Err(ds) => {
+                    problems.extend(ds);
+                    continue;
+                }
+            };
+            problems.extend(doc.warnings.iter().cloned());
+            let mut ok = true;
+            for tool in &doc.tools {
+                if let ToolUse::Named(r) = tool
+                    && !tools_ok.contains(&r.name)
+                {
+                    ok = false;
+                    if source.read(&tool_path(&r.name)).ok().flatten().is_none() {
+                        problems.push(
+                            Diagnostic::error(
+                                &shown,
+                                Some(r.line),
+                                format!("tool '{}' not found: {} does not exist", r.name, tool_path(&r.name)),
+                            )
+                            .with_col(Some(r.col)),
+                        );
+                    }
+                }
+            }
+            if let Some(w) = &doc.workflow
+                && !workflows_ok.contains(&w.name)
+            {
+                ok = false;
+                if source.read(&workflow_path(&w.name)).ok().flatten().is_none() {
+                    problems.push(
+                        Diagnostic::error(
+                            &shown,
+                            Some(w.line),
+                            format!("workflow '{}' not found: {} does not exist", w.name, workflow_path(&w.name)),
+                        )
+                        .with_col(Some(w.col)),
+                    );
+                }
+            }
+            if ok {
+                drafts_ok.insert(id);
+            }
+        }
+
+        // channels.toml: the file itself, then every target against drafts and tags.
+        let channels_file = source.display(channels::FILE);
+        let parsed = match source.read_limited(channels::FILE, channels::MAX_FILE_BYTES) {
+            Ok(None) => Some(channels::Channels::default()),
+            Ok(Some(bytes)) => match channels::parse_bytes(&bytes, &channels_file) {
+                Ok(c) => Some(c),
+                Err(ds) => {
+                    problems.extend(ds);
+                    None
+                }
+            },
+            Err(crate::Error::Invalid(d)) => {
+                problems.push(*d);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(parsed) = parsed {
+            self.check_channels(&parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
+        }
+
+        problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)).then(a.severity.cmp(&b.severity)));
+        problems.dedup();
+        let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
+        Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
+    }
+
+    fn check_channels(
+        &self,
+        parsed: &channels::Channels,
+        file: &str,
+        drafts: &BTreeSet<AgentId>,
+        drafts_ok: &BTreeSet<AgentId>,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Result<()> {
+        let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
+        let has_tags = !store::list_refs(self.repo(), &self.names().all_ref_prefix())?.is_empty();
+        if needs_tags && !has_tags {
+            // A CI checkout without tags: one clear message, not one per channel.
+            let shallow = self.repo().common_dir().join("shallow").exists();
+            problems.push(
+                Diagnostic::error(
+                    file,
+                    parsed.channels.first().map(|c| c.line),
+                    format!(
+                        "this {}repository has no version tags ({}/…), so the pinned versions cannot be checked",
+                        if shallow { "shallow " } else { "" },
+                        self.names().prefix()
+                    ),
+                )
+                .with_hint(Some(
+                    "in a CI clone, fetch them: git fetch --tags (actions/checkout: fetch-depth: 0 or fetch-tags: true); in a new repository, publish first: agentver publish --all".into(),
+                )),
+            );
+        }
+        let mut versions: BTreeMap<AgentId, Vec<store::VersionRef>> = BTreeMap::new();
+        let mut trees: BTreeMap<(AgentId, u64), Option<gix::ObjectId>> = BTreeMap::new();
+        for channel in &parsed.channels {
+            for target in channel.targets() {
+                let agent = &target.agent;
+                if !versions.contains_key(agent) {
+                    versions.insert(agent.clone(), self.versions(agent)?);
+                }
+                let known = &versions[agent];
+                let what = format!("channel '{}'", channel.name);
+                let line = Some(target.line);
+                if known.is_empty() && !drafts.contains(agent) {
+                    problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: agent '{agent}' has no draft and no versions"),
+                    ));
+                    continue;
+                }
+                match target.pin {
+                    Pin::Draft if !drafts.contains(agent) => problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: follows {agent}'s draft, but agents/{agent}.yaml does not exist"),
+                    )),
+                    Pin::Draft if !drafts_ok.contains(agent) => problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: follows {agent}'s draft, which does not validate"),
+                    )),
+                    Pin::Draft => {}
+                    Pin::Latest if known.is_empty() && has_tags => problems.push(
+                        Diagnostic::error(
+                            file,
+                            line,
+                            format!("{what}: follows {agent}'s latest version, but {agent} has none"),
+                        )
+                        .with_hint(Some(format!("publish it: agentver publish {agent}"))),
+                    ),
+                    Pin::Latest => {}
+                    Pin::Number(_) if !has_tags => {}
+                    Pin::Number(n) => {
+                        let key = (agent.clone(), n);
+                        if !trees.contains_key(&key) {
+                            let tree = match known.iter().find(|v| v.number == n) {
+                                Some(v) => Some(store::read_tag(self.repo(), v.target)?.tree),
+                                None => None,
+                            };
+                            trees.insert(key.clone(), tree);
+                        }
+                        match (trees[&key], target.tree) {
+                            (None, _) => problems.push(
+                                Diagnostic::error(
+                                    file,
+                                    line,
+                                    format!("{what}: {} does not exist", self.names().short(agent, n)),
+                                )
+                                .with_hint(Some(match known.last() {
+                                    Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
+                                    None => format!("publish it: agentver publish {agent}"),
+                                })),
+                            ),
+                            (Some(actual), Some(pinned)) if actual != pinned => problems.push(
+                                Diagnostic::error(
+                                    file,
+                                    line,
+                                    format!(
+                                        "{what}: {} holds tree {actual}, but the pin says tree {pinned}",
+                                        self.names().short(agent, n)
+                                    ),
+                                )
+                                .with_hint(Some(
+                                    "the tag was moved or replaced; `agentver verify` audits the tags".into(),
+                                )),
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! `agentver check`: validate everything; for CI and pre-commit hooks.
+
+use agentver::diagnostic::Severity;
+
+use crate::cli::{CmdResult, Outcome, Ui, draft_at};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    /// GitHub Actions annotations (::error file=…,line=…::…)
+    Github,
+}
+
+/// Validate every agent, tool, workflow and channel, the references between them (tools and
+/// workflows exist, pinned versions have tags, trees match, weights valid), stray files in
+/// agents/, and literal secrets. Exit 0 when clean (warnings allowed), 1 when there are problems.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Check the config as committed in REV instead of the work tree
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+}
+
+/// GitHub's workflow-command escaping: data escapes % CR LF; properties also : and ,.
+fn escape(s: &str, property: bool) -> String {
+    let mut out = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let ws = ui.workspace()?;
+    let report = ws.check(&draft_at(&args.rev))?;
+    let format = if ui.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => ui.print_json(&serde_json::json!({
+            "ok": report.ok(),
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "problems": report.problems,
+        }))?,
+        Format::Github => {
+            let label = args.rev.as_ref().map(|r| format!("{r}:"));
+            for p in &report.problems {
+                let level = if p.severity == Severity::Error { "error" } else { "warning" };
+                let file = label.as_deref().and_then(|l| p.file.strip_prefix(l)).unwrap_or(&p.file);
+                let path = format!("{}{file}", ws.prefix());
+                let line = p.line.map(|l| format!(",line={l}")).unwrap_or_default();
+                let hint = p.hint.as_deref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+                writeln!(
+                    ui.out(),
+                    "::{level} file={}{line},title=agentver::{}",
+                    escape(&path, true),
+                    escape(&format!("{}{hint}", p.message), false)
+                )?;
+            }
+        }
+        Format::Text => {
+            for p in &report.problems {
+                let level = if p.severity == Severity::Error { "error" } else { "warning" };
+                writeln!(ui.out(), "{level}: {p}")?;
+                if let Some(hint) = &p.hint {
+                    writeln!(ui.out(), "  hint: {hint}")?;
+                }
+            }
+        }
+    }
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    ui.status(&format!("check: {}, {}", plural(report.errors, "error"), plural(report.warnings, "warning")));
+    Ok(if report.ok() { Outcome::Success } else { Outcome::Negative })
+}

@@ -1,0 +1,201 @@
+//! `agentver plan`: what a change does to each channel's callers.
+
+use agentver::plan::{ChannelChange, ChannelPlan, ChannelState, Plan};
+
+use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at, render};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    /// A pull-request comment: summary table first, details folded
+    Markdown,
+    Json,
+}
+
+/// Show what a change does to callers, channel by channel (like terraform plan): before → after,
+/// the config diff callers will see, the share of callers that move; and for each changed draft,
+/// its diff against latest and the channels that follow it (live on merge).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Compare from this revision (default: the merge base with the upstream of the default
+    /// branch, else HEAD)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Compare to this revision (default: the work tree)
+    #[arg(long, value_name = "REV")]
+    head: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 0 when nothing changes, 2 when something does, 1 on error
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+fn target_line(state: &ChannelState) -> String {
+    let one = |t: &agentver::plan::TargetState| {
+        let version = match (&t.version, t.pin.as_str()) {
+            (_, _) if t.error.is_some() => format!("{} (cannot serve)", t.pin),
+            (Some(v), "latest") => format!("latest → {v}"),
+            (Some(agentver::workspace::Resolved::Draft), _) => {
+                format!("draft ({})", t.tree.as_deref().map_or("?", |tree| &tree[..7]))
+            }
+            (Some(v), _) => v.to_string(),
+            (None, pin) => pin.to_owned(),
+        };
+        format!("{} {version}", t.agent)
+    };
+    match state.sticky {
+        None => state.targets.first().map(one).unwrap_or_default(),
+        Some(_) => state
+            .targets
+            .iter()
+            .map(|t| format!("{}: {} {:.0}%", t.variant.as_deref().unwrap_or("?"), one(t), t.share * 100.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn side(state: &Option<ChannelState>) -> String {
+    state.as_ref().map_or_else(|| "—".to_owned(), target_line)
+}
+
+fn moved(c: &ChannelPlan) -> String {
+    c.moved_share.map_or_else(|| "unknown".to_owned(), |m| format!("{:.1}%", m * 100.0))
+}
+
+fn sign(c: &ChannelPlan) -> &'static str {
+    match c.change {
+        ChannelChange::Added => "+",
+        ChannelChange::Removed => "-",
+        ChannelChange::Changed => "~",
+    }
+}
+
+fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
+    let color = ui.color;
+    let base =
+        plan.base.commit.as_deref().map_or("nothing".to_owned(), |c| format!("{} ({})", plan.base.rev, &c[..12]));
+    writeln!(ui.out(), "plan: {base} → {}", plan.head.rev)?;
+    if !plan.changed {
+        writeln!(ui.out(), "no changes: every channel serves what it served before")?;
+        return Ok(());
+    }
+    for c in &plan.channels {
+        writeln!(
+            ui.out(),
+            "{} channel {}: {} → {} ({} of callers move)",
+            sign(c),
+            c.channel,
+            side(&c.before),
+            side(&c.after),
+            moved(c)
+        )?;
+        for d in &c.diffs {
+            let title = format!(
+                "  {}: {} → {}",
+                d.agent,
+                d.from.as_ref().map_or("nothing".to_owned(), |f| f.version.to_string()),
+                d.to.version
+            );
+            render::text(ui.out(), &title, &d.changes, color)?;
+        }
+    }
+    for d in &plan.drafts {
+        let latest = d.latest.map_or("never published".to_owned(), |n| format!("latest v{n}"));
+        let live =
+            if d.channels.is_empty() { String::new() } else { format!("; live on merge on {}", d.channels.join(", ")) };
+        writeln!(ui.out(), "~ draft {} {} ({latest}){live}", d.agent, d.change)?;
+        if let Some(e) = &d.error {
+            writeln!(ui.out(), "  cannot be read: {e}")?;
+        }
+        if d.changes.is_empty() && d.latest.is_some() {
+            writeln!(ui.out(), "  identical to {latest}")?;
+        }
+        render::text(ui.out(), &format!("  {} against {}:", d.agent, latest), &d.changes, color)?;
+    }
+    Ok(())
+}
+
+fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
+    let out = ui.out();
+    let n = plan.channels.len();
+    let m = plan.drafts.len();
+    writeln!(
+        out,
+        "## agentver plan: {n} channel{} change{}, {m} draft{} change{}\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+        if m == 1 { "" } else { "s" },
+        if m == 1 { "s" } else { "" }
+    )?;
+    if !plan.changed {
+        writeln!(out, "No changes: every channel serves what it served before.")?;
+        return Ok(());
+    }
+    if !plan.channels.is_empty() {
+        writeln!(out, "| | channel | before | after | callers moving |\n|---|---|---|---|---|")?;
+        for c in &plan.channels {
+            writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                sign(c),
+                c.channel,
+                side(&c.before),
+                side(&c.after),
+                moved(c)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let live: Vec<String> =
+        plan.drafts.iter().flat_map(|d| d.channels.iter().map(move |c| format!("`{c}` ({})", d.agent))).collect();
+    if !live.is_empty() {
+        writeln!(out, "**Live on merge** (these channels follow a draft that changes): {}\n", live.join(", "))?;
+    }
+    for c in &plan.channels {
+        for d in &c.diffs {
+            let from = d.from.as_ref().map_or("nothing".to_owned(), |f| format!("{} {}", f.agent, f.version));
+            writeln!(
+                out,
+                "<details><summary><code>{}</code>: {from} → {} {}</summary>\n",
+                c.channel, d.agent, d.to.version
+            )?;
+            render::markdown(out, &format!("{} {from} → {}", c.channel, d.to.version), &d.changes)?;
+            writeln!(out, "</details>\n")?;
+        }
+    }
+    for d in &plan.drafts {
+        let latest = d.latest.map_or("never published".to_owned(), |n| format!("v{n}"));
+        writeln!(out, "<details><summary>draft <code>{}</code> {} (against {latest})</summary>\n", d.agent, d.change)?;
+        if d.changes.is_empty() && d.latest.is_some() {
+            writeln!(out, "Identical to {latest}.\n")?;
+        } else {
+            render::markdown(out, &format!("{}: {latest} → draft", d.agent), &d.changes)?;
+        }
+        writeln!(out, "</details>\n")?;
+    }
+    Ok(())
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let result = ui.workspace().and_then(|ws| Ok(ws.plan(args.base.as_deref(), &draft_at(&args.head))?));
+    let plan = match result {
+        Ok(plan) => plan,
+        // terraform's convention: with --detailed-exitcode an error is 1, a change is 2.
+        Err(e) if args.detailed_exitcode => {
+            crate::cli::error::print(&e);
+            return Ok(Outcome::Code(1));
+        }
+        Err(e) => return Err(e),
+    };
+    let format = if ui.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => ui.print_json(&plan)?,
+        Format::Markdown => markdown(ui, &plan).map_err(CliError::Io)?,
+        Format::Text => text(ui, &plan).map_err(CliError::Io)?,
+    }
+    Ok(match (args.detailed_exitcode, plan.changed) {
+        (true, true) => Outcome::Code(2),
+        _ => Outcome::Success,
+    })
+}

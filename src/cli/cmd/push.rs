@@ -1,0 +1,45 @@
+//! `agentver push [REMOTE]`: push the agent tags the remote lacks, renumbering after a lost race.
+
+use agentver::push::PushReport;
+
+use crate::cli::{CliError, CmdResult, Outcome, Ui};
+
+/// Push the agent tags the remote lacks, through the git program. When another clone published
+/// the same numbers first, its versions win: the local never-pushed versions get the next numbers
+/// (new tags, parents re-chained, the old local tags replaced) and the push is tried again.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The remote (default: origin)
+    #[arg(default_value = "origin")]
+    remote: String,
+}
+
+/// Human or JSON output for a push; `json` prints the report itself.
+pub fn report(ui: &mut Ui, report: &PushReport, json: bool) -> Result<(), CliError> {
+    if json {
+        return ui.print_json(report);
+    }
+    for r in &report.renumbered {
+        ui.status(&format!(
+            "{} v{} was taken on {} by another clone; your version is now v{} ({})",
+            r.agent, r.from, report.remote, r.to, r.tag
+        ));
+    }
+    if report.pushed.is_empty() {
+        ui.status(&format!("{} already has every agent tag", report.remote));
+    }
+    for tag in &report.pushed {
+        writeln!(ui.out(), "pushed {tag} to {}", report.remote)?;
+    }
+    if !report.renumbered.is_empty() {
+        ui.status("note: pins in channels.toml that name a renumbered version now fail their tree check; re-pin them");
+    }
+    Ok(())
+}
+
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let pushed = ui.workspace()?.push(&args.remote)?;
+    let json = ui.json;
+    report(ui, &pushed, json)?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,256 @@
+//! `push`: send agent tags the remote lacks, through the git program (gix cannot push).
+//!
+//! When another clone took a number first, its versions win: the local never-pushed versions are
+//! re-created on top of the remote's latest (same trees, same tagger and date, new numbers,
+//! parents re-chained), the old local tags are replaced, and the push is tried again, a bounded
+//! number of times. The old tag objects stay in the object database; nothing is lost.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use gix::ObjectId;
+use gix::bstr::BString;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use serde::Serialize;
+
+use crate::error::{Error, Result, git};
+use crate::id::AgentId;
+use crate::store::{self, TagData};
+use crate::tagmessage::TagMessage;
+use crate::workspace::Workspace;
+
+/// Most push attempts before giving up on a busy remote.
+const MAX_ATTEMPTS: u32 = 5;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Renumbered {
+    pub agent: String,
+    pub from: u64,
+    pub to: u64,
+    pub tag: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PushReport {
+    pub remote: String,
+    pub pushed: Vec<String>,
+    pub renumbered: Vec<Renumbered>,
+}
+
+fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process::Output> {
+    Command::new("git").current_dir(ws.root()).args(args).output().map_err(|e| Error::Git {
+        context: format!("running git {}", args.first().unwrap_or(&"")),
+        message: format!("{e} (push and fetch need the git program on PATH)"),
+    })
+}
+
+fn failed(what: &str, out: &std::process::Output) -> Error {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+    Error::Git { context: what.to_owned(), message }
+}
+
+/// The remote's tags under the prefix: full name → object id.
+fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId>> {
+    let pattern = format!("{}*", ws.names().all_ref_prefix());
+    let out = git_program(ws, &["ls-remote", "--tags", remote, &pattern])?;
+    if !out.status.success() {
+        return Err(failed(&format!("listing the tags of remote '{remote}'"), &out));
+    }
+    let mut tags = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((id, name)) = line.split_once('\t') else { continue };
+        if name.ends_with("^{}") {
+            continue;
+        }
+        if let Ok(id) = ObjectId::from_hex(id.as_bytes()) {
+            tags.insert(name.to_owned(), id);
+        }
+    }
+    Ok(tags)
+}
+
+fn edit(name: &str, expected: PreviousValue, change: Option<ObjectId>) -> Result<RefEdit> {
+    let name = name.try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
+        context: format!("naming {name}"),
+        message: e.to_string(),
+    })?;
+    let change = match change {
+        Some(new) => Change::Update {
+            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: "agentver: push".into() },
+            expected,
+            new: gix::refs::Target::Object(new),
+        },
+        None => Change::Delete { expected, log: RefLog::AndReference },
+    };
+    Ok(RefEdit { change, name, deref: false })
+}
+
+impl Workspace {
+    pub fn push(&self, remote: &str) -> Result<PushReport> {
+        let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
+        for _attempt in 0..MAX_ATTEMPTS {
+            let remote_refs = remote_tags(self, remote)?;
+            let local: BTreeMap<String, ObjectId> = store::list_refs(self.repo(), &self.names().all_ref_prefix())?
+                .into_iter()
+                .filter_map(|(name, id)| Some((name, id?)))
+                .filter(|(name, _)| self.names().parse(name).is_some())
+                .collect();
+            // Agents where another clone published a number first.
+            let mut lost: Vec<AgentId> = local
+                .iter()
+                .filter(|(name, id)| remote_refs.get(*name).is_some_and(|r| r != *id))
+                .filter_map(|(name, _)| Some(self.names().parse(name)?.0))
+                .collect();
+            lost.dedup();
+            if !lost.is_empty() {
+                for agent in &lost {
+                    report.renumbered.extend(self.renumber(remote, agent)?);
+                }
+                continue;
+            }
+            let missing: Vec<&String> = local.keys().filter(|name| !remote_refs.contains_key(*name)).collect();
+            if missing.is_empty() {
+                return Ok(report);
+            }
+            let mut args = vec!["push".to_owned(), "--atomic".to_owned(), "--porcelain".to_owned(), remote.to_owned()];
+            args.extend(missing.iter().map(|name| format!("{name}:{name}")));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = git_program(self, &args)?;
+            if out.status.success() {
+                report.pushed.extend(missing.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()));
+                return Ok(report);
+            }
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            // Another clone pushed the same names meanwhile: look again.
+            if !(text.contains("already exists") || text.contains("rejected") || text.contains("atomic push failed")) {
+                return Err(failed(&format!("pushing to '{remote}'"), &out));
+            }
+        }
+        Err(Error::refused(
+            format!("gave up pushing to '{remote}' after {MAX_ATTEMPTS} lost races"),
+            Some("the remote is busy with other publishers; run `agentver push` again".into()),
+        ))
+    }
+
+    /// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top
+    /// of the remote's latest.
+    fn renumber(&self, remote: &str, agent: &AgentId) -> Result<Vec<Renumbered>> {
+        let repo = self.repo();
+        let names = self.names();
+        let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
+        let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
+        let out = git_program(self, &["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+        if !out.status.success() {
+            return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
+        }
+        let theirs: BTreeMap<u64, ObjectId> = store::list_refs(repo, &scratch)?
+            .into_iter()
+            .filter_map(|(name, id)| {
+                let n = name.strip_prefix(&scratch)?.strip_prefix('v')?.parse().ok()?;
+                Some((n, id?))
+            })
+            .collect();
+        let ours: BTreeMap<u64, ObjectId> =
+            store::list_versions(repo, names, agent)?.into_iter().map(|v| (v.number, v.target)).collect();
+        let their_ids: Vec<ObjectId> = theirs.values().copied().collect();
+        let never_pushed: Vec<(u64, ObjectId)> =
+            ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
+        let their_latest = theirs.keys().max().copied().unwrap_or(0);
+        let mut parent = match theirs.get(&their_latest) {
+            Some(id) => Some(store::read_tag(repo, *id)?.commit),
+            None => None,
+        };
+
+        // The new versions, written as objects first.
+        let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut desired: BTreeMap<u64, ObjectId> = theirs.clone();
+        let mut renumbered = Vec::new();
+        for (i, (old_number, old_id)) in never_pushed.iter().enumerate() {
+            let new_number = their_latest + 1 + i as u64;
+            mapping.insert(*old_number, new_number);
+            let old: TagData = store::read_tag(repo, *old_id)?;
+            let commit = repo.find_commit(old.commit).map_err(git(format!("reading commit {}", old.commit)))?;
+            let decoded = commit.decode().map_err(git("decoding a commit"))?;
+            let author =
+                decoded.author().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
+            let committer =
+                decoded.committer().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
+            let default_label = format!("{agent} v{old_number}");
+            let label = if old.message.label == default_label {
+                format!("{agent} v{new_number}")
+            } else {
+                old.message.label.clone()
+            };
+            let new_commit = gix::objs::Commit {
+                tree: old.tree,
+                parents: parent.into_iter().collect(),
+                author,
+                committer,
+                encoding: None,
+                message: format!("{agent}: {label}\n").into(),
+                extra_headers: Vec::new(),
+            };
+            let commit_id = repo.write_object(&new_commit).map_err(git("writing a renumbered commit"))?.detach();
+            let message = TagMessage {
+                label,
+                version: Some(new_number),
+                rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
+                ..old.message.clone()
+            };
+            let tagger = gix::actor::Signature {
+                name: old.tagger_name.as_str().into(),
+                email: old.tagger_email.as_str().into(),
+                time: old.time,
+            };
+            let tag = gix::objs::Tag {
+                target: commit_id,
+                target_kind: gix::objs::Kind::Commit,
+                name: BString::from(names.short(agent, new_number)),
+                tagger: Some(tagger),
+                message: message.format().into(),
+                signature: None,
+            };
+            let tag_id = repo.write_object(&tag).map_err(git("writing a renumbered tag"))?.detach();
+            desired.insert(new_number, tag_id);
+            parent = Some(commit_id);
+            renumbered.push(Renumbered {
+                agent: agent.to_string(),
+                from: *old_number,
+                to: new_number,
+                tag: names.short(agent, new_number),
+            });
+        }
+
+        // One transaction moves every local ref of this agent to the desired state.
+        let mut edits = Vec::new();
+        let all: std::collections::BTreeSet<u64> = ours.keys().chain(desired.keys()).copied().collect();
+        for n in all {
+            let name = names.full(agent, n);
+            match (ours.get(&n), desired.get(&n)) {
+                (Some(old), Some(new)) if old == new => {}
+                (Some(old), Some(new)) => edits.push(edit(
+                    &name,
+                    PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*old)),
+                    Some(*new),
+                )?),
+                (None, Some(new)) => edits.push(edit(&name, PreviousValue::MustNotExist, Some(*new))?),
+                (Some(old), None) => {
+                    edits.push(edit(&name, PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*old)), None)?)
+                }
+                (None, None) => {}
+            }
+        }
+        for (n, id) in &theirs {
+            edits.push(edit(
+                &format!("{scratch}v{n}"),
+                PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*id)),
+                None,
+            )?);
+        }
+        let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+        let committer = repo.committer().and_then(std::result::Result::ok);
+        repo.edit_references_as(edits, committer).map_err(git(format!("renumbering {agent}'s local versions")))?;
+        Ok(renumbered)
+    }
+}
