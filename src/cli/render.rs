@@ -133,8 +133,11 @@ fn md_cell(value: Option<&Json>) -> String {
     }
 }
 
-pub fn markdown(out: &mut dyn Write, title: &str, changes: &[Change]) -> std::io::Result<()> {
-    writeln!(out, "### {title}\n")?;
+/// Markdown for a PR comment; `title` becomes a heading when given.
+pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) -> std::io::Result<()> {
+    if let Some(title) = title {
+        writeln!(out, "### {title}\n")?;
+    }
     if changes.is_empty() {
         writeln!(out, "No changes.")?;
         return Ok(());

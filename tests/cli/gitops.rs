@@ -287,3 +287,40 @@ fn export_is_byte_identical_and_self_contained() {
     env.av(&["export", "-o", "broken.json"]).code(1);
     assert!(!env.path("broken.json").exists());
 }
+
+#[test]
+fn the_pre_commit_hook_refuses_a_broken_config() {
+    let env = deployed();
+    let hook = env.path(".git/hooks/pre-commit");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/git-hooks/pre-commit"), &hook).unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_agentver")).parent().unwrap().to_owned();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let commit = |message: &str| {
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(&env.root)
+            .env("PATH", &path)
+            .env("HOME", env.root.parent().unwrap())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada Tester")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Tester")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .args(["commit", "-q", "-m", message]);
+        cmd.output().unwrap()
+    };
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temprature: 0.3 ");
+    env.git(&["add", "agents/sales.yaml"]);
+    let out = commit("typo");
+    assert!(!out.status.success(), "the hook let a broken config through");
+    // git hands a hook's output to its own stderr.
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("unknown field 'temprature'"), "{said}");
+    // Fix it in the index, leave an unrelated unstaged edit: the commit goes through and the
+    // unstaged edit survives.
+    env.edit("agents/sales.yaml", "temprature: 0.3 ", "temperature: 0.4 ");
+    env.git(&["add", "agents/sales.yaml"]);
+    env.edit("agents/support.yaml", "temperature: 0.2", "temperature: 0.21");
+    let out = commit("warmer");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(env.read("agents/support.yaml").contains("temperature: 0.21"), "unstaged work kept");
+}

@@ -64,7 +64,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             "to": side(&new),
             "changes": changes,
         }))?,
-        Format::Markdown => render::markdown(ui.out(), &title, &changes)?,
+        Format::Markdown => render::markdown(ui.out(), Some(&title), &changes)?,
         Format::Text => render::text(ui.out(), &title, &changes, color)?,
     }
     Ok(if args.exit_code && !changes.is_empty() { Outcome::Negative } else { Outcome::Success })

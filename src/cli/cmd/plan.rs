@@ -160,7 +160,7 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
                 "<details><summary><code>{}</code>: {from} → {} {}</summary>\n",
                 c.channel, d.agent, d.to.version
             )?;
-            render::markdown(out, &format!("{} {from} → {}", c.channel, d.to.version), &d.changes)?;
+            render::markdown(out, None, &d.changes)?;
             writeln!(out, "</details>\n")?;
         }
     }
@@ -170,7 +170,7 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         if d.changes.is_empty() && d.latest.is_some() {
             writeln!(out, "Identical to {latest}.\n")?;
         } else {
-            render::markdown(out, &format!("{}: {latest} → draft", d.agent), &d.changes)?;
+            render::markdown(out, None, &d.changes)?;
         }
         writeln!(out, "</details>\n")?;
     }
