@@ -2,7 +2,7 @@
 //! repositories of N agents × M versions, with loose and with packed refs.
 //!
 //! Run: `cargo run --release --example bench -- [--sizes 10x100,100x100,100x1000] [--runs 15]
-//!       [--out BENCHMARKS.md]`. Needs git and GNU time (`/usr/bin/time`, Debian package `time`)
+//!       [--scale 1000|none] [--out FILE]`. Needs git and GNU time (`/usr/bin/time`, Debian package `time`)
 //! for peak memory. Repositories are generated with `git fast-import` in agentver's own format
 //! (the same tag messages, trailers and snapshot trees), which takes seconds even at 100,000 tags.
 
@@ -330,6 +330,34 @@ fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mu
     });
 }
 
+/// Whole-workspace commands on a large config: `check`, `plan`, `export`, `status`.
+fn bench_scale(repo: &Repo, runs: usize, av: &Path, rows: &mut Vec<Row>) {
+    let size = format!("{} agents, {} channels", repo.agents, repo.agents * 10);
+    let dir = &repo.dir;
+    let run_av = |args: &[&str]| {
+        let mut cmd = Command::new(av);
+        cmd.current_dir(dir).args(args);
+        hermetic(&mut cmd);
+        run_ok(&mut cmd);
+    };
+    for (operation, args) in [
+        ("check", vec!["check"]),
+        ("plan (HEAD → work tree)", vec!["plan", "--base", "HEAD"]),
+        ("export", vec!["export"]),
+        ("status (all agents)", vec!["status", "--json"]),
+    ] {
+        let t = time(runs, || {}, || run_av(&args));
+        rows.push(Row {
+            size: size.clone(),
+            refs: "packed",
+            operation: operation.into(),
+            agentver: t,
+            git: None,
+            peak_kib: peak_kib(dir, av, &args),
+        });
+    }
+}
+
 fn mktree(dir: &Path, entries: &str) -> String {
     String::from_utf8(run_with_input(git(dir).args(["mktree"]), entries.as_bytes())).unwrap().trim().to_owned()
 }
@@ -346,20 +374,39 @@ fn main() {
         })
         .collect();
     let runs: usize = arg("--runs").map_or(15, |r| r.parse().unwrap());
+    // N agents × 3 versions with 10 channels each: the check/plan/export scenario.
+    let scale: Option<usize> = match arg("--scale").as_deref() {
+        Some("none") => None,
+        Some(n) => Some(n.parse().expect("--scale takes a number of agents")),
+        None => Some(1000),
+    };
     let out = arg("--out");
     let av = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("agentver");
     assert!(av.exists(), "build the binary first: cargo build --release ({})", av.display());
 
     let scratch = tempfile::tempdir().unwrap();
+    // AGENTVER_BENCH_KEEP=DIR: generate into DIR and keep it, for profiling.
+    let keep = std::env::var_os("AGENTVER_BENCH_KEEP").map(PathBuf::from);
+    let scratch_path = keep.clone().unwrap_or_else(|| scratch.path().to_owned());
     let mut rows = Vec::new();
     for (agents, versions) in sizes {
         let started = Instant::now();
-        let repo = generate(scratch.path(), agents, versions);
+        let repo = generate(&scratch_path, agents, versions);
         eprintln!("generated {agents} × {versions} in {:.1} s", started.elapsed().as_secs_f64());
         bench_repo(&repo, "loose", runs, &av, &mut rows);
         run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
         bench_repo(&repo, "packed", runs, &av, &mut rows);
-        std::fs::remove_dir_all(&repo.dir).unwrap();
+        if keep.is_none() {
+            std::fs::remove_dir_all(&repo.dir).unwrap();
+        }
+    }
+
+    if let Some(agents) = scale {
+        let started = Instant::now();
+        let repo = generate(&scratch_path, agents, 3);
+        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
+        eprintln!("generated {agents} × 3 with {} channels in {:.1} s", agents * 10, started.elapsed().as_secs_f64());
+        bench_scale(&repo, runs.min(5), &av, &mut rows);
     }
 
     let mut table = String::from(

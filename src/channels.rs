@@ -109,14 +109,15 @@ pub fn channel_problem(name: &str) -> Option<String> {
 }
 
 struct Reader<'a> {
-    text: &'a str,
     file: &'a str,
+    /// Byte offset where each line starts, for span → line in O(log n).
+    line_starts: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Reader<'_> {
     fn line(&self, span: Option<std::ops::Range<usize>>) -> Option<u32> {
-        span.map(|s| line_of(self.text, s.start))
+        span.map(|s| self.line_starts.partition_point(|start| *start <= s.start) as u32)
     }
 
     fn error(&mut self, line: Option<u32>, message: String, hint: Option<String>) {
@@ -357,7 +358,8 @@ pub fn parse(text: &str, file: &str) -> Result<Channels, Vec<Diagnostic>> {
         let line = e.span().map(|s| line_of(text, s.start));
         vec![Diagnostic::error(file, line, format!("invalid TOML: {}", e.message().trim()))]
     })?;
-    let mut reader = Reader { text, file, diagnostics: Vec::new() };
+    let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut reader = Reader { file, line_starts, diagnostics: Vec::new() };
     let root = doc.as_table();
     reader.unknown_keys(root, &["channels"], "channels.toml");
     let mut channels = Channels::default();
@@ -384,16 +386,15 @@ pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>
     parse(text, file)
 }
 
-/// The routes of a parsed file as (channel, agent) pairs, variants included.
+/// The routes of a parsed file as (channel, agent) pairs, variants included, each pair once.
 pub fn routes(channels: &Channels) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for c in &channels.channels {
-        for t in c.targets() {
-            let pair = (c.name.clone(), t.agent.to_string());
-            if !out.contains(&pair) {
-                out.push(pair);
-            }
-        }
+        let mut agents: Vec<&str> = c.targets().iter().map(|t| t.agent.as_str()).collect();
+        agents.dedup();
+        agents.sort_unstable();
+        agents.dedup();
+        out.extend(agents.into_iter().map(|a| (c.name.clone(), a.to_owned())));
     }
     out
 }

@@ -106,7 +106,7 @@ struct SideView {
 
 impl SideView {
     fn channel(&self, name: &str) -> Option<&Channel> {
-        self.resolver.as_ref()?.channels().get(name)
+        self.resolver.as_ref()?.channel(name).ok()
     }
 
     fn names(&self) -> Vec<String> {
@@ -275,11 +275,8 @@ impl Workspace {
 
         // Channels: in head's order, then those only base had.
         let mut names = after.names();
-        for n in before.names() {
-            if !names.contains(&n) {
-                names.push(n);
-            }
-        }
+        let seen: std::collections::HashSet<String> = names.iter().cloned().collect();
+        names.extend(before.names().into_iter().filter(|n| !seen.contains(n)));
         let mut channels = Vec::new();
         for name in names {
             let b = before.channel(&name).map(|c| before.state(c));
@@ -313,15 +310,10 @@ impl Workspace {
         }
 
         // Drafts whose content differs between base and head.
-        let mut ids: Vec<AgentId> = self.agent_ids(head)?;
+        let mut ids: std::collections::BTreeSet<AgentId> = self.agent_ids(head)?.into_iter().collect();
         if let Some(at) = &base_at {
-            for id in self.agent_ids(at)? {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
+            ids.extend(self.agent_ids(at)?);
         }
-        ids.sort();
         let following = |agent: &AgentId| -> Vec<String> {
             after
                 .resolver

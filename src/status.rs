@@ -27,12 +27,15 @@ impl Workspace {
             }
         }
         ids.sort();
-        let routes = self.channel_routes(at)?;
+        let mut routes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (channel, agent) in self.channel_routes(at)? {
+            routes.entry(agent).or_default().push(channel);
+        }
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let latest = self.latest(&id)?;
             let draft = self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at)?;
-            let channels = routes.iter().filter(|(_, a)| a == id.as_str()).map(|(c, _)| c.clone()).collect();
+            let channels = routes.remove(id.as_str()).unwrap_or_default();
             out.push(AgentStatus {
                 agent: id.to_string(),
                 latest: latest.map(|(n, _)| n),
