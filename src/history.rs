@@ -66,13 +66,18 @@ pub struct VersionInfo {
 
 impl VersionInfo {
     pub fn new(tag: String, version: u64, data: TagData) -> Self {
+        let date = store::rfc3339(data.time);
+        Self::with_date(tag, version, data, date)
+    }
+
+    pub fn with_date(tag: String, version: u64, data: TagData, date: String) -> Self {
         VersionInfo {
             version,
             tag,
             label: data.message.label,
             notes: data.message.notes,
             author: Person { name: data.tagger_name, email: data.tagger_email },
-            date: store::rfc3339(data.time),
+            date,
             commit: data.commit.to_string(),
             tree: data.tree.to_string(),
             source: data.message.source,
@@ -114,11 +119,14 @@ impl Workspace {
 
     pub fn log(&self, agent: &AgentId, at: &DraftAt) -> Result<Log> {
         let refs = self.versions(agent)?;
-        let mut versions = Vec::with_capacity(refs.len());
-        for v in refs.iter().rev() {
-            let data = store::read_tag(self.repo(), v.target)?;
-            versions.push(VersionInfo::new(self.names().short(agent, v.number), v.number, data));
-        }
+        let targets: Vec<gix::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
+        let data = crate::history_cache::read_tags(self.repo(), self.names(), agent, &targets)?;
+        let versions: Vec<VersionInfo> = refs
+            .iter()
+            .rev()
+            .zip(data)
+            .map(|(v, c)| VersionInfo::with_date(self.names().short(agent, v.number), v.number, c.data, c.date))
+            .collect();
         let latest_tree = versions.first().map(|v| v.tree.parse().expect("a tree id we formatted"));
         let draft = self.draft_info(agent, latest_tree, at)?;
         Ok(Log { agent: agent.to_string(), draft, versions })

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, Result, git};
+use crate::error::{Error, GitContext, Result, git};
 use crate::yaml::MAX_FILE_BYTES;
 
 pub trait Source {
@@ -129,8 +129,8 @@ impl<'r> GitTree<'r> {
             .repo
             .find_object(self.tree)
             .and_then(|o| o.peel_to_tree())
-            .map_err(git(format!("reading tree {}", self.tree)))?;
-        let entry = tree.lookup_entry_by_path(&path).map_err(git(format!("looking up {path}")))?;
+            .context(|| format!("reading tree {}", self.tree))?;
+        let entry = tree.lookup_entry_by_path(&path).context(|| format!("looking up {path}"))?;
         Ok(entry.map(|e| (e.mode(), e.object_id())))
     }
 }
@@ -148,11 +148,11 @@ impl Source for GitTree<'_> {
                 "is a symlink; agentver reads regular files only",
             )));
         }
-        let header = self.repo.find_header(id).map_err(git(format!("reading {}", self.display(rel))))?;
+        let header = self.repo.find_header(id).context(|| format!("reading {}", self.display(rel)))?;
         if header.size() > limit as u64 {
             return Err(too_big(self.display(rel), header.size(), limit));
         }
-        let object = self.repo.find_object(id).map_err(git(format!("reading {}", self.display(rel))))?;
+        let object = self.repo.find_object(id).context(|| format!("reading {}", self.display(rel)))?;
         Ok(Some(object.detach().data))
     }
 

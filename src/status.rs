@@ -34,7 +34,11 @@ impl Workspace {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let latest = self.latest(&id)?;
-            let draft = self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at)?;
+            let draft = match self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at) {
+                // A tag folder with no version in it and no draft: nothing to report.
+                Err(crate::Error::UnknownAgent { .. }) => continue,
+                other => other?,
+            };
             let channels = routes.remove(id.as_str()).unwrap_or_default();
             out.push(AgentStatus {
                 agent: id.to_string(),

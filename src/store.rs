@@ -12,7 +12,7 @@ use gix::objs::tree::{Entry, EntryKind};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::bundle::Files;
-use crate::error::{Error, Result, chain, git};
+use crate::error::{Error, GitContext, Result, chain, git};
 use crate::id::AgentId;
 use crate::tagmessage::TagMessage;
 use crate::tagname::TagNames;
@@ -23,20 +23,18 @@ pub struct Identity(pub gix::actor::Signature);
 
 impl Identity {
     /// `--author "Name <email>"` when given, else the committer identity git would use
-    /// (`GIT_COMMITTER_NAME`/`EMAIL`, then `user.name`/`user.email`); time from `GIT_COMMITTER_DATE`
-    /// or now.
+    /// (`GIT_COMMITTER_NAME`/`EMAIL`, then `committer.*`, then `user.name`/`user.email`, then
+    /// `EMAIL`); time from `GIT_COMMITTER_DATE` or now.
     pub fn resolve(repo: &gix::Repository, author: Option<&str>) -> Result<Self> {
-        let committer = match repo.committer() {
-            Some(Ok(sig)) => Some(
-                sig.to_owned()
-                    .map_err(|e| Error::Git { context: "reading the committer identity".into(), message: chain(&e) })?,
-            ),
-            Some(Err(e)) => return Err(git("reading the committer identity (is GIT_COMMITTER_DATE valid?)")(e)),
-            None => None,
-        };
-        let time = match &committer {
-            Some(sig) => sig.time,
-            None => gix::date::Time::now_local_or_utc(),
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        let time = match env("GIT_COMMITTER_DATE") {
+            Some(date) => gix::date::parse(&date, None)
+                .or_else(|_| gix::date::parse(&date, Some(gix::date::Zoned::now())))
+                .map_err(|e| Error::Usage {
+                    message: format!("GIT_COMMITTER_DATE '{date}' is not a date: {e}"),
+                    hint: None,
+                })?,
+            None => crate::clock::now(),
         };
         if let Some(author) = author {
             let (name, email) = parse_author(author).ok_or_else(|| Error::Usage {
@@ -45,8 +43,17 @@ impl Identity {
             })?;
             return Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }));
         }
-        match committer {
-            Some(sig) if !sig.name.is_empty() && !sig.email.is_empty() => Ok(Identity(sig)),
+        let config = repo.config_snapshot();
+        let setting = |key: &str| config.string(key).map(|v| v.to_string()).filter(|v| !v.is_empty());
+        let name = env("GIT_COMMITTER_NAME").or_else(|| setting("committer.name")).or_else(|| setting("user.name"));
+        let email = env("GIT_COMMITTER_EMAIL")
+            .or_else(|| setting("committer.email"))
+            .or_else(|| setting("user.email"))
+            .or_else(|| env("EMAIL"));
+        match (name, email) {
+            (Some(name), Some(email)) => {
+                Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }))
+            }
             _ => Err(Error::NoIdentity),
         }
     }
@@ -170,16 +177,64 @@ pub fn list_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) 
     Ok(versions)
 }
 
-/// The object one version's ref points at, with a single ref lookup.
+/// The highest version of `agent` and its ref's target, by probing single refs (exponential, then
+/// binary search): about 2·log2(N) lookups instead of reading all N refs, whatever else the
+/// repository holds. Version numbers have no gaps (agentver never makes one, `verify` reports
+/// one made by hand), which is what makes probing exact.
+pub fn latest_version(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Option<VersionRef>> {
+    let Some(first) = find_version(repo, names, agent, 1)? else { return Ok(None) };
+    let (mut low, mut low_target) = (1u64, first);
+    let mut high = 2u64;
+    // Grow until a number is missing: low exists, high does not.
+    while let Some(target) = find_version(repo, names, agent, high)? {
+        low = high;
+        low_target = target;
+        high = high.saturating_mul(2);
+    }
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        match find_version(repo, names, agent, mid)? {
+            Some(target) => {
+                low = mid;
+                low_target = target;
+            }
+            None => high = mid,
+        }
+    }
+    Ok(Some(VersionRef { number: low, target: low_target }))
+}
+
+/// The object one version's ref points at, looked up by its exact name.
+///
+/// gix's reference lookup takes partial names and tries `refs/tags/…`, `refs/heads/…` and
+/// `refs/remotes/…` variants of a name in turn, so a missing version cost four file probes, and a
+/// stray `refs/heads/refs/tags/…` could answer for it. A version ref is one file holding an object
+/// id, or a line in packed-refs: both are read here for the exact name only.
 pub fn find_version(
     repo: &gix::Repository,
     names: &TagNames,
     agent: &AgentId,
     number: u64,
 ) -> Result<Option<ObjectId>> {
-    let name = names.full(agent, number);
-    let reference = repo.try_find_reference(name.as_str()).map_err(git(format!("reading {name}")))?;
-    Ok(reference.and_then(|r| r.target().try_id().map(ToOwned::to_owned)))
+    find_exact(repo, &names.full(agent, number))
+}
+
+fn find_exact(repo: &gix::Repository, full: &str) -> Result<Option<ObjectId>> {
+    let loose = repo.common_dir().join(full);
+    match std::fs::read(&loose) {
+        Ok(bytes) => {
+            // A loose ref being written is never seen half-written (git and gix rename into
+            // place); anything that is not an object id is not a version.
+            return Ok(std::str::from_utf8(&bytes).ok().and_then(|s| ObjectId::from_hex(s.trim().as_bytes()).ok()));
+        }
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {}
+        Err(e) => return Err(Error::io(&loose, e)),
+    }
+    let Some(packed) = repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? else {
+        return Ok(None);
+    };
+    let found = packed.try_find(full).context(|| format!("reading {full}"))?;
+    Ok(found.map(|r| r.target()))
 }
 
 /// What a version tag holds.
@@ -198,7 +253,7 @@ pub struct TagData {
 /// Reads a tag object (or a lightweight tag's commit) down to its commit and tree.
 pub fn read_tag(repo: &gix::Repository, target: ObjectId) -> Result<TagData> {
     let context = || format!("reading tag object {target}");
-    let object = repo.find_object(target).map_err(git(context()))?;
+    let object = repo.find_object(target).context(context)?;
     let mut data = TagData {
         message: TagMessage::default(),
         tagger_name: String::new(),
@@ -210,21 +265,21 @@ pub fn read_tag(repo: &gix::Repository, target: ObjectId) -> Result<TagData> {
     };
     let commit_id = if object.kind == gix::objs::Kind::Tag {
         let tag = object.into_tag();
-        let decoded = tag.decode().map_err(git(context()))?;
+        let decoded = tag.decode().context(context)?;
         data.message = TagMessage::parse(&decoded.message.to_str_lossy());
-        if let Some(tagger) = decoded.tagger().map_err(git(context()))? {
+        if let Some(tagger) = decoded.tagger().context(context)? {
             data.tagger_name = tagger.name.to_str_lossy().into_owned();
             data.tagger_email = tagger.email.to_str_lossy().into_owned();
-            data.time = tagger.time().map_err(git(context()))?;
+            data.time = tagger.time().context(context)?;
         }
         data.annotated = true;
-        tag.target_id().map_err(git(context()))?.detach()
+        tag.target_id().context(context)?.detach()
     } else {
         target
     };
-    let commit = repo.find_commit(commit_id).map_err(git(format!("reading commit {commit_id}")))?;
+    let commit = repo.find_commit(commit_id).context(|| format!("reading commit {commit_id}"))?;
     data.commit = commit_id;
-    data.tree = commit.tree_id().map_err(git(format!("reading commit {commit_id}")))?.detach();
+    data.tree = commit.tree_id().context(|| format!("reading commit {commit_id}"))?.detach();
     Ok(data)
 }
 
@@ -266,8 +321,7 @@ pub fn create_version(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let versions = list_versions(repo, names, new.agent)?;
-        let latest = match versions.last() {
+        let latest = match latest_version(repo, names, new.agent)? {
             Some(v) => Some((v.number, read_tag(repo, v.target)?)),
             None => None,
         };
@@ -371,7 +425,7 @@ fn refresh_packed_refs(repo: &gix::Repository) -> bool {
 ///   a ref transaction; git's `pack-refs` writes into it at once, so an old empty one is a corpse.
 fn clear_stale_locks(repo: &gix::Repository, full_name: &str) -> Result<()> {
     let ref_lock = repo.common_dir().join(format!("{full_name}.lock"));
-    if ref_lock.exists() && repo.try_find_reference(full_name).map_err(git(format!("reading {full_name}")))?.is_none() {
+    if ref_lock.exists() && find_exact(repo, full_name)?.is_none() {
         let _ = std::fs::remove_file(&ref_lock);
     }
     let packed_lock = repo.common_dir().join("packed-refs.lock");

@@ -173,7 +173,7 @@ impl Workspace {
         match store::find_version(&self.repo, &self.names, agent, number)? {
             Some(target) => store::read_tag(&self.repo, target),
             None => {
-                let latest = self.versions(agent)?.last().map(|v| v.number);
+                let latest = store::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number);
                 Err(Error::VersionNotFound { agent: agent.to_string(), version: number, latest })
             }
         }
@@ -181,7 +181,7 @@ impl Workspace {
 
     /// The highest version and its tag data.
     pub fn latest(&self, agent: &AgentId) -> Result<Option<(u64, store::TagData)>> {
-        match self.versions(agent)?.last() {
+        match store::latest_version(&self.repo, &self.names, agent)? {
             Some(v) => Ok(Some((v.number, store::read_tag(&self.repo, v.target)?))),
             None => Ok(None),
         }
@@ -192,7 +192,7 @@ impl Workspace {
         match reference {
             RefSpec::Draft => Ok(Resolved::Draft),
             RefSpec::Version(n) => Ok(Resolved::Version(n)),
-            RefSpec::Latest => match self.versions(agent)?.last() {
+            RefSpec::Latest => match store::latest_version(&self.repo, &self.names, agent)? {
                 Some(v) => Ok(Resolved::Version(v.number)),
                 None => Err(Error::NoVersions { agent: agent.to_string() }),
             },
@@ -238,17 +238,50 @@ impl Workspace {
         }
     }
 
+    /// A published version's agent file, byte for byte, without parsing it (what `show` prints).
+    pub fn published_file(&self, agent: &AgentId, number: u64) -> Result<Vec<u8>> {
+        let data = self.version(agent, number)?;
+        let path = agent.draft_path();
+        self.version_source(agent, number, data.tree).read(&path)?.ok_or_else(|| {
+            Error::invalid(
+                crate::diagnostic::Diagnostic::error(
+                    &self.names.short(agent, number),
+                    None,
+                    format!("the tag's snapshot holds no {path}: it is not a version of {agent}"),
+                )
+                .with_hint(Some("`agentver verify` audits the tags".into())),
+            )
+        })
+    }
+
     /// Every agent id that has a draft in `at`, sorted.
     pub fn agent_ids(&self, at: &DraftAt) -> Result<Vec<AgentId>> {
         Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
     }
 
-    /// Agent ids that have published versions (found from tag names under the prefix).
+    /// Agent ids that have published versions. Agent ids are folder names under the prefix, so
+    /// this reads the names in the loose tag folder and in packed-refs, never a ref file: listing
+    /// the refs themselves would read every version of every agent.
     pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
-        let ids: std::collections::BTreeSet<AgentId> = store::list_refs(&self.repo, &self.names.all_ref_prefix())?
-            .into_iter()
-            .filter_map(|(name, _)| Some(self.names.parse(&name)?.0))
-            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        let folder = self.repo.common_dir().join("refs/tags").join(self.names.prefix());
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for entry in entries.flatten() {
+                if let Some(id) = entry.file_name().to_str().and_then(|n| AgentId::new(n).ok()) {
+                    ids.insert(id);
+                }
+            }
+        }
+        let prefix = self.names.all_ref_prefix();
+        if let Some(packed) = self.repo.refs.cached_packed_buffer().map_err(git("reading packed-refs"))? {
+            for reference in packed.iter_prefixed(prefix.clone().into()).map_err(git("reading packed-refs"))? {
+                let Ok(reference) = reference else { continue };
+                let name = reference.name.as_bstr().to_string();
+                if let Some((id, _)) = self.names.parse(&name) {
+                    ids.insert(id);
+                }
+            }
+        }
         Ok(ids.into_iter().collect())
     }
 }

@@ -79,7 +79,8 @@ pub struct Ui {
     /// Colour on stdout: a terminal, and NO_COLOR unset.
     pub color: bool,
     pub directory: PathBuf,
-    out: std::io::StdoutLock<'static>,
+    /// Buffered: pretty JSON is thousands of lines, and a locked stdout flushes at each newline.
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
 }
 
 impl Ui {
@@ -135,7 +136,7 @@ pub fn main() -> ExitCode {
         json: cli.json,
         color: !no_color && std::io::stdout().is_terminal(),
         directory,
-        out: std::io::stdout().lock(),
+        out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
     };
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(&mut ui, args),

@@ -29,3 +29,31 @@ fn status_reports_every_agent() {
     let at_head = env.av(&["status", "--json", "--rev", "HEAD"]).ok().json();
     assert_eq!(at_head[2]["draft"], "modified", "support at HEAD still has the original lookup_order tool");
 }
+
+#[test]
+fn status_lists_agents_whose_draft_was_deleted_and_ignores_stray_tags() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales", "support"]).ok();
+    std::fs::remove_file(env.path("agents/support.yaml")).unwrap();
+    env.git(&["tag", "-a", "-m", "not a version", "agent/ghost/latest", "HEAD"]);
+    let check = |env: &TestEnv| {
+        let json = env.av(&["status", "--json"]).ok().json();
+        let rows: Vec<(String, String)> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["agent"].as_str().unwrap().to_owned(), r["draft"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("intake".into(), "new".into()),
+                ("sales".into(), "unchanged".into()),
+                ("support".into(), "deleted".into())
+            ]
+        );
+    };
+    check(&env);
+    env.git(&["pack-refs", "--all"]);
+    check(&env);
+}

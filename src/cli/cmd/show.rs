@@ -19,7 +19,16 @@ pub struct Args {
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let ws = ui.workspace()?;
-    let located = ws.locate(&spec.agent, spec.reference_or(RefSpec::Latest), &draft_at(&args.rev))?;
+    let reference = spec.reference_or(RefSpec::Latest);
+    // A published file is printed as stored: no need to parse what was validated at publish.
+    if !ui.json
+        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference)?
+    {
+        let bytes = ws.published_file(&spec.agent, n)?;
+        ui.out().write_all(&bytes)?;
+        return Ok(Outcome::Success);
+    }
+    let located = ws.locate(&spec.agent, reference, &draft_at(&args.rev))?;
     if ui.json {
         ui.print_json(&serde_json::json!({
             "agent": located.agent.as_str(),
