@@ -197,7 +197,37 @@ struct Row {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1.0 {
+        format!("{:.0} ns", us * 1e3)
+    } else if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else {
+        format!("{:.2} ms", us / 1e3)
+    }
+}
+
+/// What machine produced the figures.
+fn machine() -> String {
+    let read = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .map_or("?".to_owned(), |kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0));
+    format!(
+        "{} cores, {memory}, Linux {}, {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        read("uname", &["-r"]),
+        read("git", &["--version"]),
+        read("rustc", &["--version"]),
+    )
 }
 
 fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mut Vec<Row>) {
@@ -358,6 +388,74 @@ fn bench_scale(repo: &Repo, runs: usize, av: &Path, rows: &mut Vec<Row>) {
     }
 }
 
+/// Median time of one call of `f`, timed in batches of `batch` calls.
+fn in_process(batches: usize, batch: u32, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut samples: Vec<Duration> = (0..batches)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            start.elapsed() / batch
+        })
+        .collect();
+    samples.sort();
+    samples[batches / 2]
+}
+
+/// In-process figures through the library: next-version lookup, one agent's history (a cold
+/// process's first read, then with the history cache), and the resolver warm and cold.
+fn bench_in_process(repo: &Repo, refs: &'static str, rows: &mut Vec<Row>) {
+    use agentver::resolve::{Call, Resolver};
+    let size = format!("{} × {}", repo.agents, repo.versions);
+    let dir = &repo.dir;
+    let id = agentver::id::AgentId::new(&agent_id(0)).unwrap();
+    let ws = agentver::Workspace::discover(dir).unwrap();
+    let mut row = |operation: &str, t: Duration| {
+        rows.push(Row {
+            size: size.clone(),
+            refs,
+            operation: format!("{operation} (in-process)"),
+            agentver: t,
+            git: None,
+            peak_kib: None,
+        });
+    };
+    row(
+        "next-version lookup",
+        in_process(21, 50, || {
+            std::hint::black_box(agentver::store::latest_version(ws.repo(), ws.names(), &id).unwrap());
+        }),
+    );
+    row(
+        "history of one agent",
+        in_process(11, 3, || {
+            std::hint::black_box(ws.log(&id, &agentver::DraftAt::WorkTree).unwrap());
+        }),
+    );
+    let resolver = Resolver::new(agentver::Workspace::discover(dir).unwrap(), agentver::DraftAt::WorkTree).unwrap();
+    let call = Call { caller: Some("+16505550123"), ..Call::default() };
+    row(
+        "resolve, warm",
+        in_process(21, 10_000, || {
+            std::hint::black_box(resolver.resolve("+14150000000", &call).unwrap());
+        }),
+    );
+    // Cold: a resolver that has served one version meets a channel pinned to another.
+    let mut cold = Vec::new();
+    for i in 0..21u64 {
+        let r = Resolver::new(agentver::Workspace::discover(dir).unwrap(), agentver::DraftAt::WorkTree).unwrap();
+        r.resolve("+14150000000", &call).unwrap();
+        let channel = format!("+{}", 14_150_000_000u64 + 1 + i % 9);
+        let start = Instant::now();
+        std::hint::black_box(r.resolve(&channel, &call).unwrap());
+        cold.push(start.elapsed());
+    }
+    cold.sort();
+    row("resolve, cold (first call for a version)", cold[cold.len() / 2]);
+}
+
 fn mktree(dir: &Path, entries: &str) -> String {
     String::from_utf8(run_with_input(git(dir).args(["mktree"]), entries.as_bytes())).unwrap().trim().to_owned()
 }
@@ -384,6 +482,7 @@ fn main() {
     let av = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("agentver");
     assert!(av.exists(), "build the binary first: cargo build --release ({})", av.display());
 
+    let started_all = Instant::now();
     let scratch = tempfile::tempdir().unwrap();
     // AGENTVER_BENCH_KEEP=DIR: generate into DIR and keep it, for profiling.
     let keep = std::env::var_os("AGENTVER_BENCH_KEEP").map(PathBuf::from);
@@ -394,8 +493,10 @@ fn main() {
         let repo = generate(&scratch_path, agents, versions);
         eprintln!("generated {agents} × {versions} in {:.1} s", started.elapsed().as_secs_f64());
         bench_repo(&repo, "loose", runs, &av, &mut rows);
+        bench_in_process(&repo, "loose", &mut rows);
         run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
         bench_repo(&repo, "packed", runs, &av, &mut rows);
+        bench_in_process(&repo, "packed", &mut rows);
         if keep.is_none() {
             std::fs::remove_dir_all(&repo.dir).unwrap();
         }
@@ -429,7 +530,22 @@ fn main() {
     }
     print!("{table}");
     if let Some(path) = out {
-        std::fs::write(&path, &table).unwrap();
+        let doc = format!(
+            "# Benchmarks\n\nWritten by `cargo build --release && cargo run --release --example bench -- --out BENCHMARKS.md` \
+             ({:.1} minutes for this run).\n\nMachine: {}.\n\n\
+             Whole processes are medians of {runs} runs after two warm-ups; in-process rows are medians of batches. \
+             Ratios compare agentver with the git program doing the same work in the same run:\n\n\
+             - publish: `git hash-object -w` ×2, `git mktree` ×3, `git commit-tree`, `git tag -a` (7 processes; given the parent, \
+             so it does not look for the previous version);\n\
+             - log: `git for-each-ref` over the agent's tags with tagger, date and message;\n\
+             - show and resolve: `git show <tag>:<path>`.\n\n\
+             Repositories are generated with `git fast-import` in agentver's tag format: N agents × M versions, each agent \
+             pinned by 10 channels; measured with loose refs, then after `git pack-refs --all`. The scale rows use \
+             1,000 agents × 3 versions and 10,000 channels. Peak memory is GNU time's maximum resident set size.\n\n{table}",
+            started_all.elapsed().as_secs_f64() / 60.0,
+            machine()
+        );
+        std::fs::write(&path, doc).unwrap();
         eprintln!("wrote {path}");
     }
 }

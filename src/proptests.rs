@@ -161,8 +161,19 @@ proptest! {
 
     #[test]
     fn mutated_channels_never_panic(text in mutated(CHANNELS)) {
-        if let Err(ds) = channels::parse(&text, "channels.toml") {
+        let full = channels::parse(&text, "channels.toml");
+        if let Err(ds) = &full {
             prop_assert!(ds.iter().all(|d| d.file == "channels.toml"));
+        }
+        // Whatever the damage, the one-channel read never accepts what the full parse accepts
+        // differently: on a valid file they agree channel for channel.
+        if let Ok(all) = &full {
+            for channel in &all.channels {
+                prop_assert_eq!(channels::parse_one(&text, "channels.toml", &channel.name).unwrap(), Some(channel.clone()));
+            }
+        }
+        for name in ["+14155550100", "web-widget", "+14155550199"] {
+            let _ = channels::parse_one(&text, "channels.toml", name);
         }
     }
 
@@ -210,6 +221,10 @@ proptest! {
             prop_assert!(parsed.get(name).is_some());
         }
         prop_assert!(text.contains("# Which configuration answers each channel"));
+        // Reading one channel's section gives exactly what the full parse gives.
+        for channel in &parsed.channels {
+            prop_assert_eq!(channels::parse_one(&text, "channels.toml", &channel.name).unwrap(), Some(channel.clone()));
+        }
         for name in &names {
             let _ = unpin(&mut doc, name);
         }

@@ -110,8 +110,19 @@ impl Resolver {
     /// Published versions always come from tags.
     pub fn new(workspace: Workspace, at: DraftAt) -> Result<Self> {
         let channels = workspace.load_channels(&at)?;
+        Ok(Self::with_channels(workspace, at, channels))
+    }
+
+    /// A resolver for one channel only: reads just that channel's section of channels.toml when
+    /// the file's layout allows (what a one-call process needs). Other channels are unknown to it.
+    pub fn for_channel(workspace: Workspace, at: DraftAt, name: &str) -> Result<Self> {
+        let channels = Channels { channels: workspace.load_channel(&at, name)?.into_iter().collect() };
+        Ok(Self::with_channels(workspace, at, channels))
+    }
+
+    fn with_channels(workspace: Workspace, at: DraftAt, channels: Channels) -> Self {
         let index = channels.channels.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        Ok(Resolver { channels, index, served: RwLock::default(), workspace: Mutex::new(workspace), at })
+        Resolver { channels, index, served: RwLock::default(), workspace: Mutex::new(workspace), at }
     }
 
     pub fn channels(&self) -> &Channels {

@@ -29,7 +29,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     if args.agent_version == Some(0) {
         return Err(crate::cli::CliError::usage("--agent-version: versions start at 1", None));
     }
-    let resolver = Resolver::new(ui.workspace()?, draft_at(&args.rev))?;
+    let resolver = Resolver::for_channel(ui.workspace()?, draft_at(&args.rev), &args.channel)?;
     let call =
         Call { caller: args.caller.as_deref(), call_id: args.call_id.as_deref(), agent_version: args.agent_version };
     let resolution = resolver.resolve(&args.channel, &call)?;
