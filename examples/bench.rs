@@ -530,7 +530,7 @@ fn main() {
     }
     print!("{table}");
     if let Some(path) = out {
-        let doc = format!(
+        let results = format!(
             "# Benchmarks\n\nWritten by `cargo build --release && cargo run --release --example bench -- --out BENCHMARKS.md` \
              ({:.1} minutes for this run).\n\nMachine: {}.\n\n\
              Whole processes are medians of {runs} runs after two warm-ups; in-process rows are medians of batches. \
@@ -545,6 +545,17 @@ fn main() {
             started_all.elapsed().as_secs_f64() / 60.0,
             machine()
         );
+        // Only the block between the markers is rewritten; anything else in the file is kept.
+        const START: &str = "<!-- results:start -->";
+        const END: &str = "<!-- results:end -->";
+        let block = format!("{START}\n{results}{END}\n");
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let doc = match (existing.find(START), existing.find(END)) {
+            (Some(a), Some(b)) if a < b => {
+                format!("{}{block}{}", &existing[..a], existing[b + END.len()..].trim_start_matches('\n'))
+            }
+            _ => block,
+        };
         std::fs::write(&path, doc).unwrap();
         eprintln!("wrote {path}");
     }
