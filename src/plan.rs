@@ -8,32 +8,12 @@ use std::sync::Arc;
 use gix::ObjectId;
 use serde::Serialize;
 
-use crate::channels::{Channel, Pin, Route, Sticky};
+use crate::channels::{Channel, Pin};
 use crate::diff::{self, Change};
 use crate::error::{Error, Result};
 use crate::id::{AgentId, RefSpec};
-use crate::resolve::{Resolver, Served};
+use crate::resolve::{ChannelView, Resolver, Served, TargetView};
 use crate::workspace::{DraftAt, Resolved, Workspace};
-
-/// One target of a channel as it resolves on one side.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TargetState {
-    pub variant: Option<String>,
-    pub agent: String,
-    pub pin: String,
-    pub version: Option<Resolved>,
-    pub tree: Option<String>,
-    pub weight: Option<u64>,
-    pub share: f64,
-    pub error: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ChannelState {
-    pub sticky: Option<Sticky>,
-    pub salt: Option<String>,
-    pub targets: Vec<TargetState>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,8 +43,8 @@ pub struct Side {
 pub struct ChannelPlan {
     pub channel: String,
     pub change: ChannelChange,
-    pub before: Option<ChannelState>,
-    pub after: Option<ChannelState>,
+    pub before: Option<ChannelView>,
+    pub after: Option<ChannelView>,
     /// Share of this channel's callers whose configuration changes (0 to 1); `None` when a side
     /// cannot be resolved.
     pub moved_share: Option<f64>,
@@ -116,55 +96,17 @@ impl SideView {
             .unwrap_or_default()
     }
 
-    fn state(&self, channel: &Channel) -> (ChannelState, Vec<Option<Arc<Served>>>) {
-        let resolver = self.resolver.as_ref().expect("a side with channels has a resolver");
-        let mut served = Vec::new();
-        let mut view = |variant: Option<&str>, target: &crate::channels::Target, weight: Option<u64>, total: u64| {
-            let pin = match target.pin {
-                Pin::Number(n) => format!("v{n}"),
-                Pin::Latest => "latest".to_owned(),
-                Pin::Draft => "draft".to_owned(),
-            };
-            let mut t = TargetState {
-                variant: variant.map(str::to_owned),
-                agent: target.agent.to_string(),
-                pin,
-                version: None,
-                tree: None,
-                weight,
-                share: weight.map_or(1.0, |w| w as f64 / total as f64),
-                error: None,
-            };
-            match resolver.serve(channel, target, None) {
-                Ok(s) => {
-                    t.version = Some(s.version);
-                    t.tree = Some(s.tree.to_string());
-                    served.push(Some(s));
-                }
-                Err(e) => {
-                    t.error = Some(e.to_string());
-                    served.push(None);
-                }
-            }
-            t
-        };
-        let state = match &channel.route {
-            Route::Single(t) => ChannelState { sticky: None, salt: None, targets: vec![view(None, t, None, 1)] },
-            Route::Split { sticky, salt, variants } => {
-                let total = variants.iter().map(|v| v.weight).sum();
-                ChannelState {
-                    sticky: Some(*sticky),
-                    salt: Some(salt.clone()),
-                    targets: variants.iter().map(|v| view(Some(&v.name), &v.target, Some(v.weight), total)).collect(),
-                }
-            }
-        };
-        (state, served)
+    fn state(&self, channel: &Channel) -> (ChannelView, Vec<Option<Arc<Served>>>) {
+        self.resolver.as_ref().expect("a side with channels has a resolver").view(channel)
     }
 }
 
+fn share(t: &TargetView) -> f64 {
+    t.share.unwrap_or(1.0)
+}
+
 /// Which tree serves a caller whose hash is `h` (the first 8 bytes of the salted SHA-256).
-fn tree_for(state: &ChannelState, h: u64) -> Option<&str> {
+fn tree_for(state: &ChannelView, h: u64) -> Option<&str> {
     let total: u64 = state.targets.iter().map(|t| t.weight.unwrap_or(1)).sum();
     if state.sticky.is_none() {
         return state.targets.first()?.tree.as_deref();
@@ -176,7 +118,7 @@ fn tree_for(state: &ChannelState, h: u64) -> Option<&str> {
 /// Share of callers whose tree differs between the two sides. A caller's hash is the same on both
 /// sides when salt and sticky key are; the share is then measured over evenly spread hashes.
 /// Otherwise callers are reshuffled and the two assignments are independent.
-fn moved_share(before: &ChannelState, after: &ChannelState) -> Option<f64> {
+fn moved_share(before: &ChannelView, after: &ChannelView) -> Option<f64> {
     if before.targets.iter().chain(&after.targets).any(|t| t.error.is_some()) {
         return None;
     }
@@ -190,10 +132,10 @@ fn moved_share(before: &ChannelState, after: &ChannelState) -> Option<f64> {
             .count();
         return Some(moved as f64 / SAMPLES as f64);
     }
-    fn shares(s: &ChannelState) -> BTreeMap<&str, f64> {
+    fn shares(s: &ChannelView) -> BTreeMap<&str, f64> {
         let mut m: BTreeMap<&str, f64> = BTreeMap::new();
         for t in &s.targets {
-            *m.entry(t.tree.as_deref().unwrap_or_default()).or_default() += t.share;
+            *m.entry(t.tree.as_deref().unwrap_or_default()).or_default() += share(t);
         }
         m
     }
@@ -210,14 +152,14 @@ fn side(s: &Served) -> Side {
 /// the channel's callers had before.
 fn channel_diffs(
     before: &[Option<Arc<Served>>],
-    before_state: Option<&ChannelState>,
+    before_state: Option<&ChannelView>,
     after: &[Option<Arc<Served>>],
 ) -> Vec<ConfigDiff> {
     let majority = before_state.and_then(|state| {
         let mut best: Option<(usize, f64)> = None;
         for (i, t) in state.targets.iter().enumerate() {
-            if before.get(i).is_some_and(Option::is_some) && best.is_none_or(|(_, s)| t.share > s) {
-                best = Some((i, t.share));
+            if before.get(i).is_some_and(Option::is_some) && best.is_none_or(|(_, s)| share(t) > s) {
+                best = Some((i, share(t)));
             }
         }
         best.and_then(|(i, _)| before[i].clone())
@@ -390,21 +332,27 @@ impl Workspace {
 mod tests {
     use super::*;
 
-    fn t(tree: &str, weight: u64, total: u64) -> TargetState {
-        TargetState {
+    fn t(tree: &str, weight: u64, total: u64) -> TargetView {
+        TargetView {
             variant: Some(tree.into()),
             agent: "a".into(),
-            pin: "v1".into(),
+            pin: 1.into(),
             version: None,
+            tag: None,
             tree: Some(tree.into()),
             weight: Some(weight),
-            share: weight as f64 / total as f64,
+            share: Some(weight as f64 / total as f64),
             error: None,
         }
     }
 
-    fn split(salt: &str, targets: Vec<TargetState>) -> ChannelState {
-        ChannelState { sticky: Some(Sticky::Caller), salt: Some(salt.into()), targets }
+    fn split(salt: &str, targets: Vec<TargetView>) -> ChannelView {
+        ChannelView {
+            channel: "c".into(),
+            sticky: Some(crate::channels::Sticky::Caller),
+            salt: Some(salt.into()),
+            targets,
+        }
     }
 
     #[test]
@@ -418,7 +366,12 @@ mod tests {
         let c = split("t", vec![t("x", 50, 100), t("y", 50, 100)]);
         assert!((moved_share(&b, &c).unwrap() - 0.5).abs() < 1e-9);
         // A pinned channel moving entirely.
-        let single = |tree: &str| ChannelState { sticky: None, salt: None, targets: vec![t(tree, 1, 1)] };
+        let single = |tree: &str| ChannelView {
+            channel: "c".into(),
+            sticky: None,
+            salt: None,
+            targets: vec![TargetView { weight: None, share: None, ..t(tree, 1, 1) }],
+        };
         assert_eq!(moved_share(&single("x"), &single("z")), Some(1.0));
         assert!((moved_share(&single("x"), &b).unwrap() - 0.2).abs() < 0.001);
     }

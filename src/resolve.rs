@@ -230,8 +230,8 @@ impl Resolver {
     }
 }
 
-/// One target of a channel as `agentver channels` shows it.
-#[derive(Clone, Debug, Serialize)]
+/// One target of a channel as it resolves now (`channels`, and each side of `plan`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TargetView {
     pub variant: Option<String>,
     pub agent: String,
@@ -247,7 +247,7 @@ pub struct TargetView {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChannelView {
     pub channel: String,
     pub sticky: Option<Sticky>,
@@ -256,9 +256,11 @@ pub struct ChannelView {
 }
 
 impl Resolver {
-    /// Every channel and what each of its targets resolves to now.
-    pub fn listing(&self) -> Vec<ChannelView> {
-        let view = |channel: &Channel, target: &Target, variant: Option<&str>, weight: Option<u64>, total: u64| {
+    /// One channel as it resolves now, with the configuration each target serves (`None` where
+    /// it cannot be served; the view's `error` says why).
+    pub fn view(&self, channel: &Channel) -> (ChannelView, Vec<Option<Arc<Served>>>) {
+        let mut served = Vec::new();
+        let mut target_view = |target: &Target, variant: Option<&str>, weight: Option<u64>, total: u64| {
             let pin = match target.pin {
                 Pin::Number(n) => Json::from(n),
                 Pin::Latest => Json::from("latest"),
@@ -280,34 +282,40 @@ impl Resolver {
                     v.version = Some(s.version);
                     v.tag = s.tag.clone();
                     v.tree = Some(s.tree.to_string());
+                    served.push(Some(s));
                 }
-                Err(e) => v.error = Some(e.to_string()),
+                Err(e) => {
+                    v.error = Some(e.to_string());
+                    served.push(None);
+                }
             }
             v
         };
-        self.channels
-            .channels
-            .iter()
-            .map(|c| match &c.route {
-                Route::Single(t) => ChannelView {
-                    channel: c.name.clone(),
-                    sticky: None,
-                    salt: None,
-                    targets: vec![view(c, t, None, None, 1)],
-                },
-                Route::Split { sticky, salt, variants } => {
-                    let total = variants.iter().map(|v| v.weight).sum();
-                    ChannelView {
-                        channel: c.name.clone(),
-                        sticky: Some(*sticky),
-                        salt: Some(salt.clone()),
-                        targets: variants
-                            .iter()
-                            .map(|v| view(c, &v.target, Some(&v.name), Some(v.weight), total))
-                            .collect(),
-                    }
+        let view = match &channel.route {
+            Route::Single(t) => ChannelView {
+                channel: channel.name.clone(),
+                sticky: None,
+                salt: None,
+                targets: vec![target_view(t, None, None, 1)],
+            },
+            Route::Split { sticky, salt, variants } => {
+                let total = variants.iter().map(|v| v.weight).sum();
+                ChannelView {
+                    channel: channel.name.clone(),
+                    sticky: Some(*sticky),
+                    salt: Some(salt.clone()),
+                    targets: variants
+                        .iter()
+                        .map(|v| target_view(&v.target, Some(&v.name), Some(v.weight), total))
+                        .collect(),
                 }
-            })
-            .collect()
+            }
+        };
+        (view, served)
+    }
+
+    /// Every channel and what each of its targets resolves to now.
+    pub fn listing(&self) -> Vec<ChannelView> {
+        self.channels.channels.iter().map(|c| self.view(c).0).collect()
     }
 }

@@ -6,6 +6,15 @@ use agentver::diff::{Change, ChangeKind};
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
+/// How `diff` and `plan` print: for people, as a pull-request comment, or for programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    /// Markdown for a pull-request comment: a summary table first, details folded
+    Markdown,
+    Json,
+}
+
 pub const RED: &str = "\x1b[31m";
 pub const GREEN: &str = "\x1b[32m";
 pub const YELLOW: &str = "\x1b[33m";

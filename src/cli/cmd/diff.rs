@@ -4,14 +4,8 @@ use agentver::diff;
 use agentver::id::{RefSpec, Spec};
 use agentver::workspace::Located;
 
-use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at, render};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Markdown,
-    Json,
-}
+use crate::cli::render::{self, Format};
+use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 
 /// Show what changed, field by field: `diff sales` latest → draft; `diff sales@v3` v3 → draft;
 /// `diff sales@v3 sales@v5`. Named lists (tools, knowledge bases, analysis fields, workflow

@@ -1,16 +1,10 @@
 //! `agentver plan`: what a change does to each channel's callers.
 
-use agentver::plan::{ChannelChange, ChannelPlan, ChannelState, Plan};
+use agentver::plan::{ChannelChange, ChannelPlan, Plan};
+use agentver::resolve::{ChannelView, TargetView};
 
-use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at, render};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    /// A pull-request comment: summary table first, details folded
-    Markdown,
-    Json,
-}
+use crate::cli::render::{self, Format};
+use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 
 /// Show what a change does to callers, channel by channel (like terraform plan): before → after,
 /// the config diff callers will see, the share of callers that move; and for each changed draft,
@@ -31,10 +25,14 @@ pub struct Args {
     detailed_exitcode: bool,
 }
 
-fn target_line(state: &ChannelState) -> String {
-    let one = |t: &agentver::plan::TargetState| {
-        let version = match (&t.version, t.pin.as_str()) {
-            (_, _) if t.error.is_some() => format!("{} (cannot serve)", t.pin),
+fn target_line(state: &ChannelView) -> String {
+    let one = |t: &TargetView| {
+        let pin = match &t.pin {
+            serde_json::Value::Number(n) => format!("v{n}"),
+            other => other.as_str().unwrap_or_default().to_owned(),
+        };
+        let version = match (&t.version, pin.as_str()) {
+            (_, _) if t.error.is_some() => format!("{pin} (cannot serve)"),
             (Some(v), "latest") => format!("latest → {v}"),
             (Some(agentver::workspace::Resolved::Draft), _) => {
                 format!("draft ({})", t.tree.as_deref().map_or("?", |tree| &tree[..7]))
@@ -49,13 +47,15 @@ fn target_line(state: &ChannelState) -> String {
         Some(_) => state
             .targets
             .iter()
-            .map(|t| format!("{}: {} {:.0}%", t.variant.as_deref().unwrap_or("?"), one(t), t.share * 100.0))
+            .map(|t| {
+                format!("{}: {} {:.0}%", t.variant.as_deref().unwrap_or("?"), one(t), t.share.unwrap_or(1.0) * 100.0)
+            })
             .collect::<Vec<_>>()
             .join(", "),
     }
 }
 
-fn side(state: &Option<ChannelState>) -> String {
+fn side(state: &Option<ChannelView>) -> String {
     state.as_ref().map_or_else(|| "—".to_owned(), target_line)
 }
 
