@@ -88,12 +88,15 @@ impl Ui {
         &mut self.out
     }
 
-    /// Status lines for people go to stderr, so stdout stays data.
+    /// Status lines for people go to stderr, so stdout stays data. Buffered stdout is flushed
+    /// first, so the two streams read in order on a terminal or in a merged log.
     pub fn status(&mut self, line: &str) {
+        let _ = self.out.flush();
         let _ = writeln!(std::io::stderr(), "{line}");
     }
 
     pub fn warn(&mut self, d: &Diagnostic) {
+        let _ = self.out.flush();
         let mut err = std::io::stderr();
         let _ = writeln!(err, "warning: {d}");
         if let Some(hint) = &d.hint {
