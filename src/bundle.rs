@@ -24,14 +24,6 @@ pub struct Bundle {
     pub warnings: Vec<Diagnostic>,
 }
 
-impl Bundle {
-    /// Names of the tool and workflow files this agent uses (shared with other agents, perhaps).
-    pub fn linked_files(&self) -> impl Iterator<Item = &str> {
-        let own = self.agent.draft_path();
-        self.files.keys().map(String::as_str).filter(move |p| *p != own)
-    }
-}
-
 fn first_error(file: &str, diagnostics: Vec<Diagnostic>) -> Error {
     diagnostics
         .into_iter()

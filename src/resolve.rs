@@ -90,17 +90,38 @@ impl Serialize for Resolution<'_> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Version(AgentId, u64),
-    Latest(AgentId),
-    Draft(AgentId),
+/// What one target asks for, before it is known which version `latest` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    Version(u64),
+    Latest,
+    Draft,
+}
+
+/// The configurations of one agent loaded so far.
+#[derive(Default)]
+struct AgentCache {
+    versions: HashMap<u64, Arc<Served>>,
+    latest: Option<Arc<Served>>,
+    draft: Option<Arc<Served>>,
+}
+
+impl AgentCache {
+    fn get(&self, want: Want) -> Option<&Arc<Served>> {
+        match want {
+            Want::Version(n) => self.versions.get(&n),
+            Want::Latest => self.latest.as_ref(),
+            Want::Draft => self.draft.as_ref(),
+        }
+    }
 }
 
 pub struct Resolver {
     channels: Channels,
     index: HashMap<String, usize>,
-    served: RwLock<HashMap<Key, Arc<Served>>>,
+    /// Loaded configurations by agent: looked up with borrowed keys, so a warm call allocates
+    /// nothing but the `Arc` clone it returns.
+    served: RwLock<HashMap<AgentId, AgentCache>>,
     workspace: Mutex<Workspace>,
     at: DraftAt,
 }
@@ -146,15 +167,16 @@ impl Resolver {
         Ok(())
     }
 
-    fn load(&self, key: &Key) -> Result<Arc<Served>> {
-        if let Some(s) = self.served.read().expect("not poisoned").get(key) {
+    /// The configuration `want` names, from the cache or loaded once from git.
+    fn load(&self, agent: &AgentId, want: Want) -> Result<Arc<Served>> {
+        if let Some(s) = self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)) {
             return Ok(s.clone());
         }
         let ws = self.workspace.lock().expect("not poisoned");
-        let (agent, reference) = match key {
-            Key::Version(a, n) => (a, RefSpec::Version(*n)),
-            Key::Latest(a) => (a, RefSpec::Latest),
-            Key::Draft(a) => (a, RefSpec::Draft),
+        let reference = match want {
+            Want::Version(n) => RefSpec::Version(n),
+            Want::Latest => RefSpec::Latest,
+            Want::Draft => RefSpec::Draft,
         };
         let located = ws.locate(agent, reference, &self.at)?;
         let served = Arc::new(Served {
@@ -165,40 +187,56 @@ impl Resolver {
             config: located.bundle.config,
         });
         let mut cache = self.served.write().expect("not poisoned");
-        if let Resolved::Version(n) = served.version {
-            cache.entry(Key::Version(agent.clone(), n)).or_insert_with(|| served.clone());
+        let entry = cache.entry(agent.clone()).or_default();
+        match want {
+            Want::Version(n) => {
+                entry.versions.insert(n, served.clone());
+            }
+            Want::Latest => {
+                if let Resolved::Version(n) = served.version {
+                    entry.versions.entry(n).or_insert_with(|| served.clone());
+                }
+                entry.latest = Some(served.clone());
+            }
+            Want::Draft => entry.draft = Some(served.clone()),
         }
-        cache.insert(key.clone(), served.clone());
         Ok(served)
     }
 
     /// The configuration a target serves, checking a pinned tree. The tree is checked before the
     /// snapshot is loaded, so a tag moved onto anything at all is refused with the same message.
     pub fn serve(&self, channel: &Channel, target: &Target, override_version: Option<u64>) -> Result<Arc<Served>> {
-        let key = match (override_version, target.pin) {
-            (Some(n), _) | (None, Pin::Number(n)) => Key::Version(target.agent.clone(), n),
-            (None, Pin::Latest) => Key::Latest(target.agent.clone()),
-            (None, Pin::Draft) => Key::Draft(target.agent.clone()),
+        let want = match (override_version, target.pin) {
+            (Some(n), _) | (None, Pin::Number(n)) => Want::Version(n),
+            (None, Pin::Latest) => Want::Latest,
+            (None, Pin::Draft) => Want::Draft,
         };
         let pinned = target.tree.filter(|_| override_version.is_none());
-        if let (Some(pinned), Key::Version(agent, n)) = (pinned, &key) {
-            let cached = self.served.read().expect("not poisoned").get(&key).map(|s| s.tree);
-            let actual = match cached {
-                Some(tree) => tree,
-                None => self.workspace.lock().expect("not poisoned").version(agent, *n)?.tree,
-            };
-            if actual != pinned {
-                return Err(Error::refused(
-                    format!(
-                        "channel '{}': {} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it",
-                        channel.name,
-                        self.workspace.lock().expect("not poisoned").names().short(agent, *n),
-                    ),
-                    Some("`agentver verify` audits the tags; re-pin only after checking what changed".into()),
-                ));
+        // The warm path: one read-locked lookup, borrowed keys, no allocation.
+        let cached = self.served.read().expect("not poisoned").get(&target.agent).and_then(|c| c.get(want)).cloned();
+        let actual_tree = match (&cached, pinned, want) {
+            (Some(s), _, _) => Some(s.tree),
+            (None, Some(_), Want::Version(n)) => {
+                Some(self.workspace.lock().expect("not poisoned").version(&target.agent, n)?.tree)
             }
+            _ => None,
+        };
+        if let (Some(pinned), Some(actual), Want::Version(n)) = (pinned, actual_tree, want)
+            && actual != pinned
+        {
+            return Err(Error::refused(
+                format!(
+                    "channel '{}': {} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it",
+                    channel.name,
+                    self.workspace.lock().expect("not poisoned").names().short(&target.agent, n),
+                ),
+                Some("`agentver verify` audits the tags; re-pin only after checking what changed".into()),
+            ));
         }
-        self.load(&key)
+        match cached {
+            Some(s) => Ok(s),
+            None => self.load(&target.agent, want),
+        }
     }
 
     /// Which configuration serves this call on `channel`.
