@@ -86,10 +86,11 @@ impl Workspace {
         // Content found here can be recovered, so overwriting it loses nothing.
         let head_tree = store::head_commit(repo)?.map(|c| store::commit_tree(repo, c)).transpose()?;
         let index = repo.index_or_empty().map_err(git("reading the index"))?;
-        let mut version_trees = Vec::new();
-        for v in self.versions(agent)? {
-            version_trees.push(store::read_tag(repo, v.target)?.tree);
-        }
+        let targets: Vec<ObjectId> = self.versions(agent)?.iter().map(|v| v.target).collect();
+        let version_trees: Vec<ObjectId> = crate::history_cache::read_tags(repo, self.names(), agent, &targets)?
+            .into_iter()
+            .map(|c| c.data.tree)
+            .collect();
 
         let mut files = Vec::new();
         for (path, bytes) in &contents {
