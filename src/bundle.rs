@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::error::{Error, Result};
 use crate::id::AgentId;
-use crate::model::{self, ToolUse};
+use crate::model::{self, Reference, ToolUse};
 use crate::source::Source;
 
 /// The files of one snapshot, by workspace-relative path, byte for byte.
@@ -41,6 +41,36 @@ pub fn workflow_path(name: &str) -> String {
     format!("workflows/{name}.json")
 }
 
+/// "tool 'x' not found" at the reference in `file`, suggesting the closest of `known` tools.
+pub fn missing_tool<'a>(
+    file: &str,
+    reference: &Reference,
+    shown_path: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let hint = closest(&reference.name, known)
+        .map(|c| format!("did you mean '{c}'?"))
+        .unwrap_or_else(|| format!("create {}, or define the tool inline", tool_path(&reference.name)));
+    Diagnostic::error(
+        file,
+        Some(reference.line),
+        format!("tool '{}' not found: {shown_path} does not exist", reference.name),
+    )
+    .with_col(Some(reference.col))
+    .with_hint(Some(hint))
+}
+
+/// "workflow 'x' not found" at the reference in `file`.
+pub fn missing_workflow(file: &str, reference: &Reference, shown_path: &str) -> Diagnostic {
+    Diagnostic::error(
+        file,
+        Some(reference.line),
+        format!("workflow '{}' not found: {shown_path} does not exist", reference.name),
+    )
+    .with_col(Some(reference.col))
+    .with_hint(Some(format!("create {} holding the workflow's JSON object", workflow_path(&reference.name))))
+}
+
 /// Reads and validates `agent` and everything it references from `source`.
 pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
     let path = agent.draft_path();
@@ -65,27 +95,9 @@ pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
             ToolUse::Named(reference) => {
                 let tool_file = tool_path(&reference.name);
                 let Some(tool_bytes) = source.read(&tool_file)? else {
-                    let known: Vec<String> = source
-                        .list("tools")?
-                        .into_iter()
-                        .filter_map(|f| f.strip_suffix(".yaml").map(str::to_owned))
-                        .collect();
-                    let hint = closest(&reference.name, known.iter().map(String::as_str))
-                        .map(|c| format!("did you mean '{c}'?"))
-                        .unwrap_or_else(|| format!("create {tool_file}, or define the tool inline"));
-                    return Err(Error::invalid(
-                        Diagnostic::error(
-                            &shown,
-                            Some(reference.line),
-                            format!(
-                                "tool '{}' not found: {} does not exist",
-                                reference.name,
-                                source.display(&tool_file)
-                            ),
-                        )
-                        .with_col(Some(reference.col))
-                        .with_hint(Some(hint)),
-                    ));
+                    let files = source.list("tools")?;
+                    let known = files.iter().filter_map(|f| f.strip_suffix(".yaml"));
+                    return Err(Error::invalid(missing_tool(&shown, reference, &source.display(&tool_file), known)));
                 };
                 let tool_shown = source.display(&tool_file);
                 let node = model::parse_tool(&tool_shown, &reference.name, &tool_bytes)
@@ -104,19 +116,7 @@ pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
     if let Some(reference) = &doc.workflow {
         let workflow_file = workflow_path(&reference.name);
         let Some(workflow_bytes) = source.read(&workflow_file)? else {
-            return Err(Error::invalid(
-                Diagnostic::error(
-                    &shown,
-                    Some(reference.line),
-                    format!(
-                        "workflow '{}' not found: {} does not exist",
-                        reference.name,
-                        source.display(&workflow_file)
-                    ),
-                )
-                .with_col(Some(reference.col))
-                .with_hint(Some(format!("create {workflow_file} holding the workflow's JSON object"))),
-            ));
+            return Err(Error::invalid(missing_workflow(&shown, reference, &source.display(&workflow_file))));
         };
         let workflow_shown = source.display(&workflow_file);
         let graph =

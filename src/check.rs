@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::bundle::{tool_path, workflow_path};
+use crate::bundle::{self, tool_path, workflow_path};
 use crate::channels::{self, Pin};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Result;
@@ -64,8 +64,10 @@ impl Workspace {
         let mut problems = Vec::new();
 
         // Tools and workflows, each once, whether or not an agent uses them.
+        let tool_files = source.list("tools")?;
+        let tools_present: BTreeSet<&str> = tool_files.iter().filter_map(|f| f.strip_suffix(".yaml")).collect();
         let mut tools_ok = BTreeSet::new();
-        for name in source.list("tools")? {
+        for name in &tool_files {
             let path = format!("tools/{name}");
             let Some(stem) = name.strip_suffix(".yaml") else {
                 if !name.starts_with('.') {
@@ -93,8 +95,9 @@ impl Workspace {
                 Err(ds) => problems.extend(ds),
             }
         }
+        let workflow_files = source.list("workflows")?;
         let mut workflows_ok = BTreeSet::new();
-        for name in source.list("workflows")? {
+        for name in &workflow_files {
             let path = format!("workflows/{name}");
             let Some(stem) = name.strip_suffix(".json").filter(|s| is_valid_id(s)) else {
                 if !name.starts_with('.') {
@@ -155,21 +158,16 @@ impl Workspace {
                 }
             };
             problems.extend(doc.warnings.iter().cloned());
+            // A reference to a file that exists but does not validate was reported at that file.
             let mut ok = true;
             for tool in &doc.tools {
                 if let ToolUse::Named(r) = tool
                     && !tools_ok.contains(&r.name)
                 {
                     ok = false;
-                    if source.read(&tool_path(&r.name)).ok().flatten().is_none() {
-                        problems.push(
-                            Diagnostic::error(
-                                &shown,
-                                Some(r.line),
-                                format!("tool '{}' not found: {} does not exist", r.name, tool_path(&r.name)),
-                            )
-                            .with_col(Some(r.col)),
-                        );
+                    if !tools_present.contains(r.name.as_str()) {
+                        let path = source.display(&tool_path(&r.name));
+                        problems.push(bundle::missing_tool(&shown, r, &path, tools_present.iter().copied()));
                     }
                 }
             }
@@ -177,15 +175,8 @@ impl Workspace {
                 && !workflows_ok.contains(&w.name)
             {
                 ok = false;
-                if source.read(&workflow_path(&w.name)).ok().flatten().is_none() {
-                    problems.push(
-                        Diagnostic::error(
-                            &shown,
-                            Some(w.line),
-                            format!("workflow '{}' not found: {} does not exist", w.name, workflow_path(&w.name)),
-                        )
-                        .with_col(Some(w.col)),
-                    );
+                if !workflow_files.contains(&format!("{}.json", w.name)) {
+                    problems.push(bundle::missing_workflow(&shown, w, &source.display(&workflow_path(&w.name))));
                 }
             }
             if ok {

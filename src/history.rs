@@ -65,12 +65,8 @@ pub struct VersionInfo {
 }
 
 impl VersionInfo {
-    pub fn new(tag: String, version: u64, data: TagData) -> Self {
-        let date = store::rfc3339(data.time);
-        Self::with_date(tag, version, data, date)
-    }
-
-    pub fn with_date(tag: String, version: u64, data: TagData, date: String) -> Self {
+    /// `date` is `data.time` in RFC 3339, as the history cache keeps it.
+    pub fn new(tag: String, version: u64, data: TagData, date: String) -> Self {
         VersionInfo {
             version,
             tag,
@@ -125,7 +121,7 @@ impl Workspace {
             .iter()
             .rev()
             .zip(data)
-            .map(|(v, c)| VersionInfo::with_date(self.names().short(agent, v.number), v.number, c.data, c.date))
+            .map(|(v, c)| VersionInfo::new(self.names().short(agent, v.number), v.number, c.data, c.date))
             .collect();
         let latest_tree = versions.first().map(|v| v.tree.parse().expect("a tree id we formatted"));
         let draft = self.draft_info(agent, latest_tree, at)?;

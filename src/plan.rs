@@ -272,23 +272,29 @@ impl Workspace {
         };
         let mut drafts = Vec::new();
         for id in ids {
-            let tree_at = |at: &DraftAt| match self.locate(&id, RefSpec::Draft, at) {
+            // The draft on one side: `Ok(None)` where the agent has no draft there.
+            let draft_at = |at: &DraftAt| match self.locate(&id, RefSpec::Draft, at) {
                 Ok(l) => Ok(Some(l)),
                 Err(Error::UnknownAgent { .. }) => Ok(None),
                 Err(e) => Err(e),
             };
             let old = match &base_at {
-                Some(at) => tree_at(at).unwrap_or(None),
-                None => None,
+                Some(at) => draft_at(at),
+                None => Ok(None),
             };
-            let new = tree_at(head);
+            let new = draft_at(head);
+            let change = match (&old, &new) {
+                (Ok(Some(o)), Ok(Some(n))) if o.tree == n.tree => continue,
+                (Ok(None), Ok(None)) => continue,
+                (Ok(None), _) => "added",
+                (_, Ok(None)) => "removed",
+                _ => "modified",
+            };
             let latest = self.latest(&id)?;
-            let (change, changes, error) = match (&old, &new) {
-                (_, Err(e)) => ("modified", Vec::new(), Some(e.to_string())),
-                (Some(o), Ok(Some(n))) if o.tree == n.tree => continue,
-                (None, Ok(None)) => continue,
-                (Some(_), Ok(None)) => ("removed", Vec::new(), None),
-                (o, Ok(Some(n))) => {
+            let (changes, error) = match &new {
+                Err(e) => (Vec::new(), Some(e.to_string())),
+                Ok(None) => (Vec::new(), None),
+                Ok(Some(n)) => {
                     let against = match &latest {
                         Some((number, _)) => self
                             .locate(&id, RefSpec::Version(*number), &DraftAt::WorkTree)
@@ -296,8 +302,7 @@ impl Workspace {
                             .map(|l| l.bundle.config),
                         None => None,
                     };
-                    let changes = diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config);
-                    (if o.is_some() { "modified" } else { "added" }, changes, None)
+                    (diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config), None)
                 }
             };
             drafts.push(DraftPlan {

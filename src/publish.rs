@@ -98,7 +98,7 @@ impl Workspace {
             report.warnings.extend(bundle.warnings.iter().cloned());
             match self.latest(id)? {
                 Some((n, data)) if data.tree == tree => report.unchanged.push((id.clone(), n)),
-                _ => pending.push((bundle, tree)),
+                latest => pending.push((bundle, tree, latest)),
             }
         }
         if named && !report.unchanged.is_empty() {
@@ -107,7 +107,7 @@ impl Workspace {
             });
         }
 
-        for (bundle, tree) in pending {
+        for (bundle, tree, latest) in pending {
             let written = store::tree_id(self.repo(), &bundle.files, true)?;
             debug_assert_eq!(written, tree);
             let source = source_trailer(self, &bundle, &options.at)?;
@@ -121,7 +121,7 @@ impl Workspace {
                 identity: &identity,
             };
             let agent = bundle.agent.to_string();
-            let created = store::create_version(self.repo(), self.names(), &new, |latest| match latest {
+            let created = store::create_version(self.repo(), self.names(), &new, latest, |latest| match latest {
                 // Someone published this very content while we were preparing.
                 Some((n, latest_tree)) if latest_tree == tree => {
                     Err(Error::NothingToPublish { unchanged: vec![(agent.clone(), n)] })
@@ -134,7 +134,7 @@ impl Workspace {
                 tag: created.tag,
                 commit: created.commit.to_string(),
                 tree: created.tree.to_string(),
-                label: options.label.clone().unwrap_or_else(|| format!("{} v{}", bundle.agent, created.number)),
+                label: created.label,
             });
         }
         Ok(report)

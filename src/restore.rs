@@ -241,13 +241,14 @@ impl Workspace {
             rollback_of: Some(target),
             identity: &identity,
         };
-        let created = store::create_version(self.repo(), self.names(), &new, |latest| match latest {
-            Some((n, tree)) if tree == old.tree => Err(Error::refused(
-                format!("nothing to roll back: {agent} v{n} already has v{target}'s content"),
-                Some(format!("to reset the draft, run: agentver restore {agent}@v{target}")),
-            )),
-            _ => Ok(()),
-        })?;
+        let created =
+            store::create_version(self.repo(), self.names(), &new, self.latest(agent)?, |latest| match latest {
+                Some((n, tree)) if tree == old.tree => Err(Error::refused(
+                    format!("nothing to roll back: {agent} v{n} already has v{target}'s content"),
+                    Some(format!("to reset the draft, run: agentver restore {agent}@v{target}")),
+                )),
+                _ => Ok(()),
+            })?;
         for s in staged {
             s.commit()?;
         }
@@ -258,7 +259,7 @@ impl Workspace {
             tag: created.tag,
             commit: created.commit.to_string(),
             tree: created.tree.to_string(),
-            label,
+            label: created.label,
         };
         Ok((published, plan))
     }

@@ -288,6 +288,8 @@ pub fn read_tag(repo: &gix::Repository, target: ObjectId) -> Result<TagData> {
 pub struct Created {
     pub number: u64,
     pub tag: String,
+    /// The label written (the default `<id> v<N>` when none was given).
+    pub label: String,
     pub commit: ObjectId,
     pub tree: ObjectId,
 }
@@ -312,19 +314,25 @@ const MAX_ATTEMPTS: u32 = 200;
 ///
 /// `still_wanted` is asked before each attempt with the current latest version (number and tree),
 /// so a publish whose content became latest meanwhile can stop with "nothing to publish".
+///
+/// `latest` is the agent's latest version as the caller has just read it; after a lost race it is
+/// read again here.
 pub fn create_version(
     repo: &gix::Repository,
     names: &TagNames,
     new: &NewVersion<'_>,
+    mut latest: Option<(u64, TagData)>,
     mut still_wanted: impl FnMut(Option<(u64, ObjectId)>) -> Result<()>,
 ) -> Result<Created> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let latest = match latest_version(repo, names, new.agent)? {
-            Some(v) => Some((v.number, read_tag(repo, v.target)?)),
-            None => None,
-        };
+        if attempt > 1 {
+            latest = match latest_version(repo, names, new.agent)? {
+                Some(v) => Some((v.number, read_tag(repo, v.target)?)),
+                None => None,
+            };
+        }
         still_wanted(latest.as_ref().map(|(n, t)| (*n, t.tree)))?;
         let number = latest.as_ref().map_or(1, |(n, _)| n + 1);
         let parents = latest.iter().map(|(_, t)| t.commit).collect();
@@ -343,7 +351,7 @@ pub fn create_version(
         let commit_id = repo.write_object(&commit).map_err(git("writing the snapshot commit"))?.detach();
         let short = names.short(new.agent, number);
         let message = TagMessage {
-            label,
+            label: label.clone(),
             notes: new.notes.to_owned(),
             agent: Some(new.agent.to_string()),
             version: Some(number),
@@ -398,7 +406,7 @@ pub fn create_version(
         let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
         drop(guard);
         match result {
-            Ok(_) => return Ok(Created { number, tag: short, commit: commit_id, tree: new.tree }),
+            Ok(_) => return Ok(Created { number, tag: short, label, commit: commit_id, tree: new.tree }),
             // Another publisher took this number: read the numbers again and take the next.
             Err(e) if e.is_conflict() && attempt < MAX_ATTEMPTS => continue,
             // A lock held by a concurrent writer (another publisher, `git pack-refs`): wait a little.

@@ -53,6 +53,11 @@ fn check_passes_a_clean_workspace_and_names_every_problem() {
     );
     assert!(github.lines().all(|l| l.starts_with("::error ") || l.starts_with("::warning ")), "{github}");
 
+    // A missing tool is named at its reference, with the likely intended one.
+    env.edit("agents/support.yaml", "  - lookup_order\n", "  - lookup_ordr\n");
+    let out = env.av(&["check"]).code(1).stdout;
+    assert!(out.contains("error: agents/support.yaml:37:5: tool 'lookup_ordr' not found: tools/lookup_ordr.yaml does not exist\n  hint: did you mean 'lookup_order'?"), "{out}");
+
     // A problem with a draft that a channel follows is reported at the channel too.
     env.write("agents/support.yaml", "name: [broken\n");
     let out = env.av(&["check"]).code(1).stdout;
@@ -136,11 +141,20 @@ fn plan_reports_each_kind_of_change() {
 
     env.av(&["plan", "--detailed-exitcode"]).code(2);
     env.av(&["plan", "--detailed-exitcode", "--base", "no-such-rev"]).code(1);
+
     let md = env.av(&["plan", "--format", "markdown"]).ok().stdout;
     assert!(md.starts_with("## agentver plan: 4 channels change, 2 drafts change\n"), "{md}");
     assert!(md.contains("| ~ | `+14155550100` | sales v1 | sales v2 | 100.0% |"), "{md}");
     assert!(md.contains("**Live on merge**"), "{md}");
     assert!(md.contains("<details><summary><code>+14155550100</code>: sales v1 → sales v2</summary>"), "{md}");
+
+    // A draft that does not load at the base and loads at the head was modified, not added.
+    env.write("agents/intake.yaml", "name: [broken\n");
+    env.commit_all("broken intake");
+    env.git(&["checkout", "-q", "HEAD~1", "--", "agents/intake.yaml"]);
+    let fixed = env.av(&["plan", "--json"]).ok().json();
+    let intake = fixed["drafts"].as_array().unwrap().iter().find(|d| d["agent"] == "intake").unwrap().clone();
+    assert_eq!(intake["change"], "modified", "{intake}");
 }
 
 #[test]
