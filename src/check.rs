@@ -44,6 +44,18 @@ fn read(source: &dyn Source, path: &str, problems: &mut Vec<Diagnostic>) -> Opti
     }
 }
 
+/// Lists a folder, turning a refusal (a symlink out of the workspace) into a problem.
+fn list(source: &dyn Source, dir: &str, problems: &mut Vec<Diagnostic>) -> Result<Vec<String>> {
+    match source.list(dir) {
+        Ok(names) => Ok(names),
+        Err(crate::Error::Invalid(d)) => {
+            problems.push(*d);
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn secrets(source: &dyn Source, path: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) {
     if let Ok(text) = std::str::from_utf8(bytes) {
         for (line, kind) in crate::secrets::scan(text) {
@@ -64,7 +76,7 @@ impl Workspace {
         let mut problems = Vec::new();
 
         // Tools and workflows, each once, whether or not an agent uses them.
-        let tool_files = source.list("tools")?;
+        let tool_files = list(source, "tools", &mut problems)?;
         let tools_present: BTreeSet<&str> = tool_files.iter().filter_map(|f| f.strip_suffix(".yaml")).collect();
         let mut tools_ok = BTreeSet::new();
         for name in &tool_files {
@@ -95,7 +107,7 @@ impl Workspace {
                 Err(ds) => problems.extend(ds),
             }
         }
-        let workflow_files = source.list("workflows")?;
+        let workflow_files = list(source, "workflows", &mut problems)?;
         let mut workflows_ok = BTreeSet::new();
         for name in &workflow_files {
             let path = format!("workflows/{name}");
@@ -122,7 +134,7 @@ impl Workspace {
         // Agents, with every problem (not only the first) and their references.
         let mut drafts_ok = BTreeSet::new();
         let mut agent_ids = BTreeSet::new();
-        for name in source.list("agents")? {
+        for name in list(source, "agents", &mut problems)? {
             let path = format!("agents/{name}");
             let id = match name.strip_suffix(".yaml").map(AgentId::new) {
                 Some(Ok(id)) => id,
@@ -133,16 +145,14 @@ impl Workspace {
                     continue;
                 }
                 None if name.starts_with('.') => continue,
+                // A misnamed draft is an error; a README or other non-YAML file is only noted.
                 None => {
-                    let hint = name.strip_suffix(".yml").map(|stem| format!("rename it to agents/{stem}.yaml"));
-                    problems.push(
-                        Diagnostic::error(
-                            &source.display(&path),
-                            None,
-                            "stray file: agents/ holds only <id>.yaml drafts",
-                        )
-                        .with_hint(hint),
-                    );
+                    let stray = "stray file: agents/ holds only <id>.yaml drafts";
+                    problems.push(match name.strip_suffix(".yml") {
+                        Some(stem) => Diagnostic::error(&source.display(&path), None, stray)
+                            .with_hint(Some(format!("rename it to agents/{stem}.yaml"))),
+                        None => Diagnostic::warning(&source.display(&path), None, stray),
+                    });
                     continue;
                 }
             };

@@ -37,6 +37,17 @@ pub struct PushReport {
     pub renumbered: Vec<Renumbered>,
 }
 
+/// Refuses a remote name git would take for an option (`--upload-pack=…` runs a command).
+pub fn check_remote(remote: &str) -> Result<()> {
+    if remote.is_empty() || remote.starts_with('-') || remote.contains(['\0', '\n']) {
+        return Err(Error::Usage {
+            message: format!("'{}' is not a remote name", remote.escape_debug()),
+            hint: Some("name a remote from `git remote -v`, or a URL".into()),
+        });
+    }
+    Ok(())
+}
+
 fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process::Output> {
     Command::new("git").current_dir(ws.root()).args(args).output().map_err(|e| Error::Git {
         context: format!("running git {}", args.first().unwrap_or(&"")),
@@ -53,7 +64,7 @@ fn failed(what: &str, out: &std::process::Output) -> Error {
 /// The remote's tags under the prefix: full name → object id.
 fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId>> {
     let pattern = format!("{}*", ws.names().all_ref_prefix());
-    let out = git_program(ws, &["ls-remote", "--tags", remote, &pattern])?;
+    let out = git_program(ws, &["ls-remote", "--tags", "--", remote, &pattern])?;
     if !out.status.success() {
         return Err(failed(&format!("listing the tags of remote '{remote}'"), &out));
     }
@@ -88,6 +99,7 @@ fn edit(name: &str, expected: PreviousValue, change: Option<ObjectId>) -> Result
 
 impl Workspace {
     pub fn push(&self, remote: &str) -> Result<PushReport> {
+        check_remote(remote)?;
         let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
         for _attempt in 0..MAX_ATTEMPTS {
             let remote_refs = remote_tags(self, remote)?;
@@ -113,7 +125,7 @@ impl Workspace {
             if missing.is_empty() {
                 return Ok(report);
             }
-            let mut args = vec!["push".to_owned(), "--atomic".to_owned(), "--porcelain".to_owned(), remote.to_owned()];
+            let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
             args.extend(missing.iter().map(|name| format!("{name}:{name}")));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = git_program(self, &args)?;
@@ -140,7 +152,7 @@ impl Workspace {
         let names = self.names();
         let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
         let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
-        let out = git_program(self, &["fetch", "--quiet", "--no-tags", remote, &refspec])?;
+        let out = git_program(self, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
         if !out.status.success() {
             return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
         }

@@ -35,6 +35,9 @@ pub struct FilePlan {
     pub action: FileAction,
     /// True when the current content exists nowhere else (HEAD, index, versions).
     pub unsaved: bool,
+    /// The content the plan was made against, checked again right before the rename.
+    #[serde(skip)]
+    seen: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -80,7 +83,9 @@ impl Workspace {
     /// What restoring `agent` version `number` (snapshot `tree`) would do, without writing.
     pub fn plan_restore(&self, agent: &AgentId, number: u64, tree: ObjectId) -> Result<RestorePlan> {
         let repo = self.repo();
-        let contents = store::read_tree_files(repo, tree)?;
+        // Only what the agent links, at paths built from validated names: a forged tree's other
+        // entries (`../x`, `/etc/x`, `.git/hooks/x`) are never written; `verify` reports them.
+        let contents = bundle::load(&self.version_source(agent, number, tree), agent)?.files;
         let work_tree = self.work_tree()?;
 
         // Content found here can be recovered, so overwriting it loses nothing.
@@ -121,7 +126,7 @@ impl Workspace {
                 }
                 _ => false,
             };
-            files.push(FilePlan { path: path.clone(), action, unsaved });
+            files.push(FilePlan { path: path.clone(), action, unsaved, seen: current });
         }
 
         // Shared files: tools and workflows that other agents' drafts use too.
@@ -170,12 +175,35 @@ impl Workspace {
         ))
     }
 
-    /// Writes every staged file, then renames them into place.
-    fn write_plan(&self, plan: &mut RestorePlan) -> Result<()> {
+    /// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
+    fn stage(&self, plan: &RestorePlan) -> Result<Vec<Staged>> {
+        let work_tree = self.work_tree()?;
         let mut staged = Vec::new();
         for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
-            staged.push(Staged::write(&self.root().join(&file.path), &plan.contents[&file.path])?);
+            staged.push(Staged::write(&work_tree.checked_path(&file.path)?, &plan.contents[&file.path])?);
         }
+        Ok(staged)
+    }
+
+    /// Refuses when a file changed since the plan read it: an editor saving meanwhile must not
+    /// lose its write. Called right before the renames.
+    fn recheck(&self, plan: &RestorePlan) -> Result<()> {
+        let work_tree = self.work_tree()?;
+        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
+            if work_tree.read(&file.path)? != file.seen {
+                return Err(Error::refused(
+                    format!("restore stopped: {} changed while restoring; nothing was written", file.path),
+                    Some("run the command again once the file is saved".into()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every staged file, then renames them into place.
+    fn write_plan(&self, plan: &mut RestorePlan) -> Result<()> {
+        let staged = self.stage(plan)?;
+        self.recheck(plan)?;
         for s in staged {
             s.commit()?;
         }
@@ -220,13 +248,23 @@ impl Workspace {
         let target = self.version_for(agent, reference)?;
         let old = self.version(agent, target)?;
         let mut plan = self.plan_restore(agent, target, old.tree)?;
+        // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
+        let extras = self.snapshot_extras(old.tree, &plan.contents)?;
+        if !extras.is_empty() {
+            return Err(Error::refused(
+                format!(
+                    "rollback refused: {} holds entries that are not {agent}'s files: {}",
+                    self.names().short(agent, target),
+                    extras.join(", ")
+                ),
+                Some("`agentver verify` audits the tags; the tag may be forged".into()),
+            ));
+        }
         Self::refuse_unsaved(&plan, options.force)?;
 
         // Stage the files first, so a write failure publishes nothing.
-        let mut staged = Vec::new();
-        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
-            staged.push(Staged::write(&self.root().join(&file.path), &plan.contents[&file.path])?);
-        }
+        let staged = self.stage(&plan)?;
+        self.recheck(&plan)?;
         let source = match store::head_commit(self.repo())? {
             Some(head) => head.to_string(),
             None => ObjectId::null(self.repo().object_hash()).to_string(),
@@ -249,6 +287,15 @@ impl Workspace {
                 )),
                 _ => Ok(()),
             })?;
+        self.recheck(&plan).map_err(|_| {
+            Error::refused(
+                format!(
+                    "rolled back as {} v{}, but the work tree changed meanwhile, so its files were not written",
+                    agent, created.number
+                ),
+                Some(format!("run: agentver restore {agent}@v{}", created.number)),
+            )
+        })?;
         for s in staged {
             s.commit()?;
         }

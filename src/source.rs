@@ -48,28 +48,47 @@ impl WorkTree {
     }
 }
 
+impl WorkTree {
+    /// The path of `rel` on disk, after checking that no folder or link on the way leads outside
+    /// the workspace: a symlinked `agents/` or `tools/` must not read or write someone's home.
+    pub fn checked_path(&self, rel: &str) -> Result<PathBuf> {
+        let mut path = self.root.clone();
+        for part in rel.split('/') {
+            path.push(part);
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                // What does not exist yet cannot lead anywhere; `restore` creates real folders.
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => break,
+                Err(e) => return Err(Error::io(rel, e)),
+            };
+            if meta.file_type().is_symlink() {
+                let shown = path.strip_prefix(&self.root).unwrap_or(&path).display().to_string();
+                let target = path.canonicalize().map_err(|e| Error::io(&shown, e))?;
+                if !target.starts_with(&self.canonical_root) {
+                    return Err(Error::invalid(
+                        Diagnostic::error(
+                            &shown,
+                            None,
+                            format!("is a symlink to {}, outside the workspace", target.display()),
+                        )
+                        .with_hint(Some("copy the files into the workspace instead of linking to them".to_owned())),
+                    ));
+                }
+            }
+        }
+        Ok(self.root.join(rel))
+    }
+}
+
 impl Source for WorkTree {
     fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
-        let path = self.root.join(rel);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(None),
-            Err(e) => return Err(Error::io(rel, e)),
-        };
-        if meta.file_type().is_symlink() {
-            // A link may point anywhere; follow it only when it stays inside the workspace.
-            let target = path.canonicalize().map_err(|e| Error::io(rel, e))?;
-            if !target.starts_with(&self.canonical_root) {
-                return Err(Error::invalid(
-                    Diagnostic::error(
-                        rel,
-                        None,
-                        format!("is a symlink to {}, outside the workspace", target.display()),
-                    )
-                    .with_hint(Some("copy the file into the workspace instead of linking to it".to_owned())),
-                ));
+        let path = self.checked_path(rel)?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+                return Ok(None);
             }
+            Err(e) => return Err(Error::io(rel, e)),
         }
         let meta = std::fs::metadata(&path).map_err(|e| Error::io(rel, e))?;
         if !meta.is_file() {
@@ -82,7 +101,7 @@ impl Source for WorkTree {
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>> {
-        let entries = match std::fs::read_dir(self.root.join(dir)) {
+        let entries = match std::fs::read_dir(self.checked_path(dir)?) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io(dir, e)),
@@ -140,6 +159,13 @@ impl Source for GitTree<'_> {
         let Some((mode, id)) = self.entry(rel)? else { return Ok(None) };
         if mode.is_tree() {
             return Ok(None);
+        }
+        if mode.is_commit() {
+            return Err(Error::invalid(Diagnostic::error(
+                &self.display(rel),
+                None,
+                "is a submodule entry; agentver reads regular files only",
+            )));
         }
         if mode.is_link() {
             return Err(Error::invalid(Diagnostic::error(

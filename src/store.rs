@@ -479,27 +479,27 @@ pub fn blob_at(repo: &gix::Repository, tree: ObjectId, path: &str) -> Result<Opt
     Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
 }
 
-/// Every file of a snapshot tree, by path (snapshots are small: an agent and what it links).
-pub fn read_tree_files(repo: &gix::Repository, tree: ObjectId) -> Result<Files> {
-    fn walk(repo: &gix::Repository, tree: ObjectId, prefix: &str, out: &mut Files) -> Result<()> {
+/// Every entry of a snapshot tree that is not a folder, by path as the tree spells it (names are
+/// untrusted: `..`, `/`, `.git` and links are listed as they are, for [`crate::verify`] to report).
+pub fn tree_paths(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<String>> {
+    fn walk(repo: &gix::Repository, tree: ObjectId, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
         let object = repo.find_object(tree).map_err(git("reading a snapshot tree"))?;
         let tree = object.into_tree();
         let decoded = tree.decode().map_err(git("decoding a snapshot tree"))?;
         for entry in &decoded.entries {
-            let name = entry.filename.to_str_lossy();
-            let path = format!("{prefix}{name}");
-            if entry.mode.is_tree() {
-                walk(repo, entry.oid.to_owned(), &format!("{path}/"), out)?;
-            } else if entry.mode.is_blob() {
-                let blob = repo.find_object(entry.oid).map_err(git(format!("reading {path}")))?;
-                out.insert(path, blob.detach().data);
+            let path = format!("{prefix}{}", entry.filename.to_str_lossy());
+            // A forged tree may nest without end; nothing agentver writes is deeper than two.
+            if entry.mode.is_tree() && depth < 8 {
+                walk(repo, entry.oid.to_owned(), &format!("{path}/"), depth + 1, out)?;
+            } else {
+                out.push(path);
             }
         }
         Ok(())
     }
-    let mut files = Files::new();
-    walk(repo, tree, "", &mut files)?;
-    Ok(files)
+    let mut paths = Vec::new();
+    walk(repo, tree, "", 0, &mut paths)?;
+    Ok(paths)
 }
 
 /// RFC 3339 in the signer's own offset: `2026-11-22T10:15:00+01:00`.

@@ -86,7 +86,15 @@ impl Workspace {
                     }
                 }
                 match bundle::load(&self.version_source(agent, n, d.tree), agent) {
-                    Ok(_) => {}
+                    Ok(b) => {
+                        let extras = self.snapshot_extras(d.tree, &b.files)?;
+                        if !extras.is_empty() {
+                            problem(format!(
+                                "its tree holds entries that are not the agent's files: {}",
+                                extras.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")
+                            ));
+                        }
+                    }
                     Err(crate::Error::UnknownAgent { .. }) => {
                         problem(format!("its tree holds no {}", agent.draft_path()))
                     }
@@ -112,7 +120,12 @@ impl Workspace {
                 } else if n > 1 && data.contains_key(&(n - 1)) && parents != expected {
                     findings.push(Finding { tag, problem: format!("its commit's parent is not v{}'s commit", n - 1) });
                 }
-                if let Some(m) = d.message.rollback_of {
+                if let Some(m) = d.message.rollback_of.filter(|&m| m >= n) {
+                    findings.push(Finding {
+                        tag: names.short(agent, n),
+                        problem: format!("is a rollback to v{m}, which is not an earlier version"),
+                    });
+                } else if let Some(m) = d.message.rollback_of {
                     match data.get(&m) {
                         Some(old) if old.tree == d.tree => {}
                         Some(_) => findings.push(Finding {
@@ -124,6 +137,14 @@ impl Workspace {
                             problem: format!("is a rollback to v{m}, which does not exist"),
                         }),
                     }
+                } else if let Some(previous) = data.get(&(n.wrapping_sub(1)))
+                    && previous.tree == d.tree
+                {
+                    // publish never makes a version equal to its predecessor; only a rollback may.
+                    findings.push(Finding {
+                        tag: names.short(agent, n),
+                        problem: format!("holds the same tree as v{} and is not a rollback", n - 1),
+                    });
                 }
             }
         }

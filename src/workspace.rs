@@ -254,6 +254,11 @@ impl Workspace {
         })
     }
 
+    /// Entries of a snapshot tree beyond the agent's own files (`files`, as its bundle loaded them).
+    pub fn snapshot_extras(&self, tree: ObjectId, files: &bundle::Files) -> Result<Vec<String>> {
+        Ok(store::tree_paths(&self.repo, tree)?.into_iter().filter(|p| !files.contains_key(p)).collect())
+    }
+
     /// Every agent id that has a draft in `at`, sorted.
     pub fn agent_ids(&self, at: &DraftAt) -> Result<Vec<AgentId>> {
         Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)

@@ -20,4 +20,5 @@ mod restore;
 mod rollback;
 mod show;
 mod status;
+mod trust;
 mod verify;

@@ -60,6 +60,9 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         author: args.author,
         at: draft_at(&rev),
     };
+    if let Some(remote) = &args.push {
+        agentver::push::check_remote(remote)?;
+    }
     let ws = ui.workspace()?;
     let report = ws.publish(&selection, &options)?;
     for w in &report.warnings {
@@ -80,7 +83,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     }
     if let Some(remote) = args.push {
         let pushed = ws.push(&remote)?;
-        super::push::report(ui, &pushed, false)?;
+        // With --json, stdout holds the JSON above alone; the push is told on stderr.
+        super::push::report(ui, &pushed, super::push::Render::Status)?;
     }
     Ok(Outcome::Success)
 }

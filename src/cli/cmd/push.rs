@@ -14,9 +14,18 @@ pub struct Args {
     remote: String,
 }
 
-/// Human or JSON output for a push; `json` prints the report itself.
-pub fn report(ui: &mut Ui, report: &PushReport, json: bool) -> Result<(), CliError> {
-    if json {
+/// How a push report is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    Json,
+    Human,
+    /// Everything on stderr: after `publish --json`, whose stdout is its JSON alone.
+    Status,
+}
+
+/// The output of a push.
+pub fn report(ui: &mut Ui, report: &PushReport, render: Render) -> Result<(), CliError> {
+    if render == Render::Json {
         return ui.print_json(report);
     }
     for r in &report.renumbered {
@@ -29,7 +38,11 @@ pub fn report(ui: &mut Ui, report: &PushReport, json: bool) -> Result<(), CliErr
         ui.status(&format!("{} already has every agent tag", report.remote));
     }
     for tag in &report.pushed {
-        writeln!(ui.out(), "pushed {tag} to {}", report.remote)?;
+        let line = format!("pushed {tag} to {}", report.remote);
+        match render {
+            Render::Status => ui.status(&line),
+            _ => writeln!(ui.out(), "{line}")?,
+        }
     }
     if !report.renumbered.is_empty() {
         ui.status("note: pins in channels.toml that name a renumbered version now fail their tree check; re-pin them");
@@ -39,7 +52,7 @@ pub fn report(ui: &mut Ui, report: &PushReport, json: bool) -> Result<(), CliErr
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let pushed = ui.workspace()?.push(&args.remote)?;
-    let json = ui.json;
-    report(ui, &pushed, json)?;
+    let render = if ui.json { Render::Json } else { Render::Human };
+    report(ui, &pushed, render)?;
     Ok(Outcome::Success)
 }

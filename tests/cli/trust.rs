@@ -1,0 +1,123 @@
+//! The rules of trust (issue 10): forged versions, symlinked folders, argument injection, and the
+//! team-workflow defects found by real use. Each test builds the hostile or broken repository itself
+//! and checks the result with the real git.
+
+use crate::env::TestEnv;
+
+/// A tree object written byte for byte, so names git itself would refuse (`..`, `/x`, `.git`) can
+/// be forged as an attacker would (`git hash-object -t tree --literally`).
+fn forged_tree(env: &TestEnv, entries: &[(&str, &str, &str)]) -> String {
+    let mut raw = Vec::new();
+    for (mode, name, id) in entries {
+        raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+        raw.extend((0..id.len()).step_by(2).map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap()));
+    }
+    env.git_stdin(&["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], &raw)
+}
+
+fn blob(env: &TestEnv, text: &str) -> String {
+    env.git_stdin(&["hash-object", "-w", "--stdin"], text.as_bytes())
+}
+
+/// sales v1 published; `agent/sales/v2` forged over a tree that adds hostile entries to v1's.
+fn forged_v2() -> TestEnv {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    let agents = env.rev("agent/sales/v1:agents");
+    let tools = env.rev("agent/sales/v1:tools");
+    let evil = blob(&env, "#!/bin/sh\ntouch pwned\n");
+    let hooks = forged_tree(&env, &[("100755", "pre-commit", &evil)]);
+    let dot_git = forged_tree(&env, &[("40000", "hooks", &hooks)]);
+    let root = forged_tree(
+        &env,
+        &[
+            ("100644", "../../escape.txt", &evil),
+            ("100644", "/tmp/agentver-absolute.txt", &evil),
+            ("40000", ".git", &dot_git),
+            ("40000", "agents", &agents),
+            ("40000", "tools", &tools),
+        ],
+    );
+    let parent = env.rev("agent/sales/v1^{commit}");
+    let head = env.rev("HEAD");
+    let commit = env.git(&["commit-tree", &root, "-p", &parent, "-m", "sales: forged"]);
+    let message = format!("forged\n\nAgentver-Agent: sales\nAgentver-Version: 2\nAgentver-Source: {head}\n");
+    env.git(&["tag", "-a", "agent/sales/v2", "-m", &message, &commit]);
+    env
+}
+
+#[test]
+fn a_forged_snapshot_never_writes_outside_the_agents_files() {
+    let env = forged_v2();
+    let outside = env.root.parent().unwrap().parent().unwrap().join("escape.txt");
+    let _ = std::fs::remove_file(&outside);
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
+    env.av(&["publish", "sales", "-m", "warmer"]).ok();
+    let run = env.av(&["restore", "sales@v2"]).ok();
+    assert!(!run.stdout.contains("escape"), "{}", run.stdout);
+    assert!(!outside.exists(), "restore wrote {}", outside.display());
+    assert!(!std::path::Path::new("/tmp/agentver-absolute.txt").exists());
+    assert!(!env.path(".git/hooks/pre-commit").exists(), "restore wrote into .git/hooks");
+    assert!(!env.path("escape.txt").exists());
+
+    // rollback, even forced, does not re-sign a tree holding more than the agent's files.
+    let tags = env.tags();
+    let run = env.av(&["rollback", "sales@v2", "--force"]).code(1);
+    assert!(run.stderr.contains("holds entries that are not sales's files"), "{}", run.stderr);
+    assert_eq!(env.tags(), tags, "no tag written");
+
+    // verify names each hostile entry.
+    let run = env.av(&["verify"]).code(1);
+    for entry in ["../../escape.txt", "/tmp/agentver-absolute.txt", ".git/hooks/pre-commit"] {
+        assert!(
+            run.stdout.lines().any(|l| l.contains("agent/sales/v2") && l.contains(entry)),
+            "{entry} not reported: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_symlinked_folder_leading_outside_is_refused() {
+    let env = TestEnv::example();
+    let outside = env.root.parent().unwrap().join("home/.docker");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("config.json"), r#"{"auths": {"x": {"auth": "c2VjcmV0"}}}"#).unwrap();
+    std::fs::remove_dir_all(env.path("workflows")).unwrap();
+    std::os::unix::fs::symlink("../home/.docker", env.path("workflows")).unwrap();
+    env.edit("agents/intake.yaml", "workflow: intake", "workflow: config");
+
+    let run = env.av(&["check"]).code(1);
+    assert!(run.stdout.contains("workflows: is a symlink to"), "{}", run.stdout);
+    let tags = env.tags();
+    let run = env.av(&["publish", "intake"]).code(2);
+    assert!(run.stderr.starts_with("error: workflows: is a symlink to"), "{}", run.stderr);
+    assert!(run.stderr.contains("outside the workspace"), "{}", run.stderr);
+    assert_eq!(env.tags(), tags);
+
+    // A symlinked agents/ folder: restore must not rewrite the files it leads to.
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    let elsewhere = env.root.parent().unwrap().join("outside/agents");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    std::fs::rename(env.path("agents"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink("../outside/agents", env.path("agents")).unwrap();
+    std::fs::write(elsewhere.join("sales.yaml"), "name: theirs\n").unwrap();
+    let run = env.av(&["restore", "sales@v1", "--force"]).code(2);
+    assert!(run.stderr.starts_with("error: agents: is a symlink to"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(elsewhere.join("sales.yaml")).unwrap(), "name: theirs\n");
+}
+
+#[test]
+fn a_remote_name_is_never_taken_for_an_option() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    let marker = env.root.parent().unwrap().join("PWNED");
+    let injected = format!("--upload-pack=touch {}; git-upload-pack", marker.display());
+    let run = env.av(&["push", "--", &injected]).code(2);
+    assert!(run.stderr.contains("is not a remote name"), "{}", run.stderr);
+    let run = env.av(&["publish", "support", &format!("--push={injected}")]).code(2);
+    assert!(run.stderr.contains("is not a remote name"), "{}", run.stderr);
+    assert!(!marker.exists(), "git ran the injected command");
+    assert_eq!(env.tags(), ["agent/sales/v1"], "a refused publish writes nothing");
+}
