@@ -27,6 +27,18 @@ pub fn paint(color: bool, style: &str, text: &str) -> String {
     if color { format!("{style}{text}{RESET}") } else { text.to_owned() }
 }
 
+/// User text for a terminal: control characters (an escape sequence could rewrite the screen)
+/// shown as escapes.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// A value on one line: JSON, so strings are quoted and nothing is ambiguous.
 pub fn inline(value: &Json) -> String {
     let s = value.to_string();
@@ -46,7 +58,8 @@ fn text_lines(old: &str, new: &str, color: bool) -> Vec<String> {
             };
             let mut line = String::new();
             for (emphasized, part) in change.iter_strings_lossy() {
-                let part = part.trim_end_matches('\n');
+                let part = printable(part.trim_end_matches('\n'));
+                let part = part.as_ref();
                 if emphasized && change.tag() != ChangeTag::Equal {
                     if color {
                         line.push_str(&format!("{REVERSE}{part}{RESET}{style}"));
@@ -101,19 +114,20 @@ pub fn text(out: &mut dyn Write, title: &str, changes: &[Change], color: bool) -
     }
     writeln!(out, "{}", paint(color, BOLD, title))?;
     for c in changes {
+        let path = printable(&c.path);
         match c.kind {
             ChangeKind::Added => writeln!(
                 out,
                 "{}",
-                paint(color, GREEN, &format!("+ {}: {}", c.path, inline(c.new.as_ref().unwrap_or(&Json::Null))))
+                paint(color, GREEN, &format!("+ {path}: {}", inline(c.new.as_ref().unwrap_or(&Json::Null))))
             )?,
             ChangeKind::Removed => writeln!(
                 out,
                 "{}",
-                paint(color, RED, &format!("- {}: {}", c.path, inline(c.old.as_ref().unwrap_or(&Json::Null))))
+                paint(color, RED, &format!("- {path}: {}", inline(c.old.as_ref().unwrap_or(&Json::Null))))
             )?,
             ChangeKind::Changed if c.is_text() => {
-                writeln!(out, "{}", paint(color, CYAN, &format!("~ {}:", c.path)))?;
+                writeln!(out, "{}", paint(color, CYAN, &format!("~ {path}:")))?;
                 let (old, new) = (
                     c.old.as_ref().and_then(Json::as_str).unwrap_or_default(),
                     c.new.as_ref().and_then(Json::as_str).unwrap_or_default(),
@@ -126,7 +140,7 @@ pub fn text(out: &mut dyn Write, title: &str, changes: &[Change], color: bool) -
                 out,
                 "{} {}: {} → {}",
                 paint(color, CYAN, "~"),
-                c.path,
+                path,
                 inline(c.old.as_ref().unwrap_or(&Json::Null)),
                 inline(c.new.as_ref().unwrap_or(&Json::Null))
             )?,
@@ -135,14 +149,45 @@ pub fn text(out: &mut dyn Write, title: &str, changes: &[Change], color: bool) -
     Ok(())
 }
 
+/// GitHub refuses comments longer than this many characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// User text as inline code that stays inside its table cell or `<summary>`: HTML-escaped (it is
+/// read inside HTML blocks), `|` and backticks as entities, line breaks shown as ↵. A key holding
+/// `</code></summary><details>` or a newline and `|` must not forge rows or fold real ones.
+pub fn md_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 13);
+    out.push_str("<code>");
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            '\n' | '\r' => out.push('↵'),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</code>");
+    out
+}
+
 fn md_cell(value: Option<&Json>) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) => format!("`{}`", inline(v).replace('|', "\\|").replace('`', "'")),
+        Some(v) => md_code(&inline(v)),
     }
 }
 
-/// Markdown for a PR comment; `title` becomes a heading when given.
+/// A code fence longer than any run of backticks in `text`, so the text cannot close it.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+/// Markdown for a PR comment; `title` becomes a heading when given. Long texts show only their
+/// changed lines with three lines of context, never the whole prompt.
 pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) -> std::io::Result<()> {
     if let Some(title) = title {
         writeln!(out, "### {title}\n")?;
@@ -155,7 +200,7 @@ pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) ->
     if !fields.is_empty() {
         writeln!(out, "| field | before | after |\n|---|---|---|")?;
         for c in fields {
-            writeln!(out, "| `{}` | {} | {} |", c.path, md_cell(c.old.as_ref()), md_cell(c.new.as_ref()))?;
+            writeln!(out, "| {} | {} | {} |", md_code(&c.path), md_cell(c.old.as_ref()), md_cell(c.new.as_ref()))?;
         }
         writeln!(out)?;
     }
@@ -164,20 +209,26 @@ pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) ->
             c.old.as_ref().and_then(Json::as_str).unwrap_or_default(),
             c.new.as_ref().and_then(Json::as_str).unwrap_or_default(),
         );
-        writeln!(out, "<details><summary><code>{}</code> changed</summary>\n\n```diff", c.path)?;
         let diff = TextDiff::from_lines(old, new);
-        for change in diff.iter_all_changes() {
-            let sign = match change.tag() {
-                ChangeTag::Equal => ' ',
-                ChangeTag::Delete => '-',
-                ChangeTag::Insert => '+',
-            };
-            write!(out, "{sign}{}", change.value())?;
-            if change.missing_newline() {
-                writeln!(out)?;
+        let mut body = String::new();
+        for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+            body.push_str(&hunk.header().to_string());
+            body.push('\n');
+            for change in hunk.iter_changes() {
+                let sign = match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                };
+                body.push(sign);
+                body.push_str(&change.to_string_lossy());
+                if change.missing_newline() {
+                    body.push('\n');
+                }
             }
         }
-        writeln!(out, "```\n\n</details>\n")?;
+        let fence = fence_for(&body);
+        writeln!(out, "<details><summary>{} changed</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n", md_code(&c.path))?;
     }
     Ok(())
 }
@@ -185,6 +236,33 @@ pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_text_cannot_forge_markdown() {
+        let key = "a`b|c\n</code></summary><details>";
+        let code = md_code(key);
+        assert_eq!(code, "<code>a&#96;b&#124;c↵&lt;/code&gt;&lt;/summary&gt;&lt;details&gt;</code>");
+        assert_eq!(fence_for("x ````` y"), "``````");
+        assert_eq!(fence_for("plain"), "```");
+    }
+
+    #[test]
+    fn markdown_shows_changed_lines_not_whole_texts() {
+        let old: String = (0..500).map(|i| format!("line {i} of the prompt\n")).collect();
+        let new = old.replace("line 250 of", "line 250 in");
+        let change = Change {
+            path: "prompt.system".into(),
+            kind: ChangeKind::Changed,
+            old: Some(Json::String(old.clone())),
+            new: Some(Json::String(new)),
+        };
+        let mut out = Vec::new();
+        markdown(&mut out, None, &[change]).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("-line 250 of the prompt") && out.contains("+line 250 in the prompt"), "{out}");
+        assert!(out.contains(" line 247 of") && !out.contains("line 246 of"), "three lines of context: {out}");
+        assert!(out.len() < 1_000, "{} characters", out.len());
+    }
 
     #[test]
     fn marks_changed_words_without_colour() {

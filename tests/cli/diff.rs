@@ -56,7 +56,7 @@ fn json_and_markdown() {
 
     let md = env.av(&["diff", "sales@v1", "sales@v2", "--format", "markdown"]).ok().stdout;
     assert!(md.starts_with("### sales: v1 → v2\n"), "{md}");
-    assert!(md.contains("| `llm.temperature` | `0.3` | `0.5` |"), "{md}");
+    assert!(md.contains("| <code>llm.temperature</code> | <code>0.3</code> | <code>0.5</code> |"), "{md}");
     assert!(md.contains("<details><summary><code>prompt.system</code> changed</summary>"), "{md}");
     assert!(md.contains("-Never quote prices") && md.contains("+Do not quote prices"), "{md}");
 }

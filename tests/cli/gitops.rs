@@ -144,7 +144,7 @@ fn plan_reports_each_kind_of_change() {
 
     let md = env.av(&["plan", "--format", "markdown"]).ok().stdout;
     assert!(md.starts_with("## agentver plan: 4 channels change, 2 drafts change\n"), "{md}");
-    assert!(md.contains("| ~ | `+14155550100` | sales v1 | sales v2 | 100.0% |"), "{md}");
+    assert!(md.contains("| ~ | <code>+14155550100</code> | sales v1 | sales v2 | 100.0% |"), "{md}");
     assert!(md.contains("**Live on merge**"), "{md}");
     assert!(md.contains("<details><summary><code>+14155550100</code>: sales v1 → sales v2</summary>"), "{md}");
 

@@ -121,3 +121,31 @@ fn a_remote_name_is_never_taken_for_an_option() {
     assert!(!marker.exists(), "git ran the injected command");
     assert_eq!(env.tags(), ["agent/sales/v1"], "a refused publish writes nothing");
 }
+
+#[test]
+fn markdown_from_plan_cannot_be_forged_and_fits_a_pr_comment() {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    env.av(&["unpin", "+14155550199"]).ok();
+    for channel in ["a", "b", "c"] {
+        env.av(&["pin", channel, "sales@draft"]).ok();
+    }
+    // A 20 KB prompt, committed: the change under review is one word of it.
+    let prompt: String = (0..400).map(|i| format!("    Rule {i}: answer the caller plainly and briefly.\n")).collect();
+    env.edit("agents/sales.yaml", "    Never quote prices", &format!("{prompt}    Never quote prices"));
+    env.commit_all("long prompt");
+    env.av(&["publish", "sales"]).ok();
+    env.edit("agents/sales.yaml", "Rule 200: answer", "Rule 200: greet");
+    let hostile = "x`|\\n</code></summary><details>";
+    env.edit("agents/sales.yaml", "\nllm:\n", &format!("\nprovider_options:\n  \"{hostile}\": 1\nllm:\n"));
+
+    let md = env.av(&["plan", "--format", "markdown"]).ok().stdout;
+    assert!(md.chars().count() < 65_536, "{} characters", md.chars().count());
+    assert!(md.contains("+Rule 200: greet the caller"), "{md}");
+    assert!(!md.contains("Rule 100:"), "the whole prompt is not embedded: {md}");
+    assert!(!md.contains("</code></summary><details>"), "hostile key left raw: {md}");
+    // Every <details> opened is closed, and each table row stays one row.
+    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count(), "{md}");
+    assert!(md.contains("&lt;/code&gt;&lt;/summary&gt;&lt;details&gt;"), "{md}");
+    assert!(md.contains("The same change as <code>a</code>."), "one diff shown once for three channels: {md}");
+}

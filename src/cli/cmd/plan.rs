@@ -1,5 +1,6 @@
 //! `agentver plan`: what a change does to each channel's callers.
 
+use std::io::Write;
 use agentver::plan::{ChannelChange, ChannelPlan, Plan};
 use agentver::resolve::{ChannelView, TargetView};
 
@@ -117,11 +118,11 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
 }
 
 fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
-    let out = ui.out();
+    let mut head = Vec::new();
     let n = plan.channels.len();
     let m = plan.drafts.len();
     writeln!(
-        out,
+        head,
         "## agentver plan: {n} channel{} change{}, {m} draft{} change{}\n",
         if n == 1 { "" } else { "s" },
         if n == 1 { "s" } else { "" },
@@ -129,50 +130,89 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         if m == 1 { "s" } else { "" }
     )?;
     if !plan.changed {
-        writeln!(out, "No changes: every channel serves what it served before.")?;
-        return Ok(());
+        writeln!(head, "No changes: every channel serves what it served before.")?;
+        return ui.out().write_all(&head);
     }
     if !plan.channels.is_empty() {
-        writeln!(out, "| | channel | before | after | callers moving |\n|---|---|---|---|---|")?;
+        writeln!(head, "| | channel | before | after | callers moving |\n|---|---|---|---|---|")?;
         for c in &plan.channels {
             writeln!(
-                out,
-                "| {} | `{}` | {} | {} | {} |",
+                head,
+                "| {} | {} | {} | {} | {} |",
                 sign(c),
-                c.channel,
+                render::md_code(&c.channel),
                 side(&c.before),
                 side(&c.after),
                 moved(c)
             )?;
         }
-        writeln!(out)?;
+        writeln!(head)?;
     }
-    let live: Vec<String> =
-        plan.drafts.iter().flat_map(|d| d.channels.iter().map(move |c| format!("`{c}` ({})", d.agent))).collect();
+    let live: Vec<String> = plan
+        .drafts
+        .iter()
+        .flat_map(|d| d.channels.iter().map(move |c| format!("{} ({})", render::md_code(c), d.agent)))
+        .collect();
     if !live.is_empty() {
-        writeln!(out, "**Live on merge** (these channels follow a draft that changes): {}\n", live.join(", "))?;
+        writeln!(head, "**Live on merge** (these channels follow a draft that changes): {}\n", live.join(", "))?;
     }
+
+    // The folded details, each a section; a diff two channels share is shown once.
+    let mut sections: Vec<Vec<u8>> = Vec::new();
+    let mut shown: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for c in &plan.channels {
         for d in &c.diffs {
             let from = d.from.as_ref().map_or("nothing".to_owned(), |f| format!("{} {}", f.agent, f.version));
-            writeln!(
-                out,
-                "<details><summary><code>{}</code>: {from} → {} {}</summary>\n",
-                c.channel, d.agent, d.to.version
-            )?;
-            render::markdown(out, None, &d.changes)?;
-            writeln!(out, "</details>\n")?;
+            let mut section = Vec::new();
+            let summary = format!("{from} → {} {}", d.agent, d.to.version);
+            writeln!(section, "<details><summary>{}: {summary}</summary>\n", render::md_code(&c.channel))?;
+            match shown.get(&summary) {
+                Some(first) => writeln!(section, "The same change as {}.\n", render::md_code(first.as_str()))?,
+                None => {
+                    render::markdown(&mut section, None, &d.changes)?;
+                    shown.insert(summary, c.channel.clone());
+                }
+            }
+            writeln!(section, "</details>\n")?;
+            sections.push(section);
         }
     }
     for d in &plan.drafts {
         let latest = d.latest.map_or("never published".to_owned(), |n| format!("v{n}"));
-        writeln!(out, "<details><summary>draft <code>{}</code> {} (against {latest})</summary>\n", d.agent, d.change)?;
+        let mut section = Vec::new();
+        writeln!(section, "<details><summary>draft <code>{}</code> {} (against {latest})</summary>\n", d.agent, d.change)?;
         if d.changes.is_empty() && d.latest.is_some() {
-            writeln!(out, "Identical to {latest}.\n")?;
+            writeln!(section, "Identical to {latest}.\n")?;
         } else {
-            render::markdown(out, None, &d.changes)?;
+            render::markdown(&mut section, None, &d.changes)?;
         }
-        writeln!(out, "</details>\n")?;
+        writeln!(section, "</details>\n")?;
+        sections.push(section);
+    }
+
+    // Stay under GitHub's comment limit, saying what was left out rather than failing to post.
+    const NOTE_ROOM: usize = 300;
+    let mut used = String::from_utf8_lossy(&head).chars().count();
+    let out = ui.out();
+    out.write_all(&head)?;
+    let mut folded = 0;
+    for section in &sections {
+        let size = String::from_utf8_lossy(section).chars().count();
+        if folded == 0 && used + size + NOTE_ROOM <= render::COMMENT_LIMIT {
+            out.write_all(section)?;
+            used += size;
+        } else {
+            folded += 1;
+        }
+    }
+    if folded > 0 {
+        writeln!(
+            out,
+            "_{folded} more section{} folded away to stay under GitHub's {}-character comment limit; \
+             run `agentver plan` to see every change._",
+            if folded == 1 { "" } else { "s" },
+            render::COMMENT_LIMIT
+        )?;
     }
     Ok(())
 }
