@@ -57,16 +57,7 @@ fn list(source: &dyn Source, dir: &str, problems: &mut Vec<Diagnostic>) -> Resul
 }
 
 fn secrets(source: &dyn Source, path: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        for (line, kind) in crate::secrets::scan(text) {
-            problems.push(
-                Diagnostic::error(&source.display(path), Some(line), format!("{kind} is written in the file"))
-                    .with_hint(Some(
-                        "secrets never live in config: write ${env:NAME} and let the runtime fill it in".into(),
-                    )),
-            );
-        }
-    }
+    problems.extend(crate::secrets::diagnostics(&source.display(path), bytes));
 }
 
 impl Workspace {

@@ -94,6 +94,12 @@ impl Workspace {
         let mut pending = Vec::new();
         for id in &ids {
             let bundle = bundle::load(source.as_ref(), id)?;
+            // A tag is immutable and pushed: a literal secret must never reach one.
+            for (path, bytes) in &bundle.files {
+                if let Some(found) = crate::secrets::diagnostics(&source.display(path), bytes).into_iter().next() {
+                    return Err(Error::invalid(found));
+                }
+            }
             let tree = store::tree_id(self.repo(), &bundle.files, false)?;
             report.warnings.extend(bundle.warnings.iter().cloned());
             match self.latest(id)? {

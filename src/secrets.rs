@@ -50,6 +50,80 @@ fn password_part(userinfo: &str) -> Option<&str> {
     None
 }
 
+/// Every secret in `bytes` (a file shown as `file`) as the error `check` and `publish` report.
+pub fn diagnostics(file: &str, bytes: &[u8]) -> Vec<crate::diagnostic::Diagnostic> {
+    let Ok(text) = std::str::from_utf8(bytes) else { return Vec::new() };
+    scan(text)
+        .into_iter()
+        .map(|(line, kind)| {
+            crate::diagnostic::Diagnostic::error(file, Some(line), format!("{kind} is written in the file"))
+                .with_hint(Some("secrets never live in config: write ${env:NAME} and let the runtime fill it in".into()))
+        })
+        .collect()
+}
+
+/// Key names that hold credentials: `api_key`, and any name ending in one (`xi_api_key`,
+/// `openai_api_key`, `x-api-key`, `deepgram_token`).
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    SECRET_KEYS.iter().any(|k| {
+        let k = k.replace('-', "_");
+        key == k || key.ends_with(&format!("_{k}")) || (k.len() > 6 && key.ends_with(&k))
+    })
+}
+
+/// `key: value` / `"key": "value"` / `key=value` pairs anywhere on a line, flow style included
+/// (`{api_key: "…", model: x}`): (key, literal value).
+fn pairs(line: &str) -> Vec<(&str, &str)> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_key(bytes[i]) || (i > 0 && is_key(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_key(bytes[i]) {
+            i += 1;
+        }
+        let key = &line[start..i];
+        let mut j = i;
+        if j < bytes.len() && matches!(bytes[j], b'"' | b'\'') {
+            j += 1;
+        }
+        while j < bytes.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        if j >= bytes.len() || !matches!(bytes[j], b':' | b'=') {
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        let rest = &line[j..];
+        let value = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let inner = &rest[1..];
+                &inner[..inner.find(q).unwrap_or(inner.len())]
+            }
+            _ => &rest[..rest.find([',', '}', ']', ' ', '&', '#']).unwrap_or(rest.len())],
+        };
+        out.push((key, value));
+    }
+    out
+}
+
+/// `prefix` at a word start followed by at least `min` hex digits.
+fn hex_keyed(line: &str, prefix: &str, min: usize) -> bool {
+    line.match_indices(prefix).any(|(at, _)| {
+        let before_ok = line[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        before_ok && line[at + prefix.len()..].chars().take_while(char::is_ascii_hexdigit).count() >= min
+    })
+}
+
 const SECRET_KEYS: &[&str] = &[
     "api_key",
     "apikey",
@@ -66,6 +140,9 @@ const SECRET_KEYS: &[&str] = &[
     "bearer_token",
     "private_key",
     "authorization",
+    "signing_key",
+    "webhook_secret",
+    "credentials",
 ];
 
 fn scan_line(line: &str) -> Option<&'static str> {
@@ -73,7 +150,13 @@ fn scan_line(line: &str) -> Option<&'static str> {
     if trimmed.starts_with('#') {
         return None;
     }
+    if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    // The platforms' and model vendors' key formats (OpenAI sk-/sk-proj-, Anthropic sk-ant-,
+    // ElevenLabs sk_<hex>, Retell key_<hex>, Twilio SK<32 hex>, Google AIza…/ya29.).
     let prefixes: &[(&str, usize, &str)] = &[
+        ("sk-ant-", 20, "an Anthropic API key"),
         ("sk-", 20, "an API key (sk-…)"),
         ("sk_live_", 16, "a Stripe secret key"),
         ("rk_live_", 16, "a Stripe restricted key"),
@@ -85,11 +168,28 @@ fn scan_line(line: &str) -> Option<&'static str> {
         ("xoxb-", 10, "a Slack token"),
         ("xoxp-", 10, "a Slack token"),
         ("AIza", 30, "a Google API key"),
+        ("ya29.", 30, "a Google OAuth token"),
     ];
     for (prefix, min, kind) in prefixes {
         if keyed(line, prefix, *min) {
             return Some(kind);
         }
+    }
+    let hex: &[(&str, usize, &str)] = &[
+        ("sk_", 32, "an ElevenLabs API key"),
+        ("key_", 20, "a Retell API key"),
+        ("SK", 32, "a Twilio API key"),
+    ];
+    for (prefix, min, kind) in hex {
+        if hex_keyed(line, prefix, *min) {
+            return Some(kind);
+        }
+    }
+    // Deepgram's header form: `Authorization: Token <40 hex>`.
+    if let Some(at) = line.find("Token ")
+        && line[at + 6..].chars().take_while(char::is_ascii_hexdigit).count() >= 32
+    {
+        return Some("a Deepgram API key");
     }
     let lower = line.to_ascii_lowercase();
     if let Some(at) = lower.find("bearer ") {
@@ -117,19 +217,15 @@ fn scan_line(line: &str) -> Option<&'static str> {
             if let Some((name, value)) = param.split_once('=') {
                 let name = name.to_ascii_lowercase();
                 let value = &value[..value.find(['&', '#', ' ', '"', '\'']).unwrap_or(value.len())];
-                if SECRET_KEYS.contains(&name.as_str()) && value.len() >= 8 && !is_placeholder(value) {
+                if (is_secret_key(&name) || name == "key") && value.len() >= 8 && !is_placeholder(value) {
                     return Some("a credential in a URL query");
                 }
             }
         }
     }
-    // api_key: literal   (YAML) or "api_key": "literal" (JSON)
-    if let Some((key, value)) = trimmed.split_once(':') {
-        let key = key.trim().trim_matches(['"', '\'', '-', ' ']).to_ascii_lowercase();
-        let value = value.trim().trim_end_matches(',');
-        let literal = value.trim_matches(['"', '\'']);
-        if SECRET_KEYS.contains(&key.as_str()) && literal.len() >= 8 && !is_placeholder(value) && !literal.contains(' ')
-        {
+    // api_key: literal (YAML), "api_key": "literal" (JSON), {xi_api_key: "literal"} (flow style)
+    for (key, value) in pairs(line) {
+        if is_secret_key(key) && value.len() >= 8 && !value.starts_with("${") && !value.contains(' ') {
             return Some("a literal secret");
         }
     }
@@ -152,6 +248,21 @@ mod tests {
             ("key: AKIAIOSFODNN7EXAMPLE", "an AWS access key"),
             ("x: ghp_abcdefghijklmnopqrstuvwxyz0123456789", "a GitHub token"),
             ("x: AIzaSyA-abcdefghijklmnopqrstuvwxyz012345", "a Google API key"),
+            // Flow style, vendor-prefixed key names, and each vendor's key format.
+            ("llm: {provider: openai, api_key: \"9f8e7d6c5b4a3928\"}", "a literal secret"),
+            ("  xi_api_key: 0123456789abcdef0123", "a literal secret"),
+            ("  voice: {xi-api-key: abcdef0123456789}", "a literal secret"),
+            ("  vapi_private_key: 3f2a9c1e-8b7d-4e6f-a5c4-1d2e3f4a5b6c", "a literal secret"),
+            ("  key: sk_0123456789abcdef0123456789abcdef0123456789abcdef", "an ElevenLabs API key"),
+            ("url: wss://api.retellai.com/audio?key=key_0123456789abcdef01234567", "a Retell API key"),
+            ("x: sk-proj-abcdefghijklmnopqrstuvwxyz0123", "an API key (sk-…)"),
+            ("x: sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "an Anthropic API key"),
+            ("headers: {Authorization: \"Token 0123456789abcdef0123456789abcdef01234567\"}", "a Deepgram API key"),
+            ("  sid: SK0123456789abcdef0123456789abcdef", "a Twilio API key"),
+            ("url: https://AC0123:0123456789abcdef@api.twilio.com/x", "a password in a URL"),
+            ("x: ya29.a0AfH6SMBabcdefghijklmnopqrstuvwxyz", "a Google OAuth token"),
+            ("\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIE\"", "a private key"),
+            ("url: https://maps.example.com/api?key=AbCdEf0123456789", "a credential in a URL query"),
         ];
         for (line, want) in cases {
             assert_eq!(scan_line(line), Some(want), "{line}");
@@ -171,6 +282,11 @@ mod tests {
             "  description: Books a demo slot in the sales calendar.",
             "url: https://hooks.example.com/book?date=2026-11-01",
             "  model: task-specific-sk-model",
+            "  max_tokens: 400000000",
+            "  xi_api_key: ${env:ELEVENLABS_API_KEY}",
+            "llm: {provider: openai, api_key: \"${env:OPENAI_API_KEY}\"}",
+            "  voice_id: 21m00Tcm4TlvDq8ikWAM",
+            "  tree: 9f1c2e3d4b5a69788796a5b4c3d2e1f0a9b8c7d6",
         ] {
             assert_eq!(scan_line(line), None, "{line}");
         }

@@ -149,3 +149,26 @@ fn markdown_from_plan_cannot_be_forged_and_fits_a_pr_comment() {
     assert!(md.contains("&lt;/code&gt;&lt;/summary&gt;&lt;details&gt;"), "{md}");
     assert!(md.contains("The same change as <code>a</code>."), "one diff shown once for three channels: {md}");
 }
+
+#[test]
+fn publish_refuses_a_literal_secret_as_check_does() {
+    let env = TestEnv::example();
+    env.edit(
+        "tools/book_appointment.yaml",
+        "url: https://",
+        "url: https://admin:hunter22@",
+    );
+    let check = env.av(&["check"]).code(1);
+    let finding = check.stdout.lines().find(|l| l.contains("a password in a URL")).expect("check finds it").to_owned();
+    let run = env.av(&["publish", "sales"]).code(2);
+    assert_eq!(run.stderr.lines().next().unwrap(), finding.trim(), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: secrets never live in config"), "{}", run.stderr);
+    assert!(env.tags().is_empty(), "nothing published");
+
+    env.edit("tools/book_appointment.yaml", "url: https://admin:hunter22@", "url: https://");
+    env.edit("agents/sales.yaml", "\nllm:\n", "\nprovider_options: {xi_api_key: \"0123456789abcdef0123\"}\nllm:\n");
+    let run = env.av(&["publish", "sales"]).code(2);
+    assert!(run.stderr.starts_with("error: agents/sales.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("a literal secret is written in the file"), "{}", run.stderr);
+    assert!(env.tags().is_empty(), "nothing published");
+}
