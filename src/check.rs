@@ -205,11 +205,32 @@ impl Workspace {
         if let Some(parsed) = parsed {
             self.check_channels(&parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
         }
+        self.check_numbering_gaps(&mut problems)?;
 
         problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)).then(a.severity.cmp(&b.severity)));
         problems.dedup();
         let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
         Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
+    }
+
+    /// A deleted version tag leaves a gap; its number is never given out again, but the history
+    /// it held is gone from this clone.
+    fn check_numbering_gaps(&self, problems: &mut Vec<Diagnostic>) -> Result<()> {
+        for agent in self.published_agent_ids()? {
+            let numbers: BTreeSet<u64> = self.versions(&agent)?.iter().map(|v| v.number).collect();
+            let highest = numbers.last().copied().unwrap_or(0);
+            for n in (1..highest).filter(|n| !numbers.contains(n)) {
+                problems.push(
+                    Diagnostic::error(
+                        &self.names().short(&agent, n),
+                        None,
+                        format!("is missing: {agent}'s versions run to v{highest}; v{n} will not be numbered again"),
+                    )
+                    .with_hint(Some("bring it back from a clone that has it: agentver fetch".into())),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_channels(

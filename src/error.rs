@@ -26,6 +26,15 @@ pub enum Error {
     /// The command was understood and declined; nothing was written.
     #[error("{message}")]
     Refused { message: String, hint: Option<String> },
+    /// A new version would undo `version`, published from a commit the draft's commit lacks.
+    #[error(
+        "{agent} v{version} was published from commit {commit}, which {}; a new version would silently undo it",
+        if *.missing { "is not in this clone" } else { "the draft's commit does not contain" }
+    )]
+    SilentRevert { agent: String, version: u64, commit: String, missing: bool },
+    /// A lock file someone else holds (or a crashed git left).
+    #[error("{path} is locked: another git process holds it, or one crashed and left it")]
+    Locked { path: String },
     #[error("no git identity to sign the tag with")]
     NoIdentity,
     #[error("not inside a git repository: {}", .path.display())]
@@ -46,7 +55,7 @@ fn describe_unchanged(unchanged: &[(String, u64)]) -> String {
 impl Error {
     /// Refusals and negative answers exit 1; everything else exits 2.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Error::NothingToPublish { .. } | Error::Refused { .. })
+        matches!(self, Error::NothingToPublish { .. } | Error::Refused { .. } | Error::SilentRevert { .. })
     }
 
     pub fn hint(&self) -> Option<String> {
@@ -58,6 +67,15 @@ impl Error {
             Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent } => Some(format!(
                 "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
             )),
+            Error::SilentRevert { missing: true, .. } => Some(
+                "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
+            ),
+            Error::SilentRevert { .. } => {
+                Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
+            }
+            Error::Locked { path } => {
+                Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
+            }
             Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
             Error::NoIdentity => Some(
                 "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),

@@ -24,6 +24,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod fsutil;
 pub mod history;
 pub mod history_cache;

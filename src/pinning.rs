@@ -20,13 +20,15 @@ impl Workspace {
         let agent = &spec.agent;
         let (pin, tree) = match spec.reference {
             None | Some(RefSpec::Version(_)) => {
-                let Resolved::Version(n) = self.resolve_ref(agent, spec.reference.unwrap_or(RefSpec::Latest))? else {
+                let Resolved::Version(n) =
+                    self.resolve_ref(agent, spec.reference.unwrap_or(RefSpec::Latest), &DraftAt::WorkTree)?
+                else {
                     unreachable!("a version reference resolves to a version")
                 };
                 (Pin::Number(n), Some(self.version(agent, n)?.tree.to_string()))
             }
             Some(RefSpec::Latest) => {
-                self.resolve_ref(agent, RefSpec::Latest)?;
+                self.resolve_ref(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
                 (Pin::Latest, None)
             }
             Some(RefSpec::Draft) => {

@@ -26,6 +26,8 @@ pub struct PublishOptions {
     /// `Name <email>`, overriding the git identity.
     pub author: Option<String>,
     pub at: DraftAt,
+    /// Publish even when latest came from a commit the draft's commit does not contain.
+    pub force: bool,
 }
 
 /// One version just published: the `--json` shape.
@@ -90,6 +92,11 @@ impl Workspace {
         };
 
         // Validate everything before writing anything.
+        self.check_numbering(&ids, &options.at)?;
+        let draft_commit = match &options.at {
+            DraftAt::Rev(rev) => Some(self.rev_commit(rev)?),
+            DraftAt::WorkTree => store::head_commit(self.repo())?,
+        };
         let mut report = PublishReport::default();
         let mut pending = Vec::new();
         for id in &ids {
@@ -104,7 +111,14 @@ impl Workspace {
             report.warnings.extend(bundle.warnings.iter().cloned());
             match self.latest(id)? {
                 Some((n, data)) if data.tree == tree => report.unchanged.push((id.clone(), n)),
-                latest => pending.push((bundle, tree, latest)),
+                latest => {
+                    if let Some((_, data)) = &latest
+                        && !options.force
+                    {
+                        self.check_no_revert(id, data, draft_commit)?;
+                    }
+                    pending.push((bundle, tree, latest))
+                }
             }
         }
         if named && !report.unchanged.is_empty() {

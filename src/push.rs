@@ -48,14 +48,14 @@ pub fn check_remote(remote: &str) -> Result<()> {
     Ok(())
 }
 
-fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process::Output> {
+pub(crate) fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process::Output> {
     Command::new("git").current_dir(ws.root()).args(args).output().map_err(|e| Error::Git {
         context: format!("running git {}", args.first().unwrap_or(&"")),
         message: format!("{e} (push and fetch need the git program on PATH)"),
     })
 }
 
-fn failed(what: &str, out: &std::process::Output) -> Error {
+pub(crate) fn failed(what: &str, out: &std::process::Output) -> Error {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
     Error::Git { context: what.to_owned(), message }
@@ -82,13 +82,18 @@ fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId
 }
 
 fn edit(name: &str, expected: PreviousValue, change: Option<ObjectId>) -> Result<RefEdit> {
+    ref_edit(name, expected, change, "agentver: push")
+}
+
+/// A ref edit: set `name` to `change`, or delete it when `None`, guarded by `expected`.
+pub(crate) fn ref_edit(name: &str, expected: PreviousValue, change: Option<ObjectId>, why: &str) -> Result<RefEdit> {
     let name = name.try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
         context: format!("naming {name}"),
         message: e.to_string(),
     })?;
     let change = match change {
         Some(new) => Change::Update {
-            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: "agentver: push".into() },
+            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: why.into() },
             expected,
             new: gix::refs::Target::Object(new),
         },
@@ -98,7 +103,9 @@ fn edit(name: &str, expected: PreviousValue, change: Option<ObjectId>) -> Result
 }
 
 impl Workspace {
-    pub fn push(&self, remote: &str) -> Result<PushReport> {
+    /// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
+    /// remote's latest (see "No silent revert").
+    pub fn push(&self, remote: &str, force: bool) -> Result<PushReport> {
         check_remote(remote)?;
         let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
         for _attempt in 0..MAX_ATTEMPTS {
@@ -117,7 +124,7 @@ impl Workspace {
             lost.dedup();
             if !lost.is_empty() {
                 for agent in &lost {
-                    report.renumbered.extend(self.renumber(remote, agent)?);
+                    report.renumbered.extend(self.renumber(remote, agent, force)?);
                 }
                 continue;
             }
@@ -125,6 +132,7 @@ impl Workspace {
             if missing.is_empty() {
                 return Ok(report);
             }
+            self.check_chains(&missing)?;
             let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
             args.extend(missing.iter().map(|name| format!("{name}:{name}")));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -145,9 +153,37 @@ impl Workspace {
         ))
     }
 
+    /// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
+    fn check_chains(&self, to_push: &[&String]) -> Result<()> {
+        let tags: std::collections::BTreeSet<String> =
+            to_push.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()).collect();
+        let agents: std::collections::BTreeSet<String> =
+            to_push.iter().filter_map(|n| self.names().parse(n)).map(|(a, _)| a.to_string()).collect();
+        let audit = self.audit_tags()?;
+        let bad: Vec<String> = audit
+            .into_iter()
+            .filter(|f| {
+                tags.contains(&f.tag)
+                    || self
+                        .names()
+                        .parse(&format!("refs/tags/{}", f.tag))
+                        .is_some_and(|(a, _)| agents.contains(a.as_str()))
+            })
+            .map(|f| format!("{} {}", f.tag, f.problem))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(Error::refused(
+            format!("push refused: the versions to push fail verification: {}", bad.join("; ")),
+            Some("`agentver verify` lists every finding; nothing was pushed".into()),
+        ))
+    }
+
     /// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top
-    /// of the remote's latest.
-    fn renumber(&self, remote: &str, agent: &AgentId) -> Result<Vec<Renumbered>> {
+    /// of the remote's latest. A version whose content the remote's chain already ends with is
+    /// dropped rather than published twice.
+    fn renumber(&self, remote: &str, agent: &AgentId, force: bool) -> Result<Vec<Renumbered>> {
         let repo = self.repo();
         let names = self.names();
         let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
@@ -169,19 +205,35 @@ impl Workspace {
         let never_pushed: Vec<(u64, ObjectId)> =
             ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
         let their_latest = theirs.keys().max().copied().unwrap_or(0);
-        let mut parent = match theirs.get(&their_latest) {
-            Some(id) => Some(store::read_tag(repo, *id)?.commit),
+        let their_latest_data = match theirs.get(&their_latest) {
+            Some(id) => Some(store::read_tag(repo, *id)?),
             None => None,
         };
+        let mut parent = their_latest_data.as_ref().map(|d| d.commit);
+        let mut tip_tree = their_latest_data.as_ref().map(|d| d.tree);
 
         // The new versions, written as objects first.
         let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
         let mut desired: BTreeMap<u64, ObjectId> = theirs.clone();
         let mut renumbered = Vec::new();
-        for (i, (old_number, old_id)) in never_pushed.iter().enumerate() {
-            let new_number = their_latest + 1 + i as u64;
-            mapping.insert(*old_number, new_number);
+        let mut next = their_latest + 1;
+        for (old_number, old_id) in &never_pushed {
             let old: TagData = store::read_tag(repo, *old_id)?;
+            // No silent revert: the remote's latest must be in the history this version came from.
+            if let Some(theirs) = &their_latest_data
+                && !force
+            {
+                let commit = old.message.source_commit().and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+                self.check_no_revert(agent, theirs, commit)?;
+            }
+            if tip_tree == Some(old.tree) && old.message.rollback_of.is_none() {
+                // The remote's chain already ends with this content: keep theirs, drop ours.
+                mapping.insert(*old_number, next - 1);
+                continue;
+            }
+            let new_number = next;
+            next += 1;
+            mapping.insert(*old_number, new_number);
             let commit = repo.find_commit(old.commit).map_err(git(format!("reading commit {}", old.commit)))?;
             let decoded = commit.decode().map_err(git("decoding a commit"))?;
             let author =
@@ -226,6 +278,7 @@ impl Workspace {
             let tag_id = repo.write_object(&tag).map_err(git("writing a renumbered tag"))?.detach();
             desired.insert(new_number, tag_id);
             parent = Some(commit_id);
+            tip_tree = Some(old.tree);
             renumbered.push(Renumbered {
                 agent: agent.to_string(),
                 from: *old_number,
@@ -261,8 +314,11 @@ impl Workspace {
             )?);
         }
         let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        let committer = repo.committer().and_then(std::result::Result::ok);
-        repo.edit_references_as(edits, committer).map_err(git(format!("renumbering {agent}'s local versions")))?;
+        store::clear_stale_ref_locks(repo, &names.agent_ref_prefix(agent));
+        store::apply_atomically(repo, edits, &format!("renumbering {agent}'s local versions"))?;
+        if let Some(highest) = desired.keys().max() {
+            store::record_seen(repo, names, agent, *highest)?;
+        }
         Ok(renumbered)
     }
 }

@@ -212,7 +212,7 @@ impl Workspace {
     }
 
     fn version_for(&self, agent: &AgentId, reference: RefSpec) -> Result<u64> {
-        match self.resolve_ref(agent, reference)? {
+        match self.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
             Resolved::Version(n) => Ok(n),
             Resolved::Draft => Err(Error::Usage {
                 message: "the draft is already in the work tree; name a version to restore".into(),

@@ -56,8 +56,9 @@ pub fn diagnostics(file: &str, bytes: &[u8]) -> Vec<crate::diagnostic::Diagnosti
     scan(text)
         .into_iter()
         .map(|(line, kind)| {
-            crate::diagnostic::Diagnostic::error(file, Some(line), format!("{kind} is written in the file"))
-                .with_hint(Some("secrets never live in config: write ${env:NAME} and let the runtime fill it in".into()))
+            crate::diagnostic::Diagnostic::error(file, Some(line), format!("{kind} is written in the file")).with_hint(
+                Some("secrets never live in config: write ${env:NAME} and let the runtime fill it in".into()),
+            )
         })
         .collect()
 }
@@ -175,11 +176,8 @@ fn scan_line(line: &str) -> Option<&'static str> {
             return Some(kind);
         }
     }
-    let hex: &[(&str, usize, &str)] = &[
-        ("sk_", 32, "an ElevenLabs API key"),
-        ("key_", 20, "a Retell API key"),
-        ("SK", 32, "a Twilio API key"),
-    ];
+    let hex: &[(&str, usize, &str)] =
+        &[("sk_", 32, "an ElevenLabs API key"), ("key_", 20, "a Retell API key"), ("SK", 32, "a Twilio API key")];
     for (prefix, min, kind) in hex {
         if hex_keyed(line, prefix, *min) {
             return Some(kind);

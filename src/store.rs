@@ -177,31 +177,49 @@ pub fn list_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) 
     Ok(versions)
 }
 
-/// The highest version of `agent` and its ref's target, by probing single refs (exponential, then
-/// binary search): about 2·log2(N) lookups instead of reading all N refs, whatever else the
-/// repository holds. Version numbers have no gaps (agentver never makes one, `verify` reports
-/// one made by hand), which is what makes probing exact.
+/// The highest version of `agent` and its ref's target. The agent's refs are listed, not probed:
+/// a deleted tag leaves a gap (`git tag -d agent/sales/v2`), and probing would stop at it.
 pub fn latest_version(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Option<VersionRef>> {
-    let Some(first) = find_version(repo, names, agent, 1)? else { return Ok(None) };
-    let (mut low, mut low_target) = (1u64, first);
-    let mut high = 2u64;
-    // Grow until a number is missing: low exists, high does not.
-    while let Some(target) = find_version(repo, names, agent, high)? {
-        low = high;
-        low_target = target;
-        high = high.saturating_mul(2);
+    Ok(list_versions(repo, names, agent)?.pop())
+}
+
+/// Where the highest number ever seen for each agent is kept, so a deleted tag's number is never
+/// given out again: `<git dir>/agentver/numbers/<prefix>/<agent>`.
+fn seen_path(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> std::path::PathBuf {
+    repo.common_dir().join("agentver/numbers").join(names.prefix()).join(agent.as_str())
+}
+
+/// The highest version number this repository has ever seen for `agent` (0 for none).
+pub fn highest_seen(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> u64 {
+    std::fs::read_to_string(seen_path(repo, names, agent)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Records that `number` exists (or existed) for `agent`; never lowers the mark.
+pub fn record_seen(repo: &gix::Repository, names: &TagNames, agent: &AgentId, number: u64) -> Result<()> {
+    if highest_seen(repo, names, agent) >= number {
+        return Ok(());
     }
-    while high - low > 1 {
-        let mid = low + (high - low) / 2;
-        match find_version(repo, names, agent, mid)? {
-            Some(target) => {
-                low = mid;
-                low_target = target;
-            }
-            None => high = mid,
-        }
+    crate::fsutil::write_atomic(&seen_path(repo, names, agent), format!("{number}\n").as_bytes())
+}
+
+/// Whether commit `ancestor` is `descendant` or one of its ancestors; None when `ancestor` is not
+/// in the repository (a shallow or partial clone), so containment cannot be proven.
+pub fn contains(repo: &gix::Repository, ancestor: ObjectId, descendant: ObjectId) -> Result<Option<bool>> {
+    if ancestor == descendant {
+        return Ok(Some(true));
     }
-    Ok(Some(VersionRef { number: low, target: low_target }))
+    if !repo.has_object(ancestor) {
+        return Ok(None);
+    }
+    let base = repo.merge_base(ancestor, descendant).map_err(|e| Error::Git {
+        context: format!("finding whether {descendant} contains {ancestor}"),
+        message: e.to_string(),
+    });
+    match base {
+        Ok(base) => Ok(Some(base.is_some_and(|b| b.detach() == ancestor))),
+        Err(_) if repo.is_shallow().unwrap_or(false) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The object one version's ref points at, looked up by its exact name.
@@ -325,6 +343,7 @@ pub fn create_version(
     mut still_wanted: impl FnMut(Option<(u64, ObjectId)>) -> Result<()>,
 ) -> Result<Created> {
     let mut attempt = 0;
+    let mut locked_since: Option<std::time::Instant> = None;
     loop {
         attempt += 1;
         if attempt > 1 {
@@ -334,7 +353,10 @@ pub fn create_version(
             };
         }
         still_wanted(latest.as_ref().map(|(n, t)| (*n, t.tree)))?;
-        let number = latest.as_ref().map_or(1, |(n, _)| n + 1);
+        // One more than the highest number ever seen, so a deleted tag's number is not reused.
+        let latest_number = latest.as_ref().map(|(n, _)| *n);
+        let seen = highest_seen(repo, names, new.agent);
+        let number = latest_number.unwrap_or(0).max(seen) + 1;
         let parents = latest.iter().map(|(_, t)| t.commit).collect();
         let signature = new.identity.0.clone();
         let label = new.label.map(str::to_owned).unwrap_or_else(|| format!("{} v{number}", new.agent));
@@ -392,7 +414,14 @@ pub fn create_version(
         // gix re-reads packed-refs only when its mtime grows, and mtimes tick coarsely: a
         // `pack-refs` just after our listing can look unchanged, hiding a ref it moved out of its
         // loose file. Re-read packed-refs, then check the number afresh; taken means a lost race.
-        if !refresh_packed_refs(repo) || find_version(repo, names, new.agent, number)?.is_some() {
+        // The parent and number were chosen from a reading taken before the lock: another
+        // publisher may have moved on since. Then read again and rebuild.
+        let moved = || -> Result<bool> {
+            Ok(find_version(repo, names, new.agent, number)?.is_some()
+                || latest_version(repo, names, new.agent)?.map(|v| v.number) != latest_number
+                || highest_seen(repo, names, new.agent) != seen)
+        };
+        if !refresh_packed_refs(repo) || moved()? {
             drop(guard);
             if attempt < MAX_ATTEMPTS {
                 continue;
@@ -406,10 +435,20 @@ pub fn create_version(
         let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
         drop(guard);
         match result {
-            Ok(_) => return Ok(Created { number, tag: short, label, commit: commit_id, tree: new.tree }),
+            Ok(_) => {
+                record_seen(repo, names, new.agent, number)?;
+                return Ok(Created { number, tag: short, label, commit: commit_id, tree: new.tree });
+            }
             // Another publisher took this number: read the numbers again and take the next.
             Err(e) if e.is_conflict() && attempt < MAX_ATTEMPTS => continue,
             // A lock held by a concurrent writer (another publisher, `git pack-refs`): wait a little.
+            // ...but not for minutes: a lock git left behind fails fast, naming the file.
+            Err(e)
+                if chain(&e).contains("lock")
+                    && locked_since.get_or_insert_with(std::time::Instant::now).elapsed() > LOCK_PATIENCE =>
+            {
+                return Err(lock_error(repo, &format!("creating {full}"), &chain(&e)));
+            }
             Err(e) if chain(&e).contains("lock") && attempt < MAX_ATTEMPTS => {
                 let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 20;
                 std::thread::sleep(std::time::Duration::from_millis(2 + jitter));
@@ -448,6 +487,90 @@ fn clear_stale_locks(repo: &gix::Repository, full_name: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long a lock held by someone else (git's `packed-refs.lock`, a ref's `.lock`) is waited for
+/// before failing with the file's name: git itself fails at once.
+pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Applies several ref edits all or nothing, even if the process is killed part-way.
+///
+/// Loose refs are updated one file at a time, so a transaction over loose refs killed midway
+/// leaves a mix. Here the refs involved are first moved into `packed-refs` unchanged (killed
+/// then, every ref still holds its old value), then every edit is made by one rename of
+/// `packed-refs`: the old state or the new one, never a mix. Locks a killed run leaves behind
+/// are cleared by the next agentver run under its own lock ([`clear_stale_ref_locks`]).
+/// Call it holding agentver's lock.
+pub fn apply_atomically(repo: &gix::Repository, edits: Vec<RefEdit>, why: &str) -> Result<()> {
+    use gix::lock::acquire::Fail;
+    use gix::refs::file::transaction::PackedRefs;
+    let committer = repo.committer().and_then(std::result::Result::ok);
+    let transact = |edits: Vec<RefEdit>| -> Result<()> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        repo.refs
+            .transaction()
+            .packed_refs(PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(Box::new(&repo.objects)))
+            .prepare(
+                edits,
+                Fail::AfterDurationWithBackoff(LOCK_PATIENCE),
+                Fail::AfterDurationWithBackoff(LOCK_PATIENCE),
+            )
+            .and_then(|t| t.commit(committer))
+            .map_err(|e| lock_error(repo, why, &e.to_string()))?;
+        Ok(())
+    };
+    let mut pack = Vec::new();
+    for edit in &edits {
+        let name = edit.name.as_bstr().to_string();
+        if repo.common_dir().join(&name).is_file()
+            && let Some(current) = find_exact(repo, &name)?
+        {
+            pack.push(RefEdit {
+                change: Change::Update {
+                    log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: why.into() },
+                    expected: PreviousValue::MustExistAndMatch(gix::refs::Target::Object(current)),
+                    new: gix::refs::Target::Object(current),
+                },
+                name: edit.name.clone(),
+                deref: false,
+            });
+        }
+    }
+    transact(pack)?;
+    refresh_packed_refs(repo);
+    transact(edits)
+}
+
+/// A failed ref transaction, naming the lock file when one is in the way.
+fn lock_error(repo: &gix::Repository, context: &str, message: &str) -> Error {
+    let packed_lock = repo.common_dir().join("packed-refs.lock");
+    if message.contains("lock") && packed_lock.exists() {
+        return Error::Locked { path: packed_lock.display().to_string() };
+    }
+    Error::Git { context: context.to_owned(), message: message.to_owned() }
+}
+
+/// Removes `.lock` files under `prefix` (a ref folder) that a killed agentver left: only agentver
+/// writes version refs, and it does so holding agentver's lock, which the caller now holds. Old
+/// ones only (a second), so a `git tag` running right now keeps its lock.
+pub fn clear_stale_ref_locks(repo: &gix::Repository, prefix: &str) {
+    fn walk(dir: &std::path::Path, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() && depth < 4 {
+                walk(&path, depth + 1);
+            } else if path.extension().is_some_and(|e| e == "lock")
+                && meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age.as_secs() >= 1)
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    walk(&repo.common_dir().join(prefix), 0);
 }
 
 /// The id of HEAD's commit, or `None` on an unborn branch.

@@ -57,6 +57,15 @@ impl TagMessage {
         out
     }
 
+    /// The commit the version was published from, in hex: `Agentver-Source` without `+dirty`
+    /// (a dirty publish is judged by its base commit). None when missing or the null id (a
+    /// publish before the first commit).
+    pub fn source_commit(&self) -> Option<&str> {
+        let source = self.source.as_deref()?;
+        let base = source.strip_suffix("+dirty").unwrap_or(source);
+        (!base.is_empty() && base.bytes().any(|b| b != b'0')).then_some(base)
+    }
+
     /// Reads a message written by [`TagMessage::format`]. Tags made by other tools parse too:
     /// their first line becomes the label and the rest the notes.
     pub fn parse(message: &str) -> Self {

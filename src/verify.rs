@@ -33,9 +33,52 @@ impl Workspace {
     pub fn verify(&self, at: &DraftAt) -> Result<Audit> {
         let repo = self.repo();
         let names = self.names();
+        let (mut findings, by_agent, tags) = self.audit_versions()?;
+
+        // Pinned trees: a moved or replaced tag must not serve calls.
+        let channels = self.load_channels(at)?;
+        for channel in &channels.channels {
+            for target in channel.targets() {
+                if let (Pin::Number(n), Some(tree)) = (target.pin, target.tree) {
+                    let tag = names.short(&target.agent, n);
+                    match by_agent.get(&target.agent).and_then(|v| v.get(&n)) {
+                        None => findings.push(Finding {
+                            tag,
+                            problem: format!("is pinned by channel '{}' but does not exist", channel.name),
+                        }),
+                        Some(&id) => {
+                            let actual = store::read_tag(repo, id)?.tree;
+                            if actual != tree {
+                                findings.push(Finding {
+                                    tag,
+                                    problem: format!(
+                                        "holds tree {actual}, but channel '{}' pins tree {tree}",
+                                        channel.name
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        findings.sort_by(|a, b| a.tag.cmp(&b.tag).then(a.problem.cmp(&b.problem)));
+        Ok(Audit { agents: by_agent.len(), tags, findings })
+    }
+}
+
+/// Each agent's version tags: number → the object its ref points at.
+pub type TagsByAgent = BTreeMap<AgentId, BTreeMap<u64, ObjectId>>;
+
+impl Workspace {
+    /// Every finding about the version tags themselves (no channels), with the tags by agent and
+    /// the number of tags read: what `verify` reports and what `push` refuses to send.
+    pub fn audit_versions(&self) -> Result<(Vec<Finding>, TagsByAgent, usize)> {
+        let repo = self.repo();
+        let names = self.names();
         let prefix = names.all_ref_prefix();
         let mut findings = Vec::new();
-        let mut by_agent: BTreeMap<AgentId, BTreeMap<u64, ObjectId>> = BTreeMap::new();
+        let mut by_agent: TagsByAgent = BTreeMap::new();
         let mut tags = 0;
         for (full, target) in store::list_refs(repo, &prefix)? {
             tags += 1;
@@ -149,35 +192,12 @@ impl Workspace {
             }
         }
 
-        // Pinned trees: a moved or replaced tag must not serve calls.
-        let channels = self.load_channels(at)?;
-        for channel in &channels.channels {
-            for target in channel.targets() {
-                if let (Pin::Number(n), Some(tree)) = (target.pin, target.tree) {
-                    let tag = names.short(&target.agent, n);
-                    match by_agent.get(&target.agent).and_then(|v| v.get(&n)) {
-                        None => findings.push(Finding {
-                            tag,
-                            problem: format!("is pinned by channel '{}' but does not exist", channel.name),
-                        }),
-                        Some(&id) => {
-                            let actual = store::read_tag(repo, id)?.tree;
-                            if actual != tree {
-                                findings.push(Finding {
-                                    tag,
-                                    problem: format!(
-                                        "holds tree {actual}, but channel '{}' pins tree {tree}",
-                                        channel.name
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        findings.sort_by(|a, b| a.tag.cmp(&b.tag).then(a.problem.cmp(&b.problem)));
-        Ok(Audit { agents: by_agent.len(), tags, findings })
+        Ok((findings, by_agent, tags))
+    }
+
+    /// [`Workspace::audit_versions`]' findings alone.
+    pub fn audit_tags(&self) -> Result<Vec<Finding>> {
+        Ok(self.audit_versions()?.0)
     }
 }
 

@@ -187,21 +187,70 @@ impl Workspace {
         }
     }
 
-    /// Resolves `latest` and numbers to a version number; `Draft` stays the draft.
-    pub fn resolve_ref(&self, agent: &AgentId, reference: RefSpec) -> Result<Resolved> {
+    /// Resolves `latest` and numbers to a version number; `Draft` stays the draft. `latest` is
+    /// the highest version (in the work tree) or the highest published from `at`'s history.
+    pub fn resolve_ref(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Resolved> {
         match reference {
             RefSpec::Draft => Ok(Resolved::Draft),
             RefSpec::Version(n) => Ok(Resolved::Version(n)),
-            RefSpec::Latest => match store::latest_version(&self.repo, &self.names, agent)? {
-                Some(v) => Ok(Resolved::Version(v.number)),
+            RefSpec::Latest => match self.latest_number(agent, at)? {
+                Some(n) => Ok(Resolved::Version(n)),
                 None => Err(Error::NoVersions { agent: agent.to_string() }),
             },
         }
     }
 
+    /// "Latest at a revision": without `--rev`, the highest version; with it, the highest whose
+    /// `Agentver-Source` commit is that revision or one of its ancestors, so the same revision
+    /// always serves the same versions and an unmerged publish never reaches production.
+    pub fn latest_number(&self, agent: &AgentId, at: &DraftAt) -> Result<Option<u64>> {
+        let DraftAt::Rev(rev) = at else {
+            return Ok(store::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number));
+        };
+        let commit = self.rev_commit(rev)?;
+        for version in store::list_versions(&self.repo, &self.names, agent)?.iter().rev() {
+            let data = store::read_tag(&self.repo, version.target)?;
+            let contained = match data.message.source_commit().and_then(|hex| ObjectId::from_hex(hex.as_bytes()).ok()) {
+                None => true,
+                Some(source) => store::contains(&self.repo, source, commit)? == Some(true),
+            };
+            if contained {
+                return Ok(Some(version.number));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refuses a new version of `agent` that would undo its latest: latest's source commit must
+    /// be contained in `commit`, the one the draft comes from ("No silent revert").
+    pub fn check_no_revert(&self, agent: &AgentId, latest: &store::TagData, commit: Option<ObjectId>) -> Result<()> {
+        let Some(source) = latest.message.source_commit() else { return Ok(()) };
+        let number = latest.message.version.unwrap_or_default();
+        let short = &source[..source.len().min(12)];
+        let contained = match (ObjectId::from_hex(source.as_bytes()), commit) {
+            (Ok(source), Some(commit)) => store::contains(&self.repo, source, commit)?,
+            _ => Some(false),
+        };
+        match contained {
+            Some(true) => Ok(()),
+            Some(false) => Err(Error::SilentRevert {
+                agent: agent.to_string(),
+                version: number,
+                commit: short.into(),
+                missing: false,
+            }),
+            None => Err(Error::SilentRevert {
+                agent: agent.to_string(),
+                version: number,
+                commit: short.into(),
+                missing: true,
+            }),
+        }
+    }
+
     /// Loads one agent's configuration exactly: the draft (from `at`) or a published version.
     pub fn locate(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Located> {
-        match self.resolve_ref(agent, reference)? {
+        match self.resolve_ref(agent, reference, at)? {
             Resolved::Draft => {
                 let source = self.drafts(at)?;
                 let bundle = bundle::load(source.as_ref(), agent)?;

@@ -58,6 +58,7 @@ enum Command {
     Plan(cmd::plan::Args),
     Export(cmd::export::Args),
     Push(cmd::push::Args),
+    Fetch(cmd::fetch::Args),
     Verify(cmd::verify::Args),
     Schema(cmd::schema::Args),
 }
@@ -160,6 +161,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(&mut ui, args),
         Command::Export(args) => cmd::export::run(&mut ui, args),
         Command::Push(args) => cmd::push::run(&mut ui, args),
+        Command::Fetch(args) => cmd::fetch::run(&mut ui, args),
         Command::Verify(args) => cmd::verify::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };

@@ -228,7 +228,11 @@ pub fn markdown(out: &mut dyn Write, title: Option<&str>, changes: &[Change]) ->
             }
         }
         let fence = fence_for(&body);
-        writeln!(out, "<details><summary>{} changed</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n", md_code(&c.path))?;
+        writeln!(
+            out,
+            "<details><summary>{} changed</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
+            md_code(&c.path)
+        )?;
     }
     Ok(())
 }

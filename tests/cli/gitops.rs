@@ -199,7 +199,12 @@ fn publish_changed_snapshots_the_revision_not_the_work_tree() {
     // Nothing changed at HEAD any more: a quiet success.
     env.av(&["publish", "--changed"]).ok();
     let rev = env.rev("HEAD~1");
-    let run = env.av(&["publish", "--changed", "--rev", &rev]).ok();
+    // HEAD~1 lacks the commit v2 was published from: publishing it would silently undo v2.
+    let run = env.av(&["publish", "--changed", "--rev", &rev]).code(1);
+    assert!(run.stderr.contains("sales v2 was published from commit"), "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert!(env.git(&["tag", "-l", "agent/sales/v3"]).is_empty());
+    let run = env.av(&["publish", "--changed", "--rev", &rev, "--force"]).ok();
     assert!(run.stdout.contains("published sales v3"), "HEAD~1's sales differs from latest v2: {}", run.stdout);
     assert_eq!(env.rev("agent/sales/v3^{tree}"), env.rev("agent/sales/v1^{tree}"));
 }

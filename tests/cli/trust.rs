@@ -153,11 +153,7 @@ fn markdown_from_plan_cannot_be_forged_and_fits_a_pr_comment() {
 #[test]
 fn publish_refuses_a_literal_secret_as_check_does() {
     let env = TestEnv::example();
-    env.edit(
-        "tools/book_appointment.yaml",
-        "url: https://",
-        "url: https://admin:hunter22@",
-    );
+    env.edit("tools/book_appointment.yaml", "url: https://", "url: https://admin:hunter22@");
     let check = env.av(&["check"]).code(1);
     let finding = check.stdout.lines().find(|l| l.contains("a password in a URL")).expect("check finds it").to_owned();
     let run = env.av(&["publish", "sales"]).code(2);
@@ -171,4 +167,165 @@ fn publish_refuses_a_literal_secret_as_check_does() {
     assert!(run.stderr.starts_with("error: agents/sales.yaml:"), "{}", run.stderr);
     assert!(run.stderr.contains("a literal secret is written in the file"), "{}", run.stderr);
     assert!(env.tags().is_empty(), "nothing published");
+}
+
+/// The example with every agent published and committed, pushed with its tags to a bare remote.
+fn with_remote() -> (TestEnv, std::path::PathBuf) {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    env.av(&["pin", "+14155550100", "sales@v1"]).ok();
+    env.commit_all("deployed");
+    let remote = env.root.parent().unwrap().join("remote.git");
+    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
+    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.git(&["push", "-q", "origin", "main"]);
+    env.av(&["push"]).ok();
+    (env, remote)
+}
+
+fn clone(env: &TestEnv, remote: &std::path::Path, name: &str, args: &[&str]) -> String {
+    let dir = env.root.parent().unwrap().join(name);
+    let mut all = vec!["clone", "-q"];
+    all.extend_from_slice(args);
+    let url = format!("file://{}", remote.display());
+    all.extend_from_slice(&[&url, dir.to_str().unwrap()]);
+    env.git(&all);
+    dir.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_ci_clone_without_tags_never_republishes_v1() {
+    let (env, remote) = with_remote();
+    // A second version on the remote, so a tagless clone would number from the wrong place.
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.4 ");
+    env.commit_all("sales 0.4");
+    env.av(&["publish", "sales", "--push"]).ok();
+    env.git(&["push", "-q", "origin", "main"]);
+    env.edit("agents/sales.yaml", "temperature: 0.4 ", "temperature: 0.6 ");
+    env.commit_all("sales 0.6");
+    env.git(&["push", "-q", "origin", "main"]);
+
+    let ci = clone(&env, &remote, "ci", &["--depth", "1", "--no-tags"]);
+    let run = env.av(&["-C", &ci, "publish", "--changed", "--rev", "HEAD"]).code(1);
+    assert!(run.stderr.contains("publish refused: this shallow clone has no version tags"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: fetch the tags first: agentver fetch"), "{}", run.stderr);
+    assert!(env.git(&["-C", &ci, "tag", "-l"]).is_empty(), "nothing published");
+
+    // A full clone without tags is refused too: it has never fetched them.
+    let full = clone(&env, &remote, "full", &["--no-tags"]);
+    let run = env.av(&["-C", &full, "publish", "sales"]).code(1);
+    assert!(run.stderr.contains("has never fetched version tags"), "{}", run.stderr);
+
+    // `publish --push` fetches first, so the CI job numbers after the remote's v2.
+    let run = env.av(&["-C", &ci, "publish", "--changed", "--rev", "HEAD", "--push", "origin", "--json"]).ok();
+    let published = run.json();
+    assert_eq!(published.as_array().unwrap().len(), 1, "{}", run.stdout);
+    assert_eq!(published[0]["agent"], "sales");
+    assert_eq!(published[0]["version"], 3);
+    let bare = |args: &[&str]| {
+        let mut all = vec!["--git-dir", remote.to_str().unwrap()];
+        all.extend_from_slice(args);
+        env.git(&all)
+    };
+    assert_eq!(bare(&["tag", "-l", "agent/sales/*"]), "agent/sales/v1\nagent/sales/v2\nagent/sales/v3");
+
+    // `fetch` brings them; `--configure` makes a plain `git fetch` bring them from then on.
+    let run = env.av(&["-C", &full, "fetch", "--configure"]).ok();
+    assert!(run.stdout.contains("fetched agent/sales/v3 from origin"), "{}", run.stdout);
+    assert!(run.stderr.contains("configured origin"), "{}", run.stderr);
+    let refspecs = env.git(&["-C", &full, "config", "--get-all", "remote.origin.fetch"]);
+    assert!(refspecs.contains("+refs/tags/agent/*:refs/tags/agent/*"), "{refspecs}");
+    env.edit("agents/support.yaml", "temperature: 0.2", "temperature: 0.25");
+    env.av(&["publish", "support", "--push"]).ok();
+    env.git(&["-C", &full, "fetch", "-q", "origin"]);
+    assert!(env.git(&["-C", &full, "tag", "-l", "agent/support/v2"]).contains("v2"), "plain git fetch brought it");
+    env.av(&["-C", &full, "verify"]).ok();
+    // Injection through fetch is refused too.
+    env.av(&["-C", &full, "fetch", "--", "--upload-pack=true"]).code(2);
+}
+
+#[test]
+fn a_version_that_would_undo_another_is_refused() {
+    let (env, remote) = with_remote();
+    let bob = clone(&env, &remote, "bob", &[]);
+    // Alice commits a colder temperature and publishes it from that commit.
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.2 ");
+    env.commit_all("colder");
+    env.av(&["publish", "sales", "-m", "colder", "--push"]).ok();
+    env.git(&["push", "-q", "origin", "main"]);
+    let exported = env.av(&["export", "--rev", "main"]).ok().raw;
+
+    // Bob, from v1, commits a new greeting and publishes his own v2, never having pulled.
+    let bob_file = std::path::Path::new(&bob).join("agents/sales.yaml");
+    let text = std::fs::read_to_string(&bob_file).unwrap();
+    std::fs::write(&bob_file, text.replace("How can I help?", "What can I do for you?")).unwrap();
+    env.git(&["-C", &bob, "commit", "-qam", "greeting"]);
+    env.av(&["-C", &bob, "publish", "sales", "-m", "greeting"]).ok();
+    let run = env.av(&["-C", &bob, "push"]).code(1);
+    assert!(run.stderr.contains("sales v2 was published from commit"), "{}", run.stderr);
+    assert!(run.stderr.contains("is not in this clone") || run.stderr.contains("does not contain"), "{}", run.stderr);
+    let bare = |args: &[&str]| {
+        let mut all = vec!["--git-dir", remote.to_str().unwrap()];
+        all.extend_from_slice(args);
+        env.git(&all)
+    };
+    assert_eq!(bare(&["tag", "-l", "agent/sales/*"]), "agent/sales/v1\nagent/sales/v2", "nothing pushed");
+
+    // After pulling Alice's commit, Bob's publish carries both changes and is accepted.
+    env.git(&["-C", &bob, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main"]);
+    env.av(&["-C", &bob, "fetch"]).ok();
+    let run = env.av(&["-C", &bob, "publish", "sales", "-m", "both"]).ok();
+    assert!(run.stdout.contains("published sales v3"), "{}", run.stdout);
+
+    // Latest at a revision: main's history published v2, whatever else exists anywhere.
+    assert_eq!(env.av(&["export", "--rev", "main"]).ok().raw, exported);
+    env.edit("agents/sales.yaml", "temperature: 0.2 ", "temperature: 0.1 ");
+    env.av(&["publish", "sales", "-m", "unmerged local"]).ok();
+    assert_eq!(env.av(&["export", "--rev", "main"]).ok().raw, exported, "an unmerged publish is not latest at main");
+    let resolved = env.av(&["resolve", "web-widget", "--rev", "main"]).ok().json();
+    assert_eq!(resolved["agent"], "intake");
+}
+
+#[test]
+fn numbers_are_never_reused_after_a_tag_is_deleted() {
+    let env = TestEnv::example();
+    for t in ["0.31", "0.32", "0.33", "0.34", "0.35"] {
+        let current = env.read("agents/sales.yaml");
+        let line = current.lines().find(|l| l.trim_start().starts_with("temperature:")).unwrap().to_owned();
+        env.write("agents/sales.yaml", &current.replace(&line, &format!("  temperature: {t}")));
+        env.av(&["publish", "sales"]).ok();
+    }
+    env.git(&["tag", "-d", "agent/sales/v2"]);
+    let status = env.av(&["status", "--json"]).ok().json();
+    let sales = status.as_array().unwrap().iter().find(|a| a["agent"] == "sales").unwrap().clone();
+    assert_eq!(sales["latest"], 5, "{sales}");
+    env.av(&["pin", "web-widget", "sales@latest"]).ok();
+    assert_eq!(env.av(&["resolve", "web-widget"]).ok().json()["version"], 5);
+    let check = env.av(&["check"]).code(1);
+    assert!(check.stdout.contains("error: agent/sales/v2: is missing: sales's versions run to v5"), "{}", check.stdout);
+
+    env.edit("agents/sales.yaml", "temperature: 0.35", "temperature: 0.36");
+    env.av(&["publish", "sales"]).ok().stdout.contains("published sales v6").then_some(()).expect("v6");
+    // The highest deleted too: its number is still not given out again.
+    env.git(&["tag", "-d", "agent/sales/v6"]);
+    env.edit("agents/sales.yaml", "temperature: 0.36", "temperature: 0.37");
+    let run = env.av(&["publish", "sales"]).ok();
+    assert!(run.stdout.contains("published sales v7"), "{}", run.stdout);
+    assert_eq!(env.rev("agent/sales/v7^"), env.rev("agent/sales/v5^{commit}"), "chained to the latest that exists");
+}
+
+#[test]
+fn a_lock_git_left_fails_fast_naming_the_file() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    env.git(&["pack-refs", "--all"]);
+    std::fs::write(env.path(".git/packed-refs.lock"), "# pack-refs with: peeled fully-peeled sorted\n").unwrap();
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
+    let started = std::time::Instant::now();
+    let run = env.av(&["publish", "sales"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(run.stderr.contains("packed-refs.lock is locked"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: if no git command is running"), "{}", run.stderr);
+    assert_eq!(env.tags(), ["agent/sales/v1"]);
 }

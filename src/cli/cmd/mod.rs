@@ -5,6 +5,7 @@ pub mod channels;
 pub mod check;
 pub mod diff;
 pub mod export;
+pub mod fetch;
 pub mod init;
 pub mod log;
 pub mod new;

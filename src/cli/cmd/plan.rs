@@ -1,8 +1,8 @@
 //! `agentver plan`: what a change does to each channel's callers.
 
-use std::io::Write;
 use agentver::plan::{ChannelChange, ChannelPlan, Plan};
 use agentver::resolve::{ChannelView, TargetView};
+use std::io::Write;
 
 use crate::cli::render::{self, Format};
 use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
@@ -180,7 +180,11 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
     for d in &plan.drafts {
         let latest = d.latest.map_or("never published".to_owned(), |n| format!("v{n}"));
         let mut section = Vec::new();
-        writeln!(section, "<details><summary>draft <code>{}</code> {} (against {latest})</summary>\n", d.agent, d.change)?;
+        writeln!(
+            section,
+            "<details><summary>draft <code>{}</code> {} (against {latest})</summary>\n",
+            d.agent, d.change
+        )?;
         if d.changes.is_empty() && d.latest.is_some() {
             writeln!(section, "Identical to {latest}.\n")?;
         } else {

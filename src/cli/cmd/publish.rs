@@ -38,9 +38,13 @@ pub struct Args {
     /// Snapshot the drafts as committed in REV, not the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
-    /// Then push the agent tags the remote lacks (default remote: origin)
+    /// Fetch the remote's agent tags first, then push the ones it lacks (default remote: origin)
     #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "origin")]
     push: Option<String>,
+    /// Publish even when the latest version came from a commit this draft's commit does not
+    /// contain (it would undo that version's changes)
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
@@ -59,11 +63,14 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         notes: super::notes(&args.notes, &args.notes_file)?,
         author: args.author,
         at: draft_at(&rev),
+        force: args.force,
     };
-    if let Some(remote) = &args.push {
-        agentver::push::check_remote(remote)?;
-    }
     let ws = ui.workspace()?;
+    if let Some(remote) = &args.push {
+        // Number from what the remote has, not from what this clone happens to hold.
+        let fetched = ws.fetch(remote, false)?;
+        super::fetch::report(ui, &fetched, super::fetch::Render::Status)?;
+    }
     let report = ws.publish(&selection, &options)?;
     for w in &report.warnings {
         ui.warn(w);
@@ -82,7 +89,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         }
     }
     if let Some(remote) = args.push {
-        let pushed = ws.push(&remote)?;
+        let pushed = ws.push(&remote, args.force)?;
         // With --json, stdout holds the JSON above alone; the push is told on stderr.
         super::push::report(ui, &pushed, super::push::Render::Status)?;
     }

@@ -12,6 +12,10 @@ pub struct Args {
     /// The remote (default: origin)
     #[arg(default_value = "origin")]
     remote: String,
+    /// Renumber even when the remote's latest came from a commit your version's does not
+    /// contain (your version would undo it)
+    #[arg(long)]
+    force: bool,
 }
 
 /// How a push report is shown.
@@ -51,7 +55,7 @@ pub fn report(ui: &mut Ui, report: &PushReport, render: Render) -> Result<(), Cl
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let pushed = ui.workspace()?.push(&args.remote)?;
+    let pushed = ui.workspace()?.push(&args.remote, args.force)?;
     let render = if ui.json { Render::Json } else { Render::Human };
     report(ui, &pushed, render)?;
     Ok(Outcome::Success)

@@ -22,7 +22,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let reference = spec.reference_or(RefSpec::Latest);
     // A published file is printed as stored: no need to parse what was validated at publish.
     if !ui.json
-        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference)?
+        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference, &agentver::DraftAt::WorkTree)?
     {
         let bytes = ws.published_file(&spec.agent, n)?;
         ui.out().write_all(&bytes)?;

@@ -1,0 +1,176 @@
+//! `fetch`: bring the remote's agent tags, which plain `git fetch` never does (snapshot commits are
+//! on no branch), and "No blind numbering": a clone that lacks them must not publish v1 again.
+
+use std::collections::BTreeMap;
+
+use gix::ObjectId;
+use gix::refs::transaction::PreviousValue;
+use serde::Serialize;
+
+use crate::error::{Error, Result, git};
+use crate::push::{check_remote, failed, git_program, ref_edit};
+use crate::store;
+use crate::workspace::{DraftAt, Workspace};
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FetchReport {
+    pub remote: String,
+    /// Tags created locally (short names).
+    pub fetched: Vec<String>,
+    /// Local tags that differ from the remote's of the same name: never-pushed versions, kept;
+    /// `push` renumbers them.
+    pub diverged: Vec<String>,
+    /// True when `--configure` added the tag refspec to the remote.
+    pub configured: bool,
+}
+
+/// The marker that this clone has fetched agent tags at least once.
+fn marker(ws: &Workspace) -> std::path::PathBuf {
+    ws.repo().common_dir().join("agentver/fetched")
+}
+
+impl Workspace {
+    /// The refspec that makes a plain `git fetch` bring agent tags.
+    pub fn tag_refspec(&self) -> String {
+        let prefix = self.names().all_ref_prefix();
+        format!("+{prefix}*:{prefix}*")
+    }
+
+    pub fn fetch(&self, remote: &str, configure: bool) -> Result<FetchReport> {
+        check_remote(remote)?;
+        let repo = self.repo();
+        let names = self.names();
+        let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
+        let refspec = format!("+{}*:{scratch}*", names.all_ref_prefix());
+        // A shallow clone also gets its history: "latest at a revision" and "no silent revert"
+        // ask which commits contain which, and a cut-off history cannot answer.
+        let mut args = vec!["fetch", "--quiet", "--no-tags", "--prune"];
+        if repo.is_shallow().unwrap_or(false) {
+            args.push("--unshallow");
+        }
+        args.extend(["--", remote, &refspec]);
+        let out = git_program(self, &args)?;
+        if !out.status.success() {
+            return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
+        }
+        let theirs: BTreeMap<String, ObjectId> = store::list_refs(repo, &scratch)?
+            .into_iter()
+            .filter_map(|(name, id)| Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), id?)))
+            .filter(|(name, _)| names.parse(name).is_some())
+            .collect();
+        let mut report = FetchReport { remote: remote.to_owned(), ..FetchReport::default() };
+        let mut edits = Vec::new();
+        let mut highest: BTreeMap<crate::id::AgentId, u64> = BTreeMap::new();
+        for (name, id) in &theirs {
+            let Some((agent, number)) = names.parse(name) else { continue };
+            let entry = highest.entry(agent.clone()).or_default();
+            *entry = (*entry).max(number);
+            match store::find_version(repo, names, &agent, number)? {
+                None => {
+                    edits.push(ref_edit(name, PreviousValue::MustNotExist, Some(*id), "agentver: fetch")?);
+                    report.fetched.push(names.short(&agent, number));
+                }
+                Some(local) if local == *id => {}
+                Some(_) => report.diverged.push(names.short(&agent, number)),
+            }
+        }
+        for (name, id) in store::list_refs(repo, &scratch)? {
+            if let Some(id) = id {
+                let expected = PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id));
+                edits.push(ref_edit(&name, expected, None, "agentver: fetch")?);
+            }
+        }
+        if !edits.is_empty() {
+            let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+            let committer = repo.committer().and_then(std::result::Result::ok);
+            repo.edit_references_as(edits, committer).map_err(git("creating the fetched tags"))?;
+        }
+        for (agent, n) in &highest {
+            store::record_seen(repo, names, agent, *n)?;
+        }
+        crate::fsutil::write_atomic(&marker(self), format!("{remote}\n").as_bytes())?;
+        if configure {
+            report.configured = self.configure_refspec(remote)?;
+        }
+        Ok(report)
+    }
+
+    /// Adds the tag refspec to `remote.<remote>.fetch` unless it is there; true when added.
+    fn configure_refspec(&self, remote: &str) -> Result<bool> {
+        let key = format!("remote.{remote}.fetch");
+        let refspec = self.tag_refspec();
+        let out = git_program(self, &["config", "--get-all", "--", &key])?;
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == refspec) {
+            return Ok(false);
+        }
+        if !out.status.success() && out.status.code() != Some(1) {
+            return Err(failed(&format!("reading {key}"), &out));
+        }
+        let url = git_program(self, &["config", "--get", "--", &format!("remote.{remote}.url")])?;
+        if !url.status.success() {
+            return Err(Error::Usage {
+                message: format!("--configure needs a named remote; '{remote}' is not one"),
+                hint: Some("`git remote -v` lists the remotes".into()),
+            });
+        }
+        let out = git_program(self, &["config", "--add", "--", &key, &refspec])?;
+        if !out.status.success() {
+            return Err(failed(&format!("adding {refspec} to {key}"), &out));
+        }
+        Ok(true)
+    }
+
+    /// "No blind numbering": refuses to publish `agents` when this clone plainly lacks the version
+    /// tags (a shallow or `--no-tags` clone, tags never fetched, or channels.toml pinning versions
+    /// that are not here), so v1 is never made a second time.
+    pub fn check_numbering(&self, agents: &[crate::id::AgentId], at: &DraftAt) -> Result<()> {
+        let repo = self.repo();
+        let refuse = |why: String| {
+            Err(Error::refused(
+                format!("publish refused: {why}; publishing now would give out version numbers that exist elsewhere"),
+                Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into()),
+            ))
+        };
+        let no_tags = self.published_agent_ids()?.is_empty();
+        if no_tags {
+            if repo.is_shallow().unwrap_or(false) {
+                return refuse(format!("this shallow clone has no version tags ({}/…)", self.names().prefix()));
+            }
+            let fetched = marker(self).exists();
+            let config = repo.config_snapshot();
+            let refspec = self.tag_refspec();
+            let configured = repo.remote_names().iter().any(|r| {
+                config
+                    .strings(format!("remote.{r}.fetch").as_str())
+                    .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
+            });
+            let tracking = !store::list_refs(repo, "refs/remotes/")?.is_empty();
+            if tracking && !fetched && !configured {
+                return refuse(format!(
+                    "this clone has never fetched version tags ({}/…) from its remote",
+                    self.names().prefix()
+                ));
+            }
+        }
+        if let Ok(channels) = self.load_channels(at) {
+            for channel in &channels.channels {
+                for target in channel.targets() {
+                    // A pinned tree (written by `pin` from an existing tag) or a number past 1
+                    // means versions exist somewhere; v1 pinned by hand may be a first publish.
+                    let published_elsewhere =
+                        target.tree.is_some() || matches!(target.pin, crate::channels::Pin::Number(n) if n > 1);
+                    if agents.contains(&target.agent)
+                        && published_elsewhere
+                        && store::latest_version(repo, self.names(), &target.agent)?.is_none()
+                    {
+                        return refuse(format!(
+                            "channels.toml: channel '{}' serves a published version of {}, but this clone has none of its tags",
+                            channel.name, target.agent
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
