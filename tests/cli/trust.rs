@@ -329,3 +329,38 @@ fn a_lock_git_left_fails_fast_naming_the_file() {
     assert!(run.stderr.contains("hint: if no git command is running"), "{}", run.stderr);
     assert_eq!(env.tags(), ["agent/sales/v1"]);
 }
+
+#[test]
+fn a_push_killed_while_renumbering_leaves_old_or_new_never_a_mix() {
+    use crate::env::SpawnOutput;
+    let (env, remote) = with_remote();
+    let a = clone(&env, &remote, "a", &[]);
+    env.av(&["-C", &a, "fetch"]).ok();
+    let file = std::path::Path::new(&a).join("agents/sales.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    for i in 0..120 {
+        std::fs::write(&file, text.replace("max_tokens: 400", &format!("max_tokens: {}", 500 + i))).unwrap();
+        env.av(&["-C", &a, "publish", "sales", "-m", &format!("a{i}")]).ok();
+    }
+    // Another clone takes v2 first.
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
+    env.av(&["publish", "sales", "--push"]).ok();
+
+    for delay in [15, 40, 80, 150, 250] {
+        let child = env.av_cmd(&["-C", &a, "push"]).spawn_output();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let pid = child.id().to_string();
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = child.wait_with_output();
+        // Old state or new: the local chain always verifies, and no lock blocks the next run.
+        let run = env.av(&["-C", &a, "verify"]);
+        assert_eq!(run.code, 0, "after a kill at {delay} ms: {}{}", run.stdout, run.stderr);
+    }
+    env.av(&["-C", &a, "push"]).ok();
+    let check = clone(&env, &remote, "check", &[]);
+    env.av(&["-C", &check, "fetch"]).ok();
+    env.av(&["-C", &check, "verify"]).ok();
+    let tags = env.git(&["--git-dir", remote.to_str().unwrap(), "tag", "-l", "agent/sales/*"]);
+    assert_eq!(tags.lines().count(), 122, "v1, the other clone's v2, and 120 renumbered: {tags}");
+    env.git(&["-C", &a, "fsck", "--strict", "--no-progress"]);
+}
