@@ -32,6 +32,9 @@ pub enum Error {
         if *.missing { "is not in this clone" } else { "the draft's commit does not contain" }
     )]
     SilentRevert { agent: String, version: u64, commit: String, missing: bool },
+    /// A repository of a kind agentver does not read correctly.
+    #[error("{path}: {what} is not supported")]
+    Unsupported { path: String, what: String, hint: String },
     /// A lock file someone else holds (or a crashed git left).
     #[error("{path} is locked: another git process holds it, or one crashed and left it")]
     Locked { path: String },
@@ -73,6 +76,7 @@ impl Error {
             Error::SilentRevert { .. } => {
                 Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
             }
+            Error::Unsupported { hint, .. } => Some(hint.clone()),
             Error::Locked { path } => {
                 Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
             }

@@ -98,7 +98,14 @@ pub struct InitReport {
 pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut report = InitReport::default();
-    if gix::discover(dir).is_err() {
+    // GIT_DIR (with GIT_WORK_TREE) may name a repository elsewhere, and a repository agentver
+    // cannot read is still a repository: only where there is none is one made.
+    let found = match crate::store::open_repository(dir) {
+        Ok(_) => true,
+        Err(Error::NotARepository { .. }) => false,
+        Err(e) => return Err(e),
+    };
+    if !found {
         gix::init(dir).map_err(git(format!("creating a git repository in {}", dir.display())))?;
         report.git_initialized = true;
     }

@@ -17,6 +17,68 @@ use crate::id::AgentId;
 use crate::tagmessage::TagMessage;
 use crate::tagname::TagNames;
 
+/// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,
+/// and repositories whose refs or objects agentver cannot read correctly are refused by name
+/// rather than answered wrongly.
+pub fn open_repository(start: &std::path::Path) -> Result<gix::Repository> {
+    let repo = match gix::discover_with_environment_overrides(start) {
+        Ok(repo) => repo,
+        Err(e) => {
+            if let Some(dir) = sha256_repository_near(start) {
+                return Err(Error::Unsupported {
+                    path: dir.display().to_string(),
+                    what: "a SHA-256 repository (extensions.objectFormat = sha256)".into(),
+                    hint: "use a SHA-1 repository: git init --object-format=sha1, then push your branches into it"
+                        .into(),
+                });
+            }
+            if std::env::var_os("GIT_DIR").is_some() {
+                return Err(Error::Git { context: "opening the repository GIT_DIR names".into(), message: chain(&e) });
+            }
+            return Err(Error::NotARepository { path: start.to_owned() });
+        }
+    };
+    let config = repo.config_snapshot();
+    let setting = |key: &str| config.string(key).map(|v| v.to_string().to_ascii_lowercase());
+    let path = repo.git_dir().display().to_string();
+    if setting("extensions.refStorage").is_some_and(|v| v != "files") {
+        return Err(Error::Unsupported {
+            path,
+            what: "a reftable repository (extensions.refStorage = reftable)".into(),
+            hint: "convert it to loose and packed refs: git refs migrate --ref-format=files".into(),
+        });
+    }
+    let promisor =
+        repo.remote_names().iter().any(|r| config.boolean(format!("remote.{r}.promisor").as_str()) == Some(true));
+    if setting("extensions.partialClone").is_some() || promisor {
+        return Err(Error::Unsupported {
+            path,
+            what: "a partial clone, which lacks the objects of versions it has not checked out".into(),
+            hint: "fetch every object: git config --unset remote.origin.partialclonefilter && git fetch --refetch origin && git config --unset extensions.partialClone".into(),
+        });
+    }
+    Ok(repo)
+}
+
+/// The git folder of a SHA-256 repository at or above `start`, which gix cannot open here.
+fn sha256_repository_near(start: &std::path::Path) -> Option<std::path::PathBuf> {
+    let candidates = std::env::var_os("GIT_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(start.ancestors().flat_map(|d| [d.join(".git"), d.to_owned()]));
+    for dir in candidates {
+        let Ok(text) = std::fs::read_to_string(dir.join("config")) else { continue };
+        let lower = text.to_ascii_lowercase().replace([' ', '\t'], "");
+        if lower.contains("objectformat=sha256") {
+            return Some(dir);
+        }
+        if dir.join("HEAD").is_file() {
+            return None;
+        }
+    }
+    None
+}
+
 /// Who signs and when.
 #[derive(Clone, Debug)]
 pub struct Identity(pub gix::actor::Signature);

@@ -72,7 +72,7 @@ impl Workspace {
     /// work tree's root holding agentver.toml, else that root.
     pub fn discover(start: &Path) -> Result<Self> {
         let start = start.canonicalize().map_err(|e| Error::io(start, e))?;
-        let mut repo = gix::discover(&start).map_err(|_| Error::NotARepository { path: start.clone() })?;
+        let mut repo = store::open_repository(&start)?;
         // Snapshot trees are read repeatedly (root, then each file's folder); a small object cache
         // keeps them decoded. 8 MiB bounds it.
         repo.object_cache_size_if_unset(8 * 1024 * 1024);

@@ -364,3 +364,46 @@ fn a_push_killed_while_renumbering_leaves_old_or_new_never_a_mix() {
     assert_eq!(tags.lines().count(), 122, "v1, the other clone's v2, and 120 renumbered: {tags}");
     env.git(&["-C", &a, "fsck", "--strict", "--no-progress"]);
 }
+
+#[test]
+fn repositories_as_git_has_them() {
+    // Reftable and SHA-256 repositories are refused by name, never answered from an empty view.
+    for (flag, word) in [("--ref-format=reftable", "reftable"), ("--object-format=sha256", "SHA-256")] {
+        let env = TestEnv::empty();
+        let dir = env.root.parent().unwrap().join(word);
+        env.git(&["init", "-q", flag, dir.to_str().unwrap()]);
+        crate::env::copy_dir(std::path::Path::new(crate::env::EXAMPLE), &dir);
+        let d = dir.to_str().unwrap();
+        env.git(&["-C", d, "add", "-A"]);
+        env.git(&["-C", d, "commit", "-qm", "config"]);
+        for args in [vec!["status"], vec!["publish", "sales"], vec!["init"]] {
+            let mut all = vec!["-C", d];
+            all.extend(args.iter());
+            let run = env.av(&all).code(2);
+            assert!(run.stderr.contains(word) && run.stderr.contains("is not supported"), "{args:?}: {}", run.stderr);
+        }
+        assert!(!dir.join(".git/refs/tags/agent").exists(), "no loose ref written");
+        assert_eq!(env.git(&["-C", d, "status", "--porcelain"]), "", "nothing written");
+    }
+
+    // GIT_DIR and GIT_WORK_TREE are honoured: no "not a repository", no second .git.
+    let env = TestEnv::empty();
+    let work = env.root.parent().unwrap().join("work");
+    crate::env::copy_dir(std::path::Path::new(crate::env::EXAMPLE), &work);
+    let git_dir = env.root.join(".git");
+    let vars = [("GIT_DIR", Some(git_dir.to_str().unwrap())), ("GIT_WORK_TREE", Some(work.to_str().unwrap()))];
+    let w = work.to_str().unwrap();
+    env.av_env(&["-C", w, "init"], &vars).ok();
+    assert!(!work.join(".git").exists(), "init made a second repository");
+    let run = env.av_env(&["-C", w, "publish", "sales"], &vars).ok();
+    assert!(run.stdout.contains("published sales v1"), "{}", run.stdout);
+    assert_eq!(env.tags(), ["agent/sales/v1"], "the tag is in GIT_DIR");
+
+    // A partial clone lacks the blobs of versions: refused with what to do, not 40 false findings.
+    let (env, remote) = with_remote();
+    env.git(&["--git-dir", remote.to_str().unwrap(), "config", "uploadpack.allowFilter", "true"]);
+    let partial = clone(&env, &remote, "partial", &["--filter=blob:none"]);
+    let run = env.av(&["-C", &partial, "verify"]).code(2);
+    assert!(run.stderr.contains("a partial clone"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: fetch every object"), "{}", run.stderr);
+}
