@@ -180,7 +180,9 @@ impl Workspace {
         let work_tree = self.work_tree()?;
         let mut staged = Vec::new();
         for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
-            staged.push(Staged::write(&work_tree.checked_path(&file.path)?, &plan.contents[&file.path])?);
+            // What `git checkout` would write: line endings as the attributes and autocrlf say.
+            let bytes = work_tree.checkout_bytes(&file.path, &plan.contents[&file.path])?;
+            staged.push(Staged::write(&work_tree.checked_path(&file.path)?, &bytes)?);
         }
         Ok(staged)
     }

@@ -32,15 +32,99 @@ fn too_big(file: String, size: u64, limit: usize) -> Error {
 }
 
 /// The files under the workspace folder on disk.
-pub struct WorkTree {
+///
+/// Read as git stores them: with a repository, bytes go through git's clean filters
+/// (`core.autocrlf`, `.gitattributes` `text`/`eol`), so a Windows clone and a Linux clone agree on
+/// every tree id; [`WorkTree::checkout_bytes`] is the other direction, what `git checkout` writes.
+pub struct WorkTree<'r> {
     root: PathBuf,
     canonical_root: PathBuf,
+    filters: Option<Filters<'r>>,
 }
 
-impl WorkTree {
+/// git's filter pipeline for one repository, made on first use (it reads the index and the
+/// attribute files).
+struct Filters<'r> {
+    repo: &'r gix::Repository,
+    /// The workspace folder inside the repository: "" or "config/".
+    prefix: String,
+    pipeline: std::cell::RefCell<Option<(gix::filter::Pipeline<'r>, gix::worktree::IndexPersistedOrInMemory)>>,
+}
+
+impl<'r> Filters<'r> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut gix::filter::Pipeline<'r>, &gix::index::State) -> Result<T>,
+    ) -> Result<T> {
+        let mut slot = self.pipeline.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(self.repo.filter_pipeline(None).map_err(git("reading .gitattributes and the index"))?);
+        }
+        let (pipeline, index) = slot.as_mut().expect("just made");
+        f(pipeline, index)
+    }
+
+    /// Worktree bytes → the bytes `git add` would store.
+    fn to_git(&self, rel: &str, bytes: Vec<u8>) -> Result<Vec<u8>> {
+        // Line-ending conversion only ever removes carriage returns on the way in.
+        if !bytes.contains(&b'\r') {
+            return Ok(bytes);
+        }
+        let path = format!("{}{rel}", self.prefix);
+        self.with(|pipeline, index| {
+            use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+            let outcome = pipeline
+                .convert_to_git(bytes.as_slice(), Path::new(&path), index)
+                .map_err(git(format!("applying git's filters to {rel}")))?;
+            Ok(match outcome {
+                ToGitOutcome::Unchanged(_) => bytes.clone(),
+                ToGitOutcome::Buffer(buf) => buf.to_vec(),
+                ToGitOutcome::Process(mut read) => {
+                    let mut out = Vec::new();
+                    std::io::Read::read_to_end(&mut read, &mut out).map_err(|e| Error::io(rel, e))?;
+                    out
+                }
+            })
+        })
+    }
+
+    /// Stored bytes → what `git checkout` writes.
+    fn to_worktree(&self, rel: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+        let path = format!("{}{rel}", self.prefix);
+        self.with(|pipeline, _| {
+            use gix::filter::plumbing::pipeline::convert::ToWorktreeOutcome;
+            let outcome = pipeline
+                .convert_to_worktree(bytes, path.as_str().into(), Default::default())
+                .map_err(git(format!("applying git's filters to {rel}")))?;
+            Ok(match outcome {
+                ToWorktreeOutcome::Unchanged(b) => b.to_vec(),
+                ToWorktreeOutcome::Buffer(b) => b.to_vec(),
+                ToWorktreeOutcome::Process(_) => bytes.to_vec(),
+            })
+        })
+    }
+}
+
+impl<'r> WorkTree<'r> {
+    /// The work tree read byte for byte, with no repository's filters.
     pub fn new(root: &Path) -> Result<Self> {
         let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
-        Ok(WorkTree { root: root.to_owned(), canonical_root })
+        Ok(WorkTree { root: root.to_owned(), canonical_root, filters: None })
+    }
+
+    /// The work tree of `repo` (the workspace at `prefix` inside it), read through git's filters.
+    pub fn with_filters(root: &Path, repo: &'r gix::Repository, prefix: &str) -> Result<Self> {
+        let mut tree = Self::new(root)?;
+        tree.filters = Some(Filters { repo, prefix: prefix.to_owned(), pipeline: Default::default() });
+        Ok(tree)
+    }
+
+    /// What `git checkout` would write for stored `bytes` at `rel`.
+    pub fn checkout_bytes(&self, rel: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+        match &self.filters {
+            Some(filters) => filters.to_worktree(rel, bytes),
+            None => Ok(bytes.to_vec()),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -48,7 +132,7 @@ impl WorkTree {
     }
 }
 
-impl WorkTree {
+impl WorkTree<'_> {
     /// The path of `rel` on disk, after checking that no folder or link on the way leads outside
     /// the workspace: a symlinked `agents/` or `tools/` must not read or write someone's home.
     pub fn checked_path(&self, rel: &str) -> Result<PathBuf> {
@@ -80,7 +164,7 @@ impl WorkTree {
     }
 }
 
-impl Source for WorkTree {
+impl Source for WorkTree<'_> {
     fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
         let path = self.checked_path(rel)?;
         match std::fs::symlink_metadata(&path) {
@@ -97,7 +181,11 @@ impl Source for WorkTree {
         if meta.len() > limit as u64 {
             return Err(too_big(rel.to_owned(), meta.len(), limit));
         }
-        std::fs::read(&path).map(Some).map_err(|e| Error::io(rel, e))
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(rel, e))?;
+        match &self.filters {
+            Some(filters) => filters.to_git(rel, bytes).map(Some),
+            None => Ok(Some(bytes)),
+        }
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>> {

@@ -132,8 +132,9 @@ impl Workspace {
         &self.prefix
     }
 
-    pub fn work_tree(&self) -> Result<WorkTree> {
-        WorkTree::new(&self.root)
+    /// The drafts on disk, read as git stores them (after its clean filters).
+    pub fn work_tree(&self) -> Result<WorkTree<'_>> {
+        WorkTree::with_filters(&self.root, &self.repo, &self.prefix)
     }
 
     /// The commit a revision names (`HEAD`, `main`, a tag, an id).

@@ -407,3 +407,44 @@ fn repositories_as_git_has_them() {
     assert!(run.stderr.contains("a partial clone"), "{}", run.stderr);
     assert!(run.stderr.contains("hint: fetch every object"), "{}", run.stderr);
 }
+
+#[test]
+fn line_endings_are_hashed_as_git_stores_them() {
+    for setup in ["autocrlf", "attributes"] {
+        let env = TestEnv::example();
+        env.av(&["publish", "--all"]).ok();
+        let tree = env.rev("agent/sales/v1^{tree}");
+        // A Windows-style checkout of the same commit.
+        match setup {
+            "autocrlf" => env.git(&["config", "core.autocrlf", "true"]),
+            _ => {
+                env.write(".gitattributes", "*.yaml text eol=crlf\n*.json text eol=crlf\n");
+                env.commit_all("crlf");
+                String::new()
+            }
+        };
+        for f in ["agents/sales.yaml", "tools/book_appointment.yaml"] {
+            std::fs::remove_file(env.path(f)).unwrap();
+        }
+        env.git(&["checkout", "--", "agents/sales.yaml", "tools/book_appointment.yaml"]);
+        assert!(env.read("agents/sales.yaml").contains("\r\n"), "{setup}: git wrote CRLF");
+        assert_eq!(env.git(&["status", "--porcelain", "agents", "tools"]), "", "{setup}");
+
+        let status = env.av(&["status", "--json"]).ok().json();
+        let sales = status.as_array().unwrap().iter().find(|a| a["agent"] == "sales").unwrap().clone();
+        assert_eq!(sales["draft"], "unchanged", "{setup}: {sales}");
+        assert_eq!(sales["tree"], tree.as_str(), "{setup}");
+        env.av(&["publish", "sales"]).code(1);
+        env.av(&["diff", "sales", "--exit-code"]).ok();
+
+        // An edit in CRLF is published as git would store it (LF), and restore writes CRLF back.
+        env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
+        env.av(&["publish", "sales"]).ok();
+        assert!(!env.git_bytes("agent/sales/v2:agents/sales.yaml").contains(&b'\r'), "{setup}");
+        env.av(&["restore", "sales@v1"]).ok();
+        let restored = env.read("agents/sales.yaml");
+        assert!(restored.contains("temperature: 0.3 ") && restored.contains("\r\n"), "{setup}");
+        assert!(!restored.replace("\r\n", "").contains('\n'), "{setup}: every line ends in CRLF");
+        assert_eq!(env.git(&["status", "--porcelain", "agents", "tools"]), "", "{setup}: as checkout writes");
+    }
+}
