@@ -448,3 +448,19 @@ fn line_endings_are_hashed_as_git_stores_them() {
         assert_eq!(env.git(&["status", "--porcelain", "agents", "tools"]), "", "{setup}: as checkout writes");
     }
 }
+
+#[test]
+fn a_comment_only_edit_is_a_change_said_as_such() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    env.edit("agents/sales.yaml", "# Inbound sales line", "# The inbound sales line");
+    let run = env.av(&["diff", "sales"]).ok();
+    assert_eq!(run.stdout, "sales: v1 → draft: formatting or comments only\n");
+    env.av(&["diff", "sales", "--exit-code"]).code(1);
+    assert_eq!(env.av(&["diff", "sales", "--json"]).ok().json()["formatting_only"], true);
+    let status = env.av(&["status", "--json"]).ok().json();
+    assert_eq!(status.as_array().unwrap().iter().find(|a| a["agent"] == "sales").unwrap()["draft"], "modified");
+    // An unchanged draft is not "formatting only".
+    env.edit("agents/sales.yaml", "# The inbound sales line", "# Inbound sales line");
+    assert_eq!(env.av(&["diff", "sales", "--exit-code"]).ok().stdout, "");
+}

@@ -48,6 +48,10 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let old = ws.locate(&from.agent, from.reference_or(RefSpec::Latest), &at)?;
     let new = ws.locate(&to.agent, to.reference_or(RefSpec::Draft), &at)?;
     let changes = diff::diff(&old.bundle.config, &new.bundle.config);
+    // Different trees with the same configuration: only comments or layout changed. That is
+    // still a change (status says modified, publish makes a version), so it is said, not hidden.
+    let formatting_only = changes.is_empty() && old.tree != new.tree;
+    const FORMATTING: &str = "formatting or comments only";
     let title = format!("{}: {} → {}", from.agent, old.version, new.version);
     let format = if ui.json { Format::Json } else { args.format };
     let color = ui.color;
@@ -57,9 +61,13 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             "from": side(&old),
             "to": side(&new),
             "changes": changes,
+            "formatting_only": formatting_only,
         }))?,
+        Format::Markdown if formatting_only => writeln!(ui.out(), "### {title}\n\nThe files differ in {FORMATTING}.")?,
         Format::Markdown => render::markdown(ui.out(), Some(&title), &changes)?,
+        Format::Text if formatting_only => writeln!(ui.out(), "{title}: {FORMATTING}")?,
         Format::Text => render::text(ui.out(), &title, &changes, color)?,
     }
-    Ok(if args.exit_code && !changes.is_empty() { Outcome::Negative } else { Outcome::Success })
+    let differs = !changes.is_empty() || formatting_only;
+    Ok(if args.exit_code && differs { Outcome::Negative } else { Outcome::Success })
 }
