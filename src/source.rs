@@ -52,10 +52,7 @@ struct Filters<'r> {
 }
 
 impl<'r> Filters<'r> {
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut gix::filter::Pipeline<'r>, &gix::index::State) -> Result<T>,
-    ) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut gix::filter::Pipeline<'r>, &gix::index::State) -> Result<T>) -> Result<T> {
         let mut slot = self.pipeline.borrow_mut();
         if slot.is_none() {
             *slot = Some(self.repo.filter_pipeline(None).map_err(git("reading .gitattributes and the index"))?);

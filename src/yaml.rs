@@ -31,6 +31,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer beyond 64 bits, kept as its digits so it is never rounded into a float.
+    BigInt(String),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -71,7 +73,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
+            Value::Int(_) | Value::BigInt(_) => "an integer",
             Value::Float(_) => "a number",
             Value::Str(_) => "a string",
             Value::Seq(_) => "a list",
@@ -114,6 +116,9 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
+            Value::BigInt(digits) => J::Number(digits.parse().map_err(|_| {
+                SyntaxError::at(self.line, self.col, format!("{digits} is not a number JSON can hold"))
+            })?),
             Value::Float(f) => match serde_json::Number::from_f64(*f) {
                 Some(n) => J::Number(n),
                 None => {
@@ -354,6 +359,7 @@ impl Reader {
                         Value::Null => String::new(),
                         Value::Bool(b) => b.to_string(),
                         Value::Int(i) => i.to_string(),
+                        Value::BigInt(i) => i,
                         Value::Float(f) => f.to_string(),
                         Value::Seq(_) | Value::Map(_) => {
                             return Err(SyntaxError::at(node.line, node.col, "a mapping key must be a plain string"));
@@ -404,7 +410,12 @@ fn resolve_plain(s: &str) -> Value {
     if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return match s.parse::<i64>() {
             Ok(i) => Value::Int(i),
-            Err(_) => Value::Float(s.parse().unwrap_or(f64::NAN)),
+            // Beyond 64 bits: the digits, without a plus sign or leading zeros (JSON has neither).
+            Err(_) => {
+                let digits = unsigned.trim_start_matches('0');
+                let sign = if s.starts_with('-') { "-" } else { "" };
+                Value::BigInt(format!("{sign}{}", if digits.is_empty() { "0" } else { digits }))
+            }
         };
     }
     if is_decimal_float(unsigned)

@@ -44,6 +44,7 @@ pub fn parse_agent(file: &str, bytes: &[u8]) -> Result<AgentDoc, Vec<Diagnostic>
         semantic_checks(&mut checker, &root);
     }
     let mut diagnostics = checker.diagnostics;
+    super::json_form_problems(file, &root, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.sort_by_key(|d| (d.severity, d.line));
         return Err(diagnostics);

@@ -134,12 +134,16 @@ impl<'a> Checker<'a> {
                 Value::Int(i) => {
                     self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
                 }
+                Value::BigInt(ref i) => {
+                    self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
+                }
                 _ => self.expected(node, path, "an integer"),
             },
             Shape::Number { min, max } => {
                 let n = match node.value {
                     Value::Int(i) => i as f64,
                     Value::Float(f) => f,
+                    Value::BigInt(_) => f64::INFINITY,
                     _ => return self.expected(node, path, "a number"),
                 };
                 if !(n >= *min && n <= *max) {
@@ -152,7 +156,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Shape::Scalar => match node.value {
-                Value::Str(_) | Value::Int(_) | Value::Bool(_) => {}
+                Value::Str(_) | Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => {}
                 Value::Float(f) if f.is_finite() => {}
                 _ => self.expected(node, path, "a string, number or boolean"),
             },

@@ -14,6 +14,20 @@ use crate::diagnostic::Diagnostic;
 use crate::yaml;
 
 /// Reads bytes as one YAML document, turning syntax problems into a diagnostic for `file`.
+/// Values that have no JSON form (infinite or NaN numbers such as `1e400`), anywhere in the file,
+/// `provider_options` included: what check reports is exactly what publish and resolve refuse.
+fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) {
+    match &node.value {
+        yaml::Value::Seq(items) => items.iter().for_each(|n| json_form_problems(file, n, out)),
+        yaml::Value::Map(entries) => entries.iter().for_each(|(_, n)| json_form_problems(file, n, out)),
+        _ => {
+            if let Err(e) = node.to_json() {
+                out.push(Diagnostic::error(file, e.line, e.message).with_col(e.col).with_hint(e.hint));
+            }
+        }
+    }
+}
+
 fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
     let to_diag = |e: yaml::SyntaxError| {
         let message = if e.message.starts_with("file ") || e.message.contains("YAML") {

@@ -24,8 +24,10 @@ pub fn parse_tool(file: &str, stem: &str, bytes: &[u8]) -> Result<Node, Vec<Diag
             );
         }
     }
-    if checker.has_errors() {
-        return Err(checker.diagnostics);
+    let mut diagnostics = checker.diagnostics;
+    super::json_form_problems(file, &root, &mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
     }
     Ok(root)
 }

@@ -464,3 +464,38 @@ fn a_comment_only_edit_is_a_change_said_as_such() {
     env.edit("agents/sales.yaml", "# The inbound sales line", "# Inbound sales line");
     assert_eq!(env.av(&["diff", "sales", "--exit-code"]).ok().stdout, "");
 }
+
+#[test]
+fn numbers_are_kept_exactly_and_check_agrees_with_publish() {
+    let env = TestEnv::example();
+    env.edit("agents/sales.yaml", "\nllm:\n", "\nprovider_options: {x: 1e400}\nllm:\n");
+    let check = env.av(&["check"]).code(1);
+    let line = check.stdout.lines().find(|l| l.contains("inf cannot be stored")).expect("check reports it").to_owned();
+    assert!(line.starts_with("error: agents/sales.yaml:7:23: inf cannot be stored"), "{line}");
+    let run = env.av(&["publish", "sales"]).code(2);
+    assert!(run.stderr.starts_with("error: agents/sales.yaml:7:23: inf cannot be stored"), "{}", run.stderr);
+
+    // 2^64 and beyond stay integers, digit for digit, in every JSON output.
+    let big = "18446744073709551616";
+    let huge = "123456789012345678901234567890";
+    env.edit(
+        "agents/sales.yaml",
+        "provider_options: {x: 1e400}",
+        &format!("provider_options: {{x: {big}, y: -{huge}}}"),
+    );
+    let intake = env.read("workflows/intake.json");
+    env.write("workflows/intake.json", &intake.replacen('{', &format!("{{\"limit\": {huge},"), 1));
+    env.av(&["publish", "--all"]).ok();
+    env.av(&["check"]).ok();
+    env.av(&["pin", "a", "sales@latest"]).ok();
+    env.av(&["pin", "b", "intake@latest"]).ok();
+    env.commit_all("big numbers");
+    for args in [vec!["show", "sales", "--json"], vec!["resolve", "a"], vec!["export"]] {
+        let out = env.av(&args).ok().stdout;
+        assert!(out.contains(&format!("\"x\": {big}")), "{args:?}: {out}");
+        assert!(out.contains(&format!("\"y\": -{huge}")), "{args:?}: {out}");
+        assert!(!out.contains("e+19"), "{args:?}: {out}");
+    }
+    let out = env.av(&["resolve", "b"]).ok().stdout;
+    assert!(out.contains(&format!("\"limit\": {huge}")), "{out}");
+}
