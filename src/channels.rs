@@ -24,6 +24,17 @@ pub enum Pin {
     Draft,
 }
 
+/// As in channels.toml: a number, "latest" or "draft" (never "v3").
+impl serde::Serialize for Pin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Pin::Number(n) => s.serialize_u64(*n),
+            Pin::Latest => s.serialize_str("latest"),
+            Pin::Draft => s.serialize_str("draft"),
+        }
+    }
+}
+
 impl std::fmt::Display for Pin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -354,10 +365,21 @@ impl Reader<'_> {
 
 /// Parses and validates channels.toml. `file` names it in messages. Every problem is returned.
 pub fn parse(text: &str, file: &str) -> Result<Channels, Vec<Diagnostic>> {
-    let doc = toml_edit::Document::parse(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start));
-        vec![Diagnostic::error(file, line, format!("invalid TOML: {}", e.message().trim()))]
-    })?;
+    let (channels, diagnostics) = parse_all(text, file);
+    if diagnostics.is_empty() { Ok(channels) } else { Err(diagnostics) }
+}
+
+/// Every channel that is well-formed, and every problem: `check` judges the valid channels
+/// against tags and drafts in the same run as it reports the malformed ones.
+pub fn parse_all(text: &str, file: &str) -> (Channels, Vec<Diagnostic>) {
+    let doc = match toml_edit::Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let d = Diagnostic::error(file, line, format!("invalid TOML: {}", e.message().trim()));
+            return (Channels::default(), vec![d]);
+        }
+    };
     let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let mut reader = Reader { file, line_starts, diagnostics: Vec::new() };
     let root = doc.as_table();
@@ -376,14 +398,21 @@ pub fn parse(text: &str, file: &str) -> Result<Channels, Vec<Diagnostic>> {
             }
         }
     }
-    if reader.diagnostics.is_empty() { Ok(channels) } else { Err(reader.diagnostics) }
+    (channels, reader.diagnostics)
 }
 
 /// Checks the raw bytes (size, BOM, UTF-8) before parsing.
 pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>> {
-    let text = crate::yaml::check_text_within(bytes, MAX_FILE_BYTES)
-        .map_err(|e| vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)])?;
-    parse(text, file)
+    let (channels, diagnostics) = parse_bytes_all(bytes, file);
+    if diagnostics.is_empty() { Ok(channels) } else { Err(diagnostics) }
+}
+
+/// [`parse_all`] after the byte checks (size, BOM, UTF-8).
+pub fn parse_bytes_all(bytes: &[u8], file: &str) -> (Channels, Vec<Diagnostic>) {
+    match crate::yaml::check_text_within(bytes, MAX_FILE_BYTES) {
+        Ok(text) => parse_all(text, file),
+        Err(e) => (Channels::default(), vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)]),
+    }
 }
 
 /// One table header found by [`scan_headers`]: its key path and where its line starts.

@@ -189,13 +189,11 @@ impl Workspace {
         let channels_file = source.display(channels::FILE);
         let parsed = match source.read_limited(channels::FILE, channels::MAX_FILE_BYTES) {
             Ok(None) => Some(channels::Channels::default()),
-            Ok(Some(bytes)) => match channels::parse_bytes(&bytes, &channels_file) {
-                Ok(c) => Some(c),
-                Err(ds) => {
-                    problems.extend(ds);
-                    None
-                }
-            },
+            Ok(Some(bytes)) => {
+                let (valid, ds) = channels::parse_bytes_all(&bytes, &channels_file);
+                problems.extend(ds);
+                Some(valid)
+            }
             Err(crate::Error::Invalid(d)) => {
                 problems.push(*d);
                 None

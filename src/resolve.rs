@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::bucket;
 use crate::channels::{Channel, Channels, Pin, Route, Sticky, Target};
+use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::id::{AgentId, RefSpec};
 use crate::workspace::{DraftAt, Resolved, Workspace};
@@ -235,7 +236,21 @@ impl Resolver {
         }
         match cached {
             Some(s) => Ok(s),
-            None => self.load(&target.agent, want),
+            None => self.load(&target.agent, want).map_err(|e| match (e, override_version) {
+                // What the channel names does not exist: the fault is in channels.toml, at its line.
+                (e @ (Error::VersionNotFound { .. } | Error::NoVersions { .. } | Error::UnknownAgent { .. }), None) => {
+                    let file = match &self.at {
+                        DraftAt::Rev(rev) => format!("{rev}:{}", crate::channels::FILE),
+                        DraftAt::WorkTree => crate::channels::FILE.to_owned(),
+                    };
+                    let hint = e.hint();
+                    Error::invalid(
+                        Diagnostic::error(&file, Some(target.line), format!("channel '{}': {e}", channel.name))
+                            .with_hint(hint),
+                    )
+                }
+                (e, _) => e,
+            }),
         }
     }
 

@@ -494,7 +494,9 @@ pub fn create_version(
             });
         }
         clear_stale_locks(repo, &full)?;
+        let journal = Journal::begin(repo, [full.as_str()])?;
         let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
+        drop(journal);
         drop(guard);
         match result {
             Ok(_) => {
@@ -518,6 +520,54 @@ pub fn create_version(
             Err(e) => return Err(git(format!("creating {full}"))(e)),
         }
     }
+}
+
+/// The lock files a ref transaction may leave if killed, written down before it starts and
+/// removed after it ends. Every agentver ref transaction runs under agentver's lock, so a journal
+/// that the next holder of that lock finds was left by a killed run, and the locks it names are
+/// that run's corpses: they are removed at once instead of blocking git and agentver.
+struct Journal {
+    path: std::path::PathBuf,
+}
+
+impl Journal {
+    fn path(repo: &gix::Repository) -> std::path::PathBuf {
+        repo.common_dir().join("agentver/transaction")
+    }
+
+    /// Clears what a killed transaction left, then records the locks this one may take.
+    fn begin<'a>(repo: &gix::Repository, refs: impl IntoIterator<Item = &'a str>) -> Result<Journal> {
+        recover_killed_transaction(repo);
+        let path = Self::path(repo);
+        let mut text = String::from("packed-refs.lock\n");
+        for name in refs {
+            text.push_str(name);
+            text.push_str(".lock\n");
+        }
+        crate::fsutil::write_atomic(&path, text.as_bytes())?;
+        Ok(Journal { path })
+    }
+}
+
+/// A transaction that returned (even with an error) released its locks: only a killed one leaves
+/// its journal behind.
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes the lock files named by a journal a killed agentver left; call holding agentver's lock.
+fn recover_killed_transaction(repo: &gix::Repository) {
+    let path = Journal::path(repo);
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    for line in text.lines() {
+        // Only lock files under the git folder, whatever the journal says.
+        if line.ends_with(".lock") && !line.split('/').any(|p| p == ".." || p.is_empty()) {
+            let _ = std::fs::remove_file(repo.common_dir().join(line));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
 /// Makes the next packed-refs read come from disk, whatever the file's mtime says. False when
@@ -600,9 +650,13 @@ pub fn apply_atomically(repo: &gix::Repository, edits: Vec<RefEdit>, why: &str) 
             });
         }
     }
+    let names: Vec<String> = edits.iter().map(|e| e.name.as_bstr().to_string()).collect();
+    let journal = Journal::begin(repo, names.iter().map(String::as_str))?;
     transact(pack)?;
     refresh_packed_refs(repo);
-    transact(edits)
+    transact(edits)?;
+    drop(journal);
+    Ok(())
 }
 
 /// A failed ref transaction, naming the lock file when one is in the way.

@@ -499,3 +499,63 @@ fn numbers_are_kept_exactly_and_check_agrees_with_publish() {
     let out = env.av(&["resolve", "b"]).ok().stdout;
     assert!(out.contains(&format!("\"limit\": {huge}")), "{out}");
 }
+
+#[test]
+fn output_contract() {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    // A version is a number in every JSON output.
+    let ab = env.av(&["ab", "web-widget", "a=sales@v1:50", "b=sales@draft:50", "--json"]).ok().json();
+    assert_eq!(ab["variants"][0]["version"], 1);
+    assert_eq!(ab["variants"][1]["version"], "draft");
+
+    // Every channels.toml problem in one run, and channels naming what does not exist are named
+    // at their line in channels.toml.
+    let mut text = env.read("channels.toml");
+    text.push_str("\n[channels.x]\nagent = \"nobody\"\nversion = 1\n\n[channels.y]\nagent = \"sales\"\nversion = 9\n\n[channels.z]\nagent = \"sales\"\n");
+    env.write("channels.toml", &text);
+    let line = |name: &str| text.lines().position(|l| l == format!("[channels.{name}]")).unwrap() + 1;
+    let out = env.av(&["check"]).code(1).stdout;
+    for (name, message) in [
+        ("x", "agent 'nobody' has no draft and no versions"),
+        ("y", "agent/sales/v9 does not exist"),
+        ("z", "missing 'version'"),
+    ] {
+        let want = format!("error: channels.toml:{}: channel '{name}': {message}", line(name));
+        assert!(out.contains(&want), "{want}\n{out}");
+    }
+    let run = env.av(&["resolve", "y"]).code(2);
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        format!("error: channels.toml:{}: channel 'y': sales has no version 9", line("y"))
+    );
+
+    // check --rev names files by path in JSON, as GitHub and editors need.
+    env.write("agents/zz.yaml", "name: [bad\n");
+    env.commit_all("bad");
+    let json = env.av(&["check", "--rev", "HEAD", "--format", "json"]).code(1).json();
+    let files: Vec<&str> = json["problems"].as_array().unwrap().iter().map(|p| p["file"].as_str().unwrap()).collect();
+    assert!(files.contains(&"agents/zz.yaml"), "{files:?}");
+    assert!(files.iter().all(|f| !f.starts_with("HEAD:")), "{files:?}");
+}
+
+#[test]
+fn verify_finds_forged_rollbacks_and_duplicate_versions() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    let v1 = env.rev("agent/sales/v1^{commit}");
+    let tree = env.rev("agent/sales/v1^{tree}");
+    let head = env.rev("HEAD");
+    let mut parent = v1;
+    for (n, trailer) in [(2, "Agentver-Rollback-Of: 2\n"), (3, "Agentver-Rollback-Of: 7\n"), (4, "")] {
+        let commit = env.git(&["commit-tree", &tree, "-p", &parent, "-m", "sales: forged"]);
+        let message =
+            format!("v{n}\n\nAgentver-Agent: sales\nAgentver-Version: {n}\nAgentver-Source: {head}\n{trailer}");
+        env.git(&["tag", "-a", &format!("agent/sales/v{n}"), "-m", &message, &commit]);
+        parent = commit;
+    }
+    let out = env.av(&["verify"]).code(1).stdout;
+    assert!(out.contains("agent/sales/v2: is a rollback to v2, which is not an earlier version"), "{out}");
+    assert!(out.contains("agent/sales/v3: is a rollback to v7, which is not an earlier version"), "{out}");
+    assert!(out.contains("agent/sales/v4: holds the same tree as v3 and is not a rollback"), "{out}");
+}

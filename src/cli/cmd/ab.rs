@@ -58,7 +58,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     if ui.json {
         let rows: Vec<_> = written
             .iter()
-            .map(|v| serde_json::json!({"name": v.name, "agent": v.target.agent, "version": v.target.pin.to_string(), "weight": v.weight, "tree": v.target.tree}))
+            .map(|v| serde_json::json!({"name": v.name, "agent": v.target.agent, "version": v.target.pin, "weight": v.weight, "tree": v.target.tree}))
             .collect();
         ui.print_json(&serde_json::json!({ "channel": args.channel, "variants": rows }))?;
     } else {

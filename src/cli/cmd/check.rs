@@ -37,19 +37,27 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
     let report = ws.check(&draft_at(&args.rev))?;
     let format = if ui.json { Format::Json } else { args.format };
+    // Text says where a file was read ("HEAD:agents/x.yaml"); JSON and annotations carry the
+    // path itself, which is what tools match against the checkout.
+    let label = args.rev.as_ref().map(|r| format!("{r}:"));
+    let path_of = |file: &str| label.as_deref().and_then(|l| file.strip_prefix(l)).unwrap_or(file).to_owned();
     match format {
-        Format::Json => ui.print_json(&serde_json::json!({
-            "ok": report.ok(),
-            "errors": report.errors,
-            "warnings": report.warnings,
-            "problems": report.problems,
-        }))?,
+        Format::Json => {
+            let mut problems = report.problems.clone();
+            for p in &mut problems {
+                p.file = path_of(&p.file);
+            }
+            ui.print_json(&serde_json::json!({
+                "ok": report.ok(),
+                "errors": report.errors,
+                "warnings": report.warnings,
+                "problems": problems,
+            }))?
+        }
         Format::Github => {
-            let label = args.rev.as_ref().map(|r| format!("{r}:"));
             for p in &report.problems {
                 let level = if p.severity == Severity::Error { "error" } else { "warning" };
-                let file = label.as_deref().and_then(|l| p.file.strip_prefix(l)).unwrap_or(&p.file);
-                let path = format!("{}{file}", ws.prefix());
+                let path = format!("{}{}", ws.prefix(), path_of(&p.file));
                 let line = p.line.map(|l| format!(",line={l}")).unwrap_or_default();
                 let hint = p.hint.as_deref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
                 writeln!(
