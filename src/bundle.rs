@@ -75,7 +75,9 @@ pub fn missing_workflow(file: &str, reference: &Reference, shown_path: &str) -> 
 pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
     let path = agent.draft_path();
     let Some(bytes) = source.read(&path)? else {
-        return Err(Error::UnknownAgent { agent: agent.to_string(), path: source.display(&path) });
+        let drafts = list_agents(source).map(|(ids, _)| ids).unwrap_or_default();
+        let suggestion = closest(agent.as_str(), drafts.iter().map(AgentId::as_str)).map(str::to_owned);
+        return Err(Error::UnknownAgent { agent: agent.to_string(), path: source.display(&path), suggestion });
     };
     let shown = source.display(&path);
     let doc = model::parse_agent(&shown, &bytes).map_err(|d| first_error(&shown, d))?;

@@ -48,10 +48,11 @@ fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-/// The key that names items of a list of objects (`name`, else `id`), when every item has a
-/// distinct one.
+/// The key that names items of a list of objects (`id`, else `name`), when every item has a
+/// distinct one. An id is an identity (workflow nodes, knowledge bases); a name may be a label
+/// that changes, so a renamed node reads as a rename, not as one node removed and one added.
 fn list_key(items: &[Json]) -> Option<&'static str> {
-    ["name", "id"].into_iter().find(|key| {
+    ["id", "name"].into_iter().find(|key| {
         let names: Vec<&str> = items.iter().filter_map(|i| i.get(key)?.as_str()).collect();
         names.len() == items.len() && {
             let mut sorted = names.clone();
@@ -136,6 +137,15 @@ fn walk(path: &str, old: &Json, new: &Json, out: &mut Vec<Change>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn workflow_nodes_are_matched_by_id_before_name() {
+        let a = json!({"nodes": [{"id": "greet", "name": "Greeting", "say": "Hi"}, {"id": "ask", "name": "Ask"}]});
+        let b = json!({"nodes": [{"id": "ask", "name": "Ask"}, {"id": "greet", "name": "Welcome", "say": "Hi"}]});
+        let changes = diff(&a, &b);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].path, "nodes[greet].name");
+    }
 
     #[test]
     fn fields_by_path() {

@@ -16,11 +16,11 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, hint: Option<String> },
     #[error("unknown agent '{agent}': {path} does not exist")]
-    UnknownAgent { agent: String, path: String },
+    UnknownAgent { agent: String, path: String, suggestion: Option<String> },
     #[error("{agent} has no version {version}")]
     VersionNotFound { agent: String, version: u64, latest: Option<u64> },
     #[error("{agent} has no published version")]
-    NoVersions { agent: String },
+    NoVersions { agent: String, suggestion: Option<String> },
     #[error("nothing to publish: {}", describe_unchanged(.unchanged))]
     NothingToPublish { unchanged: Vec<(String, u64)> },
     /// The command was understood and declined; nothing was written.
@@ -38,8 +38,8 @@ pub enum Error {
     /// A lock file someone else holds (or a crashed git left).
     #[error("{path} is locked: another git process holds it, or one crashed and left it")]
     Locked { path: String },
-    #[error("no git identity to sign the tag with")]
-    NoIdentity,
+    #[error("no git identity to sign the tag with: {missing} is not set")]
+    NoIdentity { missing: &'static str },
     #[error("not inside a git repository: {}", .path.display())]
     NotARepository { path: PathBuf },
     #[error("{file}: requires agentver {requirement}, but this is agentver {version}")]
@@ -65,9 +65,12 @@ impl Error {
         match self {
             Error::Invalid(d) => d.hint.clone(),
             Error::Usage { hint, .. } | Error::Refused { hint, .. } => hint.clone(),
+            Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
+                Some(format!("did you mean '{s}'?"))
+            }
             Error::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
             Error::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
-            Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent } => Some(format!(
+            Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent, .. } => Some(format!(
                 "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
             )),
             Error::SilentRevert { missing: true, .. } => Some(
@@ -81,7 +84,7 @@ impl Error {
                 Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
             }
             Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
-            Error::NoIdentity => Some(
+            Error::NoIdentity { .. } => Some(
                 "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),
             ),
             Error::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),

@@ -21,6 +21,7 @@ impl Staged {
         let dir = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        clear_dead_temps(dir, &name);
         let temp = dir.join(format!(".{name}.agentver-{}.tmp", std::process::id()));
         let mut staged = Staged { temp, target: target.to_owned(), done: false };
         let mut file = std::fs::File::create(&staged.temp).map_err(|e| Error::io(&staged.temp, e))?;
@@ -48,6 +49,28 @@ impl Drop for Staged {
             let _ = std::fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Removes `.<name>.agentver-<pid>.tmp` files that a killed agentver (restore, pin) left beside
+/// `name`: those whose process no longer runs.
+fn clear_dead_temps(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let prefix = format!(".{name}.agentver-");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(".tmp")) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process runs: `/proc/<pid>` where there is a /proc; elsewhere assume it does (the
+/// file is then left, as before).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// Replaces one file atomically.
@@ -91,6 +114,19 @@ mod tests {
         assert!(create_new(&dir.path().join("c.txt"), b"three").unwrap());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn temp_files_of_dead_processes_are_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0 never names a user process; our own pid is alive.
+        std::fs::write(dir.path().join(".x.agentver-0.tmp"), b"left by a killed run").unwrap();
+        std::fs::write(dir.path().join(format!(".y.agentver-{}.tmp", std::process::id())), b"").unwrap();
+        write_atomic(&dir.path().join("x"), b"new").unwrap();
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [format!(".y.agentver-{}.tmp", std::process::id()), "x".to_owned()]);
     }
 
     #[test]

@@ -49,6 +49,22 @@ pub struct PublishReport {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// The most a version's label and notes may hold together: a tag message is read on every
+/// `log`, and a pasted file is not what notes are for.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Refuses a label and notes over [`MAX_MESSAGE_BYTES`] together, and a bad label.
+pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
+    let size = label.map_or(0, str::len) + notes.len();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(Error::Usage {
+            message: format!("the label and notes hold {size} bytes; the limit is {MAX_MESSAGE_BYTES} (64 KiB)"),
+            hint: Some("keep long text in the repository and link to it from the notes".into()),
+        });
+    }
+    label.map_or(Ok(()), check_label)
+}
+
 /// Refuses labels git would mangle or that would break the message format.
 pub fn check_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.contains(['\n', '\r']) {
@@ -81,9 +97,7 @@ pub fn source_trailer(ws: &Workspace, bundle: &Bundle, at: &DraftAt) -> Result<S
 
 impl Workspace {
     pub fn publish(&self, selection: &Selection, options: &PublishOptions) -> Result<PublishReport> {
-        if let Some(label) = &options.label {
-            check_label(label)?;
-        }
+        check_message(options.label.as_deref(), &options.notes)?;
         let identity = Identity::resolve(self.repo(), options.author.as_deref())?;
         let source = self.drafts(&options.at)?;
         let (ids, named) = match selection {

@@ -13,7 +13,7 @@ use crate::bundle::{self, Files};
 use crate::error::{Error, Result, git};
 use crate::fsutil::Staged;
 use crate::id::{AgentId, RefSpec};
-use crate::publish::{Published, check_label};
+use crate::publish::{Published, check_message};
 use crate::source::Source;
 use crate::store::{self, Identity, NewVersion};
 use crate::workspace::{Resolved, Workspace};
@@ -243,9 +243,7 @@ impl Workspace {
         reference: RefSpec,
         options: &RollbackOptions,
     ) -> Result<(Published, RestorePlan)> {
-        if let Some(label) = &options.label {
-            check_label(label)?;
-        }
+        check_message(options.label.as_deref(), &options.notes)?;
         let identity = Identity::resolve(self.repo(), options.author.as_deref())?;
         let target = self.version_for(agent, reference)?;
         let old = self.version(agent, target)?;

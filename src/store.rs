@@ -113,10 +113,13 @@ impl Identity {
             .or_else(|| setting("user.email"))
             .or_else(|| env("EMAIL"));
         match (name, email) {
+            (None, None) => Err(Error::NoIdentity { missing: "a name and an email (user.name, user.email)" }),
             (Some(name), Some(email)) => {
                 Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }))
             }
-            _ => Err(Error::NoIdentity),
+            (name, _) => Err(Error::NoIdentity {
+                missing: if name.is_some() { "an email (user.email)" } else { "a name (user.name)" },
+            }),
         }
     }
 }

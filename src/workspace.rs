@@ -173,11 +173,23 @@ impl Workspace {
     pub fn version(&self, agent: &AgentId, number: u64) -> Result<store::TagData> {
         match store::find_version(&self.repo, &self.names, agent, number)? {
             Some(target) => store::read_tag(&self.repo, target),
-            None => {
-                let latest = store::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number);
-                Err(Error::VersionNotFound { agent: agent.to_string(), version: number, latest })
-            }
+            None => match store::latest_version(&self.repo, &self.names, agent)? {
+                Some(latest) => Err(Error::VersionNotFound {
+                    agent: agent.to_string(),
+                    version: number,
+                    latest: Some(latest.number),
+                }),
+                None => Err(self.no_versions(agent)?),
+            },
         }
+    }
+
+    /// "has no published version", with the published agent whose id is closest, if any.
+    fn no_versions(&self, agent: &AgentId) -> Result<Error> {
+        let known = self.published_agent_ids()?;
+        let suggestion =
+            crate::diagnostic::closest(agent.as_str(), known.iter().map(AgentId::as_str)).map(str::to_owned);
+        Ok(Error::NoVersions { agent: agent.to_string(), suggestion })
     }
 
     /// The highest version and its tag data.
@@ -196,7 +208,7 @@ impl Workspace {
             RefSpec::Version(n) => Ok(Resolved::Version(n)),
             RefSpec::Latest => match self.latest_number(agent, at)? {
                 Some(n) => Ok(Resolved::Version(n)),
-                None => Err(Error::NoVersions { agent: agent.to_string() }),
+                None => Err(self.no_versions(agent)?),
             },
         }
     }

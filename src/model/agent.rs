@@ -131,10 +131,14 @@ fn semantic_checks(checker: &mut Checker<'_>, root: &Node) {
         root.get("analysis").and_then(|a| a.get("prompt")),
     ];
     for node in texts.into_iter().flatten() {
-        for name in template_variables(node.as_str().unwrap_or_default()) {
+        let text = node.as_str().unwrap_or_default();
+        for name in template_variables(text) {
             if !declared.contains(name) {
+                // The line that uses it: a literal block keeps its lines, so count them.
+                let at = text.find(&format!("{{{{{name}")).or_else(|| text.find(name)).unwrap_or(0);
+                let lines_before = text[..at].matches('\n').count() as u32;
                 checker.warning(
-                    node.line,
+                    node.line + lines_before,
                     format!("'{{{{{name}}}}}' is used but not declared under 'variables'"),
                     Some(format!("declare it: variables: {{{name}: {{default: \"\", description: ...}}}}")),
                 );

@@ -30,6 +30,13 @@ fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) 
 
 fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
     let to_diag = |e: yaml::SyntaxError| {
+        if e.message.contains("tab") {
+            // The parser's words ("tabs disallowed within this context") say little to a person.
+            let d = Diagnostic::error(file, e.line, "this line is indented with a tab; YAML indents with spaces only")
+                .with_col(e.col)
+                .with_hint(Some("replace the tab with spaces (two per level, as in the rest of the file)".into()));
+            return vec![d];
+        }
         let message = if e.message.starts_with("file ") || e.message.contains("YAML") {
             e.message
         } else {

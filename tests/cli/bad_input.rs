@@ -56,7 +56,7 @@ fn cases() -> Vec<Case> {
             "agents/bad.yaml:2",
             "invalid YAML",
         ),
-        agent("tab indentation", "name: X\nllm:\n\tprovider: openai\n", "agents/bad.yaml:3", "invalid YAML"),
+        agent("tab indentation", "name: X\nllm:\n\tprovider: openai\n", "agents/bad.yaml:3", "indented with a tab"),
         agent("unknown top-level key", &format!("{HEAD}promt: x\n"), "agents/bad.yaml:4", "unknown field 'promt'"),
         agent(
             "misspelled nested key",

@@ -559,3 +559,58 @@ fn verify_finds_forged_rollbacks_and_duplicate_versions() {
     assert!(out.contains("agent/sales/v3: is a rollback to v7, which is not an earlier version"), "{out}");
     assert!(out.contains("agent/sales/v4: holds the same tree as v3 and is not a rollback"), "{out}");
 }
+
+#[test]
+fn smaller_things_users_hit_first() {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    // "did you mean" for a misspelled agent in every command.
+    for args in [
+        vec!["show", "sals"],
+        vec!["log", "sals"],
+        vec!["diff", "sals"],
+        vec!["publish", "sals"],
+        vec!["restore", "sals@v1"],
+        vec!["rollback", "sals@v1"],
+        vec!["pin", "x", "sals"],
+    ] {
+        let run = env.av(&args).code(2);
+        assert!(run.stderr.contains("hint: did you mean 'sales'?"), "{args:?}: {}", run.stderr);
+    }
+
+    // A tab gets a plain message with its line.
+    env.write("agents/tabbed.yaml", "name: x\nllm:\n\tprovider: openai\n");
+    let out = env.av(&["check"]).code(1).stdout;
+    assert!(out.contains("error: agents/tabbed.yaml:3:"), "{out}");
+    assert!(out.contains("this line is indented with a tab; YAML indents with spaces only"), "{out}");
+    std::fs::remove_file(env.path("agents/tabbed.yaml")).unwrap();
+
+    // An undeclared {{var}} is reported at the line that uses it.
+    env.edit("agents/sales.yaml", "Ask about the caller", "Ask {{company}} about the caller");
+    let line = env.read("agents/sales.yaml").lines().position(|l| l.contains("{{company}}")).unwrap() + 1;
+    let out = env.av(&["check"]).ok().stdout;
+    assert!(
+        out.contains(&format!("warning: agents/sales.yaml:{line}: '{{{{company}}}}' is used but not declared")),
+        "{out}"
+    );
+
+    // The identity error names what is missing.
+    let run = env.av_env(&["publish", "sales"], &[("GIT_COMMITTER_EMAIL", None), ("EMAIL", None)]).code(2);
+    assert!(
+        run.stderr.contains("no git identity to sign the tag with: an email (user.email) is not set"),
+        "{}",
+        run.stderr
+    );
+
+    // Label and notes over 64 KiB together are refused, nothing written.
+    let notes = "n".repeat(64 * 1024);
+    let run = env.av(&["publish", "sales", "-m", "long", "--notes", &notes]).code(2);
+    assert!(run.stderr.contains("the limit is 65536 (64 KiB)"), "{}", run.stderr);
+    assert_eq!(env.tags().len(), 3);
+
+    // A temporary file a killed restore left is cleared by the next write there.
+    let stale = env.path("agents/.sales.yaml.agentver-0.tmp");
+    std::fs::write(&stale, "half").unwrap();
+    env.av(&["restore", "sales@v1", "--force"]).ok();
+    assert!(!stale.exists(), "stale temporary file left");
+}
