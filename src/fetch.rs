@@ -121,22 +121,27 @@ impl Workspace {
     }
 
     /// "No blind numbering": refuses to publish `agents` when this clone plainly lacks the version
-    /// tags (a shallow or `--no-tags` clone, tags never fetched, or channels.toml pinning versions
-    /// that are not here), so v1 is never made a second time.
+    /// tags, so v1 is never made a second time.
     pub fn check_numbering(&self, agents: &[crate::id::AgentId], at: &DraftAt) -> Result<()> {
-        let repo = self.repo();
-        let refuse = |why: String| {
-            Err(Error::refused(
+        match self.missing_tags(agents, at)? {
+            None => Ok(()),
+            Some(why) => Err(Error::refused(
                 format!("publish refused: {why}; publishing now would give out version numbers that exist elsewhere"),
                 Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into()),
-            ))
-        };
-        let no_tags = self.published_agent_ids()?.is_empty();
-        if no_tags {
+            )),
+        }
+    }
+
+    /// Why this clone plainly lacks version tags of `agents` (all agents when empty): a shallow
+    /// or `--no-tags` clone, tags never fetched, or channels.toml pinning versions not here.
+    /// `status` and `log` say it as a hint; `publish` refuses on it.
+    pub fn missing_tags(&self, agents: &[crate::id::AgentId], at: &DraftAt) -> Result<Option<String>> {
+        let repo = self.repo();
+        let prefix = self.names().prefix();
+        if self.published_agent_ids()?.is_empty() {
             if repo.is_shallow().unwrap_or(false) {
-                return refuse(format!("this shallow clone has no version tags ({}/…)", self.names().prefix()));
+                return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
             }
-            let fetched = marker(self).exists();
             let config = repo.config_snapshot();
             let refspec = self.tag_refspec();
             let configured = repo.remote_names().iter().any(|r| {
@@ -145,11 +150,8 @@ impl Workspace {
                     .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
             });
             let tracking = !store::list_refs(repo, "refs/remotes/")?.is_empty();
-            if tracking && !fetched && !configured {
-                return refuse(format!(
-                    "this clone has never fetched version tags ({}/…) from its remote",
-                    self.names().prefix()
-                ));
+            if tracking && !marker(self).exists() && !configured {
+                return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
             }
         }
         if let Ok(channels) = self.load_channels(at) {
@@ -159,18 +161,18 @@ impl Workspace {
                     // means versions exist somewhere; v1 pinned by hand may be a first publish.
                     let published_elsewhere =
                         target.tree.is_some() || matches!(target.pin, crate::channels::Pin::Number(n) if n > 1);
-                    if agents.contains(&target.agent)
+                    if (agents.is_empty() || agents.contains(&target.agent))
                         && published_elsewhere
                         && store::latest_version(repo, self.names(), &target.agent)?.is_none()
                     {
-                        return refuse(format!(
+                        return Ok(Some(format!(
                             "channels.toml: channel '{}' serves a published version of {}, but this clone has none of its tags",
                             channel.name, target.agent
-                        ));
+                        )));
                     }
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 }

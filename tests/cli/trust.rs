@@ -211,6 +211,13 @@ fn a_ci_clone_without_tags_never_republishes_v1() {
     assert!(run.stderr.contains("hint: fetch the tags first: agentver fetch"), "{}", run.stderr);
     assert!(env.git(&["-C", &ci, "tag", "-l"]).is_empty(), "nothing published");
 
+    // status and log say why every agent looks new.
+    let status = env.av(&["-C", &ci, "status"]).ok();
+    assert!(status.stderr.contains("warning: this shallow clone has no version tags"), "{}", status.stderr);
+    assert!(status.stderr.contains("hint: fetch them: agentver fetch"), "{}", status.stderr);
+    let log = env.av(&["-C", &ci, "log", "sales"]).ok();
+    assert!(log.stderr.contains("hint: fetch them: agentver fetch"), "{}", log.stderr);
+
     // A full clone without tags is refused too: it has never fetched them.
     let full = clone(&env, &remote, "full", &["--no-tags"]);
     let run = env.av(&["-C", &full, "publish", "sales"]).code(1);

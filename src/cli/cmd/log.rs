@@ -14,7 +14,15 @@ pub struct Args {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let id = super::agent_id(&args.id)?;
-    let log = ui.workspace()?.log(&id, &draft_at(&args.rev))?;
+    let ws = ui.workspace()?;
+    let at = draft_at(&args.rev);
+    let log = ws.log(&id, &at)?;
+    if log.versions.is_empty()
+        && let Some(why) = ws.missing_tags(std::slice::from_ref(&id), &at)?
+    {
+        ui.status(&format!("warning: {why}, so versions published elsewhere are not shown"));
+        ui.status("hint: fetch them: agentver fetch");
+    }
     if ui.json {
         ui.print_json(&log)?;
         return Ok(Outcome::Success);

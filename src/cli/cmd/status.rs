@@ -12,7 +12,14 @@ pub struct Args {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let statuses = ui.workspace()?.status(&draft_at(&args.rev))?;
+    let ws = ui.workspace()?;
+    let at = draft_at(&args.rev);
+    let statuses = ws.status(&at)?;
+    // Every agent "new" in a clone that never fetched the tags is a wrong answer: say why.
+    if let Some(why) = ws.missing_tags(&[], &at)? {
+        ui.status(&format!("warning: {why}, so versions published elsewhere are not shown"));
+        ui.status("hint: fetch them: agentver fetch");
+    }
     if ui.json {
         ui.print_json(&statuses)?;
         return Ok(Outcome::Success);
