@@ -621,3 +621,41 @@ fn smaller_things_users_hit_first() {
     env.av(&["restore", "sales@v1", "--force"]).ok();
     assert!(!stale.exists(), "stale temporary file left");
 }
+
+/// The example GitHub workflow's steps, run from actions/checkout's default (depth 1, no tags).
+#[test]
+fn the_example_workflow_works_from_a_default_shallow_checkout() {
+    let workflow =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/github-actions/agentver.yml")).unwrap();
+    assert!(!workflow.contains("fetch-depth"), "the workflow must not depend on a deep checkout");
+    assert!(workflow.contains("agentver fetch origin"));
+
+    let (env, remote) = with_remote();
+    // A pull request: one word of a long prompt changes on a branch.
+    env.git(&["checkout", "-q", "-b", "warmer"]);
+    env.edit("agents/sales.yaml", "Ask about the caller", "Warmly ask about the caller");
+    env.commit_all("warmer");
+    env.git(&["push", "-q", "origin", "warmer"]);
+    let pr = clone(&env, &remote, "pr", &["--depth", "1", "--no-tags", "--branch", "warmer"]);
+    env.av(&["-C", &pr, "fetch", "origin"]).ok();
+    env.git(&["-C", &pr, "fetch", "-q", "--no-tags", "origin", "+refs/heads/main:refs/remotes/origin/main"]);
+    env.av(&["-C", &pr, "check", "--format", "github"]).ok();
+    let md =
+        env.av(&["-C", &pr, "plan", "--base", "origin/main", "--head", "HEAD", "--format", "markdown"]).ok().stdout;
+    assert!(md.contains("+Warmly ask about the caller"), "{md}");
+    assert!(md.chars().count() < 65_536);
+    env.av(&["-C", &pr, "plan", "--base", "origin/main", "--head", "HEAD", "--detailed-exitcode"]).code(2);
+
+    // The merge: publish from a fresh shallow checkout of main.
+    env.git(&["checkout", "-q", "main"]);
+    env.git(&["merge", "-q", "--ff-only", "warmer"]);
+    env.git(&["push", "-q", "origin", "main"]);
+    let ci = clone(&env, &remote, "merge", &["--depth", "1", "--no-tags"]);
+    let run = env.av(&["-C", &ci, "publish", "--changed", "--rev", "HEAD", "-m", "Merged", "--push", "origin"]).ok();
+    assert!(run.stdout.contains("published sales v2"), "{}", run.stdout);
+    // The deploy job.
+    let deploy = clone(&env, &remote, "deploy", &["--depth", "1", "--no-tags"]);
+    env.av(&["-C", &deploy, "fetch", "origin"]).ok();
+    env.av(&["-C", &deploy, "verify", "--rev", "HEAD"]).ok();
+    env.av(&["-C", &deploy, "export", "--rev", "HEAD", "-o", "bundle.json"]).ok();
+}
