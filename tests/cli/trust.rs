@@ -659,3 +659,69 @@ fn the_example_workflow_works_from_a_default_shallow_checkout() {
     env.av(&["-C", &deploy, "verify", "--rev", "HEAD"]).ok();
     env.av(&["-C", &deploy, "export", "--rev", "HEAD", "-o", "bundle.json"]).ok();
 }
+
+#[test]
+fn renumbering_drops_a_version_the_remote_already_ends_with() {
+    let (env, remote) = with_remote();
+    let bob = clone(&env, &remote, "bob", &[]);
+    env.av(&["-C", &bob, "fetch"]).ok();
+    // Both make the same change; Alice pushes first.
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.4 ");
+    env.av(&["publish", "sales", "-m", "alice", "--push"]).ok();
+    let bob_file = std::path::Path::new(&bob).join("agents/sales.yaml");
+    let text = std::fs::read_to_string(&bob_file).unwrap();
+    std::fs::write(&bob_file, text.replace("temperature: 0.3 ", "temperature: 0.4 ")).unwrap();
+    env.av(&["-C", &bob, "publish", "sales", "-m", "bob"]).ok();
+    let report = env.av(&["-C", &bob, "push", "--json"]).ok().json();
+    assert_eq!(report["renumbered"], serde_json::json!([]), "{report}");
+    assert_eq!(report["pushed"], serde_json::json!([]), "{report}");
+    let tags = env.git(&["--git-dir", remote.to_str().unwrap(), "tag", "-l", "agent/sales/*"]);
+    assert_eq!(tags, "agent/sales/v1\nagent/sales/v2", "no duplicate v3");
+    assert_eq!(
+        env.git(&["-C", &bob, "rev-parse", "agent/sales/v2"]),
+        env.rev("agent/sales/v2"),
+        "bob now has alice's v2"
+    );
+}
+
+#[test]
+fn restore_never_loses_an_edit_saved_while_it_runs() {
+    let env = TestEnv::example();
+    env.av(&["publish", "sales"]).ok();
+    env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
+    env.av(&["publish", "sales"]).ok();
+    env.commit_all("v2 committed");
+    let file = env.path("agents/sales.yaml");
+    let committed = std::fs::read_to_string(&file).unwrap();
+    // How long one restore takes here, so the edits land all along its run.
+    let started = std::time::Instant::now();
+    env.av(&["restore", "sales@v1", "--dry-run"]).ok();
+    let span = started.elapsed().as_micros() as u64 * 3 / 2;
+    let (mut lost, mut refused, rounds) = (0, 0, 200u64);
+    for round in 0..rounds {
+        std::fs::write(&file, &committed).unwrap();
+        let line = format!("# edit {round}\n");
+        let child = env
+            .av_cmd(&["restore", "sales@v1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(span * round / rounds));
+        {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
+            f.write_all(line.as_bytes()).unwrap();
+        }
+        let status = child.wait_with_output().unwrap().status;
+        let now = std::fs::read_to_string(&file).unwrap();
+        if !now.contains(&line) {
+            lost += 1;
+        }
+        if !status.success() {
+            refused += 1;
+        }
+    }
+    eprintln!("restore vs an editor: {rounds} rounds, {refused} refused, {lost} edits lost");
+    assert_eq!(lost, 0, "an edit saved during restore was lost ({refused} refusals)");
+}
