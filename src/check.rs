@@ -215,7 +215,8 @@ impl Workspace {
     /// it held is gone from this clone.
     fn check_numbering_gaps(&self, problems: &mut Vec<Diagnostic>) -> Result<()> {
         for agent in self.published_agent_ids()? {
-            let numbers: BTreeSet<u64> = self.versions(&agent)?.iter().map(|v| v.number).collect();
+            let numbers: BTreeSet<u64> =
+                store::version_numbers(self.repo(), self.names(), &agent)?.into_iter().collect();
             let highest = numbers.last().copied().unwrap_or(0);
             for n in (1..highest).filter(|n| !numbers.contains(n)) {
                 problems.push(

@@ -138,7 +138,7 @@ impl Workspace {
     pub fn missing_tags(&self, agents: &[crate::id::AgentId], at: &DraftAt) -> Result<Option<String>> {
         let repo = self.repo();
         let prefix = self.names().prefix();
-        if self.published_agent_ids()?.is_empty() {
+        if !store::any_version_tags(repo, self.names())? {
             if repo.is_shallow().unwrap_or(false) {
                 return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
             }
@@ -154,6 +154,16 @@ impl Workspace {
                 return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
             }
         }
+        // Pins matter only for agents with no versions here: skip reading channels.toml otherwise.
+        let mut lacking = Vec::new();
+        for agent in agents {
+            if store::latest_version(repo, self.names(), agent)?.is_none() {
+                lacking.push(agent.clone());
+            }
+        }
+        if !agents.is_empty() && lacking.is_empty() {
+            return Ok(None);
+        }
         if let Ok(channels) = self.load_channels(at) {
             for channel in &channels.channels {
                 for target in channel.targets() {
@@ -161,8 +171,8 @@ impl Workspace {
                     // means versions exist somewhere; v1 pinned by hand may be a first publish.
                     let published_elsewhere =
                         target.tree.is_some() || matches!(target.pin, crate::channels::Pin::Number(n) if n > 1);
-                    if (agents.is_empty() || agents.contains(&target.agent))
-                        && published_elsewhere
+                    if published_elsewhere
+                        && (agents.is_empty() || lacking.contains(&target.agent))
                         && store::latest_version(repo, self.names(), &target.agent)?.is_none()
                     {
                         return Ok(Some(format!(

@@ -78,6 +78,21 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     Staged::write(target, bytes)?.commit()
 }
 
+/// Replaces agentver's own bookkeeping file (in `.git/agentver/`) by write-then-rename, without
+/// waiting for the disk: readers see old or new, and after a power loss the file may be old, which
+/// its users tolerate. Saves the fsync that [`write_atomic`] pays for people's files.
+pub fn write_quick(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.agentver-{}.tmp", std::process::id()));
+    std::fs::write(&temp, bytes).map_err(|e| Error::io(&temp, e))?;
+    std::fs::rename(&temp, target).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(target, e)
+    })
+}
+
 /// Creates a file only when nothing exists at `target`; returns false when something does.
 pub fn create_new(target: &Path, bytes: &[u8]) -> Result<bool> {
     if std::fs::symlink_metadata(target).is_ok() {

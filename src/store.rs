@@ -242,10 +242,55 @@ pub fn list_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) 
     Ok(versions)
 }
 
-/// The highest version of `agent` and its ref's target. The agent's refs are listed, not probed:
-/// a deleted tag leaves a gap (`git tag -d agent/sales/v2`), and probing would stop at it.
+/// The highest version of `agent` and its ref's target.
+///
+/// Found from ref *names* — the agent's loose ref folder and its packed-refs entries — then one
+/// exact lookup: probing numbers would stop at a gap a deleted tag leaves (`git tag -d
+/// agent/sales/v2`), and reading every loose ref file costs ~10 µs each. When the highest name
+/// does not hold a version (a stray file, a ref moved by a concurrent pack-refs), every ref is
+/// listed instead.
 pub fn latest_version(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Option<VersionRef>> {
-    Ok(list_versions(repo, names, agent)?.pop())
+    let Some(highest) = version_numbers(repo, names, agent)?.pop() else { return Ok(None) };
+    match find_version(repo, names, agent, highest)? {
+        Some(target) => Ok(Some(VersionRef { number: highest, target })),
+        None => Ok(list_versions(repo, names, agent)?.pop()),
+    }
+}
+
+/// The numbers of `agent`'s version refs, sorted, read from ref names alone (the loose folder's
+/// entries and packed-refs' lines), without opening a ref file.
+pub fn version_numbers(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<Vec<u64>> {
+    let prefix = names.agent_ref_prefix(agent);
+    let mut numbers: Vec<u64> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(repo.common_dir().join(&prefix)) {
+        numbers.extend(entries.flatten().filter_map(|e| {
+            let name = e.file_name();
+            names.parse(&format!("{prefix}{}", name.to_str()?)).map(|(_, n)| n)
+        }));
+    }
+    if let Some(packed) = repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
+        let iter = packed.iter_prefixed(prefix.clone().into()).context(|| "reading packed-refs".into())?;
+        numbers.extend(iter.flatten().filter_map(|r| names.parse(&r.name.as_bstr().to_string()).map(|(_, n)| n)));
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    Ok(numbers)
+}
+
+/// Whether the repository holds any version tag at all (of any agent).
+pub fn any_version_tags(repo: &gix::Repository, names: &TagNames) -> Result<bool> {
+    let folder = repo.common_dir().join("refs/tags").join(names.prefix());
+    if std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Ok(true);
+    }
+    match repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
+        Some(packed) => Ok(packed
+            .iter_prefixed(names.all_ref_prefix().into())
+            .context(|| "reading packed-refs".into())?
+            .next()
+            .is_some()),
+        None => Ok(false),
+    }
 }
 
 /// Where the highest number ever seen for each agent is kept, so a deleted tag's number is never
@@ -264,7 +309,7 @@ pub fn record_seen(repo: &gix::Repository, names: &TagNames, agent: &AgentId, nu
     if highest_seen(repo, names, agent) >= number {
         return Ok(());
     }
-    crate::fsutil::write_atomic(&seen_path(repo, names, agent), format!("{number}\n").as_bytes())
+    crate::fsutil::write_quick(&seen_path(repo, names, agent), format!("{number}\n").as_bytes())
 }
 
 /// Whether commit `ancestor` is `descendant` or one of its ancestors; None when `ancestor` is not
@@ -547,7 +592,7 @@ impl Journal {
             text.push_str(name);
             text.push_str(".lock\n");
         }
-        crate::fsutil::write_atomic(&path, text.as_bytes())?;
+        crate::fsutil::write_quick(&path, text.as_bytes())?;
         Ok(Journal { path })
     }
 }

@@ -16,7 +16,9 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let at = draft_at(&args.rev);
     let statuses = ws.status(&at)?;
     // Every agent "new" in a clone that never fetched the tags is a wrong answer: say why.
-    if let Some(why) = ws.missing_tags(&[], &at)? {
+    if statuses.iter().any(|s| s.latest.is_none())
+        && let Some(why) = ws.missing_tags(&[], &at)?
+    {
         ui.status(&format!("warning: {why}, so versions published elsewhere are not shown"));
         ui.status("hint: fetch them: agentver fetch");
     }
