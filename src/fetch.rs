@@ -7,7 +7,7 @@ use gix::ObjectId;
 use gix::refs::transaction::PreviousValue;
 use serde::Serialize;
 
-use crate::error::{Error, Result, git};
+use crate::error::{Error, Result};
 use crate::push::{check_remote, failed, git_program, ref_edit};
 use crate::store;
 use crate::workspace::{DraftAt, Workspace};
@@ -82,8 +82,7 @@ impl Workspace {
         }
         if !edits.is_empty() {
             let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-            let committer = repo.committer().and_then(std::result::Result::ok);
-            repo.edit_references_as(edits, committer).map_err(git("creating the fetched tags"))?;
+            store::apply_atomically(repo, edits, "creating the fetched tags")?;
         }
         for (agent, n) in &highest {
             store::record_seen(repo, names, agent, *n)?;
@@ -157,7 +156,7 @@ impl Workspace {
         // Pins matter only for agents with no versions here: skip reading channels.toml otherwise.
         let mut lacking = Vec::new();
         for agent in agents {
-            if store::latest_version(repo, self.names(), agent)?.is_none() {
+            if !store::has_versions(repo, self.names(), agent)? {
                 lacking.push(agent.clone());
             }
         }

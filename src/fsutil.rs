@@ -35,6 +35,11 @@ impl Staged {
         Ok(staged)
     }
 
+    /// The file this stage replaces when committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Renames the temporary file over the target: readers see the old file or the new one.
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;

@@ -65,6 +65,13 @@ impl RestorePlan {
     }
 }
 
+fn changed_meanwhile(path: &str) -> Error {
+    Error::refused(
+        format!("restore stopped: {path} changed while restoring; nothing was written"),
+        Some("run the command again once the file is saved".into()),
+    )
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RestoreOptions {
     pub force: bool,
@@ -193,22 +200,62 @@ impl Workspace {
         let work_tree = self.work_tree()?;
         for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
             if work_tree.read(&file.path)? != file.seen {
-                return Err(Error::refused(
-                    format!("restore stopped: {} changed while restoring; nothing was written", file.path),
-                    Some("run the command again once the file is saved".into()),
-                ));
+                return Err(changed_meanwhile(&file.path));
             }
         }
         Ok(())
     }
 
+    /// Renames the staged files into place without losing an edit saved meanwhile.
+    ///
+    /// Each file being replaced is first kept as a hard link. After the re-check and the renames,
+    /// the kept files are compared with what the re-check read: an editor whose save landed in
+    /// the replaced file in between (it opened the file before the rename) gets every file put
+    /// back as it was, and the restore is refused.
+    fn swap_in(&self, plan: &RestorePlan, staged: Vec<Staged>) -> Result<()> {
+        let kept: Vec<Option<std::path::PathBuf>> = staged
+            .iter()
+            .map(|s| {
+                let target = s.target();
+                let name = target.file_name()?.to_string_lossy().into_owned();
+                let backup = target.with_file_name(format!(".{name}.agentver-{}.bak", std::process::id()));
+                let _ = std::fs::remove_file(&backup);
+                std::fs::hard_link(target, &backup).ok().map(|()| backup)
+            })
+            .collect();
+        let result = self.recheck(plan).and_then(|()| {
+            let before: Vec<Option<Vec<u8>>> = staged.iter().map(|s| std::fs::read(s.target()).ok()).collect();
+            let targets: Vec<std::path::PathBuf> = staged.iter().map(|s| s.target().to_owned()).collect();
+            for s in staged {
+                s.commit()?;
+            }
+            let changed =
+                kept.iter().zip(&before).position(|(k, b)| k.as_ref().is_some_and(|k| std::fs::read(k).ok() != *b));
+            if let Some(i) = changed {
+                // Put every file back: the kept ones by rename, the created ones removed.
+                for (target, backup) in targets.iter().zip(&kept) {
+                    match backup {
+                        Some(b) => std::fs::rename(b, target).map_err(|e| Error::io(target, e))?,
+                        None => {
+                            let _ = std::fs::remove_file(target);
+                        }
+                    }
+                }
+                let path = targets[i].strip_prefix(self.root()).unwrap_or(&targets[i]).display().to_string();
+                return Err(changed_meanwhile(&path));
+            }
+            Ok(())
+        });
+        for backup in kept.iter().flatten() {
+            let _ = std::fs::remove_file(backup);
+        }
+        result
+    }
+
     /// Writes every staged file, then renames them into place.
     fn write_plan(&self, plan: &mut RestorePlan) -> Result<()> {
         let staged = self.stage(plan)?;
-        self.recheck(plan)?;
-        for s in staged {
-            s.commit()?;
-        }
+        self.swap_in(plan, staged)?;
         plan.written = true;
         Ok(())
     }
@@ -287,7 +334,7 @@ impl Workspace {
                 )),
                 _ => Ok(()),
             })?;
-        self.recheck(&plan).map_err(|_| {
+        self.swap_in(&plan, staged).map_err(|_| {
             Error::refused(
                 format!(
                     "rolled back as {} v{}, but the work tree changed meanwhile, so its files were not written",
@@ -296,9 +343,6 @@ impl Workspace {
                 Some(format!("run: agentver restore {agent}@v{}", created.number)),
             )
         })?;
-        for s in staged {
-            s.commit()?;
-        }
         plan.written = true;
         let published = Published {
             agent: agent.to_string(),

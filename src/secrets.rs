@@ -67,10 +67,7 @@ pub fn diagnostics(file: &str, bytes: &[u8]) -> Vec<crate::diagnostic::Diagnosti
 /// `openai_api_key`, `x-api-key`, `deepgram_token`).
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase().replace('-', "_");
-    SECRET_KEYS.iter().any(|k| {
-        let k = k.replace('-', "_");
-        key == k || key.ends_with(&format!("_{k}")) || (k.len() > 6 && key.ends_with(&k))
-    })
+    SECRET_KEYS.iter().any(|k| key == *k || key.strip_suffix(k).is_some_and(|head| head.ends_with('_') || k.len() > 6))
 }
 
 /// `key: value` / `"key": "value"` / `key=value` pairs anywhere on a line, flow style included
@@ -128,7 +125,6 @@ fn hex_keyed(line: &str, prefix: &str, min: usize) -> bool {
 const SECRET_KEYS: &[&str] = &[
     "api_key",
     "apikey",
-    "api-key",
     "secret",
     "client_secret",
     "secret_key",

@@ -263,18 +263,32 @@ pub fn version_numbers(repo: &gix::Repository, names: &TagNames, agent: &AgentId
     let prefix = names.agent_ref_prefix(agent);
     let mut numbers: Vec<u64> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(repo.common_dir().join(&prefix)) {
-        numbers.extend(entries.flatten().filter_map(|e| {
-            let name = e.file_name();
-            names.parse(&format!("{prefix}{}", name.to_str()?)).map(|(_, n)| n)
-        }));
+        numbers.extend(entries.flatten().filter_map(|e| TagNames::parse_version(e.file_name().to_str()?)));
     }
     if let Some(packed) = repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
         let iter = packed.iter_prefixed(prefix.clone().into()).context(|| "reading packed-refs".into())?;
-        numbers.extend(iter.flatten().filter_map(|r| names.parse(&r.name.as_bstr().to_string()).map(|(_, n)| n)));
+        numbers.extend(iter.flatten().filter_map(|r| {
+            let last = r.name.as_bstr().strip_prefix(prefix.as_bytes())?;
+            TagNames::parse_version(std::str::from_utf8(last).ok()?)
+        }));
     }
     numbers.sort_unstable();
     numbers.dedup();
     Ok(numbers)
+}
+
+/// Whether `agent` has any version ref here, without reading them.
+pub fn has_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<bool> {
+    let prefix = names.agent_ref_prefix(agent);
+    if std::fs::read_dir(repo.common_dir().join(&prefix)).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Ok(true);
+    }
+    match repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
+        Some(packed) => {
+            Ok(packed.iter_prefixed(prefix.into()).context(|| "reading packed-refs".into())?.next().is_some())
+        }
+        None => Ok(false),
+    }
 }
 
 /// Whether the repository holds any version tag at all (of any agent).
@@ -526,9 +540,12 @@ pub fn create_version(
         // loose file. Re-read packed-refs, then check the number afresh; taken means a lost race.
         // The parent and number were chosen from a reading taken before the lock: another
         // publisher may have moved on since. Then read again and rebuild.
+        // Every publisher numbers max(latest, seen) + 1 under this lock, so a publisher that
+        // moved on took latest + 1 or our number, or raised the mark: two exact lookups.
         let moved = || -> Result<bool> {
+            let next = latest_number.unwrap_or(0) + 1;
             Ok(find_version(repo, names, new.agent, number)?.is_some()
-                || latest_version(repo, names, new.agent)?.map(|v| v.number) != latest_number
+                || (next != number && find_version(repo, names, new.agent, next)?.is_some())
                 || highest_seen(repo, names, new.agent) != seen)
         };
         if !refresh_packed_refs(repo) || moved()? {
@@ -541,10 +558,12 @@ pub fn create_version(
                 message: "every attempt lost its race".into(),
             });
         }
+        // A killed publish leaves at most this ref's lock and an empty packed-refs.lock, which
+        // clear_stale_locks recognises; a journal (as multi-ref transactions keep) would cost two
+        // file writes on every publish for nothing more.
         clear_stale_locks(repo, &full)?;
-        let journal = Journal::begin(repo, [full.as_str()])?;
+        recover_killed_transaction(repo);
         let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
-        drop(journal);
         drop(guard);
         match result {
             Ok(_) => {

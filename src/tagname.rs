@@ -65,11 +65,16 @@ impl TagNames {
         let short = name.strip_prefix("refs/tags/").unwrap_or(name);
         let rest = short.strip_prefix(&self.prefix)?.strip_prefix('/')?;
         let (id, version) = rest.split_once('/')?;
-        let digits = version.strip_prefix('v')?;
+        Some((AgentId::new(id).ok()?, Self::parse_version(version)?))
+    }
+
+    /// The number in the last part of a version ref name, `v<N>` (no sign, no leading zero).
+    pub fn parse_version(last: &str) -> Option<u64> {
+        let digits = last.strip_prefix('v')?;
         if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        Some((AgentId::new(id).ok()?, digits.parse().ok()?))
+        digits.parse().ok()
     }
 }
 
