@@ -20,11 +20,13 @@ fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) 
     match &node.value {
         yaml::Value::Seq(items) => items.iter().for_each(|n| json_form_problems(file, n, out)),
         yaml::Value::Map(entries) => entries.iter().for_each(|(_, n)| json_form_problems(file, n, out)),
-        _ => {
+        // Only numbers can lack a JSON form; strings and the rest convert as they are.
+        yaml::Value::Float(_) | yaml::Value::BigInt(_) => {
             if let Err(e) = node.to_json() {
                 out.push(Diagnostic::error(file, e.line, e.message).with_col(e.col).with_hint(e.hint));
             }
         }
+        _ => {}
     }
 }
 

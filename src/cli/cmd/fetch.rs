@@ -2,6 +2,7 @@
 
 use agentver::fetch::FetchReport;
 
+use super::push::Render;
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
 /// Fetch the remote's agent tags (agent/<id>/v<N>), which a plain `git fetch` or `git pull` never
@@ -15,15 +16,6 @@ pub struct Args {
     /// Also add the tag refspec to the remote, so plain `git fetch` and `git pull` bring the tags
     #[arg(long)]
     configure: bool,
-}
-
-/// How a fetch report is shown.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Render {
-    Json,
-    Human,
-    /// On stderr: before `publish --push` output.
-    Status,
 }
 
 pub fn report(ui: &mut Ui, report: &FetchReport, render: Render) -> Result<(), CliError> {

@@ -69,7 +69,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     if let Some(remote) = &args.push {
         // Number from what the remote has, not from what this clone happens to hold.
         let fetched = ws.fetch(remote, false)?;
-        super::fetch::report(ui, &fetched, super::fetch::Render::Status)?;
+        super::fetch::report(ui, &fetched, super::push::Render::Status)?;
     }
     let report = ws.publish(&selection, &options)?;
     for w in &report.warnings {

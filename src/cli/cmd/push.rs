@@ -18,12 +18,12 @@ pub struct Args {
     force: bool,
 }
 
-/// How a push report is shown.
+/// How a push or fetch report is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Render {
     Json,
     Human,
-    /// Everything on stderr: after `publish --json`, whose stdout is its JSON alone.
+    /// Everything on stderr: around `publish --json`, whose stdout is its JSON alone.
     Status,
 }
 
