@@ -314,7 +314,6 @@ impl Workspace {
             )?);
         }
         let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        store::clear_stale_ref_locks(repo, &names.agent_ref_prefix(agent));
         store::apply_atomically(repo, edits, &format!("renumbering {agent}'s local versions"))?;
         if let Some(highest) = desired.keys().max() {
             store::record_seen(repo, names, agent, *highest)?;

@@ -535,13 +535,11 @@ pub fn create_version(
         // Only agentver processes take this lock, and only around the ref transaction. Holding it,
         // nobody else can create a version ref: `git pack-refs` may move refs, never create them.
         let guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        // gix re-reads packed-refs only when its mtime grows, and mtimes tick coarsely: a
-        // `pack-refs` just after our listing can look unchanged, hiding a ref it moved out of its
-        // loose file. Re-read packed-refs, then check the number afresh; taken means a lost race.
-        // The parent and number were chosen from a reading taken before the lock: another
-        // publisher may have moved on since. Then read again and rebuild.
-        // Every publisher numbers max(latest, seen) + 1 under this lock, so a publisher that
-        // moved on took latest + 1 or our number, or raised the mark: two exact lookups.
+        // The parent and number were chosen from a reading taken before the lock, and gix re-reads
+        // packed-refs only when its mtime grows (mtimes tick coarsely: a `pack-refs` just after
+        // our reading can look unchanged). So packed-refs is re-read, then: every publisher
+        // numbers max(latest, seen) + 1 under this lock, so one that moved on took latest + 1 or
+        // our number, or raised the mark. Two exact lookups tell; then read again and rebuild.
         let moved = || -> Result<bool> {
             let next = latest_number.unwrap_or(0) + 1;
             Ok(find_version(repo, names, new.agent, number)?.is_some()
@@ -677,9 +675,8 @@ pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3)
 /// Loose refs are updated one file at a time, so a transaction over loose refs killed midway
 /// leaves a mix. Here the refs involved are first moved into `packed-refs` unchanged (killed
 /// then, every ref still holds its old value), then every edit is made by one rename of
-/// `packed-refs`: the old state or the new one, never a mix. Locks a killed run leaves behind
-/// are cleared by the next agentver run under its own lock ([`clear_stale_ref_locks`]).
-/// Call it holding agentver's lock.
+/// `packed-refs`: the old state or the new one, never a mix. The locks a killed run leaves are
+/// named in its [`Journal`] and removed by the next agentver. Call it holding agentver's lock.
 pub fn apply_atomically(repo: &gix::Repository, edits: Vec<RefEdit>, why: &str) -> Result<()> {
     use gix::lock::acquire::Fail;
     use gix::refs::file::transaction::PackedRefs;
@@ -733,27 +730,6 @@ fn lock_error(repo: &gix::Repository, context: &str, message: &str) -> Error {
         return Error::Locked { path: packed_lock.display().to_string() };
     }
     Error::Git { context: context.to_owned(), message: message.to_owned() }
-}
-
-/// Removes `.lock` files under `prefix` (a ref folder) that a killed agentver left: only agentver
-/// writes version refs, and it does so holding agentver's lock, which the caller now holds. Old
-/// ones only (a second), so a `git tag` running right now keeps its lock.
-pub fn clear_stale_ref_locks(repo: &gix::Repository, prefix: &str) {
-    fn walk(dir: &std::path::Path, depth: usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() && depth < 4 {
-                walk(&path, depth + 1);
-            } else if path.extension().is_some_and(|e| e == "lock")
-                && meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age.as_secs() >= 1)
-            {
-                let _ = std::fs::remove_file(&path);
-            }
-        }
-    }
-    walk(&repo.common_dir().join(prefix), 0);
 }
 
 /// The id of HEAD's commit, or `None` on an unborn branch.
