@@ -4,15 +4,22 @@
 //! snapshot commit holding the agent file and everything it links, byte for byte. This crate is the
 //! library behind the `agentver` binary: it returns data and typed errors and never prints.
 //!
-//! Module map:
-//! - [`id`], [`tagname`], [`tagmessage`]: names and the formats built from them
-//! - [`yaml`], [`model`], [`diagnostic`]: reading and validating agent, tool and workflow files
-//! - [`config`]: the `agentver.toml` file
-//! - [`source`], [`bundle`]: reading an agent and what it links, from the work tree or from git
-//! - [`store`]: the only module that talks to git
-//! - [`workspace`]: discovery and locating any configuration
-//! - [`publish`], [`history`], [`restore`], [`status`], [`scaffold`]: the operations
-//! - [`diff`]: structured differences between two configurations
+//! Module map (every module, by role):
+//! - names and formats, no I/O: [`id`], [`tagname`], [`tagmessage`] (names and the tag message);
+//!   [`yaml`] (the spanned YAML reader and input limits), [`model`] (the agent, tool and workflow
+//!   schema), [`diagnostic`] (problems with file and line), [`secrets`] (the literal-secret
+//!   scanner), [`config`] (`agentver.toml`), [`channels`] (`channels.toml`: read, validate, edit),
+//!   [`diff`] (structured differences), [`bucket`] (sticky A/B bucketing)
+//! - git: [`store`] (objects, version refs, transactions, opening the repository), [`history_cache`]
+//!   (parsed tags by object id), [`lock`] (advisory locks), [`clock`] (the signer's time); `push`
+//!   and `fetch` also run the `git` program, which gix cannot replace for them
+//! - files: [`fsutil`] (atomic replacement), [`source`] (the work tree through git's filters, or a
+//!   tree in git), [`bundle`] (an agent and everything it links), [`workspace`] (discovery and
+//!   locating any configuration), [`error`] (the library's error type)
+//! - operations, one per command family: [`scaffold`] (`init`, `new`), [`status`], [`publish`],
+//!   [`history`] (`log`), [`restore`] (`restore`, `rollback`), [`pinning`] (`pin`, `ab`, `unpin`),
+//!   [`check`], [`plan`], [`export`], [`push`], [`fetch`], [`verify`]
+//! - routing: [`resolve`] (the `Resolver`: which configuration serves a call)
 
 pub mod bucket;
 pub mod bundle;

@@ -222,10 +222,6 @@ impl<'r> GitTree<'r> {
         GitTree { repo, tree, prefix: prefix.to_owned(), label: label.to_owned() }
     }
 
-    pub fn tree_id(&self) -> ObjectId {
-        self.tree
-    }
-
     /// The entry at `rel`: its mode and object id.
     fn entry(&self, rel: &str) -> Result<Option<(gix::objs::tree::EntryMode, ObjectId)>> {
         let path = format!("{}{}", self.prefix, rel);

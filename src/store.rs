@@ -676,7 +676,7 @@ pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3)
 /// leaves a mix. Here the refs involved are first moved into `packed-refs` unchanged (killed
 /// then, every ref still holds its old value), then every edit is made by one rename of
 /// `packed-refs`: the old state or the new one, never a mix. The locks a killed run leaves are
-/// named in its [`Journal`] and removed by the next agentver. Call it holding agentver's lock.
+/// named in its journal and removed by the next agentver. Call it holding agentver's lock.
 pub fn apply_atomically(repo: &gix::Repository, edits: Vec<RefEdit>, why: &str) -> Result<()> {
     use gix::lock::acquire::Fail;
     use gix::refs::file::transaction::PackedRefs;

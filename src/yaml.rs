@@ -139,73 +139,82 @@ impl Node {
     }
 }
 
-/// Writes a JSON value as block-style YAML that [`parse`] reads back to the same value: mapping
-/// keys plain where that is unambiguous, strings double-quoted with JSON escapes (valid YAML).
-pub fn emit(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    match value {
-        serde_json::Value::Object(m) if !m.is_empty() => emit_map(m, 0, &mut out),
-        serde_json::Value::Array(a) if !a.is_empty() => emit_seq(a, 0, &mut out),
-        other => {
-            out.push_str(&emit_scalar(other));
+/// The YAML writer the property tests use to round-trip values; agentver itself never writes
+/// YAML (drafts are the user's bytes).
+#[cfg(test)]
+pub mod emitter {
+    use super::*;
+
+    /// Writes a JSON value as block-style YAML that [`parse`] reads back to the same value: mapping
+    /// keys plain where that is unambiguous, strings double-quoted with JSON escapes (valid YAML).
+    pub fn emit(value: &serde_json::Value) -> String {
+        let mut out = String::new();
+        match value {
+            serde_json::Value::Object(m) if !m.is_empty() => emit_map(m, 0, &mut out),
+            serde_json::Value::Array(a) if !a.is_empty() => emit_seq(a, 0, &mut out),
+            other => {
+                out.push_str(&emit_scalar(other));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    fn emit_scalar(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Object(_) => "{}".to_owned(),
+            serde_json::Value::Array(_) => "[]".to_owned(),
+            // JSON's escapes are YAML's; `\/` never appears in serde_json output.
+            other => other.to_string(),
+        }
+    }
+
+    fn emit_key(key: &str) -> String {
+        let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && matches!(resolve_plain(key), Value::Str(_));
+        if plain { key.to_owned() } else { serde_json::Value::from(key).to_string() }
+    }
+
+    fn is_block(value: &serde_json::Value) -> bool {
+        matches!(value, serde_json::Value::Object(m) if !m.is_empty())
+            || matches!(value, serde_json::Value::Array(a) if !a.is_empty())
+    }
+
+    fn emit_map(map: &serde_json::Map<String, serde_json::Value>, indent: usize, out: &mut String) {
+        for (key, value) in map {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&emit_key(key));
+            out.push(':');
+            emit_child(value, indent, out);
+        }
+    }
+
+    fn emit_seq(items: &[serde_json::Value], indent: usize, out: &mut String) {
+        for item in items {
+            out.push_str(&" ".repeat(indent));
+            out.push('-');
+            emit_child(item, indent, out);
+        }
+    }
+
+    fn emit_child(value: &serde_json::Value, indent: usize, out: &mut String) {
+        if is_block(value) {
+            out.push('\n');
+            match value {
+                serde_json::Value::Object(m) => emit_map(m, indent + 2, out),
+                serde_json::Value::Array(a) => emit_seq(a, indent + 2, out),
+                _ => unreachable!("is_block"),
+            }
+        } else {
+            out.push(' ');
+            out.push_str(&emit_scalar(value));
             out.push('\n');
         }
     }
-    out
 }
-
-fn emit_scalar(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Object(_) => "{}".to_owned(),
-        serde_json::Value::Array(_) => "[]".to_owned(),
-        // JSON's escapes are YAML's; `\/` never appears in serde_json output.
-        other => other.to_string(),
-    }
-}
-
-fn emit_key(key: &str) -> String {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && matches!(resolve_plain(key), Value::Str(_));
-    if plain { key.to_owned() } else { serde_json::Value::from(key).to_string() }
-}
-
-fn is_block(value: &serde_json::Value) -> bool {
-    matches!(value, serde_json::Value::Object(m) if !m.is_empty())
-        || matches!(value, serde_json::Value::Array(a) if !a.is_empty())
-}
-
-fn emit_map(map: &serde_json::Map<String, serde_json::Value>, indent: usize, out: &mut String) {
-    for (key, value) in map {
-        out.push_str(&" ".repeat(indent));
-        out.push_str(&emit_key(key));
-        out.push(':');
-        emit_child(value, indent, out);
-    }
-}
-
-fn emit_seq(items: &[serde_json::Value], indent: usize, out: &mut String) {
-    for item in items {
-        out.push_str(&" ".repeat(indent));
-        out.push('-');
-        emit_child(item, indent, out);
-    }
-}
-
-fn emit_child(value: &serde_json::Value, indent: usize, out: &mut String) {
-    if is_block(value) {
-        out.push('\n');
-        match value {
-            serde_json::Value::Object(m) => emit_map(m, indent + 2, out),
-            serde_json::Value::Array(a) => emit_seq(a, indent + 2, out),
-            _ => unreachable!("is_block"),
-        }
-    } else {
-        out.push(' ');
-        out.push_str(&emit_scalar(value));
-        out.push('\n');
-    }
-}
+#[cfg(test)]
+pub use emitter::emit;
 
 /// Checks the raw bytes of an agent, tool or workflow file (size, BOM, UTF-8); returns the text.
 pub fn check_text(bytes: &[u8]) -> Result<&str, SyntaxError> {

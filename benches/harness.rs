@@ -1,7 +1,7 @@
 //! Whole-process benchmarks: agentver against the git program doing the same work, on generated
 //! repositories of N agents × M versions, with loose and with packed refs.
 //!
-//! Run: `cargo run --release --example bench -- [--sizes 10x100,100x100,100x1000] [--runs 15]
+//! Run: `cargo bench --bench harness -- [--sizes 10x100,100x100,100x1000] [--runs 15]
 //!       [--scale 1000|none] [--out FILE]`. Needs git and GNU time (`/usr/bin/time`, Debian package `time`)
 //! for peak memory. Repositories are generated with `git fast-import` in agentver's own format
 //! (the same tag messages, trailers and snapshot trees), which takes seconds even at 100,000 tags.
@@ -479,8 +479,8 @@ fn main() {
         None => Some(1000),
     };
     let out = arg("--out");
-    let av = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("agentver");
-    assert!(av.exists(), "build the binary first: cargo build --release ({})", av.display());
+    // Cargo builds the binary in the bench profile (release) for this target.
+    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
 
     let started_all = Instant::now();
     let scratch = tempfile::tempdir().unwrap();
@@ -531,7 +531,7 @@ fn main() {
     print!("{table}");
     if let Some(path) = out {
         let results = format!(
-            "# Benchmarks\n\nWritten by `cargo build --release && cargo run --release --example bench -- --out BENCHMARKS.md` \
+            "# Benchmarks\n\nWritten by `cargo bench --bench harness -- --out BENCHMARKS.md` \
              ({:.1} minutes for this run).\n\nMachine: {}.\n\n\
              Whole processes are medians of {runs} runs after two warm-ups; in-process rows are medians of batches. \
              Ratios compare agentver with the git program doing the same work in the same run:\n\n\
