@@ -425,7 +425,7 @@ fn bench_in_process(repo: &Repo, refs: &'static str, rows: &mut Vec<Row>) {
     row(
         "next-version lookup",
         in_process(21, 50, || {
-            std::hint::black_box(agentver::store::latest_version(ws.repo(), ws.names(), &id).unwrap());
+            std::hint::black_box(agentver::git::latest_version(ws.repo(), ws.names(), &id).unwrap());
         }),
     );
     row(

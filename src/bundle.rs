@@ -1,8 +1,6 @@
 //! An agent's complete configuration from one source: the agent file, the tool and workflow
 //! files it references (the bytes that make a snapshot), and the resolved config as JSON.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value as Json, json};
 
 use crate::diagnostic::{Diagnostic, closest};
@@ -11,8 +9,7 @@ use crate::id::AgentId;
 use crate::model::{self, Reference, ToolUse};
 use crate::source::Source;
 
-/// The files of one snapshot, by workspace-relative path, byte for byte.
-pub type Files = BTreeMap<String, Vec<u8>>;
+pub use crate::git::Files;
 
 #[derive(Clone, Debug)]
 pub struct Bundle {

@@ -3,7 +3,7 @@
 
 pub mod edit;
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use toml_edit::{Item, TableLike};
 
 use crate::config::line_of;

@@ -10,10 +10,10 @@ use crate::bundle::{self, tool_path, workflow_path};
 use crate::channels::{self, Pin};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Result;
+use crate::git;
 use crate::id::{AgentId, is_valid_id};
 use crate::model::{self, ToolUse};
 use crate::source::Source;
-use crate::store;
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, Serialize)]
@@ -215,8 +215,7 @@ impl Workspace {
     /// it held is gone from this clone.
     fn check_numbering_gaps(&self, problems: &mut Vec<Diagnostic>) -> Result<()> {
         for agent in self.published_agent_ids()? {
-            let numbers: BTreeSet<u64> =
-                store::version_numbers(self.repo(), self.names(), &agent)?.into_iter().collect();
+            let numbers: BTreeSet<u64> = git::version_numbers(self.repo(), self.names(), &agent)?.into_iter().collect();
             let highest = numbers.last().copied().unwrap_or(0);
             for n in (1..highest).filter(|n| !numbers.contains(n)) {
                 problems.push(
@@ -241,7 +240,7 @@ impl Workspace {
         problems: &mut Vec<Diagnostic>,
     ) -> Result<()> {
         let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
-        let has_tags = !store::list_refs(self.repo(), &self.names().all_ref_prefix())?.is_empty();
+        let has_tags = !git::list_refs(self.repo(), &self.names().all_ref_prefix())?.is_empty();
         if needs_tags && !has_tags {
             // A CI checkout without tags: one clear message, not one per channel.
             let shallow = self.repo().common_dir().join("shallow").exists();
@@ -260,8 +259,8 @@ impl Workspace {
                 )),
             );
         }
-        let mut versions: BTreeMap<AgentId, Vec<store::VersionRef>> = BTreeMap::new();
-        let mut trees: BTreeMap<(AgentId, u64), Option<gix::ObjectId>> = BTreeMap::new();
+        let mut versions: BTreeMap<AgentId, Vec<git::VersionRef>> = BTreeMap::new();
+        let mut trees: BTreeMap<(AgentId, u64), Option<crate::git::ObjectId>> = BTreeMap::new();
         for channel in &parsed.channels {
             for target in channel.targets() {
                 let agent = &target.agent;
@@ -305,7 +304,7 @@ impl Workspace {
                         let key = (agent.clone(), n);
                         if !trees.contains_key(&key) {
                             let tree = match known.iter().find(|v| v.number == n) {
-                                Some(v) => Some(store::read_tag(self.repo(), v.target)?.tree),
+                                Some(v) => Some(git::read_tag(self.repo(), v.target)?.tree),
                                 None => None,
                             };
                             trees.insert(key.clone(), tree);

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use gix::ObjectId;
-use gix::refs::transaction::PreviousValue;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::push::{check_remote, failed, git_program, ref_edit};
-use crate::store;
+use crate::git;
+use crate::git::RefChange;
+use crate::push::{check_remote, failed, git_program};
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -53,7 +53,7 @@ impl Workspace {
         if !out.status.success() {
             return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
         }
-        let theirs: BTreeMap<String, ObjectId> = store::list_refs(repo, &scratch)?
+        let theirs: BTreeMap<String, ObjectId> = git::list_refs(repo, &scratch)?
             .into_iter()
             .filter_map(|(name, id)| Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), id?)))
             .filter(|(name, _)| names.parse(name).is_some())
@@ -65,27 +65,26 @@ impl Workspace {
             let Some((agent, number)) = names.parse(name) else { continue };
             let entry = highest.entry(agent.clone()).or_default();
             *entry = (*entry).max(number);
-            match store::find_version(repo, names, &agent, number)? {
+            match git::find_version(repo, names, &agent, number)? {
                 None => {
-                    edits.push(ref_edit(name, PreviousValue::MustNotExist, Some(*id), "agentver: fetch")?);
+                    edits.push(RefChange { name: name.clone(), from: None, to: Some(*id) });
                     report.fetched.push(names.short(&agent, number));
                 }
                 Some(local) if local == *id => {}
                 Some(_) => report.diverged.push(names.short(&agent, number)),
             }
         }
-        for (name, id) in store::list_refs(repo, &scratch)? {
+        for (name, id) in git::list_refs(repo, &scratch)? {
             if let Some(id) = id {
-                let expected = PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id));
-                edits.push(ref_edit(&name, expected, None, "agentver: fetch")?);
+                edits.push(RefChange { name, from: Some(id), to: None });
             }
         }
         if !edits.is_empty() {
-            let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-            store::apply_atomically(repo, edits, "creating the fetched tags")?;
+            let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+            git::apply_atomically(repo, edits, "creating the fetched tags")?;
         }
         for (agent, n) in &highest {
-            store::record_seen(repo, names, agent, *n)?;
+            git::record_seen(repo, names, agent, *n)?;
         }
         crate::fsutil::write_atomic(&marker(self), format!("{remote}\n").as_bytes())?;
         if configure {
@@ -137,7 +136,7 @@ impl Workspace {
     pub fn missing_tags(&self, agents: &[crate::id::AgentId], at: &DraftAt) -> Result<Option<String>> {
         let repo = self.repo();
         let prefix = self.names().prefix();
-        if !store::any_version_tags(repo, self.names())? {
+        if !git::any_version_tags(repo, self.names())? {
             if repo.is_shallow().unwrap_or(false) {
                 return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
             }
@@ -148,7 +147,7 @@ impl Workspace {
                     .strings(format!("remote.{r}.fetch").as_str())
                     .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
             });
-            let tracking = !store::list_refs(repo, "refs/remotes/")?.is_empty();
+            let tracking = !git::list_refs(repo, "refs/remotes/")?.is_empty();
             if tracking && !marker(self).exists() && !configured {
                 return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
             }
@@ -156,7 +155,7 @@ impl Workspace {
         // Pins matter only for agents with no versions here: skip reading channels.toml otherwise.
         let mut lacking = Vec::new();
         for agent in agents {
-            if !store::has_versions(repo, self.names(), agent)? {
+            if !git::has_versions(repo, self.names(), agent)? {
                 lacking.push(agent.clone());
             }
         }
@@ -172,7 +171,7 @@ impl Workspace {
                         target.tree.is_some() || matches!(target.pin, crate::channels::Pin::Number(n) if n > 1);
                     if published_elsewhere
                         && (agents.is_empty() || lacking.contains(&target.agent))
-                        && store::latest_version(repo, self.names(), &target.agent)?.is_none()
+                        && git::latest_version(repo, self.names(), &target.agent)?.is_none()
                     {
                         return Ok(Some(format!(
                             "channels.toml: channel '{}' serves a published version of {}, but this clone has none of its tags",

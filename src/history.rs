@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::bundle;
 use crate::error::{Error, Result};
+use crate::git::{self, TagData};
 use crate::id::AgentId;
-use crate::store::{self, TagData};
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,11 +91,16 @@ pub struct Log {
 
 impl Workspace {
     /// The draft's state against `latest_tree` (the latest version's tree, if any).
-    pub fn draft_info(&self, agent: &AgentId, latest_tree: Option<gix::ObjectId>, at: &DraftAt) -> Result<DraftInfo> {
+    pub fn draft_info(
+        &self,
+        agent: &AgentId,
+        latest_tree: Option<crate::git::ObjectId>,
+        at: &DraftAt,
+    ) -> Result<DraftInfo> {
         let source = self.drafts(at)?;
         match bundle::load(source.as_ref(), agent) {
             Ok(b) => {
-                let tree = store::tree_id(self.repo(), &b.files, false)?;
+                let tree = git::tree_id(self.repo(), &b.files, false)?;
                 let state = match latest_tree {
                     None => DraftState::New,
                     Some(t) if t == tree => DraftState::Unchanged,
@@ -115,8 +120,8 @@ impl Workspace {
 
     pub fn log(&self, agent: &AgentId, at: &DraftAt) -> Result<Log> {
         let refs = self.versions(agent)?;
-        let targets: Vec<gix::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
-        let data = crate::history_cache::read_tags(self.repo(), self.names(), agent, &targets)?;
+        let targets: Vec<crate::git::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
+        let data = crate::git::history_cache::read_tags(self.repo(), self.names(), agent, &targets)?;
         let versions: Vec<VersionInfo> = refs
             .iter()
             .rev()

@@ -10,9 +10,9 @@
 //!   schema), [`diagnostic`] (problems with file and line), [`secrets`] (the literal-secret
 //!   scanner), [`config`] (`agentver.toml`), [`channels`] (`channels.toml`: read, validate, edit),
 //!   [`diff`] (structured differences), [`bucket`] (sticky A/B bucketing)
-//! - git: [`store`] (objects, version refs, transactions, opening the repository), [`history_cache`]
-//!   (parsed tags by object id), [`lock`] (advisory locks), [`clock`] (the signer's time); `push`
-//!   and `fetch` also run the `git` program, which gix cannot replace for them
+//! - git: [`git`] (the only user of gix: objects, version refs, transactions, opening the
+//!   repository, the history cache, advisory locks, the signer's clock); `push` and `fetch` also
+//!   run the `git` program, which gix cannot replace for them
 //! - files: [`fsutil`] (atomic replacement), [`source`] (the work tree through git's filters, or a
 //!   tree in git), [`bundle`] (an agent and everything it links), [`workspace`] (discovery and
 //!   locating any configuration), [`error`] (the library's error type)
@@ -25,7 +25,6 @@ pub mod bucket;
 pub mod bundle;
 pub mod channels;
 pub mod check;
-pub mod clock;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
@@ -33,10 +32,9 @@ pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod fsutil;
+pub mod git;
 pub mod history;
-pub mod history_cache;
 pub mod id;
-pub mod lock;
 pub mod model;
 pub mod pinning;
 pub mod plan;
@@ -50,7 +48,6 @@ pub mod scaffold;
 pub mod secrets;
 pub mod source;
 pub mod status;
-pub mod store;
 pub mod tagmessage;
 pub mod tagname;
 pub mod verify;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::channels::{Channel, Pin};
@@ -186,7 +186,7 @@ impl Workspace {
     /// (origin/HEAD, else origin/main or origin/master), else HEAD. `None` on an unborn HEAD.
     pub fn default_plan_base(&self) -> Result<Option<ObjectId>> {
         let repo = self.repo();
-        let Some(head) = crate::store::head_commit(repo)? else { return Ok(None) };
+        let Some(head) = crate::git::head_commit(repo)? else { return Ok(None) };
         for upstream in ["refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/remotes/origin/master"] {
             let Ok(Some(mut r)) = repo.try_find_reference(upstream) else { continue };
             let Ok(id) = r.peel_to_id() else { continue };

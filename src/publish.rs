@@ -1,13 +1,13 @@
 //! `publish`: snapshot drafts as new numbered versions (annotated tags over snapshot commits).
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
+use crate::git::{self, Identity, NewVersion};
 use crate::id::AgentId;
-use crate::store::{self, Identity, NewVersion};
 use crate::workspace::{DraftAt, Workspace};
 
 /// Which agents to publish.
@@ -82,13 +82,13 @@ pub fn source_trailer(ws: &Workspace, bundle: &Bundle, at: &DraftAt) -> Result<S
         return Ok(ws.rev_commit(rev)?.to_string());
     }
     let repo = ws.repo();
-    let Some(head) = store::head_commit(repo)? else {
+    let Some(head) = git::head_commit(repo)? else {
         return Ok(format!("{}+dirty", ObjectId::null(repo.object_hash())));
     };
-    let head_tree = store::commit_tree(repo, head)?;
+    let head_tree = git::commit_tree(repo, head)?;
     for (path, bytes) in &bundle.files {
-        let in_head = store::blob_at(repo, head_tree, &format!("{}{path}", ws.prefix()))?;
-        if in_head != Some(store::blob_id(repo, bytes)?) {
+        let in_head = git::blob_at(repo, head_tree, &format!("{}{path}", ws.prefix()))?;
+        if in_head != Some(git::blob_id(repo, bytes)?) {
             return Ok(format!("{head}+dirty"));
         }
     }
@@ -109,7 +109,7 @@ impl Workspace {
         self.check_numbering(&ids, &options.at)?;
         let draft_commit = match &options.at {
             DraftAt::Rev(rev) => Some(self.rev_commit(rev)?),
-            DraftAt::WorkTree => store::head_commit(self.repo())?,
+            DraftAt::WorkTree => git::head_commit(self.repo())?,
         };
         let mut report = PublishReport::default();
         let mut pending = Vec::new();
@@ -121,7 +121,7 @@ impl Workspace {
                     return Err(Error::invalid(found));
                 }
             }
-            let tree = store::tree_id(self.repo(), &bundle.files, false)?;
+            let tree = git::tree_id(self.repo(), &bundle.files, false)?;
             report.warnings.extend(bundle.warnings.iter().cloned());
             match self.latest(id)? {
                 Some((n, data)) if data.tree == tree => report.unchanged.push((id.clone(), n)),
@@ -142,7 +142,7 @@ impl Workspace {
         }
 
         for (bundle, tree, latest) in pending {
-            let written = store::tree_id(self.repo(), &bundle.files, true)?;
+            let written = git::tree_id(self.repo(), &bundle.files, true)?;
             debug_assert_eq!(written, tree);
             let source = source_trailer(self, &bundle, &options.at)?;
             let new = NewVersion {
@@ -155,7 +155,7 @@ impl Workspace {
                 identity: &identity,
             };
             let agent = bundle.agent.to_string();
-            let created = store::create_version(self.repo(), self.names(), &new, latest, |latest| match latest {
+            let created = git::create_version(self.repo(), self.names(), &new, latest, |latest| match latest {
                 // Someone published this very content while we were preparing.
                 Some((n, latest_tree)) if latest_tree == tree => {
                     Err(Error::NothingToPublish { unchanged: vec![(agent.clone(), n)] })

@@ -8,14 +8,13 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use gix::ObjectId;
-use gix::bstr::BString;
-use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use crate::git::ObjectId;
 use serde::Serialize;
 
-use crate::error::{Error, Result, git};
+use crate::error::{Error, Result};
+use crate::git::RefChange;
+use crate::git::{self, TagData};
 use crate::id::AgentId;
-use crate::store::{self, TagData};
 use crate::tagmessage::TagMessage;
 use crate::workspace::Workspace;
 
@@ -81,27 +80,6 @@ fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId
     Ok(tags)
 }
 
-fn edit(name: &str, expected: PreviousValue, change: Option<ObjectId>) -> Result<RefEdit> {
-    ref_edit(name, expected, change, "agentver: push")
-}
-
-/// A ref edit: set `name` to `change`, or delete it when `None`, guarded by `expected`.
-pub(crate) fn ref_edit(name: &str, expected: PreviousValue, change: Option<ObjectId>, why: &str) -> Result<RefEdit> {
-    let name = name.try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
-        context: format!("naming {name}"),
-        message: e.to_string(),
-    })?;
-    let change = match change {
-        Some(new) => Change::Update {
-            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: why.into() },
-            expected,
-            new: gix::refs::Target::Object(new),
-        },
-        None => Change::Delete { expected, log: RefLog::AndReference },
-    };
-    Ok(RefEdit { change, name, deref: false })
-}
-
 impl Workspace {
     /// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
     /// remote's latest (see "No silent revert").
@@ -110,7 +88,7 @@ impl Workspace {
         let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
         for _attempt in 0..MAX_ATTEMPTS {
             let remote_refs = remote_tags(self, remote)?;
-            let local: BTreeMap<String, ObjectId> = store::list_refs(self.repo(), &self.names().all_ref_prefix())?
+            let local: BTreeMap<String, ObjectId> = git::list_refs(self.repo(), &self.names().all_ref_prefix())?
                 .into_iter()
                 .filter_map(|(name, id)| Some((name, id?)))
                 .filter(|(name, _)| self.names().parse(name).is_some())
@@ -192,7 +170,7 @@ impl Workspace {
         if !out.status.success() {
             return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
         }
-        let theirs: BTreeMap<u64, ObjectId> = store::list_refs(repo, &scratch)?
+        let theirs: BTreeMap<u64, ObjectId> = git::list_refs(repo, &scratch)?
             .into_iter()
             .filter_map(|(name, id)| {
                 let n = name.strip_prefix(&scratch)?.strip_prefix('v')?.parse().ok()?;
@@ -200,13 +178,13 @@ impl Workspace {
             })
             .collect();
         let ours: BTreeMap<u64, ObjectId> =
-            store::list_versions(repo, names, agent)?.into_iter().map(|v| (v.number, v.target)).collect();
+            git::list_versions(repo, names, agent)?.into_iter().map(|v| (v.number, v.target)).collect();
         let their_ids: Vec<ObjectId> = theirs.values().copied().collect();
         let never_pushed: Vec<(u64, ObjectId)> =
             ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
         let their_latest = theirs.keys().max().copied().unwrap_or(0);
         let their_latest_data = match theirs.get(&their_latest) {
-            Some(id) => Some(store::read_tag(repo, *id)?),
+            Some(id) => Some(git::read_tag(repo, *id)?),
             None => None,
         };
         let mut parent = their_latest_data.as_ref().map(|d| d.commit);
@@ -218,7 +196,7 @@ impl Workspace {
         let mut renumbered = Vec::new();
         let mut next = their_latest + 1;
         for (old_number, old_id) in &never_pushed {
-            let old: TagData = store::read_tag(repo, *old_id)?;
+            let old: TagData = git::read_tag(repo, *old_id)?;
             // No silent revert: the remote's latest must be in the history this version came from.
             if let Some(theirs) = &their_latest_data
                 && !force
@@ -234,48 +212,20 @@ impl Workspace {
             let new_number = next;
             next += 1;
             mapping.insert(*old_number, new_number);
-            let commit = repo.find_commit(old.commit).map_err(git(format!("reading commit {}", old.commit)))?;
-            let decoded = commit.decode().map_err(git("decoding a commit"))?;
-            let author =
-                decoded.author().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
-            let committer =
-                decoded.committer().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
             let default_label = format!("{agent} v{old_number}");
             let label = if old.message.label == default_label {
                 format!("{agent} v{new_number}")
             } else {
                 old.message.label.clone()
             };
-            let new_commit = gix::objs::Commit {
-                tree: old.tree,
-                parents: parent.into_iter().collect(),
-                author,
-                committer,
-                encoding: None,
-                message: format!("{agent}: {label}\n").into(),
-                extra_headers: Vec::new(),
-            };
-            let commit_id = repo.write_object(&new_commit).map_err(git("writing a renumbered commit"))?.detach();
             let message = TagMessage {
                 label,
                 version: Some(new_number),
                 rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
                 ..old.message.clone()
             };
-            let tagger = gix::actor::Signature {
-                name: old.tagger_name.as_str().into(),
-                email: old.tagger_email.as_str().into(),
-                time: old.time,
-            };
-            let tag = gix::objs::Tag {
-                target: commit_id,
-                target_kind: gix::objs::Kind::Commit,
-                name: BString::from(names.short(agent, new_number)),
-                tagger: Some(tagger),
-                message: message.format().into(),
-                signature: None,
-            };
-            let tag_id = repo.write_object(&tag).map_err(git("writing a renumbered tag"))?.detach();
+            let (commit_id, tag_id) =
+                git::rewrite_version(repo, &old, parent, &names.short(agent, new_number), &message)?;
             desired.insert(new_number, tag_id);
             parent = Some(commit_id);
             tip_tree = Some(old.tree);
@@ -288,35 +238,21 @@ impl Workspace {
         }
 
         // One transaction moves every local ref of this agent to the desired state.
-        let mut edits = Vec::new();
+        let mut changes = Vec::new();
         let all: std::collections::BTreeSet<u64> = ours.keys().chain(desired.keys()).copied().collect();
         for n in all {
-            let name = names.full(agent, n);
-            match (ours.get(&n), desired.get(&n)) {
-                (Some(old), Some(new)) if old == new => {}
-                (Some(old), Some(new)) => edits.push(edit(
-                    &name,
-                    PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*old)),
-                    Some(*new),
-                )?),
-                (None, Some(new)) => edits.push(edit(&name, PreviousValue::MustNotExist, Some(*new))?),
-                (Some(old), None) => {
-                    edits.push(edit(&name, PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*old)), None)?)
-                }
-                (None, None) => {}
+            let (from, to) = (ours.get(&n).copied(), desired.get(&n).copied());
+            if from != to {
+                changes.push(RefChange { name: names.full(agent, n), from, to });
             }
         }
         for (n, id) in &theirs {
-            edits.push(edit(
-                &format!("{scratch}v{n}"),
-                PreviousValue::MustExistAndMatch(gix::refs::Target::Object(*id)),
-                None,
-            )?);
+            changes.push(RefChange { name: format!("{scratch}v{n}"), from: Some(*id), to: None });
         }
-        let _guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        store::apply_atomically(repo, edits, &format!("renumbering {agent}'s local versions"))?;
+        let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+        git::apply_atomically(repo, changes, &format!("renumbering {agent}'s local versions"))?;
         if let Some(highest) = desired.keys().max() {
-            store::record_seen(repo, names, agent, *highest)?;
+            git::record_seen(repo, names, agent, *highest)?;
         }
         Ok(renumbered)
     }

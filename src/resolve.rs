@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 use serde_json::Value as Json;
 

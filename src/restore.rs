@@ -6,16 +6,16 @@
 
 use std::collections::BTreeSet;
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::bundle::{self, Files};
-use crate::error::{Error, Result, git};
+use crate::error::{Error, Result};
 use crate::fsutil::Staged;
+use crate::git::{self, Identity, NewVersion};
 use crate::id::{AgentId, RefSpec};
 use crate::publish::{Published, check_message};
 use crate::source::Source;
-use crate::store::{self, Identity, NewVersion};
 use crate::workspace::{Resolved, Workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -96,10 +96,10 @@ impl Workspace {
         let work_tree = self.work_tree()?;
 
         // Content found here can be recovered, so overwriting it loses nothing.
-        let head_tree = store::head_commit(repo)?.map(|c| store::commit_tree(repo, c)).transpose()?;
-        let index = repo.index_or_empty().map_err(git("reading the index"))?;
+        let head_tree = git::head_commit(repo)?.map(|c| git::commit_tree(repo, c)).transpose()?;
+        let index = git::Index::read(repo)?;
         let targets: Vec<ObjectId> = self.versions(agent)?.iter().map(|v| v.target).collect();
-        let version_trees: Vec<ObjectId> = crate::history_cache::read_tags(repo, self.names(), agent, &targets)?
+        let version_trees: Vec<ObjectId> = crate::git::history_cache::read_tags(repo, self.names(), agent, &targets)?
             .into_iter()
             .map(|c| c.data.tree)
             .collect();
@@ -114,17 +114,16 @@ impl Workspace {
             };
             let unsaved = match (&current, action) {
                 (Some(c), FileAction::Write) => {
-                    let id = store::blob_id(repo, c)?;
+                    let id = git::blob_id(repo, c)?;
                     let repo_path = format!("{}{path}", self.prefix());
                     let in_head = match head_tree {
-                        Some(t) => store::blob_at(repo, t, &repo_path)? == Some(id),
+                        Some(t) => git::blob_at(repo, t, &repo_path)? == Some(id),
                         None => false,
                     };
-                    let in_index =
-                        index.entry_by_path(gix::bstr::BStr::new(repo_path.as_bytes())).is_some_and(|e| e.id == id);
+                    let in_index = index.blob_at(&repo_path) == Some(id);
                     let mut in_version = false;
                     for t in &version_trees {
-                        if store::blob_at(repo, *t, path)? == Some(id) {
+                        if git::blob_at(repo, *t, path)? == Some(id) {
                             in_version = true;
                             break;
                         }
@@ -312,7 +311,7 @@ impl Workspace {
         // Stage the files first, so a write failure publishes nothing.
         let staged = self.stage(&plan)?;
         self.recheck(&plan)?;
-        let source = match store::head_commit(self.repo())? {
+        let source = match git::head_commit(self.repo())? {
             Some(head) => head.to_string(),
             None => ObjectId::null(self.repo().object_hash()).to_string(),
         };
@@ -327,7 +326,7 @@ impl Workspace {
             identity: &identity,
         };
         let created =
-            store::create_version(self.repo(), self.names(), &new, self.latest(agent)?, |latest| match latest {
+            git::create_version(self.repo(), self.names(), &new, self.latest(agent)?, |latest| match latest {
                 Some((n, tree)) if tree == old.tree => Err(Error::refused(
                     format!("nothing to roll back: {agent} v{n} already has v{target}'s content"),
                     Some(format!("to reset the draft, run: agentver restore {agent}@v{target}")),

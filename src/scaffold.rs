@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result, git};
+use crate::error::{Error, Result};
 use crate::fsutil::create_new;
 use crate::id::AgentId;
 use crate::workspace::Workspace;
@@ -100,13 +100,13 @@ pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
     let mut report = InitReport::default();
     // GIT_DIR (with GIT_WORK_TREE) may name a repository elsewhere, and a repository agentver
     // cannot read is still a repository: only where there is none is one made.
-    let found = match crate::store::open_repository(dir) {
+    let found = match crate::git::open_repository(dir) {
         Ok(_) => true,
         Err(Error::NotARepository { .. }) => false,
         Err(e) => return Err(e),
     };
     if !found {
-        gix::init(dir).map_err(git(format!("creating a git repository in {}", dir.display())))?;
+        crate::git::init_repository(dir)?;
         report.git_initialized = true;
     }
     for folder in ["agents", "tools", "workflows"] {

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, GitContext, Result, git};
+use crate::error::{Error, Result};
+use crate::git::tree::EntryKind;
 use crate::yaml::MAX_FILE_BYTES;
 
 pub trait Source {
@@ -39,67 +40,7 @@ fn too_big(file: String, size: u64, limit: usize) -> Error {
 pub struct WorkTree<'r> {
     root: PathBuf,
     canonical_root: PathBuf,
-    filters: Option<Filters<'r>>,
-}
-
-/// git's filter pipeline for one repository, made on first use (it reads the index and the
-/// attribute files).
-struct Filters<'r> {
-    repo: &'r gix::Repository,
-    /// The workspace folder inside the repository: "" or "config/".
-    prefix: String,
-    pipeline: std::cell::RefCell<Option<(gix::filter::Pipeline<'r>, gix::worktree::IndexPersistedOrInMemory)>>,
-}
-
-impl<'r> Filters<'r> {
-    fn with<T>(&self, f: impl FnOnce(&mut gix::filter::Pipeline<'r>, &gix::index::State) -> Result<T>) -> Result<T> {
-        let mut slot = self.pipeline.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(self.repo.filter_pipeline(None).map_err(git("reading .gitattributes and the index"))?);
-        }
-        let (pipeline, index) = slot.as_mut().expect("just made");
-        f(pipeline, index)
-    }
-
-    /// Worktree bytes → the bytes `git add` would store.
-    fn to_git(&self, rel: &str, bytes: Vec<u8>) -> Result<Vec<u8>> {
-        // Line-ending conversion only ever removes carriage returns on the way in.
-        if !bytes.contains(&b'\r') {
-            return Ok(bytes);
-        }
-        let path = format!("{}{rel}", self.prefix);
-        self.with(|pipeline, index| {
-            use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
-            let outcome = pipeline
-                .convert_to_git(bytes.as_slice(), Path::new(&path), index)
-                .map_err(git(format!("applying git's filters to {rel}")))?;
-            Ok(match outcome {
-                ToGitOutcome::Unchanged(_) => bytes.clone(),
-                ToGitOutcome::Buffer(buf) => buf.to_vec(),
-                ToGitOutcome::Process(mut read) => {
-                    let mut out = Vec::new();
-                    std::io::Read::read_to_end(&mut read, &mut out).map_err(|e| Error::io(rel, e))?;
-                    out
-                }
-            })
-        })
-    }
-
-    /// Stored bytes → what `git checkout` writes.
-    fn to_worktree(&self, rel: &str, bytes: &[u8]) -> Result<Vec<u8>> {
-        let path = format!("{}{rel}", self.prefix);
-        self.with(|pipeline, _| {
-            use gix::filter::plumbing::pipeline::convert::ToWorktreeOutcome;
-            let outcome = pipeline
-                .convert_to_worktree(bytes, path.as_str().into(), Default::default())
-                .map_err(git(format!("applying git's filters to {rel}")))?;
-            Ok(match outcome {
-                ToWorktreeOutcome::Unchanged(b) => b.to_vec(),
-                ToWorktreeOutcome::Buffer(b) => b.to_vec(),
-                ToWorktreeOutcome::Process(_) => bytes.to_vec(),
-            })
-        })
-    }
+    filters: Option<crate::git::tree::Filters<'r>>,
 }
 
 impl<'r> WorkTree<'r> {
@@ -110,9 +51,9 @@ impl<'r> WorkTree<'r> {
     }
 
     /// The work tree of `repo` (the workspace at `prefix` inside it), read through git's filters.
-    pub fn with_filters(root: &Path, repo: &'r gix::Repository, prefix: &str) -> Result<Self> {
+    pub fn with_filters(root: &Path, repo: &'r crate::git::Repository, prefix: &str) -> Result<Self> {
         let mut tree = Self::new(root)?;
-        tree.filters = Some(Filters { repo, prefix: prefix.to_owned(), pipeline: Default::default() });
+        tree.filters = Some(crate::git::tree::Filters::new(repo, prefix));
         Ok(tree)
     }
 
@@ -209,7 +150,7 @@ impl Source for WorkTree<'_> {
 
 /// The files of a tree in the object database, seen from a folder inside it.
 pub struct GitTree<'r> {
-    repo: &'r gix::Repository,
+    repo: &'r crate::git::Repository,
     tree: ObjectId,
     /// The workspace folder inside the tree: "" or "config/".
     prefix: String,
@@ -218,66 +159,45 @@ pub struct GitTree<'r> {
 }
 
 impl<'r> GitTree<'r> {
-    pub fn new(repo: &'r gix::Repository, tree: ObjectId, prefix: &str, label: &str) -> Self {
+    pub fn new(repo: &'r crate::git::Repository, tree: ObjectId, prefix: &str, label: &str) -> Self {
         GitTree { repo, tree, prefix: prefix.to_owned(), label: label.to_owned() }
     }
 
-    /// The entry at `rel`: its mode and object id.
-    fn entry(&self, rel: &str) -> Result<Option<(gix::objs::tree::EntryMode, ObjectId)>> {
-        let path = format!("{}{}", self.prefix, rel);
-        let tree = self
-            .repo
-            .find_object(self.tree)
-            .and_then(|o| o.peel_to_tree())
-            .context(|| format!("reading tree {}", self.tree))?;
-        let entry = tree.lookup_entry_by_path(&path).context(|| format!("looking up {path}"))?;
-        Ok(entry.map(|e| (e.mode(), e.object_id())))
+    /// The entry at `rel`: its kind and object id.
+    fn entry(&self, rel: &str) -> Result<Option<(EntryKind, ObjectId)>> {
+        crate::git::tree::entry(self.repo, self.tree, &format!("{}{}", self.prefix, rel))
     }
 }
 
 impl Source for GitTree<'_> {
     fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
-        let Some((mode, id)) = self.entry(rel)? else { return Ok(None) };
-        if mode.is_tree() {
-            return Ok(None);
-        }
-        if mode.is_commit() {
-            return Err(Error::invalid(Diagnostic::error(
+        let Some((kind, id)) = self.entry(rel)? else { return Ok(None) };
+        let refuse = |what: &str| {
+            Err(Error::invalid(Diagnostic::error(
                 &self.display(rel),
                 None,
-                "is a submodule entry; agentver reads regular files only",
-            )));
+                format!("is a {what}; agentver reads regular files only"),
+            )))
+        };
+        match kind {
+            EntryKind::Tree => return Ok(None),
+            EntryKind::Submodule => return refuse("submodule entry"),
+            EntryKind::Link => return refuse("symlink"),
+            EntryKind::Blob => {}
         }
-        if mode.is_link() {
-            return Err(Error::invalid(Diagnostic::error(
-                &self.display(rel),
-                None,
-                "is a symlink; agentver reads regular files only",
-            )));
+        let shown = || self.display(rel);
+        let size = crate::git::tree::object_size(self.repo, id, &shown)?;
+        if size > limit as u64 {
+            return Err(too_big(self.display(rel), size, limit));
         }
-        let header = self.repo.find_header(id).context(|| format!("reading {}", self.display(rel)))?;
-        if header.size() > limit as u64 {
-            return Err(too_big(self.display(rel), header.size(), limit));
-        }
-        let object = self.repo.find_object(id).context(|| format!("reading {}", self.display(rel)))?;
-        Ok(Some(object.detach().data))
+        crate::git::tree::read_object(self.repo, id, &shown).map(Some)
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>> {
-        let Some((mode, id)) = self.entry(dir)? else { return Ok(Vec::new()) };
-        if !mode.is_tree() {
-            return Ok(Vec::new());
+        match self.entry(dir)? {
+            Some((EntryKind::Tree, id)) => crate::git::tree::file_names(self.repo, id, dir),
+            _ => Ok(Vec::new()),
         }
-        let tree = self.repo.find_object(id).and_then(|o| o.peel_to_tree()).map_err(git(format!("reading {dir}")))?;
-        let decoded = tree.decode().map_err(git(format!("decoding {dir}")))?;
-        let mut names: Vec<String> = decoded
-            .entries
-            .iter()
-            .filter(|e| !e.mode.is_tree())
-            .filter_map(|e| std::str::from_utf8(e.filename).ok().map(str::to_owned))
-            .collect();
-        names.sort();
-        Ok(names)
     }
 
     fn display(&self, rel: &str) -> String {

@@ -11,6 +11,11 @@
 //! Agentver-Rollback-Of: 5
 //! ```
 
+/// A snapshot commit's message: `<id>: <label>`, so `git log agent/sales/v7` reads as history.
+pub fn commit_message(agent: &str, label: &str) -> String {
+    format!("{agent}: {label}\n")
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TagMessage {
     pub label: String,

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::bundle;
 use crate::channels::Pin;
 use crate::error::Result;
+use crate::git::{self, TagData};
 use crate::id::AgentId;
-use crate::store::{self, TagData};
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,7 +47,7 @@ impl Workspace {
                             problem: format!("is pinned by channel '{}' but does not exist", channel.name),
                         }),
                         Some(&id) => {
-                            let actual = store::read_tag(repo, id)?.tree;
+                            let actual = git::read_tag(repo, id)?.tree;
                             if actual != tree {
                                 findings.push(Finding {
                                     tag,
@@ -80,7 +80,7 @@ impl Workspace {
         let mut findings = Vec::new();
         let mut by_agent: TagsByAgent = BTreeMap::new();
         let mut tags = 0;
-        for (full, target) in store::list_refs(repo, &prefix)? {
+        for (full, target) in git::list_refs(repo, &prefix)? {
             tags += 1;
             let short = full.trim_start_matches("refs/tags/").to_owned();
             match (names.parse(&full), target) {
@@ -102,7 +102,7 @@ impl Workspace {
             for (&n, &target) in versions {
                 let tag = names.short(agent, n);
                 let mut problem = |p: String| findings.push(Finding { tag: tag.clone(), problem: p });
-                let d = match store::read_tag(repo, target) {
+                let d = match git::read_tag(repo, target) {
                     Ok(d) => d,
                     Err(e) => {
                         problem(format!("cannot be read: {e}"));
@@ -122,7 +122,7 @@ impl Workspace {
                         let found = d.message.version.map_or("missing".to_owned(), |v| v.to_string());
                         problem(format!("Agentver-Version trailer is {found}, not {n}"));
                     }
-                    if let Some(name) = tag_object_name(repo, target)
+                    if let Some(name) = git::tag_object_name(repo, target)
                         && name != tag
                     {
                         problem(format!("the tag object is named {name}"));
@@ -156,7 +156,7 @@ impl Workspace {
             }
             for (&n, d) in &data {
                 let tag = names.short(agent, n);
-                let parents = store::commit_parents(repo, d.commit)?;
+                let parents = git::commit_parents(repo, d.commit)?;
                 let expected: Vec<ObjectId> = data.get(&(n - 1)).map(|p| p.commit).into_iter().collect();
                 if n == 1 && !parents.is_empty() {
                     findings.push(Finding { tag, problem: "v1's commit has a parent".into() });
@@ -199,15 +199,4 @@ impl Workspace {
     pub fn audit_tags(&self) -> Result<Vec<Finding>> {
         Ok(self.audit_versions()?.0)
     }
-}
-
-/// The name recorded inside an annotated tag object.
-fn tag_object_name(repo: &gix::Repository, id: ObjectId) -> Option<String> {
-    let object = repo.find_object(id).ok()?;
-    if object.kind != gix::objs::Kind::Tag {
-        return None;
-    }
-    let tag = object.into_tag();
-    let decoded = tag.decode().ok()?;
-    Some(decoded.name.to_string())
 }

@@ -3,20 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::ObjectId;
+use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
 use crate::config::{self, Config};
-use crate::error::{Error, Result, git};
+use crate::error::{Error, Result};
+use crate::git;
 use crate::id::{AgentId, RefSpec};
 use crate::source::{GitTree, Source, WorkTree};
-use crate::store;
 use crate::tagname::TagNames;
 
 pub struct Workspace {
     root: PathBuf,
-    repo: gix::Repository,
+    repo: crate::git::Repository,
     /// The workspace folder relative to the repository's work tree: "" or "config/".
     prefix: String,
     config: Config,
@@ -72,7 +72,7 @@ impl Workspace {
     /// work tree's root holding agentver.toml, else that root.
     pub fn discover(start: &Path) -> Result<Self> {
         let start = start.canonicalize().map_err(|e| Error::io(start, e))?;
-        let mut repo = store::open_repository(&start)?;
+        let mut repo = git::open_repository(&start)?;
         // Snapshot trees are read repeatedly (root, then each file's folder); a small object cache
         // keeps them decoded. 8 MiB bounds it.
         repo.object_cache_size_if_unset(8 * 1024 * 1024);
@@ -115,7 +115,7 @@ impl Workspace {
         &self.root
     }
 
-    pub fn repo(&self) -> &gix::Repository {
+    pub fn repo(&self) -> &crate::git::Repository {
         &self.repo
     }
 
@@ -139,13 +139,7 @@ impl Workspace {
 
     /// The commit a revision names (`HEAD`, `main`, a tag, an id).
     pub fn rev_commit(&self, rev: &str) -> Result<ObjectId> {
-        let id = self.repo.rev_parse_single(rev).map_err(|_| Error::Usage {
-            message: format!("unknown revision '{rev}'"),
-            hint: Some("give a branch, tag or commit id that exists in this repository".into()),
-        })?;
-        let object = id.object().map_err(git(format!("reading {rev}")))?;
-        let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
-        Ok(commit.id)
+        git::rev_commit(&self.repo, rev)
     }
 
     /// The drafts as of `at`: the work tree, or the workspace folder inside a commit.
@@ -153,7 +147,7 @@ impl Workspace {
         Ok(match at {
             DraftAt::WorkTree => Box::new(self.work_tree()?),
             DraftAt::Rev(rev) => {
-                let tree = store::commit_tree(&self.repo, self.rev_commit(rev)?)?;
+                let tree = git::commit_tree(&self.repo, self.rev_commit(rev)?)?;
                 Box::new(GitTree::new(&self.repo, tree, &self.prefix, &format!("{rev}:")))
             }
         })
@@ -165,15 +159,15 @@ impl Workspace {
     }
 
     /// Every version of an agent, oldest first.
-    pub fn versions(&self, agent: &AgentId) -> Result<Vec<store::VersionRef>> {
-        store::list_versions(&self.repo, &self.names, agent)
+    pub fn versions(&self, agent: &AgentId) -> Result<Vec<git::VersionRef>> {
+        git::list_versions(&self.repo, &self.names, agent)
     }
 
     /// The tag data of one version, or `VersionNotFound`.
-    pub fn version(&self, agent: &AgentId, number: u64) -> Result<store::TagData> {
-        match store::find_version(&self.repo, &self.names, agent, number)? {
-            Some(target) => store::read_tag(&self.repo, target),
-            None => match store::latest_version(&self.repo, &self.names, agent)? {
+    pub fn version(&self, agent: &AgentId, number: u64) -> Result<git::TagData> {
+        match git::find_version(&self.repo, &self.names, agent, number)? {
+            Some(target) => git::read_tag(&self.repo, target),
+            None => match git::latest_version(&self.repo, &self.names, agent)? {
                 Some(latest) => Err(Error::VersionNotFound {
                     agent: agent.to_string(),
                     version: number,
@@ -193,9 +187,9 @@ impl Workspace {
     }
 
     /// The highest version and its tag data.
-    pub fn latest(&self, agent: &AgentId) -> Result<Option<(u64, store::TagData)>> {
-        match store::latest_version(&self.repo, &self.names, agent)? {
-            Some(v) => Ok(Some((v.number, store::read_tag(&self.repo, v.target)?))),
+    pub fn latest(&self, agent: &AgentId) -> Result<Option<(u64, git::TagData)>> {
+        match git::latest_version(&self.repo, &self.names, agent)? {
+            Some(v) => Ok(Some((v.number, git::read_tag(&self.repo, v.target)?))),
             None => Ok(None),
         }
     }
@@ -218,14 +212,14 @@ impl Workspace {
     /// always serves the same versions and an unmerged publish never reaches production.
     pub fn latest_number(&self, agent: &AgentId, at: &DraftAt) -> Result<Option<u64>> {
         let DraftAt::Rev(rev) = at else {
-            return Ok(store::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number));
+            return Ok(git::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number));
         };
         let commit = self.rev_commit(rev)?;
-        for version in store::list_versions(&self.repo, &self.names, agent)?.iter().rev() {
-            let data = store::read_tag(&self.repo, version.target)?;
+        for version in git::list_versions(&self.repo, &self.names, agent)?.iter().rev() {
+            let data = git::read_tag(&self.repo, version.target)?;
             let contained = match data.message.source_commit().and_then(|hex| ObjectId::from_hex(hex.as_bytes()).ok()) {
                 None => true,
-                Some(source) => store::contains(&self.repo, source, commit)? == Some(true),
+                Some(source) => git::contains(&self.repo, source, commit)? == Some(true),
             };
             if contained {
                 return Ok(Some(version.number));
@@ -236,12 +230,12 @@ impl Workspace {
 
     /// Refuses a new version of `agent` that would undo its latest: latest's source commit must
     /// be contained in `commit`, the one the draft comes from ("No silent revert").
-    pub fn check_no_revert(&self, agent: &AgentId, latest: &store::TagData, commit: Option<ObjectId>) -> Result<()> {
+    pub fn check_no_revert(&self, agent: &AgentId, latest: &git::TagData, commit: Option<ObjectId>) -> Result<()> {
         let Some(source) = latest.message.source_commit() else { return Ok(()) };
         let number = latest.message.version.unwrap_or_default();
         let short = &source[..source.len().min(12)];
         let contained = match (ObjectId::from_hex(source.as_bytes()), commit) {
-            (Ok(source), Some(commit)) => store::contains(&self.repo, source, commit)?,
+            (Ok(source), Some(commit)) => git::contains(&self.repo, source, commit)?,
             _ => Some(false),
         };
         match contained {
@@ -267,7 +261,7 @@ impl Workspace {
             Resolved::Draft => {
                 let source = self.drafts(at)?;
                 let bundle = bundle::load(source.as_ref(), agent)?;
-                let tree = store::tree_id(&self.repo, &bundle.files, false)?;
+                let tree = git::tree_id(&self.repo, &bundle.files, false)?;
                 Ok(Located { agent: agent.clone(), version: Resolved::Draft, tree, tag: None, bundle })
             }
             Resolved::Version(n) => {
@@ -318,7 +312,7 @@ impl Workspace {
 
     /// Entries of a snapshot tree beyond the agent's own files (`files`, as its bundle loaded them).
     pub fn snapshot_extras(&self, tree: ObjectId, files: &bundle::Files) -> Result<Vec<String>> {
-        Ok(store::tree_paths(&self.repo, tree)?.into_iter().filter(|p| !files.contains_key(p)).collect())
+        Ok(git::tree_paths(&self.repo, tree)?.into_iter().filter(|p| !files.contains_key(p)).collect())
     }
 
     /// Every agent id that has a draft in `at`, sorted.
@@ -326,29 +320,8 @@ impl Workspace {
         Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
     }
 
-    /// Agent ids that have published versions. Agent ids are folder names under the prefix, so
-    /// this reads the names in the loose tag folder and in packed-refs, never a ref file: listing
-    /// the refs themselves would read every version of every agent.
+    /// Agent ids that have published versions (from ref names alone).
     pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
-        let mut ids = std::collections::BTreeSet::new();
-        let folder = self.repo.common_dir().join("refs/tags").join(self.names.prefix());
-        if let Ok(entries) = std::fs::read_dir(&folder) {
-            for entry in entries.flatten() {
-                if let Some(id) = entry.file_name().to_str().and_then(|n| AgentId::new(n).ok()) {
-                    ids.insert(id);
-                }
-            }
-        }
-        let prefix = self.names.all_ref_prefix();
-        if let Some(packed) = self.repo.refs.cached_packed_buffer().map_err(git("reading packed-refs"))? {
-            for reference in packed.iter_prefixed(prefix.clone().into()).map_err(git("reading packed-refs"))? {
-                let Ok(reference) = reference else { continue };
-                let name = reference.name.as_bstr().to_string();
-                if let Some((id, _)) = self.names.parse(&name) {
-                    ids.insert(id);
-                }
-            }
-        }
-        Ok(ids.into_iter().collect())
+        git::published_agent_ids(&self.repo, &self.names)
     }
 }

@@ -44,7 +44,7 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Applies `change` to the channels.toml at `path` holding the advisory lock at `lock`; returns
 /// the new text.
 pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
-    let Some(_held) = crate::lock::exclusive_within(lock, LOCK_WAIT)? else {
+    let Some(_held) = crate::git::lock::exclusive_within(lock, LOCK_WAIT)? else {
         return Err(Error::refused(
             format!("{FILE} is being edited by another agentver process"),
             Some("wait for it to finish, then run the command again".into()),

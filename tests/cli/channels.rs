@@ -100,7 +100,7 @@ fn refused_edits_leave_the_file_byte_for_byte() {
 
     // Another agentver holding the edit lock: refused after a short wait, file untouched.
     env.write("channels.toml", "");
-    let held = agentver::lock::exclusive(&env.path(".git/agentver-channels.lock")).unwrap();
+    let held = agentver::git::lock::exclusive(&env.path(".git/agentver-channels.lock")).unwrap();
     let run = env.av(&["pin", "y", "sales"]).code(1);
     assert!(run.stderr.contains("being edited by another agentver process"), "{}", run.stderr);
     assert_eq!(env.read("channels.toml"), "");

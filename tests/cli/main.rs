@@ -14,6 +14,7 @@ mod diff;
 mod hostile;
 mod init;
 mod integrity;
+mod layers;
 mod log;
 mod publish;
 mod restore;

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
+use super::TagData;
 use crate::error::Result;
 use crate::id::AgentId;
-use crate::store::{self, TagData};
 use crate::tagmessage::TagMessage;
 use crate::tagname::TagNames;
 
@@ -105,8 +105,8 @@ pub fn read_tags(
             continue;
         }
         missed = true;
-        let data = store::read_tag(repo, *target)?;
-        let date = store::rfc3339(data.time);
+        let data = super::read_tag(repo, *target)?;
+        let date = super::rfc3339(data.time);
         out.push(Cached { data, date });
     }
     if missed {

@@ -1,4 +1,5 @@
-//! The one module that talks to git: snapshot trees and commits, version tags, reads at a revision.
+//! The git layer, the only user of gix: snapshot trees and commits, version tags, ref transactions,
+//! reads at a revision, opening the repository as git would.
 //!
 //! Everything here goes through gix. Writes add objects and create exactly one ref per version;
 //! no branch, HEAD, index or work-tree file is touched.
@@ -6,16 +7,27 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 
-use gix::ObjectId;
 use gix::bstr::{BString, ByteSlice};
 use gix::objs::tree::{Entry, EntryKind};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
-use crate::bundle::Files;
-use crate::error::{Error, GitContext, Result, chain, git};
+pub mod clock;
+pub mod history_cache;
+pub mod lock;
+
+pub use gix::{ObjectId, Repository};
+
+/// The files of one snapshot, by workspace-relative path, byte for byte.
+pub type Files = std::collections::BTreeMap<String, Vec<u8>>;
+use crate::error::{Error, Result};
+
+mod error;
+pub mod tree;
+
 use crate::id::AgentId;
 use crate::tagmessage::TagMessage;
 use crate::tagname::TagNames;
+use error::{GitContext, chain, git};
 
 /// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,
 /// and repositories whose refs or objects agentver cannot read correctly are refused by name
@@ -96,7 +108,7 @@ impl Identity {
                     message: format!("GIT_COMMITTER_DATE '{date}' is not a date: {e}"),
                     hint: None,
                 })?,
-            None => crate::clock::now(),
+            None => crate::git::clock::now(),
         };
         if let Some(author) = author {
             let (name, email) = parse_author(author).ok_or_else(|| Error::Usage {
@@ -481,20 +493,9 @@ pub fn create_version(
         let latest_number = latest.as_ref().map(|(n, _)| *n);
         let seen = highest_seen(repo, names, new.agent);
         let number = latest_number.unwrap_or(0).max(seen) + 1;
-        let parents = latest.iter().map(|(_, t)| t.commit).collect();
         let signature = new.identity.0.clone();
         let label = new.label.map(str::to_owned).unwrap_or_else(|| format!("{} v{number}", new.agent));
 
-        let commit = gix::objs::Commit {
-            tree: new.tree,
-            parents,
-            author: signature.clone(),
-            committer: signature.clone(),
-            encoding: None,
-            message: format!("{}: {label}\n", new.agent).into(),
-            extra_headers: Vec::new(),
-        };
-        let commit_id = repo.write_object(&commit).map_err(git("writing the snapshot commit"))?.detach();
         let short = names.short(new.agent, number);
         let message = TagMessage {
             label: label.clone(),
@@ -504,15 +505,9 @@ pub fn create_version(
             source: Some(new.source.clone()),
             rollback_of: new.rollback_of,
         };
-        let tag = gix::objs::Tag {
-            target: commit_id,
-            target_kind: gix::objs::Kind::Commit,
-            name: BString::from(short.as_str()),
-            tagger: Some(signature),
-            message: message.format().into(),
-            signature: None,
-        };
-        let tag_id = repo.write_object(&tag).map_err(git("writing the tag object"))?.detach();
+        let parent = latest.as_ref().map(|(_, t)| t.commit);
+        let (commit_id, tag_id) =
+            write_version_objects(repo, new.tree, parent, [&signature, &signature, &signature], &short, &message)?;
 
         let full = names.full(new.agent, number);
         let edit = RefEdit {
@@ -534,7 +529,7 @@ pub fn create_version(
         let mut time_buf = gix::date::parse::TimeBuf::default();
         // Only agentver processes take this lock, and only around the ref transaction. Holding it,
         // nobody else can create a version ref: `git pack-refs` may move refs, never create them.
-        let guard = crate::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+        let guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
         // The parent and number were chosen from a reading taken before the lock, and gix re-reads
         // packed-refs only when its mtime grows (mtimes tick coarsely: a `pack-refs` just after
         // our reading can look unchanged). So packed-refs is re-read, then: every publisher
@@ -585,6 +580,159 @@ pub fn create_version(
             Err(e) => return Err(git(format!("creating {full}"))(e)),
         }
     }
+}
+
+/// Writes a version's snapshot commit (parent = the previous version's commit) and its annotated
+/// tag object, touching no ref: the one writer of version objects, for publish and for push's
+/// renumbering. `people` are the commit's author and committer and the tag's tagger.
+fn write_version_objects(
+    repo: &Repository,
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+    people: [&gix::actor::Signature; 3],
+    tag_name: &str,
+    message: &TagMessage,
+) -> Result<(ObjectId, ObjectId)> {
+    let [author, committer, tagger] = people;
+    let agent = message.agent.as_deref().unwrap_or_default();
+    let commit = gix::objs::Commit {
+        tree,
+        parents: parent.into_iter().collect(),
+        author: author.clone(),
+        committer: committer.clone(),
+        encoding: None,
+        message: crate::tagmessage::commit_message(agent, &message.label).into(),
+        extra_headers: Vec::new(),
+    };
+    let commit_id = repo.write_object(&commit).map_err(git("writing the snapshot commit"))?.detach();
+    let tag = gix::objs::Tag {
+        target: commit_id,
+        target_kind: gix::objs::Kind::Commit,
+        name: BString::from(tag_name),
+        tagger: Some(tagger.clone()),
+        message: message.format().into(),
+        signature: None,
+    };
+    let tag_id = repo.write_object(&tag).map_err(git("writing the tag object"))?.detach();
+    Ok((commit_id, tag_id))
+}
+
+/// Writes `old` again as version `tag_name` on top of `parent`, with `message`: same tree, same
+/// author, committer and tagger, dates included (push's renumbering). Returns (commit, tag).
+pub fn rewrite_version(
+    repo: &Repository,
+    old: &TagData,
+    parent: Option<ObjectId>,
+    tag_name: &str,
+    message: &TagMessage,
+) -> Result<(ObjectId, ObjectId)> {
+    let commit = repo.find_commit(old.commit).map_err(git(format!("reading commit {}", old.commit)))?;
+    let decoded = commit.decode().map_err(git("decoding a commit"))?;
+    let author = decoded.author().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
+    let committer =
+        decoded.committer().map_err(git("decoding a commit"))?.to_owned().map_err(git("decoding a commit"))?;
+    let tagger = gix::actor::Signature {
+        name: old.tagger_name.as_str().into(),
+        email: old.tagger_email.as_str().into(),
+        time: old.time,
+    };
+    write_version_objects(repo, old.tree, parent, [&author, &committer, &tagger], tag_name, message)
+}
+
+/// One ref change of an all-or-nothing transaction: the ref must hold `from` now (`None`: must
+/// not exist) and will hold `to` (`None`: deleted).
+#[derive(Clone, Debug)]
+pub struct RefChange {
+    pub name: String,
+    pub from: Option<ObjectId>,
+    pub to: Option<ObjectId>,
+}
+
+impl RefChange {
+    fn edit(&self, why: &str) -> Result<RefEdit> {
+        let expected = match self.from {
+            Some(id) => PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id)),
+            None => PreviousValue::MustNotExist,
+        };
+        let change = match self.to {
+            Some(new) => Change::Update {
+                log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: why.into() },
+                expected,
+                new: gix::refs::Target::Object(new),
+            },
+            None => Change::Delete { expected, log: RefLog::AndReference },
+        };
+        let name = self.name.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
+            context: format!("naming {}", self.name),
+            message: e.to_string(),
+        })?;
+        Ok(RefEdit { change, name, deref: false })
+    }
+}
+
+/// Creates a git repository in `dir` (what `agentver init` does where there is none).
+pub fn init_repository(dir: &std::path::Path) -> Result<()> {
+    gix::init(dir).map_err(git(format!("creating a git repository in {}", dir.display())))?;
+    Ok(())
+}
+
+/// The commit a revision names (`HEAD`, `main`, a tag, an id).
+pub fn rev_commit(repo: &Repository, rev: &str) -> Result<ObjectId> {
+    let id = repo.rev_parse_single(rev).map_err(|_| Error::Usage {
+        message: format!("unknown revision '{rev}'"),
+        hint: Some("give a branch, tag or commit id that exists in this repository".into()),
+    })?;
+    let object = id.object().map_err(git(format!("reading {rev}")))?;
+    let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
+    Ok(commit.id)
+}
+
+/// Agent ids that have version tags: folder names under the prefix, read from the loose tag
+/// folder and packed-refs, never a ref file (listing the refs would read every version).
+pub fn published_agent_ids(repo: &Repository, names: &TagNames) -> Result<Vec<AgentId>> {
+    let mut ids = std::collections::BTreeSet::new();
+    let folder = repo.common_dir().join("refs/tags").join(names.prefix());
+    if let Ok(entries) = std::fs::read_dir(&folder) {
+        for entry in entries.flatten() {
+            if let Some(id) = entry.file_name().to_str().and_then(|n| AgentId::new(n).ok()) {
+                ids.insert(id);
+            }
+        }
+    }
+    if let Some(packed) = repo.refs.cached_packed_buffer().map_err(git("reading packed-refs"))? {
+        for reference in packed.iter_prefixed(names.all_ref_prefix().into()).map_err(git("reading packed-refs"))? {
+            let Ok(reference) = reference else { continue };
+            if let Some((id, _)) = names.parse(&reference.name.as_bstr().to_string()) {
+                ids.insert(id);
+            }
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// The index (staging area), for asking which blob it holds at a path.
+pub struct Index(gix::worktree::Index);
+
+impl Index {
+    pub fn read(repo: &Repository) -> Result<Self> {
+        Ok(Index(repo.index_or_empty().map_err(git("reading the index"))?))
+    }
+
+    /// The blob staged at `path` (repository-relative).
+    pub fn blob_at(&self, path: &str) -> Option<ObjectId> {
+        self.0.entry_by_path(gix::bstr::BStr::new(path.as_bytes())).map(|e| e.id)
+    }
+}
+
+/// The name recorded inside an annotated tag object (None for anything else).
+pub fn tag_object_name(repo: &Repository, id: ObjectId) -> Option<String> {
+    let object = repo.find_object(id).ok()?;
+    if object.kind != gix::objs::Kind::Tag {
+        return None;
+    }
+    let tag = object.into_tag();
+    let decoded = tag.decode().ok()?;
+    Some(decoded.name.to_string())
 }
 
 /// The lock files a ref transaction may leave if killed, written down before it starts and
@@ -677,7 +825,8 @@ pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3)
 /// then, every ref still holds its old value), then every edit is made by one rename of
 /// `packed-refs`: the old state or the new one, never a mix. The locks a killed run leaves are
 /// named in its journal and removed by the next agentver. Call it holding agentver's lock.
-pub fn apply_atomically(repo: &gix::Repository, edits: Vec<RefEdit>, why: &str) -> Result<()> {
+pub fn apply_atomically(repo: &Repository, changes: Vec<RefChange>, why: &str) -> Result<()> {
+    let edits = changes.iter().map(|c| c.edit(why)).collect::<Result<Vec<_>>>()?;
     use gix::lock::acquire::Fail;
     use gix::refs::file::transaction::PackedRefs;
     let committer = repo.committer().and_then(std::result::Result::ok);
@@ -762,7 +911,7 @@ pub fn blob_at(repo: &gix::Repository, tree: ObjectId, path: &str) -> Result<Opt
 }
 
 /// Every entry of a snapshot tree that is not a folder, by path as the tree spells it (names are
-/// untrusted: `..`, `/`, `.git` and links are listed as they are, for [`crate::verify`] to report).
+/// untrusted: `..`, `/`, `.git` and links are listed as they are, for `verify` to report).
 pub fn tree_paths(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<String>> {
     fn walk(repo: &gix::Repository, tree: ObjectId, prefix: &str, depth: usize, out: &mut Vec<String>) -> Result<()> {
         let object = repo.find_object(tree).map_err(git("reading a snapshot tree"))?;
