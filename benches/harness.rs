@@ -407,10 +407,10 @@ fn in_process(batches: usize, batch: u32, mut f: impl FnMut()) -> Duration {
 /// In-process figures through the library: next-version lookup, one agent's history (a cold
 /// process's first read, then with the history cache), and the resolver warm and cold.
 fn bench_in_process(repo: &Repo, refs: &'static str, rows: &mut Vec<Row>) {
-    use agentver::resolve::{Call, Resolver};
+    use agentver::routing::resolve::{Call, Resolver};
     let size = format!("{} × {}", repo.agents, repo.versions);
     let dir = &repo.dir;
-    let id = agentver::id::AgentId::new(&agent_id(0)).unwrap();
+    let id = agentver::names::id::AgentId::new(&agent_id(0)).unwrap();
     let ws = agentver::Workspace::discover(dir).unwrap();
     let mut row = |operation: &str, t: Duration| {
         rows.push(Row {

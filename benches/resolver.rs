@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use agentver::id::Spec;
-use agentver::publish::{PublishOptions, Selection};
-use agentver::resolve::{Call, Resolver};
+use agentver::names::id::Spec;
+use agentver::ops::publish::{PublishOptions, Selection};
+use agentver::routing::resolve::{Call, Resolver};
 use agentver::{DraftAt, Workspace};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -49,7 +49,7 @@ fn fixture(dir: &Path) {
     let draft = dir.join("agents/sales.yaml");
     std::fs::write(&draft, std::fs::read_to_string(&draft).unwrap().replace("temperature: 0.3 ", "temperature: 0.5 "))
         .unwrap();
-    ws.publish(&Selection::Named(vec![agentver::id::AgentId::new("sales").unwrap()]), &options).unwrap();
+    ws.publish(&Selection::Named(vec![agentver::names::id::AgentId::new("sales").unwrap()]), &options).unwrap();
     ws.pin("+14155550100", &Spec::parse("sales@v1").unwrap()).unwrap();
     ws.ab(
         "+14155550199",

@@ -6,7 +6,7 @@
 // A demonstration program: printing is its job.
 #![allow(clippy::print_stdout)]
 
-use agentver::resolve::{Call, Resolver};
+use agentver::routing::resolve::{Call, Resolver};
 use agentver::{DraftAt, Workspace};
 
 fn main() -> anyhow::Result<()> {

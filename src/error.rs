@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::Diagnostic;
+use crate::format::diagnostic::Diagnostic;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value as Json, json};
 
-use crate::channels;
-use crate::model::{parse_agent, parse_tool};
-use crate::yaml;
+use crate::format::channels;
+use crate::format::model::{parse_agent, parse_tool};
+use crate::format::yaml;
 
 const SALES: &str = include_str!("../agents.example/agents/sales.yaml");
 const CHANNELS: &str = include_str!("../agents.example/channels.toml");
@@ -192,10 +192,10 @@ proptest! {
     ) {
         let total: u64 = weights.iter().sum();
         prop_assume!(total > 0);
-        let b = crate::bucket::bucket(&salt, &key, total);
+        let b = crate::routing::bucket::bucket(&salt, &key, total);
         prop_assert!(b < total);
-        prop_assert_eq!(b, crate::bucket::bucket(&salt, &key, total));
-        let i = crate::bucket::pick(weights.iter().copied(), b).unwrap();
+        prop_assert_eq!(b, crate::routing::bucket::bucket(&salt, &key, total));
+        let i = crate::routing::bucket::pick(weights.iter().copied(), b).unwrap();
         prop_assert!(weights[i] > 0, "a paused variant never gets a call");
     }
 

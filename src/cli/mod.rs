@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use agentver::diagnostic::Diagnostic;
+use agentver::format::diagnostic::Diagnostic;
 use agentver::{DraftAt, Workspace};
 
 pub use error::CliError;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use agentver::diff::{Change, ChangeKind};
+use agentver::format::diff::{Change, ChangeKind};
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 

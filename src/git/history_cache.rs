@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::TagData;
 use crate::error::Result;
-use crate::id::AgentId;
-use crate::tagmessage::TagMessage;
-use crate::tagname::TagNames;
+use crate::names::id::AgentId;
+use crate::names::tagmessage::TagMessage;
+use crate::names::tagname::TagNames;
 
 const FORMAT: u32 = 2;
 

@@ -24,9 +24,9 @@ use crate::error::{Error, Result};
 mod error;
 pub mod tree;
 
-use crate::id::AgentId;
-use crate::tagmessage::TagMessage;
-use crate::tagname::TagNames;
+use crate::names::id::AgentId;
+use crate::names::tagmessage::TagMessage;
+use crate::names::tagname::TagNames;
 use error::{GitContext, chain, git};
 
 /// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,
@@ -601,7 +601,7 @@ fn write_version_objects(
         author: author.clone(),
         committer: committer.clone(),
         encoding: None,
-        message: crate::tagmessage::commit_message(agent, &message.label).into(),
+        message: crate::names::tagmessage::commit_message(agent, &message.label).into(),
         extra_headers: Vec::new(),
     };
     let commit_id = repo.write_object(&commit).map_err(git("writing the snapshot commit"))?.detach();

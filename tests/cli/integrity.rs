@@ -210,7 +210,7 @@ fn restores_and_channel_edits_killed_midway_leave_old_or_new_files() {
         let after = env.read("channels.toml");
         let pinned = after.contains(&format!("[channels.{line}]"));
         assert!(after == before || pinned, "round {round}: channels.toml is neither old nor new");
-        agentver::channels::parse(&after, "channels.toml").expect("still valid");
+        agentver::format::channels::parse(&after, "channels.toml").expect("still valid");
     }
     // Nothing left blocks the next edit or restore.
     env.av(&["pin", "final", "sales"]).ok();

@@ -1,6 +1,6 @@
-//! The layer rule, checked on the source tree: gix is used only in `src/git/`, and the git layer
-//! depends on nothing above it (only on names, errors and file helpers). A violation names the
-//! file and line.
+//! The layer rule, checked on the source tree: gix is used only in `src/git/`; `src/names/`
+//! depends on nothing else in the crate; the git layer only on names, errors and file helpers.
+//! A violation names the file and line.
 
 use std::path::{Path, PathBuf};
 
@@ -41,19 +41,29 @@ fn gix_is_used_only_in_the_git_layer() {
     assert!(found.is_empty(), "gix outside src/git/:\n{}", found.join("\n"));
 }
 
-#[test]
-fn the_git_layer_depends_only_on_names_errors_and_file_helpers() {
-    let git = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/git");
+/// Every line of the files under `src/<layer>` that names a crate module outside `allowed`.
+fn reaches_above(layer: &str, allowed: &[&str]) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer);
     let mut files = Vec::new();
-    rust_files(&git, &mut files);
-    assert!(files.len() >= 5, "src/git/ was not found");
-    const ALLOWED: &[&str] = &["git", "error", "id", "tagname", "tagmessage", "fsutil"];
-    let found = violations(&files, |code| {
+    rust_files(&dir, &mut files);
+    assert!(!files.is_empty(), "src/{layer}/ was not found");
+    violations(&files, |code| {
         code.match_indices("crate::").any(|(at, _)| {
             let module: String =
                 code[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            !ALLOWED.contains(&module.as_str())
+            !allowed.contains(&module.as_str())
         })
-    });
+    })
+}
+
+#[test]
+fn names_depend_on_nothing_else_in_the_crate() {
+    let found = reaches_above("names", &["names"]);
+    assert!(found.is_empty(), "src/names/ reaches outside itself:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_git_layer_depends_only_on_names_errors_and_file_helpers() {
+    let found = reaches_above("git", &["git", "error", "names", "fsutil"]);
     assert!(found.is_empty(), "src/git/ reaches above its layer:\n{}", found.join("\n"));
 }

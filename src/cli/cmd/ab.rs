@@ -1,6 +1,6 @@
 //! `agentver ab <channel> <name>=<spec>:<weight>...`: split a channel's calls between configurations.
 
-use agentver::channels::Sticky;
+use agentver::format::channels::Sticky;
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
@@ -30,7 +30,7 @@ pub struct Args {
     salt: Option<String>,
 }
 
-fn parse_variant(s: &str) -> Result<(String, agentver::id::Spec, u64), CliError> {
+fn parse_variant(s: &str) -> Result<(String, agentver::names::id::Spec, u64), CliError> {
     let bad =
         || CliError::usage(format!("'{s}' is not NAME=SPEC:WEIGHT"), Some("for example control=sales@v3:80".into()));
     let (name, rest) = s.split_once('=').ok_or_else(bad)?;
@@ -41,8 +41,11 @@ fn parse_variant(s: &str) -> Result<(String, agentver::id::Spec, u64), CliError>
             Some("weights are integers ≥ 0".into()),
         )
     })?;
-    if weight > agentver::channels::MAX_WEIGHT {
-        return Err(CliError::usage(format!("weight {weight} is above {}", agentver::channels::MAX_WEIGHT), None));
+    if weight > agentver::format::channels::MAX_WEIGHT {
+        return Err(CliError::usage(
+            format!("weight {weight} is above {}", agentver::format::channels::MAX_WEIGHT),
+            None,
+        ));
     }
     Ok((name.to_owned(), super::spec(spec)?, weight))
 }

@@ -1,6 +1,6 @@
 //! `agentver channels`: every channel and what it resolves to now.
 
-use agentver::resolve::Resolver;
+use agentver::routing::resolve::Resolver;
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 

@@ -1,6 +1,6 @@
 //! `agentver check`: validate everything; for CI and pre-commit hooks.
 
-use agentver::diagnostic::Severity;
+use agentver::format::diagnostic::Severity;
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 

@@ -1,7 +1,7 @@
 //! `agentver diff`: what changed between two configurations of an agent.
 
-use agentver::diff;
-use agentver::id::{RefSpec, Spec};
+use agentver::format::diff;
+use agentver::names::id::{RefSpec, Spec};
 use agentver::workspace::Located;
 
 use crate::cli::render::{self, Format};

@@ -1,6 +1,6 @@
 //! `agentver fetch [REMOTE] [--configure]`: bring the remote's agent tags.
 
-use agentver::fetch::FetchReport;
+use agentver::ops::fetch::FetchReport;
 
 use super::push::Render;
 use crate::cli::{CliError, CmdResult, Outcome, Ui};

@@ -22,7 +22,7 @@ pub mod status;
 pub mod unpin;
 pub mod verify;
 
-use agentver::id::{AgentId, Spec};
+use agentver::names::id::{AgentId, Spec};
 
 use super::CliError;
 

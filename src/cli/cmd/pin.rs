@@ -1,6 +1,6 @@
 //! `agentver pin <channel> <id>[@<ref>]`: point a channel at one configuration.
 
-use agentver::channels::Pin;
+use agentver::format::channels::Pin;
 
 use crate::cli::{CmdResult, Outcome, Ui};
 

@@ -1,7 +1,7 @@
 //! `agentver plan`: what a change does to each channel's callers.
 
-use agentver::plan::{ChannelChange, ChannelPlan, Plan};
-use agentver::resolve::{ChannelView, TargetView};
+use agentver::ops::plan::{ChannelChange, ChannelPlan, Plan};
+use agentver::routing::resolve::{ChannelView, TargetView};
 use std::io::Write;
 
 use crate::cli::render::{self, Format};

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use agentver::publish::{PublishOptions, Selection};
+use agentver::ops::publish::{PublishOptions, Selection};
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 

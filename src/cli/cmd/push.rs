@@ -1,6 +1,6 @@
 //! `agentver push [REMOTE]`: push the agent tags the remote lacks, renumbering after a lost race.
 
-use agentver::push::PushReport;
+use agentver::ops::push::PushReport;
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 

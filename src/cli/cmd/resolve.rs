@@ -1,6 +1,6 @@
 //! `agentver resolve <channel>`: which exact configuration serves one call.
 
-use agentver::resolve::{Call, Resolver};
+use agentver::routing::resolve::{Call, Resolver};
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 

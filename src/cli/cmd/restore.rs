@@ -1,7 +1,7 @@
 //! `agentver restore <id>@<ref>`: write a version's files back into the work tree.
 
-use agentver::id::RefSpec;
-use agentver::restore::{FileAction, RestoreOptions, RestorePlan};
+use agentver::names::id::RefSpec;
+use agentver::ops::restore::{FileAction, RestoreOptions, RestorePlan};
 
 use crate::cli::{CmdResult, Outcome, Ui};
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use agentver::restore::RollbackOptions;
+use agentver::ops::restore::RollbackOptions;
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 

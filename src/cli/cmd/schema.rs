@@ -7,6 +7,6 @@ use crate::cli::{CmdResult, Outcome, Ui};
 pub struct Args {}
 
 pub fn run(ui: &mut Ui, _args: Args) -> CmdResult {
-    ui.print_json(&agentver::model::schema::json_schema())?;
+    ui.print_json(&agentver::format::model::schema::json_schema())?;
     Ok(Outcome::Success)
 }

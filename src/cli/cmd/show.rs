@@ -1,6 +1,6 @@
 //! `agentver show <spec>`: the agent file as published, or the draft.
 
-use agentver::id::RefSpec;
+use agentver::names::id::RefSpec;
 use agentver::workspace::Resolved;
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};

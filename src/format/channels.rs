@@ -1,0 +1,660 @@
+//! `channels.toml`: which configuration serves each channel. Reading and validation live here,
+//! with a line for every problem; editing with comments kept is in `channels/edit.rs`.
+
+pub mod edit;
+
+use crate::git::ObjectId;
+use toml_edit::{Item, TableLike};
+
+use crate::format::config::line_of;
+use crate::format::diagnostic::{Diagnostic, closest};
+use crate::names::id::{AgentId, id_problem};
+
+pub const FILE: &str = "channels.toml";
+/// channels.toml may be larger than an agent file: 10,000 channels take about a megabyte.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest weight of one variant; keeps every sum far from overflow.
+pub const MAX_WEIGHT: u64 = 1_000_000;
+
+/// What a channel or variant is pinned to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pin {
+    Number(u64),
+    Latest,
+    Draft,
+}
+
+/// As in channels.toml: a number, "latest" or "draft" (never "v3").
+impl serde::Serialize for Pin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Pin::Number(n) => s.serialize_u64(*n),
+            Pin::Latest => s.serialize_str("latest"),
+            Pin::Draft => s.serialize_str("draft"),
+        }
+    }
+}
+
+impl std::fmt::Display for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pin::Number(n) => write!(f, "v{n}"),
+            Pin::Latest => f.write_str("latest"),
+            Pin::Draft => f.write_str("draft"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub agent: AgentId,
+    pub pin: Pin,
+    /// For numbered pins: the snapshot tree the tag must still hold.
+    pub tree: Option<ObjectId>,
+    pub line: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sticky {
+    Caller,
+    Call,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variant {
+    pub name: String,
+    pub target: Target,
+    pub weight: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Single(Target),
+    Split { sticky: Sticky, salt: String, variants: Vec<Variant> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub name: String,
+    pub line: u32,
+    pub route: Route,
+}
+
+impl Channel {
+    pub fn targets(&self) -> Vec<&Target> {
+        match &self.route {
+            Route::Single(t) => vec![t],
+            Route::Split { variants, .. } => variants.iter().map(|v| &v.target).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Channels {
+    pub channels: Vec<Channel>,
+}
+
+impl Channels {
+    pub fn get(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+}
+
+/// Why a channel name is not acceptable: E.164 numbers, or names like `web-widget`.
+pub fn channel_problem(name: &str) -> Option<String> {
+    if let Some(digits) = name.strip_prefix('+') {
+        let ok =
+            (2..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+        return (!ok).then(|| format!("'{}' is not an E.164 number (+ then 2 to 15 digits)", name.escape_debug()));
+    }
+    let ok = (1..=64).contains(&name.len())
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    (!ok).then(|| {
+        format!(
+            "'{}' is not a valid channel name: use an E.164 number or up to 64 letters, digits, '_', '.', ':' and '-'",
+            name.escape_debug()
+        )
+    })
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    /// Byte offset where each line starts, for span → line in O(log n).
+    line_starts: Vec<usize>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn line(&self, span: Option<std::ops::Range<usize>>) -> Option<u32> {
+        span.map(|s| self.line_starts.partition_point(|start| *start <= s.start) as u32)
+    }
+
+    fn error(&mut self, line: Option<u32>, message: String, hint: Option<String>) {
+        self.diagnostics.push(Diagnostic::error(self.file, line, message).with_hint(hint));
+    }
+
+    fn item_line(&self, item: &Item) -> Option<u32> {
+        self.line(item.span().or_else(|| item.as_table().and_then(|t| t.span())))
+    }
+
+    fn key_line(&self, table: &dyn TableLike, key: &str) -> Option<u32> {
+        let (k, item) = table.get_key_value(key)?;
+        self.line(k.span()).or_else(|| self.item_line(item))
+    }
+
+    fn unknown_keys(&mut self, table: &dyn TableLike, known: &[&str], what: &str) {
+        for (key, _) in table.iter() {
+            if !known.contains(&key) {
+                let line = self.key_line(table, key);
+                let hint = closest(key, known.iter().copied())
+                    .map(|c| format!("did you mean '{c}'?"))
+                    .or_else(|| Some(format!("known keys: {}", known.join(", "))));
+                self.error(line, format!("{what}: unknown key '{key}'"), hint);
+            }
+        }
+    }
+
+    fn string(&mut self, table: &dyn TableLike, key: &str, what: &str) -> Option<String> {
+        let item = table.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                let line = self.key_line(table, key);
+                self.error(line, format!("{what}: '{key}' must be a string"), None);
+                None
+            }
+        }
+    }
+
+    fn target(&mut self, table: &dyn TableLike, what: &str, line: Option<u32>) -> Option<Target> {
+        let agent = match table.get("agent") {
+            None => {
+                self.error(line, format!("{what}: missing 'agent'"), None);
+                None
+            }
+            Some(_) => self.string(table, "agent", what).and_then(|a| match AgentId::new(&a) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    let l = self.key_line(table, "agent");
+                    self.error(l, format!("{what}: {e}"), None);
+                    None
+                }
+            }),
+        };
+        let version_line = self.key_line(table, "version");
+        let pin = match table.get("version").and_then(Item::as_value) {
+            None => {
+                self.error(
+                    line,
+                    format!("{what}: missing 'version'"),
+                    Some("write version = 3, \"latest\" or \"draft\"".into()),
+                );
+                None
+            }
+            Some(v) => match (v.as_integer(), v.as_str()) {
+                (Some(n), _) if n >= 1 => Some(Pin::Number(n as u64)),
+                (_, Some("latest")) => Some(Pin::Latest),
+                (_, Some("draft")) => Some(Pin::Draft),
+                (_, Some(s)) if s.strip_prefix('v').is_some_and(|d| d.parse::<u64>().is_ok()) => {
+                    self.error(
+                        version_line,
+                        format!("{what}: version '{s}' must be written as a number"),
+                        Some(format!("write version = {}", &s[1..])),
+                    );
+                    None
+                }
+                _ => {
+                    self.error(
+                        version_line,
+                        format!("{what}: version must be a number from 1, \"latest\" or \"draft\""),
+                        None,
+                    );
+                    None
+                }
+            },
+        };
+        let tree = match self.string(table, "tree", what) {
+            None => None,
+            Some(hex) => match ObjectId::from_hex(hex.as_bytes()) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    let l = self.key_line(table, "tree");
+                    self.error(l, format!("{what}: tree '{}' is not a full object id", hex.escape_debug()), None);
+                    None
+                }
+            },
+        };
+        if tree.is_some() && matches!(pin, Some(Pin::Latest | Pin::Draft)) {
+            let l = self.key_line(table, "tree");
+            self.error(
+                l,
+                format!("{what}: 'tree' applies only to numbered versions"),
+                Some("remove the tree line, or pin a number".into()),
+            );
+        }
+        Some(Target { agent: agent?, pin: pin?, tree, line: line.unwrap_or(1) })
+    }
+
+    fn channel(&mut self, name: &str, item: &Item, line: Option<u32>) -> Option<Channel> {
+        let what = format!("channel '{name}'");
+        if let Some(problem) = channel_problem(name) {
+            self.error(line, problem, None);
+            return None;
+        }
+        let Some(table) = item.as_table_like() else {
+            self.error(line, format!("{what}: expected a table"), Some(format!("write [channels.\"{name}\"]")));
+            return None;
+        };
+        let has_variants = table.get("variants").is_some();
+        let route = if has_variants {
+            self.unknown_keys(table, &["variants", "sticky", "salt"], &what);
+            let sticky = match self.string(table, "sticky", &what).as_deref() {
+                None | Some("caller") => Sticky::Caller,
+                Some("call") => Sticky::Call,
+                Some(other) => {
+                    let l = self.key_line(table, "sticky");
+                    self.error(
+                        l,
+                        format!("{what}: sticky '{}' must be \"caller\" or \"call\"", other.escape_debug()),
+                        None,
+                    );
+                    Sticky::Caller
+                }
+            };
+            let salt = self.string(table, "salt", &what).unwrap_or_else(|| name.to_owned());
+            let variants_line = self.key_line(table, "variants");
+            let items: Vec<(&dyn TableLike, Option<u32>)> = match table.get("variants") {
+                Some(Item::Value(toml_edit::Value::Array(a))) => {
+                    let mut out = Vec::new();
+                    for v in a.iter() {
+                        match v.as_inline_table() {
+                            Some(t) => out.push((t as &dyn TableLike, self.line(t.span()).or(variants_line))),
+                            None => self.error(self.line(v.span()).or(variants_line), format!("{what}: each variant must be a table {{ name = ..., agent = ..., version = ..., weight = ... }}"), None),
+                        }
+                    }
+                    out
+                }
+                Some(Item::ArrayOfTables(a)) => {
+                    a.iter().map(|t| (t as &dyn TableLike, self.line(t.span()).or(variants_line))).collect()
+                }
+                _ => {
+                    self.error(variants_line, format!("{what}: 'variants' must be a list of tables"), None);
+                    return None;
+                }
+            };
+            if items.len() < 2 {
+                self.error(
+                    variants_line,
+                    format!("{what}: a split needs at least two variants"),
+                    Some("pin a single version with agent and version instead".into()),
+                );
+            }
+            let mut variants = Vec::new();
+            for (i, (v, vline)) in items.into_iter().enumerate() {
+                self.unknown_keys(
+                    v,
+                    &["name", "agent", "version", "weight", "tree"],
+                    &format!("{what} variant {}", i + 1),
+                );
+                let vname = match self.string(v, "name", &what) {
+                    Some(n) => match id_problem(&n) {
+                        None => Some(n),
+                        Some(p) => {
+                            self.error(
+                                vline,
+                                format!("{what}: variant name '{}' {p}", n.escape_debug()),
+                                Some("variant names match [a-z0-9][a-z0-9_-]{0,62}".into()),
+                            );
+                            None
+                        }
+                    },
+                    None => {
+                        self.error(vline, format!("{what}: variant {} has no name", i + 1), None);
+                        None
+                    }
+                };
+                let vwhat = format!("{what} variant '{}'", vname.as_deref().unwrap_or("?"));
+                let weight = match v.get("weight").and_then(Item::as_value) {
+                    None => {
+                        self.error(vline, format!("{vwhat}: missing 'weight'"), None);
+                        None
+                    }
+                    Some(w) => match w.as_integer() {
+                        Some(n) if (0..=MAX_WEIGHT as i64).contains(&n) => Some(n as u64),
+                        _ => {
+                            self.error(
+                                vline,
+                                format!("{vwhat}: weight must be an integer from 0 to {MAX_WEIGHT}"),
+                                None,
+                            );
+                            None
+                        }
+                    },
+                };
+                let target = self.target(v, &vwhat, vline);
+                if let (Some(name), Some(weight), Some(target)) = (vname, weight, target) {
+                    if variants.iter().any(|x: &Variant| x.name == name) {
+                        self.error(vline, format!("{what}: variant name '{name}' is used twice"), None);
+                    }
+                    variants.push(Variant { name, target, weight });
+                }
+            }
+            if !variants.is_empty() && variants.iter().map(|v| v.weight).sum::<u64>() == 0 {
+                self.error(
+                    variants_line,
+                    format!("{what}: the weights add up to 0"),
+                    Some("give at least one variant a positive weight".into()),
+                );
+            }
+            Route::Split { sticky, salt, variants }
+        } else {
+            self.unknown_keys(table, &["agent", "version", "tree", "sticky", "salt"], &what);
+            for key in ["sticky", "salt"] {
+                if table.get(key).is_some() {
+                    let l = self.key_line(table, key);
+                    self.error(l, format!("{what}: '{key}' applies only to splits (variants)"), None);
+                }
+            }
+            Route::Single(self.target(table, &what, line)?)
+        };
+        Some(Channel { name: name.to_owned(), line: line.unwrap_or(1), route })
+    }
+}
+
+/// Parses and validates channels.toml. `file` names it in messages. Every problem is returned.
+pub fn parse(text: &str, file: &str) -> Result<Channels, Vec<Diagnostic>> {
+    let (channels, diagnostics) = parse_all(text, file);
+    if diagnostics.is_empty() { Ok(channels) } else { Err(diagnostics) }
+}
+
+/// Every channel that is well-formed, and every problem: `check` judges the valid channels
+/// against tags and drafts in the same run as it reports the malformed ones.
+pub fn parse_all(text: &str, file: &str) -> (Channels, Vec<Diagnostic>) {
+    let doc = match toml_edit::Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let d = Diagnostic::error(file, line, format!("invalid TOML: {}", e.message().trim()));
+            return (Channels::default(), vec![d]);
+        }
+    };
+    let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut reader = Reader { file, line_starts, diagnostics: Vec::new() };
+    let root = doc.as_table();
+    reader.unknown_keys(root, &["channels"], "channels.toml");
+    let mut channels = Channels::default();
+    if let Some(item) = root.get("channels") {
+        match item.as_table_like() {
+            None => reader.error(reader.item_line(item), "'channels' must be a table".into(), None),
+            Some(table) => {
+                for (name, item) in table.iter() {
+                    let line = reader.key_line(table, name).or_else(|| reader.item_line(item));
+                    if let Some(channel) = reader.channel(name, item, line) {
+                        channels.channels.push(channel);
+                    }
+                }
+            }
+        }
+    }
+    (channels, reader.diagnostics)
+}
+
+/// Checks the raw bytes (size, BOM, UTF-8) before parsing.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>> {
+    let (channels, diagnostics) = parse_bytes_all(bytes, file);
+    if diagnostics.is_empty() { Ok(channels) } else { Err(diagnostics) }
+}
+
+/// [`parse_all`] after the byte checks (size, BOM, UTF-8).
+pub fn parse_bytes_all(bytes: &[u8], file: &str) -> (Channels, Vec<Diagnostic>) {
+    match crate::format::yaml::check_text_within(bytes, MAX_FILE_BYTES) {
+        Ok(text) => parse_all(text, file),
+        Err(e) => (Channels::default(), vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)]),
+    }
+}
+
+/// One table header found by [`scan_headers`]: its key path and where its line starts.
+struct Header {
+    path: Vec<String>,
+    start: usize,
+    line: usize,
+}
+
+/// The table headers of a TOML text, found with a line scanner that knows strings, multi-line
+/// strings, comments and brackets. `None` when the text has anything the fast path does not
+/// handle (keys before the first table, arrays of tables, escapes in header keys).
+fn scan_headers(text: &str) -> Option<Vec<Header>> {
+    let mut headers = Vec::new();
+    let (mut in_basic_ml, mut in_literal_ml, mut depth) = (false, false, 0usize);
+    let mut offset = 0;
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        if !in_basic_ml && !in_literal_ml && depth == 0 {
+            if trimmed.starts_with("[[") {
+                return None;
+            }
+            if trimmed.starts_with('[') {
+                headers.push(Header { path: header_path(trimmed)?, start, line: number + 1 });
+                continue;
+            }
+            if headers.is_empty() && !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return None;
+            }
+        }
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            if in_basic_ml {
+                if rest.starts_with(b"\\") {
+                    i += 2;
+                    continue;
+                }
+                if rest.starts_with(b"\"\"\"") {
+                    in_basic_ml = false;
+                    i += 3;
+                    continue;
+                }
+            } else if in_literal_ml {
+                if rest.starts_with(b"'''") {
+                    in_literal_ml = false;
+                    i += 3;
+                    continue;
+                }
+            } else {
+                match bytes[i] {
+                    b'#' => break,
+                    b'"' if rest.starts_with(b"\"\"\"") => {
+                        in_basic_ml = true;
+                        i += 3;
+                        continue;
+                    }
+                    b'\'' if rest.starts_with(b"'''") => {
+                        in_literal_ml = true;
+                        i += 3;
+                        continue;
+                    }
+                    b'"' => {
+                        // A one-line basic string: skip to its closing quote.
+                        i += 1;
+                        while i < bytes.len() && bytes[i] != b'"' {
+                            i += if bytes[i] == b'\\' { 2 } else { 1 };
+                        }
+                    }
+                    b'\'' => {
+                        i += 1;
+                        while i < bytes.len() && bytes[i] != b'\'' {
+                            i += 1;
+                        }
+                    }
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' => depth = depth.checked_sub(1)?,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+    }
+    (!in_basic_ml && !in_literal_ml && depth == 0).then_some(headers)
+}
+
+/// `[a."b c".d]` → ["a", "b c", "d"]; `None` for escapes or anything unusual.
+fn header_path(line: &str) -> Option<Vec<String>> {
+    let inner = line.strip_prefix('[')?;
+    let close = {
+        let mut in_quote: Option<char> = None;
+        let mut found = None;
+        for (i, c) in inner.char_indices() {
+            match (in_quote, c) {
+                (None, ']') => {
+                    found = Some(i);
+                    break;
+                }
+                (None, '"' | '\'') => in_quote = Some(c),
+                (Some(q), c) if c == q => in_quote = None,
+                (Some('"'), '\\') => return None,
+                _ => {}
+            }
+        }
+        found?
+    };
+    let after = inner[close + 1..].trim();
+    if !(after.is_empty() || after.starts_with('#')) {
+        return None;
+    }
+    let mut path = Vec::new();
+    let mut rest = inner[..close].trim();
+    loop {
+        let (segment, remaining) = if let Some(r) = rest.strip_prefix('"') {
+            let end = r.find('"')?;
+            (r[..end].to_owned(), &r[end + 1..])
+        } else if let Some(r) = rest.strip_prefix('\'') {
+            let end = r.find('\'')?;
+            (r[..end].to_owned(), &r[end + 1..])
+        } else {
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
+            if end == 0 {
+                return None;
+            }
+            (rest[..end].to_owned(), &rest[end..])
+        };
+        path.push(segment);
+        let remaining = remaining.trim_start();
+        if remaining.is_empty() {
+            return Some(path);
+        }
+        rest = remaining.strip_prefix('.')?.trim_start();
+    }
+}
+
+/// One channel, reading only its own section when the file's layout allows it (the layout
+/// `agentver pin` writes), else the whole file. The answer always equals the full parse's.
+pub fn parse_one(text: &str, file: &str, name: &str) -> Result<Option<Channel>, Vec<Diagnostic>> {
+    let fast = scan_headers(text).and_then(|headers| {
+        // Every table must be [channels.<name>]; exactly one must be ours.
+        if !headers.iter().all(|h| h.path.len() == 2 && h.path[0] == "channels") {
+            return None;
+        }
+        let mut ours = headers.iter().enumerate().filter(|(_, h)| h.path[1] == name);
+        let (i, header) = ours.next()?;
+        if ours.next().is_some() {
+            return None;
+        }
+        let end = headers.get(i + 1).map_or(text.len(), |h| h.start);
+        Some((header.line, &text[header.start..end]))
+    });
+    match fast {
+        Some((line, section)) => {
+            // Pad with newlines so every line number stays the file's own.
+            let padded = format!("{}{section}", "\n".repeat(line - 1));
+            Ok(parse(&padded, file)?.channels.into_iter().next())
+        }
+        None => Ok(parse(text, file)?.channels.into_iter().find(|c| c.name == name)),
+    }
+}
+
+/// The routes of a parsed file as (channel, agent) pairs, variants included, each pair once.
+pub fn routes(channels: &Channels) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in &channels.channels {
+        let mut agents: Vec<&str> = c.targets().iter().map(|t| t.agent.as_str()).collect();
+        agents.dedup();
+        agents.sort_unstable();
+        agents.dedup();
+        out.extend(agents.into_iter().map(|a| (c.name.clone(), a.to_owned())));
+    }
+    out
+}
+
+impl crate::Workspace {
+    /// channels.toml from `at`, its bytes checked (size, BOM, UTF-8), then parsed with `parse`;
+    /// `None` when there is no such file. Problems are reported by their first diagnostic.
+    fn read_channels<T>(
+        &self,
+        at: &crate::DraftAt,
+        parse: impl FnOnce(&str, &str) -> Result<T, Vec<Diagnostic>>,
+    ) -> crate::Result<Option<T>> {
+        let source = self.drafts(at)?;
+        let Some(bytes) = source.read_limited(FILE, MAX_FILE_BYTES)? else { return Ok(None) };
+        let file = source.display(FILE);
+        let first = |d: Vec<Diagnostic>| crate::Error::invalid(d.into_iter().next().expect("at least one diagnostic"));
+        let text = crate::format::yaml::check_text_within(&bytes, MAX_FILE_BYTES)
+            .map_err(|e| first(vec![Diagnostic::error(&file, e.line, e.message).with_hint(e.hint)]))?;
+        parse(text, &file).map(Some).map_err(first)
+    }
+
+    /// channels.toml from the work tree or a revision; an absent file is an empty one.
+    pub fn load_channels(&self, at: &crate::DraftAt) -> crate::Result<Channels> {
+        Ok(self.read_channels(at, parse)?.unwrap_or_default())
+    }
+
+    /// One channel from channels.toml, reading only its section when the layout allows.
+    pub fn load_channel(&self, at: &crate::DraftAt, name: &str) -> crate::Result<Option<Channel>> {
+        Ok(self.read_channels(at, |text, file| parse_one(text, file, name))?.flatten())
+    }
+
+    /// (channel, agent) for every route in channels.toml.
+    pub fn channel_routes(&self, at: &crate::DraftAt) -> crate::Result<Vec<(String, String)>> {
+        Ok(routes(&self.load_channels(at)?))
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(header_path("[channels.\"+1415\"]\n").unwrap(), ["channels", "+1415"]);
+        assert_eq!(header_path("[ channels . 'web' ] # c").unwrap(), ["channels", "web"]);
+        assert_eq!(header_path("[channels.x-y_z]").unwrap(), ["channels", "x-y_z"]);
+        assert!(header_path("[channels.\"a\\u0041\"]").is_none());
+        assert!(header_path("[channels.x] y").is_none());
+    }
+
+    #[test]
+    fn falls_back_on_anything_unusual() {
+        let good = "# c\n[channels.a]\nagent = \"s\"\nversion = 1\n\n[channels.b]\nagent = \"t\"\nversion = 2\n";
+        assert!(scan_headers(good).is_some());
+        for text in ["channels.a.agent = \"s\"\n", "[[channels]]\n", "[channels.a]\nx = \"\"\"\n[channels.b]\n\"\"\"\n"]
+        {
+            let headers = scan_headers(text);
+            assert!(headers.is_none() || headers.unwrap().len() == 1, "{text}");
+        }
+        // The section parse keeps the file's line numbers.
+        let bad = "[channels.a]\nagent = \"s\"\nversion = 1\n\n[channels.b]\nagent = \"t\"\nversoin = 2\n";
+        let e = parse_one(bad, FILE, "b").unwrap_err();
+        assert_eq!((e[0].line, e[0].message.contains("versoin")), (Some(7), true));
+        assert_eq!(parse_one(bad, FILE, "a").unwrap().unwrap().name, "a");
+        assert!(parse_one(good, FILE, "zzz").unwrap().is_none());
+        // A channel defined twice is the full parser's to refuse.
+        assert!(parse_one("[channels.a]\nagent = \"s\"\nversion = 1\n[channels.a]\n", FILE, "a").is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! `agentver.toml`: the workspace marker, with `requires` (a semver requirement on this binary)
+//! and `tag_prefix`.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::format::diagnostic::Diagnostic;
+use crate::names::tagname::{DEFAULT_PREFIX, prefix_problem};
+
+pub const FILE: &str = "agentver.toml";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub requires: Option<semver::VersionReq>,
+    pub tag_prefix: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { requires: None, tag_prefix: DEFAULT_PREFIX.to_owned() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    requires: Option<toml::Spanned<String>>,
+    tag_prefix: Option<toml::Spanned<String>>,
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> u32 {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32 + 1
+}
+
+impl Config {
+    /// Parses agentver.toml and checks `requires` against `binary_version`.
+    pub fn parse(text: &str, binary_version: &semver::Version) -> Result<Self> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let mut message = e.message().trim().to_owned();
+            let mut hint = None;
+            if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
+                hint = crate::format::diagnostic::closest(unknown, ["requires", "tag_prefix"])
+                    .map(|c| format!("did you mean '{c}'?"));
+                message = format!("unknown field '{unknown}'; agentver.toml knows requires and tag_prefix");
+            }
+            Error::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))
+        })?;
+        let mut config = Config::default();
+        if let Some(req) = raw.requires {
+            let parsed = semver::VersionReq::parse(req.get_ref()).map_err(|e| {
+                Error::invalid(
+                    Diagnostic::error(FILE, Some(line_of(text, req.span().start)), format!("requires: {e}"))
+                        .with_hint(Some("write a semver requirement such as \">=0.2\"".to_owned())),
+                )
+            })?;
+            if !parsed.matches(binary_version) {
+                return Err(Error::Requires {
+                    file: format!("{FILE}:{}", line_of(text, req.span().start)),
+                    requirement: req.get_ref().clone(),
+                    version: binary_version.to_string(),
+                });
+            }
+            config.requires = Some(parsed);
+        }
+        if let Some(prefix) = raw.tag_prefix {
+            if let Some(problem) = prefix_problem(prefix.get_ref()) {
+                return Err(Error::invalid(Diagnostic::error(FILE, Some(line_of(text, prefix.span().start)), problem)));
+            }
+            config.tag_prefix = prefix.into_inner();
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v() -> semver::Version {
+        semver::Version::new(0, 2, 0)
+    }
+
+    #[test]
+    fn parses() {
+        let c = Config::parse("requires = \">=0.2\"\ntag_prefix = \"voice\"\n", &v()).unwrap();
+        assert_eq!(c.tag_prefix, "voice");
+        assert_eq!(Config::parse("", &v()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn refuses() {
+        assert!(matches!(Config::parse("requires = \">=9\"", &v()), Err(Error::Requires { .. })));
+        let Err(Error::Invalid(d)) = Config::parse("\ntag_prefx = \"x\"", &v()) else { panic!() };
+        assert_eq!((d.line, d.hint.as_deref()), (Some(2), Some("did you mean 'tag_prefix'?")));
+        assert!(matches!(Config::parse("requires = \"nonsense!\"", &v()), Err(Error::Invalid(_))));
+        assert!(matches!(Config::parse("tag_prefix = \"../x\"", &v()), Err(Error::Invalid(_))));
+    }
+}

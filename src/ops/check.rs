@@ -1,0 +1,345 @@
+//! `check`: validate everything a change could break, collecting every problem with its file and
+//! line: agents, tools, workflows, references between them, stray files, literal secrets, and
+//! channels.toml against the published tags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::format::channels::{self, Pin};
+use crate::format::diagnostic::{Diagnostic, Severity};
+use crate::format::model::{self, ToolUse};
+use crate::git;
+use crate::names::id::{AgentId, is_valid_id};
+use crate::workspace::bundle::{self, tool_path, workflow_path};
+use crate::workspace::source::Source;
+use crate::workspace::{DraftAt, Workspace};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub errors: usize,
+    pub warnings: usize,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.errors == 0
+    }
+}
+
+/// Reads a file, turning a read refusal (too big, a symlink out) into a problem.
+fn read(source: &dyn Source, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
+    match source.read(path) {
+        Ok(bytes) => bytes,
+        Err(crate::Error::Invalid(d)) => {
+            problems.push(*d);
+            None
+        }
+        Err(e) => {
+            problems.push(Diagnostic::error(&source.display(path), None, e.to_string()));
+            None
+        }
+    }
+}
+
+/// Lists a folder, turning a refusal (a symlink out of the workspace) into a problem.
+fn list(source: &dyn Source, dir: &str, problems: &mut Vec<Diagnostic>) -> Result<Vec<String>> {
+    match source.list(dir) {
+        Ok(names) => Ok(names),
+        Err(crate::Error::Invalid(d)) => {
+            problems.push(*d);
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn secrets(source: &dyn Source, path: &str, bytes: &[u8], problems: &mut Vec<Diagnostic>) {
+    problems.extend(crate::format::secrets::diagnostics(&source.display(path), bytes));
+}
+
+impl Workspace {
+    pub fn check(&self, at: &DraftAt) -> Result<CheckReport> {
+        let source = self.drafts(at)?;
+        let source = source.as_ref();
+        let mut problems = Vec::new();
+
+        // Tools and workflows, each once, whether or not an agent uses them.
+        let tool_files = list(source, "tools", &mut problems)?;
+        let tools_present: BTreeSet<&str> = tool_files.iter().filter_map(|f| f.strip_suffix(".yaml")).collect();
+        let mut tools_ok = BTreeSet::new();
+        for name in &tool_files {
+            let path = format!("tools/{name}");
+            let Some(stem) = name.strip_suffix(".yaml") else {
+                if !name.starts_with('.') {
+                    problems.push(Diagnostic::warning(
+                        &source.display(&path),
+                        None,
+                        "not a tool file (tools/<name>.yaml)",
+                    ));
+                }
+                continue;
+            };
+            if !is_valid_id(stem) {
+                problems.push(
+                    Diagnostic::error(&source.display(&path), None, format!("'{stem}' is not a valid tool name"))
+                        .with_hint(Some("tool names match [a-z0-9][a-z0-9_-]{0,62}".into())),
+                );
+                continue;
+            }
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            match model::parse_tool(&source.display(&path), stem, &bytes) {
+                Ok(_) => {
+                    tools_ok.insert(stem.to_owned());
+                }
+                Err(ds) => problems.extend(ds),
+            }
+        }
+        let workflow_files = list(source, "workflows", &mut problems)?;
+        let mut workflows_ok = BTreeSet::new();
+        for name in &workflow_files {
+            let path = format!("workflows/{name}");
+            let Some(stem) = name.strip_suffix(".json").filter(|s| is_valid_id(s)) else {
+                if !name.starts_with('.') {
+                    problems.push(Diagnostic::warning(
+                        &source.display(&path),
+                        None,
+                        "not a workflow file (workflows/<name>.json)",
+                    ));
+                }
+                continue;
+            };
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            match model::parse_workflow(&source.display(&path), &bytes) {
+                Ok(_) => {
+                    workflows_ok.insert(stem.to_owned());
+                }
+                Err(ds) => problems.extend(ds),
+            }
+        }
+
+        // Agents, with every problem (not only the first) and their references.
+        let mut drafts_ok = BTreeSet::new();
+        let mut agent_ids = BTreeSet::new();
+        for name in list(source, "agents", &mut problems)? {
+            let path = format!("agents/{name}");
+            let id = match name.strip_suffix(".yaml").map(AgentId::new) {
+                Some(Ok(id)) => id,
+                Some(Err(e)) => {
+                    problems.push(Diagnostic::error(&source.display(&path), None, e).with_hint(Some(
+                        "agent files are agents/<id>.yaml with id matching [a-z0-9][a-z0-9_-]{0,62}".into(),
+                    )));
+                    continue;
+                }
+                None if name.starts_with('.') => continue,
+                // A misnamed draft is an error; a README or other non-YAML file is only noted.
+                None => {
+                    let stray = "stray file: agents/ holds only <id>.yaml drafts";
+                    problems.push(match name.strip_suffix(".yml") {
+                        Some(stem) => Diagnostic::error(&source.display(&path), None, stray)
+                            .with_hint(Some(format!("rename it to agents/{stem}.yaml"))),
+                        None => Diagnostic::warning(&source.display(&path), None, stray),
+                    });
+                    continue;
+                }
+            };
+            agent_ids.insert(id.clone());
+            let Some(bytes) = read(source, &path, &mut problems) else { continue };
+            secrets(source, &path, &bytes, &mut problems);
+            let shown = source.display(&path);
+            let doc = match model::parse_agent(&shown, &bytes) {
+                Ok(doc) => doc,
+                Err(ds) => {
+                    problems.extend(ds);
+                    continue;
+                }
+            };
+            problems.extend(doc.warnings.iter().cloned());
+            // A reference to a file that exists but does not validate was reported at that file.
+            let mut ok = true;
+            for tool in &doc.tools {
+                if let ToolUse::Named(r) = tool
+                    && !tools_ok.contains(&r.name)
+                {
+                    ok = false;
+                    if !tools_present.contains(r.name.as_str()) {
+                        let path = source.display(&tool_path(&r.name));
+                        problems.push(bundle::missing_tool(&shown, r, &path, tools_present.iter().copied()));
+                    }
+                }
+            }
+            if let Some(w) = &doc.workflow
+                && !workflows_ok.contains(&w.name)
+            {
+                ok = false;
+                if !workflow_files.contains(&format!("{}.json", w.name)) {
+                    problems.push(bundle::missing_workflow(&shown, w, &source.display(&workflow_path(&w.name))));
+                }
+            }
+            if ok {
+                drafts_ok.insert(id);
+            }
+        }
+
+        // channels.toml: the file itself, then every target against drafts and tags.
+        let channels_file = source.display(channels::FILE);
+        let parsed = match source.read_limited(channels::FILE, channels::MAX_FILE_BYTES) {
+            Ok(None) => Some(channels::Channels::default()),
+            Ok(Some(bytes)) => {
+                let (valid, ds) = channels::parse_bytes_all(&bytes, &channels_file);
+                problems.extend(ds);
+                Some(valid)
+            }
+            Err(crate::Error::Invalid(d)) => {
+                problems.push(*d);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(parsed) = parsed {
+            self.check_channels(&parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
+        }
+        self.check_numbering_gaps(&mut problems)?;
+
+        problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)).then(a.severity.cmp(&b.severity)));
+        problems.dedup();
+        let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
+        Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
+    }
+
+    /// A deleted version tag leaves a gap; its number is never given out again, but the history
+    /// it held is gone from this clone.
+    fn check_numbering_gaps(&self, problems: &mut Vec<Diagnostic>) -> Result<()> {
+        for agent in self.published_agent_ids()? {
+            let numbers: BTreeSet<u64> = git::version_numbers(self.repo(), self.names(), &agent)?.into_iter().collect();
+            let highest = numbers.last().copied().unwrap_or(0);
+            for n in (1..highest).filter(|n| !numbers.contains(n)) {
+                problems.push(
+                    Diagnostic::error(
+                        &self.names().short(&agent, n),
+                        None,
+                        format!("is missing: {agent}'s versions run to v{highest}; v{n} will not be numbered again"),
+                    )
+                    .with_hint(Some("bring it back from a clone that has it: agentver fetch".into())),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_channels(
+        &self,
+        parsed: &channels::Channels,
+        file: &str,
+        drafts: &BTreeSet<AgentId>,
+        drafts_ok: &BTreeSet<AgentId>,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Result<()> {
+        let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
+        let has_tags = !git::list_refs(self.repo(), &self.names().all_ref_prefix())?.is_empty();
+        if needs_tags && !has_tags {
+            // A CI checkout without tags: one clear message, not one per channel.
+            let shallow = self.repo().common_dir().join("shallow").exists();
+            problems.push(
+                Diagnostic::error(
+                    file,
+                    parsed.channels.first().map(|c| c.line),
+                    format!(
+                        "this {}repository has no version tags ({}/…), so the pinned versions cannot be checked",
+                        if shallow { "shallow " } else { "" },
+                        self.names().prefix()
+                    ),
+                )
+                .with_hint(Some(
+                    "in a CI clone, fetch them: git fetch --tags (actions/checkout: fetch-depth: 0 or fetch-tags: true); in a new repository, publish first: agentver publish --all".into(),
+                )),
+            );
+        }
+        let mut versions: BTreeMap<AgentId, Vec<git::VersionRef>> = BTreeMap::new();
+        let mut trees: BTreeMap<(AgentId, u64), Option<crate::git::ObjectId>> = BTreeMap::new();
+        for channel in &parsed.channels {
+            for target in channel.targets() {
+                let agent = &target.agent;
+                if !versions.contains_key(agent) {
+                    versions.insert(agent.clone(), self.versions(agent)?);
+                }
+                let known = &versions[agent];
+                let what = format!("channel '{}'", channel.name);
+                let line = Some(target.line);
+                if known.is_empty() && !drafts.contains(agent) {
+                    problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: agent '{agent}' has no draft and no versions"),
+                    ));
+                    continue;
+                }
+                match target.pin {
+                    Pin::Draft if !drafts.contains(agent) => problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: follows {agent}'s draft, but agents/{agent}.yaml does not exist"),
+                    )),
+                    Pin::Draft if !drafts_ok.contains(agent) => problems.push(Diagnostic::error(
+                        file,
+                        line,
+                        format!("{what}: follows {agent}'s draft, which does not validate"),
+                    )),
+                    Pin::Draft => {}
+                    Pin::Latest if known.is_empty() && has_tags => problems.push(
+                        Diagnostic::error(
+                            file,
+                            line,
+                            format!("{what}: follows {agent}'s latest version, but {agent} has none"),
+                        )
+                        .with_hint(Some(format!("publish it: agentver publish {agent}"))),
+                    ),
+                    Pin::Latest => {}
+                    Pin::Number(_) if !has_tags => {}
+                    Pin::Number(n) => {
+                        let key = (agent.clone(), n);
+                        if !trees.contains_key(&key) {
+                            let tree = match known.iter().find(|v| v.number == n) {
+                                Some(v) => Some(git::read_tag(self.repo(), v.target)?.tree),
+                                None => None,
+                            };
+                            trees.insert(key.clone(), tree);
+                        }
+                        match (trees[&key], target.tree) {
+                            (None, _) => problems.push(
+                                Diagnostic::error(
+                                    file,
+                                    line,
+                                    format!("{what}: {} does not exist", self.names().short(agent, n)),
+                                )
+                                .with_hint(Some(match known.last() {
+                                    Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
+                                    None => format!("publish it: agentver publish {agent}"),
+                                })),
+                            ),
+                            (Some(actual), Some(pinned)) if actual != pinned => problems.push(
+                                Diagnostic::error(
+                                    file,
+                                    line,
+                                    format!(
+                                        "{what}: {} holds tree {actual}, but the pin says tree {pinned}",
+                                        self.names().short(agent, n)
+                                    ),
+                                )
+                                .with_hint(Some(
+                                    "the tag was moved or replaced; `agentver verify` audits the tags".into(),
+                                )),
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! `status`: per agent, the latest version, the draft's state and the channels routing to it.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::ops::history::DraftState;
+use crate::workspace::{DraftAt, Workspace};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStatus {
+    pub agent: String,
+    pub latest: Option<u64>,
+    pub draft: DraftState,
+    pub tree: Option<String>,
+    /// Channels whose target (or one of whose variants) is this agent.
+    pub channels: Vec<String>,
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+impl Workspace {
+    pub fn status(&self, at: &DraftAt) -> Result<Vec<AgentStatus>> {
+        let mut ids = self.agent_ids(at)?;
+        for id in self.published_agent_ids()? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        let mut routes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (channel, agent) in self.channel_routes(at)? {
+            routes.entry(agent).or_default().push(channel);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let latest = self.latest(&id)?;
+            let draft = match self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at) {
+                // A tag folder with no version in it and no draft: nothing to report.
+                Err(crate::Error::UnknownAgent { .. }) => continue,
+                other => other?,
+            };
+            let channels = routes.remove(id.as_str()).unwrap_or_default();
+            out.push(AgentStatus {
+                agent: id.to_string(),
+                latest: latest.map(|(n, _)| n),
+                draft: draft.state,
+                tree: draft.tree,
+                channels,
+                error: draft.error,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,330 @@
+//! A workspace: the folder holding `agentver.toml` (or the git work tree's root), its repository,
+//! and reading any agent's configuration as a draft, at a revision, or as a published version.
+
+pub mod bundle;
+pub mod source;
+
+use std::path::{Path, PathBuf};
+
+use crate::git::ObjectId;
+use serde::Serialize;
+
+use self::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::format::config::{self, Config};
+use crate::git;
+use crate::names::id::{AgentId, RefSpec};
+use crate::names::tagname::TagNames;
+use crate::workspace::source::{GitTree, Source, WorkTree};
+
+pub struct Workspace {
+    root: PathBuf,
+    repo: crate::git::Repository,
+    /// The workspace folder relative to the repository's work tree: "" or "config/".
+    prefix: String,
+    config: Config,
+    names: TagNames,
+}
+
+/// Where drafts are read from: the work tree, or a commit (`--rev`).
+#[derive(Clone, Debug, Default)]
+pub enum DraftAt {
+    #[default]
+    WorkTree,
+    Rev(String),
+}
+
+/// Which configuration a resolved spec turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Draft,
+    Version(u64),
+}
+
+impl Serialize for Resolved {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Resolved::Draft => s.serialize_str("draft"),
+            Resolved::Version(n) => s.serialize_u64(*n),
+        }
+    }
+}
+
+impl std::fmt::Display for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolved::Draft => f.write_str("draft"),
+            Resolved::Version(n) => write!(f, "v{n}"),
+        }
+    }
+}
+
+/// A configuration located exactly: what `show --json` and `resolve` report.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub agent: AgentId,
+    pub version: Resolved,
+    /// The snapshot tree: for the draft, the tree its snapshot would have.
+    pub tree: ObjectId,
+    pub tag: Option<String>,
+    pub bundle: Bundle,
+}
+
+impl Workspace {
+    /// Finds the workspace from `start` as cargo finds Cargo.toml: the nearest folder up to the git
+    /// work tree's root holding agentver.toml, else that root.
+    pub fn discover(start: &Path) -> Result<Self> {
+        let start = start.canonicalize().map_err(|e| Error::io(start, e))?;
+        let mut repo = git::open_repository(&start)?;
+        // Snapshot trees are read repeatedly (root, then each file's folder); a small object cache
+        // keeps them decoded. 8 MiB bounds it.
+        repo.object_cache_size_if_unset(8 * 1024 * 1024);
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| Error::usage("this repository is bare; agentver needs a work tree"))?
+            .canonicalize()
+            .map_err(|e| Error::io(&start, e))?;
+        let mut root = workdir.clone();
+        for dir in start.ancestors() {
+            if dir.join(config::FILE).is_file() {
+                root = dir.to_owned();
+                break;
+            }
+            if dir == workdir {
+                break;
+            }
+        }
+        let prefix = root
+            .strip_prefix(&workdir)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map(|p| if p.is_empty() { String::new() } else { format!("{}/", p.replace('\\', "/")) })
+            .unwrap_or_default();
+        let config = match std::fs::read(root.join(config::FILE)) {
+            Ok(bytes) => {
+                let text = crate::format::yaml::check_text(&bytes).map_err(|e| {
+                    Error::invalid(crate::format::diagnostic::Diagnostic::error(config::FILE, e.line, e.message))
+                })?;
+                Config::parse(text, &crate::binary_version())?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(Error::io(root.join(config::FILE), e)),
+        };
+        let names = TagNames::new(&config.tag_prefix);
+        Ok(Workspace { root, repo, prefix, config, names })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn repo(&self) -> &crate::git::Repository {
+        &self.repo
+    }
+
+    pub fn names(&self) -> &TagNames {
+        &self.names
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The workspace folder inside the repository: "" or "config/".
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The drafts on disk, read as git stores them (after its clean filters).
+    pub fn work_tree(&self) -> Result<WorkTree<'_>> {
+        WorkTree::with_filters(&self.root, &self.repo, &self.prefix)
+    }
+
+    /// The commit a revision names (`HEAD`, `main`, a tag, an id).
+    pub fn rev_commit(&self, rev: &str) -> Result<ObjectId> {
+        git::rev_commit(&self.repo, rev)
+    }
+
+    /// The drafts as of `at`: the work tree, or the workspace folder inside a commit.
+    pub fn drafts(&self, at: &DraftAt) -> Result<Box<dyn Source + '_>> {
+        Ok(match at {
+            DraftAt::WorkTree => Box::new(self.work_tree()?),
+            DraftAt::Rev(rev) => {
+                let tree = git::commit_tree(&self.repo, self.rev_commit(rev)?)?;
+                Box::new(GitTree::new(&self.repo, tree, &self.prefix, &format!("{rev}:")))
+            }
+        })
+    }
+
+    /// A version's snapshot as a source of files.
+    pub fn version_source(&self, agent: &AgentId, number: u64, tree: ObjectId) -> GitTree<'_> {
+        GitTree::new(&self.repo, tree, "", &format!("{}:", self.names.short(agent, number)))
+    }
+
+    /// Every version of an agent, oldest first.
+    pub fn versions(&self, agent: &AgentId) -> Result<Vec<git::VersionRef>> {
+        git::list_versions(&self.repo, &self.names, agent)
+    }
+
+    /// The tag data of one version, or `VersionNotFound`.
+    pub fn version(&self, agent: &AgentId, number: u64) -> Result<git::TagData> {
+        match git::find_version(&self.repo, &self.names, agent, number)? {
+            Some(target) => git::read_tag(&self.repo, target),
+            None => match git::latest_version(&self.repo, &self.names, agent)? {
+                Some(latest) => Err(Error::VersionNotFound {
+                    agent: agent.to_string(),
+                    version: number,
+                    latest: Some(latest.number),
+                }),
+                None => Err(self.no_versions(agent)?),
+            },
+        }
+    }
+
+    /// "has no published version", with the published agent whose id is closest, if any.
+    fn no_versions(&self, agent: &AgentId) -> Result<Error> {
+        let known = self.published_agent_ids()?;
+        let suggestion =
+            crate::format::diagnostic::closest(agent.as_str(), known.iter().map(AgentId::as_str)).map(str::to_owned);
+        Ok(Error::NoVersions { agent: agent.to_string(), suggestion })
+    }
+
+    /// The highest version and its tag data.
+    pub fn latest(&self, agent: &AgentId) -> Result<Option<(u64, git::TagData)>> {
+        match git::latest_version(&self.repo, &self.names, agent)? {
+            Some(v) => Ok(Some((v.number, git::read_tag(&self.repo, v.target)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves `latest` and numbers to a version number; `Draft` stays the draft. `latest` is
+    /// the highest version (in the work tree) or the highest published from `at`'s history.
+    pub fn resolve_ref(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Resolved> {
+        match reference {
+            RefSpec::Draft => Ok(Resolved::Draft),
+            RefSpec::Version(n) => Ok(Resolved::Version(n)),
+            RefSpec::Latest => match self.latest_number(agent, at)? {
+                Some(n) => Ok(Resolved::Version(n)),
+                None => Err(self.no_versions(agent)?),
+            },
+        }
+    }
+
+    /// "Latest at a revision": without `--rev`, the highest version; with it, the highest whose
+    /// `Agentver-Source` commit is that revision or one of its ancestors, so the same revision
+    /// always serves the same versions and an unmerged publish never reaches production.
+    pub fn latest_number(&self, agent: &AgentId, at: &DraftAt) -> Result<Option<u64>> {
+        let DraftAt::Rev(rev) = at else {
+            return Ok(git::latest_version(&self.repo, &self.names, agent)?.map(|v| v.number));
+        };
+        let commit = self.rev_commit(rev)?;
+        for version in git::list_versions(&self.repo, &self.names, agent)?.iter().rev() {
+            let data = git::read_tag(&self.repo, version.target)?;
+            let contained = match data.message.source_commit().and_then(|hex| ObjectId::from_hex(hex.as_bytes()).ok()) {
+                None => true,
+                Some(source) => git::contains(&self.repo, source, commit)? == Some(true),
+            };
+            if contained {
+                return Ok(Some(version.number));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refuses a new version of `agent` that would undo its latest: latest's source commit must
+    /// be contained in `commit`, the one the draft comes from ("No silent revert").
+    pub fn check_no_revert(&self, agent: &AgentId, latest: &git::TagData, commit: Option<ObjectId>) -> Result<()> {
+        let Some(source) = latest.message.source_commit() else { return Ok(()) };
+        let number = latest.message.version.unwrap_or_default();
+        let short = &source[..source.len().min(12)];
+        let contained = match (ObjectId::from_hex(source.as_bytes()), commit) {
+            (Ok(source), Some(commit)) => git::contains(&self.repo, source, commit)?,
+            _ => Some(false),
+        };
+        match contained {
+            Some(true) => Ok(()),
+            Some(false) => Err(Error::SilentRevert {
+                agent: agent.to_string(),
+                version: number,
+                commit: short.into(),
+                missing: false,
+            }),
+            None => Err(Error::SilentRevert {
+                agent: agent.to_string(),
+                version: number,
+                commit: short.into(),
+                missing: true,
+            }),
+        }
+    }
+
+    /// Loads one agent's configuration exactly: the draft (from `at`) or a published version.
+    pub fn locate(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Located> {
+        match self.resolve_ref(agent, reference, at)? {
+            Resolved::Draft => {
+                let source = self.drafts(at)?;
+                let bundle = bundle::load(source.as_ref(), agent)?;
+                let tree = git::tree_id(&self.repo, &bundle.files, false)?;
+                Ok(Located { agent: agent.clone(), version: Resolved::Draft, tree, tag: None, bundle })
+            }
+            Resolved::Version(n) => {
+                let data = self.version(agent, n)?;
+                let tag = self.names.short(agent, n);
+                let bundle = match bundle::load(&self.version_source(agent, n, data.tree), agent) {
+                    Err(Error::UnknownAgent { .. }) => {
+                        return Err(Error::invalid(
+                            crate::format::diagnostic::Diagnostic::error(
+                                &tag,
+                                None,
+                                format!(
+                                    "the tag's snapshot holds no {}: it is not a version of {agent}",
+                                    agent.draft_path()
+                                ),
+                            )
+                            .with_hint(Some("`agentver verify` audits the tags".into())),
+                        ));
+                    }
+                    other => other?,
+                };
+                Ok(Located {
+                    agent: agent.clone(),
+                    version: Resolved::Version(n),
+                    tree: data.tree,
+                    tag: Some(tag),
+                    bundle,
+                })
+            }
+        }
+    }
+
+    /// A published version's agent file, byte for byte, without parsing it (what `show` prints).
+    pub fn published_file(&self, agent: &AgentId, number: u64) -> Result<Vec<u8>> {
+        let data = self.version(agent, number)?;
+        let path = agent.draft_path();
+        self.version_source(agent, number, data.tree).read(&path)?.ok_or_else(|| {
+            Error::invalid(
+                crate::format::diagnostic::Diagnostic::error(
+                    &self.names.short(agent, number),
+                    None,
+                    format!("the tag's snapshot holds no {path}: it is not a version of {agent}"),
+                )
+                .with_hint(Some("`agentver verify` audits the tags".into())),
+            )
+        })
+    }
+
+    /// Entries of a snapshot tree beyond the agent's own files (`files`, as its bundle loaded them).
+    pub fn snapshot_extras(&self, tree: ObjectId, files: &bundle::Files) -> Result<Vec<String>> {
+        Ok(git::tree_paths(&self.repo, tree)?.into_iter().filter(|p| !files.contains_key(p)).collect())
+    }
+
+    /// Every agent id that has a draft in `at`, sorted.
+    pub fn agent_ids(&self, at: &DraftAt) -> Result<Vec<AgentId>> {
+        Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
+    }
+
+    /// Agent ids that have published versions (from ref names alone).
+    pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
+        git::published_agent_ids(&self.repo, &self.names)
+    }
+}
