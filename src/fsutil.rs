@@ -8,11 +8,17 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// A file written beside its target, waiting to be renamed over it. Dropped unrenamed, it is removed.
+/// A file written beside its target, waiting to be renamed over it. Dropped unrenamed, it is
+/// removed (tempfile's `NamedTempFile`, named `.<name>.agentver-<pid>.<random>.tmp`, so a file a
+/// killed run left can be told from a live one).
 pub struct Staged {
-    temp: PathBuf,
+    temp: tempfile::NamedTempFile,
     target: PathBuf,
-    done: bool,
+}
+
+/// The temporary file's name prefix for `name`, with this process's id.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.agentver-{}.", std::process::id())
 }
 
 impl Staged {
@@ -22,17 +28,18 @@ impl Staged {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         clear_dead_temps(dir, &name);
-        let temp = dir.join(format!(".{name}.agentver-{}.tmp", std::process::id()));
-        let mut staged = Staged { temp, target: target.to_owned(), done: false };
-        let mut file = std::fs::File::create(&staged.temp).map_err(|e| Error::io(&staged.temp, e))?;
-        file.write_all(bytes).map_err(|e| Error::io(&staged.temp, e))?;
-        file.sync_all().map_err(|e| Error::io(&staged.temp, e))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(&temp_prefix(&name))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
+        temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
         if let Ok(meta) = std::fs::metadata(target) {
             // Keep the permissions of the file being replaced.
-            let _ = std::fs::set_permissions(&staged.temp, meta.permissions());
+            let _ = std::fs::set_permissions(temp.path(), meta.permissions());
         }
-        staged.done = false;
-        Ok(staged)
+        Ok(Staged { temp, target: target.to_owned() })
     }
 
     /// The file this stage replaces when committed.
@@ -41,30 +48,21 @@ impl Staged {
     }
 
     /// Renames the temporary file over the target: readers see the old file or the new one.
-    pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
-        self.done = true;
+    pub fn commit(self) -> Result<()> {
+        self.temp.persist(&self.target).map_err(|e| Error::io(&self.target, e.error))?;
         Ok(())
     }
 }
 
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// Removes `.<name>.agentver-<pid>.tmp` files that a killed agentver (restore, pin) left beside
-/// `name`: those whose process no longer runs.
+/// Removes `.<name>.agentver-<pid>.<random>.tmp` files that a killed agentver (restore, pin) left
+/// beside `name`: those whose process no longer runs.
 fn clear_dead_temps(dir: &Path, name: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let prefix = format!(".{name}.agentver-");
     for entry in entries.flatten() {
         let file = entry.file_name();
-        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(".tmp")) else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(".tmp")) else { continue };
+        let Ok(pid) = rest.split('.').next().unwrap_or_default().parse::<u32>() else { continue };
         if pid != std::process::id() && !process_alive(pid) {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -104,18 +102,11 @@ pub fn create_new(target: &Path, bytes: &[u8]) -> Result<bool> {
         return Ok(false);
     }
     let staged = Staged::write(target, bytes)?;
-    // A hard link fails if the target appeared meanwhile, so an existing file is never replaced.
-    match std::fs::hard_link(&staged.temp, target) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            // File systems without hard links: fall back to a checked rename.
-            if std::fs::symlink_metadata(target).is_ok() {
-                return Ok(false);
-            }
-            staged.commit()?;
-            Ok(true)
-        }
+    // Linked into place only if nothing is there, so an existing file is never replaced.
+    match staged.temp.persist_noclobber(target) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(target, e.error)),
     }
 }
 

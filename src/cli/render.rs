@@ -15,16 +15,19 @@ pub enum Format {
     Json,
 }
 
-pub const RED: &str = "\x1b[31m";
-pub const GREEN: &str = "\x1b[32m";
-pub const YELLOW: &str = "\x1b[33m";
-pub const BOLD: &str = "\x1b[1m";
-pub const CYAN: &str = "\x1b[36m";
-const RESET: &str = "\x1b[0m";
-const REVERSE: &str = "\x1b[7m";
+use anstyle::{AnsiColor, Effects, Style};
 
-pub fn paint(color: bool, style: &str, text: &str) -> String {
-    if color { format!("{style}{text}{RESET}") } else { text.to_owned() }
+pub const RED: Style = AnsiColor::Red.on_default();
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub const BOLD: Style = Style::new().effects(Effects::BOLD);
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+const PLAIN: Style = Style::new();
+const REVERSE: Style = Style::new().effects(Effects::INVERT);
+
+/// `text` in `style` when colour is on (a terminal, no NO_COLOR), else as it is.
+pub fn paint(color: bool, style: Style, text: &str) -> String {
+    if color { format!("{style}{text}{style:#}") } else { text.to_owned() }
 }
 
 /// User text for a terminal: control characters (an escape sequence could rewrite the screen)
@@ -52,7 +55,7 @@ fn text_lines(old: &str, new: &str, color: bool) -> Vec<String> {
     for op in diff.ops() {
         for change in diff.iter_inline_changes(op) {
             let (sign, style) = match change.tag() {
-                ChangeTag::Equal => (' ', ""),
+                ChangeTag::Equal => (' ', PLAIN),
                 ChangeTag::Delete => ('-', RED),
                 ChangeTag::Insert => ('+', GREEN),
             };
@@ -62,7 +65,7 @@ fn text_lines(old: &str, new: &str, color: bool) -> Vec<String> {
                 let part = part.as_ref();
                 if emphasized && change.tag() != ChangeTag::Equal {
                     if color {
-                        line.push_str(&format!("{REVERSE}{part}{RESET}{style}"));
+                        line.push_str(&format!("{REVERSE}{part}{REVERSE:#}{style}"));
                     } else if change.tag() == ChangeTag::Delete {
                         line.push_str(&format!("[-{part}-]"));
                     } else {

@@ -933,31 +933,9 @@ pub fn tree_paths(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<String>>
     Ok(paths)
 }
 
-/// RFC 3339 in the signer's own offset: `2026-11-22T10:15:00+01:00`.
+/// RFC 3339 in the signer's own offset: `2026-11-22T10:15:00+01:00` (gix's strict ISO 8601).
 pub fn rfc3339(time: gix::date::Time) -> String {
-    let local = time.seconds + i64::from(time.offset);
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let sign = if time.offset < 0 { '-' } else { '+' };
-    let offset = time.offset.unsigned_abs();
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        offset / 3600,
-        offset % 3600 / 60
-    )
+    time.format_or_unix(gix::date::time::format::ISO8601_STRICT)
 }
 
 #[cfg(test)]
