@@ -1,15 +1,14 @@
 //! A YAML reader that keeps line numbers and enforces agentver's input limits.
 //!
 //! serde_yaml has no spans and is no longer maintained, so agent and tool files are read through
-//! yaml-rust2's event parser into a small tree whose every node and key knows its line. That tree
+//! saphyr-parser's events into a small tree whose every node and key knows its line. That tree
 //! is what validation walks, which is how every error can name a line. The reader also owns the
 //! limits DESIGN.md sets: one document per file, nesting at most [`MAX_DEPTH`] deep, alias
 //! expansion bounded by [`MAX_ALIAS_NODES`], no duplicate keys, no byte-order mark, UTF-8 only.
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::TScalarStyle;
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 /// Deepest nesting of sequences and mappings accepted.
 pub const MAX_DEPTH: usize = 64;
@@ -275,16 +274,16 @@ fn count_nodes(node: &Node) -> usize {
 impl Reader {
     fn read(mut self, text: &str) -> Result<Node, SyntaxError> {
         let mut parser = Parser::new_from_str(text);
-        loop {
-            let (event, mark) = parser.next_token().map_err(|e| {
+        while let Some(next) = parser.next_event() {
+            let (event, span) = next.map_err(|e| {
                 let m = e.marker();
                 SyntaxError::at(m.line() as u32, m.col() as u32 + 1, e.info().to_owned())
             })?;
-            let (line, col) = (mark.line() as u32, mark.col() as u32 + 1);
+            let (line, col) = (span.start.line() as u32, span.start.col() as u32 + 1);
             match event {
                 Event::StreamEnd => break,
                 Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-                Event::DocumentStart => {
+                Event::DocumentStart(_) => {
                     self.documents += 1;
                     if self.documents > 1 {
                         return Err(SyntaxError::at(line, col, "a second YAML document starts here")
@@ -296,7 +295,8 @@ impl Reader {
                         return Err(SyntaxError::at(line, col, "YAML tags (!!type or !name) are not supported")
                             .hint("remove the tag; quote the value to keep it as text"));
                     }
-                    let value = if style == TScalarStyle::Plain { resolve_plain(&text) } else { Value::Str(text) };
+                    let value =
+                        if style == ScalarStyle::Plain { resolve_plain(&text) } else { Value::Str(text.into_owned()) };
                     self.push(Node { value, line, col }, anchor)?;
                 }
                 Event::Alias(id) => {
