@@ -39,7 +39,7 @@ pub struct ChannelEntry {
 pub struct TargetEntry {
     pub variant: Option<String>,
     /// As pinned: a number, "latest" or "draft".
-    pub pin: Json,
+    pub pin: Pin,
     pub weight: Option<u64>,
     /// The key into `configs`.
     pub config: String,
@@ -92,11 +92,7 @@ impl Workspace {
                 });
                 entries.push(TargetEntry {
                     variant,
-                    pin: match target.pin {
-                        Pin::Number(n) => Json::from(n),
-                        Pin::Latest => Json::from("latest"),
-                        Pin::Draft => Json::from("draft"),
-                    },
+                    pin: target.pin,
                     weight,
                     config: k,
                     agent: served.agent.to_string(),

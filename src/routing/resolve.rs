@@ -289,7 +289,7 @@ pub struct TargetView {
     pub variant: Option<String>,
     pub agent: String,
     /// As written: a number, "latest" or "draft".
-    pub pin: Json,
+    pub pin: Pin,
     pub weight: Option<u64>,
     /// weight / sum of weights, for splits.
     pub share: Option<f64>,
@@ -314,11 +314,7 @@ impl Resolver {
     pub fn view(&self, channel: &Channel) -> (ChannelView, Vec<Option<Arc<Served>>>) {
         let mut served = Vec::new();
         let mut target_view = |target: &Target, variant: Option<&str>, weight: Option<u64>, total: u64| {
-            let pin = match target.pin {
-                Pin::Number(n) => Json::from(n),
-                Pin::Latest => Json::from("latest"),
-                Pin::Draft => Json::from("draft"),
-            };
+            let pin = target.pin;
             let mut v = TargetView {
                 variant: variant.map(str::to_owned),
                 agent: target.agent.to_string(),

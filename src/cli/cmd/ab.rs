@@ -50,6 +50,23 @@ fn parse_variant(s: &str) -> Result<(String, agentver::names::id::Spec, u64), Cl
     Ok((name.to_owned(), super::spec(spec)?, weight))
 }
 
+/// `ab --json`: the split as written.
+#[derive(serde::Serialize)]
+struct Split<'a> {
+    channel: &'a str,
+    variants: Vec<Variant<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Variant<'a> {
+    name: &'a str,
+    agent: &'a str,
+    /// A number, "latest" or "draft", as channels.toml holds it.
+    version: agentver::format::channels::Pin,
+    weight: u64,
+    tree: Option<&'a str>,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let variants = args.variants.iter().map(|v| parse_variant(v)).collect::<Result<Vec<_>, _>>()?;
     let sticky = args.sticky.map(|s| match s {
@@ -59,11 +76,17 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let written = ui.workspace()?.ab(&args.channel, &variants, sticky, args.salt.as_deref())?;
     let total: u64 = written.iter().map(|v| v.weight).sum();
     if ui.json {
-        let rows: Vec<_> = written
+        let variants = written
             .iter()
-            .map(|v| serde_json::json!({"name": v.name, "agent": v.target.agent, "version": v.target.pin, "weight": v.weight, "tree": v.target.tree}))
+            .map(|v| Variant {
+                name: &v.name,
+                agent: v.target.agent.as_str(),
+                version: v.target.pin,
+                weight: v.weight,
+                tree: v.target.tree.as_deref(),
+            })
             .collect();
-        ui.print_json(&serde_json::json!({ "channel": args.channel, "variants": rows }))?;
+        ui.print_json(&Split { channel: &args.channel, variants })?;
     } else {
         writeln!(ui.out(), "split {}:", args.channel)?;
         for v in &written {

@@ -1,5 +1,6 @@
 //! `agentver channels`: every channel and what it resolves to now.
 
+use agentver::format::channels::Pin;
 use agentver::routing::resolve::Resolver;
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};
@@ -26,10 +27,9 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             writeln!(ui.out(), "{:width$}  split by {}, salt {salt}", c.channel, sticky.as_str().unwrap_or_default())?;
         }
         for t in &c.targets {
-            let pinned = match (&t.pin, &t.version) {
-                (serde_json::Value::Number(n), _) => format!("v{n}"),
-                (p, Some(v)) if p == "latest" => format!("latest → {v}"),
-                (p, _) => p.as_str().unwrap_or_default().to_owned(),
+            let pinned = match (t.pin, &t.version) {
+                (Pin::Latest, Some(v)) => format!("latest → {v}"),
+                (pin, _) => pin.to_string(),
             };
             let now = match (&t.error, &t.tree) {
                 (Some(e), _) => format!("  (cannot serve: {e})"),

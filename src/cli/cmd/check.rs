@@ -33,6 +33,15 @@ fn escape(s: &str, property: bool) -> String {
     out
 }
 
+/// `check --format json`.
+#[derive(serde::Serialize)]
+struct CheckOutput<'a> {
+    ok: bool,
+    errors: usize,
+    warnings: usize,
+    problems: &'a [agentver::format::diagnostic::Diagnostic],
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
     let report = ws.check(&draft_at(&args.rev))?;
@@ -47,12 +56,12 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             for p in &mut problems {
                 p.file = path_of(&p.file);
             }
-            ui.print_json(&serde_json::json!({
-                "ok": report.ok(),
-                "errors": report.errors,
-                "warnings": report.warnings,
-                "problems": problems,
-            }))?
+            ui.print_json(&CheckOutput {
+                ok: report.ok(),
+                errors: report.errors,
+                warnings: report.warnings,
+                problems: &problems,
+            })?
         }
         Format::Github => {
             for p in &report.problems {

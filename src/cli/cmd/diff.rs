@@ -27,8 +27,25 @@ pub struct Args {
     rev: Option<String>,
 }
 
-fn side(located: &Located) -> serde_json::Value {
-    serde_json::json!({ "version": located.version, "tree": located.tree.to_string(), "tag": located.tag })
+/// `diff --json`: both sides, the changes, and whether only formatting differs.
+#[derive(serde::Serialize)]
+struct DiffOutput<'a> {
+    agent: &'a str,
+    from: Side<'a>,
+    to: Side<'a>,
+    changes: &'a [agentver::format::diff::Change],
+    formatting_only: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Side<'a> {
+    version: agentver::workspace::Resolved,
+    tree: String,
+    tag: Option<&'a str>,
+}
+
+fn side(located: &Located) -> Side<'_> {
+    Side { version: located.version, tree: located.tree.to_string(), tag: located.tag.as_deref() }
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
@@ -56,13 +73,13 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let format = if ui.json { Format::Json } else { args.format };
     let color = ui.color;
     match format {
-        Format::Json => ui.print_json(&serde_json::json!({
-            "agent": from.agent.as_str(),
-            "from": side(&old),
-            "to": side(&new),
-            "changes": changes,
-            "formatting_only": formatting_only,
-        }))?,
+        Format::Json => ui.print_json(&DiffOutput {
+            agent: from.agent.as_str(),
+            from: side(&old),
+            to: side(&new),
+            changes: &changes,
+            formatting_only,
+        })?,
         Format::Markdown if formatting_only => writeln!(ui.out(), "### {title}\n\nThe files differ in {FORMATTING}.")?,
         Format::Markdown => render::markdown(ui.out(), Some(&title), &changes)?,
         Format::Text if formatting_only => writeln!(ui.out(), "{title}: {FORMATTING}")?,

@@ -9,11 +9,18 @@ pub struct Args {
     id: String,
 }
 
+/// `new --json`: the draft created.
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    agent: &'a str,
+    path: &'a str,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let id = super::agent_id(&args.id)?;
     let path = ui.workspace()?.new_agent(&id)?;
     if ui.json {
-        ui.print_json(&serde_json::json!({ "agent": id.as_str(), "path": path }))?;
+        ui.print_json(&Created { agent: id.as_str(), path: &path })?;
     } else {
         writeln!(ui.out(), "created {path}")?;
     }

@@ -16,16 +16,26 @@ pub struct Args {
     spec: String,
 }
 
+/// `pin --json`: the channel and what it now serves.
+#[derive(serde::Serialize)]
+struct Pinned<'a> {
+    channel: &'a str,
+    agent: &'a str,
+    /// A number, "latest" or "draft", as channels.toml holds it.
+    version: Pin,
+    tree: Option<String>,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let target = ui.workspace()?.pin(&args.channel, &spec)?;
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "channel": args.channel,
-            "agent": target.agent,
-            "version": match target.pin { Pin::Number(n) => serde_json::json!(n), other => serde_json::json!(other.to_string()) },
-            "tree": target.tree,
-        }))?;
+        ui.print_json(&Pinned {
+            channel: &args.channel,
+            agent: target.agent.as_str(),
+            version: target.pin,
+            tree: target.tree,
+        })?;
     } else {
         writeln!(ui.out(), "pinned {} to {} {}", args.channel, target.agent, target.pin)?;
     }

@@ -28,10 +28,7 @@ pub struct Args {
 
 fn target_line(state: &ChannelView) -> String {
     let one = |t: &TargetView| {
-        let pin = match &t.pin {
-            serde_json::Value::Number(n) => format!("v{n}"),
-            other => other.as_str().unwrap_or_default().to_owned(),
-        };
+        let pin = t.pin.to_string();
         let version = match (&t.version, pin.as_str()) {
             (_, _) if t.error.is_some() => format!("{pin} (cannot serve)"),
             (Some(v), "latest") => format!("latest → {v}"),

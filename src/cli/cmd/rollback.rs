@@ -30,6 +30,13 @@ pub struct Args {
     force: bool,
 }
 
+/// `rollback --json`: the version published and the restore that followed.
+#[derive(serde::Serialize)]
+struct RolledBack<'a> {
+    published: &'a agentver::ops::publish::Published,
+    restore: &'a agentver::ops::restore::RestorePlan,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let Some(reference) = spec.reference else {
@@ -46,7 +53,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     };
     let (published, plan) = ui.workspace()?.rollback(&spec.agent, reference, &options)?;
     if ui.json {
-        ui.print_json(&serde_json::json!({ "published": published, "restore": plan }))?;
+        ui.print_json(&RolledBack { published: &published, restore: &plan })?;
     } else {
         writeln!(
             ui.out(),

@@ -16,13 +16,22 @@ pub struct Args {
     rev: Option<String>,
 }
 
+/// `show --json`: one configuration exactly, as `resolve` reports it too.
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    agent: &'a str,
+    version: Resolved,
+    tree: String,
+    config: &'a serde_json::Value,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let ws = ui.workspace()?;
     let reference = spec.reference_or(RefSpec::Latest);
     // A published file is printed as stored: no need to parse what was validated at publish.
     if !ui.json
-        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference, &agentver::DraftAt::WorkTree)?
+        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference, &draft_at(&args.rev))?
     {
         let bytes = ws.published_file(&spec.agent, n)?;
         ui.out().write_all(&bytes)?;
@@ -30,12 +39,12 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     }
     let located = ws.locate(&spec.agent, reference, &draft_at(&args.rev))?;
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "agent": located.agent.as_str(),
-            "version": located.version,
-            "tree": located.tree.to_string(),
-            "config": located.bundle.config,
-        }))?;
+        ui.print_json(&Shown {
+            agent: located.agent.as_str(),
+            version: located.version,
+            tree: located.tree.to_string(),
+            config: &located.bundle.config,
+        })?;
     } else {
         if located.version == Resolved::Draft {
             for w in &located.bundle.warnings {

@@ -8,10 +8,17 @@ pub struct Args {
     channel: String,
 }
 
+/// `unpin --json`.
+#[derive(serde::Serialize)]
+struct Unpinned<'a> {
+    channel: &'a str,
+    removed: bool,
+}
+
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     ui.workspace()?.unpin(&args.channel)?;
     if ui.json {
-        ui.print_json(&serde_json::json!({ "channel": args.channel, "removed": true }))?;
+        ui.print_json(&Unpinned { channel: &args.channel, removed: true })?;
     } else {
         writeln!(ui.out(), "unpinned {}", args.channel)?;
     }
