@@ -144,16 +144,28 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 fn scan_line(line: &str) -> Option<&'static str> {
-    let trimmed = line.trim_start();
-    if trimmed.starts_with('#') {
+    if line.trim_start().starts_with('#') {
         return None;
     }
+    vendor_key(line).or_else(|| credential_in_text(line)).or_else(|| credential_in_url(line)).or_else(|| {
+        // api_key: literal (YAML), "api_key": "literal" (JSON), {xi_api_key: "literal"} (flow style)
+        pairs(line)
+            .into_iter()
+            .any(|(key, value)| {
+                is_secret_key(key) && value.len() >= 8 && !value.starts_with("${") && !value.contains(' ')
+            })
+            .then_some("a literal secret")
+    })
+}
+
+/// The platforms' and model vendors' key formats, wherever they stand: OpenAI `sk-`/`sk-proj-`,
+/// Anthropic `sk-ant-`, ElevenLabs `sk_<hex>`, Retell `key_<hex>`, Twilio `SK<32 hex>`, Google
+/// `AIza…`/`ya29.`, and others'.
+fn vendor_key(line: &str) -> Option<&'static str> {
     if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
         return Some("a private key");
     }
-    // The platforms' and model vendors' key formats (OpenAI sk-/sk-proj-, Anthropic sk-ant-,
-    // ElevenLabs sk_<hex>, Retell key_<hex>, Twilio SK<32 hex>, Google AIza…/ya29.).
-    let prefixes: &[(&str, usize, &str)] = &[
+    const PREFIXES: &[(&str, usize, &str)] = &[
         ("sk-ant-", 20, "an Anthropic API key"),
         ("sk-", 20, "an API key (sk-…)"),
         ("sk_live_", 16, "a Stripe secret key"),
@@ -168,32 +180,27 @@ fn scan_line(line: &str) -> Option<&'static str> {
         ("AIza", 30, "a Google API key"),
         ("ya29.", 30, "a Google OAuth token"),
     ];
-    for (prefix, min, kind) in prefixes {
-        if keyed(line, prefix, *min) {
-            return Some(kind);
-        }
-    }
-    let hex: &[(&str, usize, &str)] =
+    const HEX: &[(&str, usize, &str)] =
         &[("sk_", 32, "an ElevenLabs API key"), ("key_", 20, "a Retell API key"), ("SK", 32, "a Twilio API key")];
-    for (prefix, min, kind) in hex {
-        if hex_keyed(line, prefix, *min) {
-            return Some(kind);
-        }
-    }
-    // Deepgram's header form: `Authorization: Token <40 hex>`.
+    let prefixed = PREFIXES.iter().find(|(prefix, min, _)| keyed(line, prefix, *min));
+    let hex = || HEX.iter().find(|(prefix, min, _)| hex_keyed(line, prefix, *min));
+    prefixed.or_else(hex).map(|(_, _, kind)| *kind)
+}
+
+/// Tokens in header-like text: `Bearer <token>`, Deepgram's `Token <40 hex>`.
+fn credential_in_text(line: &str) -> Option<&'static str> {
     if let Some(at) = line.find("Token ")
         && line[at + 6..].chars().take_while(char::is_ascii_hexdigit).count() >= 32
     {
         return Some("a Deepgram API key");
     }
-    let lower = line.to_ascii_lowercase();
-    if let Some(at) = lower.find("bearer ") {
-        let rest = &line[at + 7..];
-        if token_len(rest) >= 16 && !is_placeholder(rest) {
-            return Some("a bearer token");
-        }
-    }
-    // scheme://user:password@host
+    let at = line.to_ascii_lowercase().find("bearer ")?;
+    let rest = &line[at + 7..];
+    (token_len(rest) >= 16 && !is_placeholder(rest)).then_some("a bearer token")
+}
+
+/// `scheme://user:password@host`, and `?token=…` / `&api_key=…` / `?key=…` in a URL.
+fn credential_in_url(line: &str) -> Option<&'static str> {
     if let Some(at) = line.find("://") {
         let authority = &line[at + 3..];
         let authority = &authority[..authority.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(authority.len())];
@@ -205,23 +212,14 @@ fn scan_line(line: &str) -> Option<&'static str> {
             return Some("a password in a URL");
         }
     }
-    // ?token=… / &api_key=… in a URL
     for sep in ['?', '&'] {
         for (at, _) in line.match_indices(sep) {
-            let param = &line[at + 1..];
-            if let Some((name, value)) = param.split_once('=') {
-                let name = name.to_ascii_lowercase();
-                let value = &value[..value.find(['&', '#', ' ', '"', '\'']).unwrap_or(value.len())];
-                if (is_secret_key(&name) || name == "key") && value.len() >= 8 && !is_placeholder(value) {
-                    return Some("a credential in a URL query");
-                }
+            let Some((name, value)) = line[at + 1..].split_once('=') else { continue };
+            let name = name.to_ascii_lowercase();
+            let value = &value[..value.find(['&', '#', ' ', '"', '\'']).unwrap_or(value.len())];
+            if (is_secret_key(&name) || name == "key") && value.len() >= 8 && !is_placeholder(value) {
+                return Some("a credential in a URL query");
             }
-        }
-    }
-    // api_key: literal (YAML), "api_key": "literal" (JSON), {xi_api_key: "literal"} (flow style)
-    for (key, value) in pairs(line) {
-        if is_secret_key(key) && value.len() >= 8 && !value.starts_with("${") && !value.contains(' ') {
-            return Some("a literal secret");
         }
     }
     None

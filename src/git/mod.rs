@@ -494,7 +494,10 @@ pub fn create_version(
         let seen = highest_seen(repo, names, new.agent);
         let number = latest_number.unwrap_or(0).max(seen) + 1;
         let signature = new.identity.0.clone();
-        let label = new.label.map(str::to_owned).unwrap_or_else(|| format!("{} v{number}", new.agent));
+        let label = new
+            .label
+            .map(str::to_owned)
+            .unwrap_or_else(|| crate::names::tagmessage::default_label(new.agent.as_str(), number));
 
         let short = names.short(new.agent, number);
         let message = TagMessage {
@@ -510,39 +513,8 @@ pub fn create_version(
             write_version_objects(repo, new.tree, parent, [&signature, &signature, &signature], &short, &message)?;
 
         let full = names.full(new.agent, number);
-        let edit = RefEdit {
-            change: Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: false,
-                    message: "agentver: publish".into(),
-                },
-                expected: PreviousValue::MustNotExist,
-                new: gix::refs::Target::Object(tag_id),
-            },
-            name: full.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
-                context: format!("naming {full}"),
-                message: e.to_string(),
-            })?,
-            deref: false,
-        };
-        let mut time_buf = gix::date::parse::TimeBuf::default();
-        // Only agentver processes take this lock, and only around the ref transaction. Holding it,
-        // nobody else can create a version ref: `git pack-refs` may move refs, never create them.
-        let guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        // The parent and number were chosen from a reading taken before the lock, and gix re-reads
-        // packed-refs only when its mtime grows (mtimes tick coarsely: a `pack-refs` just after
-        // our reading can look unchanged). So packed-refs is re-read, then: every publisher
-        // numbers max(latest, seen) + 1 under this lock, so one that moved on took latest + 1 or
-        // our number, or raised the mark. Two exact lookups tell; then read again and rebuild.
-        let moved = || -> Result<bool> {
-            let next = latest_number.unwrap_or(0) + 1;
-            Ok(find_version(repo, names, new.agent, number)?.is_some()
-                || (next != number && find_version(repo, names, new.agent, next)?.is_some())
-                || highest_seen(repo, names, new.agent) != seen)
-        };
-        if !refresh_packed_refs(repo) || moved()? {
-            drop(guard);
+        let edit = RefChange { name: full.clone(), from: None, to: Some(tag_id) }.edit("agentver: publish")?;
+        let Some(result) = claim_number(repo, names, new, number, (latest_number, seen), edit)? else {
             if attempt < MAX_ATTEMPTS {
                 continue;
             }
@@ -550,14 +522,7 @@ pub fn create_version(
                 context: format!("creating {full}"),
                 message: "every attempt lost its race".into(),
             });
-        }
-        // A killed publish leaves at most this ref's lock and an empty packed-refs.lock, which
-        // clear_stale_locks recognises; a journal (as multi-ref transactions keep) would cost two
-        // file writes on every publish for nothing more.
-        clear_stale_locks(repo, &full)?;
-        recover_killed_transaction(repo);
-        let result = repo.edit_references_as([edit], Some(new.identity.0.to_ref(&mut time_buf)));
-        drop(guard);
+        };
         match result {
             Ok(_) => {
                 record_seen(repo, names, new.agent, number)?;
@@ -580,6 +545,44 @@ pub fn create_version(
             Err(e) => return Err(git(format!("creating {full}"))(e)),
         }
     }
+}
+
+/// Creates the version ref for `number` under agentver's lock, unless another publisher moved on
+/// since `reading` (latest's number and the highest-seen mark): then `None`, and the caller reads
+/// again. The inner result is the ref transaction's own.
+fn claim_number(
+    repo: &Repository,
+    names: &TagNames,
+    new: &NewVersion<'_>,
+    number: u64,
+    reading: (Option<u64>, u64),
+    edit: RefEdit,
+) -> Result<Option<std::result::Result<(), gix::Error>>> {
+    let (latest_number, seen) = reading;
+    // Only agentver processes take this lock, and only around the ref transaction. Holding it,
+    // nobody else can create a version ref: `git pack-refs` may move refs, never create them.
+    let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+    // The parent and number were chosen from a reading taken before the lock, and gix re-reads
+    // packed-refs only when its mtime grows (mtimes tick coarsely: a `pack-refs` just after our
+    // reading can look unchanged). So packed-refs is re-read, then: every publisher numbers
+    // max(latest, seen) + 1 under this lock, so one that moved on took latest + 1 or our number,
+    // or raised the mark. Two exact lookups tell.
+    let next = latest_number.unwrap_or(0) + 1;
+    let moved = !refresh_packed_refs(repo)
+        || find_version(repo, names, new.agent, number)?.is_some()
+        || (next != number && find_version(repo, names, new.agent, next)?.is_some())
+        || highest_seen(repo, names, new.agent) != seen;
+    if moved {
+        return Ok(None);
+    }
+    // A killed publish leaves at most this ref's lock and an empty packed-refs.lock, which
+    // clear_stale_locks recognises; a journal (as multi-ref transactions keep) would cost two file
+    // writes on every publish for nothing more.
+    clear_stale_locks(repo, &names.full(new.agent, number))?;
+    recover_killed_transaction(repo);
+    let mut time_buf = gix::date::parse::TimeBuf::default();
+    let committer = Some(new.identity.0.to_ref(&mut time_buf));
+    Ok(Some(repo.edit_references_as([edit], committer).map(|_| ())))
 }
 
 /// Writes a version's snapshot commit (parent = the previous version's commit) and its annotated

@@ -11,6 +11,11 @@
 //! Agentver-Rollback-Of: 5
 //! ```
 
+/// The label of a version published without one: `<id> v<N>`.
+pub fn default_label(agent: &str, number: u64) -> String {
+    format!("{agent} v{number}")
+}
+
 /// A snapshot commit's message: `<id>: <label>`, so `git log agent/sales/v7` reads as history.
 pub fn commit_message(agent: &str, label: &str) -> String {
     format!("{agent}: {label}\n")

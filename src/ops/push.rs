@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::git::RefChange;
 use crate::git::{self, TagData};
 use crate::names::id::AgentId;
-use crate::names::tagmessage::TagMessage;
+use crate::names::tagmessage::{TagMessage, default_label};
 use crate::workspace::Workspace;
 
 /// Most push attempts before giving up on a busy remote.
@@ -182,60 +182,7 @@ impl Workspace {
         let their_ids: Vec<ObjectId> = theirs.values().copied().collect();
         let never_pushed: Vec<(u64, ObjectId)> =
             ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
-        let their_latest = theirs.keys().max().copied().unwrap_or(0);
-        let their_latest_data = match theirs.get(&their_latest) {
-            Some(id) => Some(git::read_tag(repo, *id)?),
-            None => None,
-        };
-        let mut parent = their_latest_data.as_ref().map(|d| d.commit);
-        let mut tip_tree = their_latest_data.as_ref().map(|d| d.tree);
-
-        // The new versions, written as objects first.
-        let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut desired: BTreeMap<u64, ObjectId> = theirs.clone();
-        let mut renumbered = Vec::new();
-        let mut next = their_latest + 1;
-        for (old_number, old_id) in &never_pushed {
-            let old: TagData = git::read_tag(repo, *old_id)?;
-            // No silent revert: the remote's latest must be in the history this version came from.
-            if let Some(theirs) = &their_latest_data
-                && !force
-            {
-                let commit = old.message.source_commit().and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
-                self.check_no_revert(agent, theirs, commit)?;
-            }
-            if tip_tree == Some(old.tree) && old.message.rollback_of.is_none() {
-                // The remote's chain already ends with this content: keep theirs, drop ours.
-                mapping.insert(*old_number, next - 1);
-                continue;
-            }
-            let new_number = next;
-            next += 1;
-            mapping.insert(*old_number, new_number);
-            let default_label = format!("{agent} v{old_number}");
-            let label = if old.message.label == default_label {
-                format!("{agent} v{new_number}")
-            } else {
-                old.message.label.clone()
-            };
-            let message = TagMessage {
-                label,
-                version: Some(new_number),
-                rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
-                ..old.message.clone()
-            };
-            let (commit_id, tag_id) =
-                git::rewrite_version(repo, &old, parent, &names.short(agent, new_number), &message)?;
-            desired.insert(new_number, tag_id);
-            parent = Some(commit_id);
-            tip_tree = Some(old.tree);
-            renumbered.push(Renumbered {
-                agent: agent.to_string(),
-                from: *old_number,
-                to: new_number,
-                tag: names.short(agent, new_number),
-            });
-        }
+        let (desired, renumbered) = self.rechain(agent, &theirs, &never_pushed, force)?;
 
         // One transaction moves every local ref of this agent to the desired state.
         let mut changes = Vec::new();
@@ -255,5 +202,65 @@ impl Workspace {
             git::record_seen(repo, names, agent, *highest)?;
         }
         Ok(renumbered)
+    }
+
+    /// Writes the never-pushed versions again on top of the remote's chain `theirs`: new numbers,
+    /// parents re-chained, rollback targets mapped, a version the chain already ends with dropped.
+    /// Returns every version ref as it should be (theirs and the rewritten) and what moved.
+    fn rechain(
+        &self,
+        agent: &AgentId,
+        theirs: &BTreeMap<u64, ObjectId>,
+        never_pushed: &[(u64, ObjectId)],
+        force: bool,
+    ) -> Result<(BTreeMap<u64, ObjectId>, Vec<Renumbered>)> {
+        let (repo, names) = (self.repo(), self.names());
+        let their_latest = theirs.keys().max().copied().unwrap_or(0);
+        let their_latest_data = match theirs.get(&their_latest) {
+            Some(id) => Some(git::read_tag(repo, *id)?),
+            None => None,
+        };
+        let mut parent = their_latest_data.as_ref().map(|d| d.commit);
+        let mut tip_tree = their_latest_data.as_ref().map(|d| d.tree);
+        let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut desired = theirs.clone();
+        let mut renumbered = Vec::new();
+        let mut next = their_latest + 1;
+        for (old_number, old_id) in never_pushed {
+            let old: TagData = git::read_tag(repo, *old_id)?;
+            // No silent revert: the remote's latest must be in the history this version came from.
+            if let Some(theirs) = &their_latest_data
+                && !force
+            {
+                let commit = old.message.source_commit().and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+                self.check_no_revert(agent, theirs, commit)?;
+            }
+            if tip_tree == Some(old.tree) && old.message.rollback_of.is_none() {
+                // The remote's chain already ends with this content: keep theirs, drop ours.
+                mapping.insert(*old_number, next - 1);
+                continue;
+            }
+            let new_number = next;
+            next += 1;
+            mapping.insert(*old_number, new_number);
+            let label = if old.message.label == default_label(agent.as_str(), *old_number) {
+                default_label(agent.as_str(), new_number)
+            } else {
+                old.message.label.clone()
+            };
+            let message = TagMessage {
+                label,
+                version: Some(new_number),
+                rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
+                ..old.message.clone()
+            };
+            let tag = names.short(agent, new_number);
+            let (commit_id, tag_id) = git::rewrite_version(repo, &old, parent, &tag, &message)?;
+            desired.insert(new_number, tag_id);
+            parent = Some(commit_id);
+            tip_tree = Some(old.tree);
+            renumbered.push(Renumbered { agent: agent.to_string(), from: *old_number, to: new_number, tag });
+        }
+        Ok((desired, renumbered))
     }
 }

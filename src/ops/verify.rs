@@ -98,98 +98,15 @@ impl Workspace {
         }
 
         for (agent, versions) in &by_agent {
-            let mut data: BTreeMap<u64, TagData> = BTreeMap::new();
-            for (&n, &target) in versions {
-                let tag = names.short(agent, n);
-                let mut problem = |p: String| findings.push(Finding { tag: tag.clone(), problem: p });
-                let d = match git::read_tag(repo, target) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        problem(format!("cannot be read: {e}"));
-                        continue;
-                    }
-                };
-                if !d.annotated {
-                    problem("is a lightweight tag, not an annotated one".into());
-                } else {
-                    if d.message.agent.as_deref() != Some(agent.as_str()) {
-                        problem(format!(
-                            "Agentver-Agent trailer is {:?}, not {agent}",
-                            d.message.agent.as_deref().unwrap_or("missing")
-                        ));
-                    }
-                    if d.message.version != Some(n) {
-                        let found = d.message.version.map_or("missing".to_owned(), |v| v.to_string());
-                        problem(format!("Agentver-Version trailer is {found}, not {n}"));
-                    }
-                    if let Some(name) = git::tag_object_name(repo, target)
-                        && name != tag
-                    {
-                        problem(format!("the tag object is named {name}"));
-                    }
-                }
-                match bundle::load(&self.version_source(agent, n, d.tree), agent) {
-                    Ok(b) => {
-                        let extras = self.snapshot_extras(d.tree, &b.files)?;
-                        if !extras.is_empty() {
-                            problem(format!(
-                                "its tree holds entries that are not the agent's files: {}",
-                                extras.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")
-                            ));
-                        }
-                    }
-                    Err(crate::Error::UnknownAgent { .. }) => {
-                        problem(format!("its tree holds no {}", agent.draft_path()))
-                    }
-                    Err(e) => problem(format!("its snapshot does not validate: {e}")),
-                }
-                data.insert(n, d);
-            }
+            let data = self.audit_tag_objects(agent, versions, &mut findings)?;
             let max = versions.keys().max().copied().unwrap_or(0);
-            for n in 1..=max {
-                if !versions.contains_key(&n) {
-                    findings.push(Finding {
-                        tag: names.short(agent, n),
-                        problem: format!("is missing: {agent}'s versions run to v{max}"),
-                    });
-                }
+            for n in (1..=max).filter(|n| !versions.contains_key(n)) {
+                findings.push(Finding {
+                    tag: names.short(agent, n),
+                    problem: format!("is missing: {agent}'s versions run to v{max}"),
+                });
             }
-            for (&n, d) in &data {
-                let tag = names.short(agent, n);
-                let parents = git::commit_parents(repo, d.commit)?;
-                let expected: Vec<ObjectId> = data.get(&(n - 1)).map(|p| p.commit).into_iter().collect();
-                if n == 1 && !parents.is_empty() {
-                    findings.push(Finding { tag, problem: "v1's commit has a parent".into() });
-                } else if n > 1 && data.contains_key(&(n - 1)) && parents != expected {
-                    findings.push(Finding { tag, problem: format!("its commit's parent is not v{}'s commit", n - 1) });
-                }
-                if let Some(m) = d.message.rollback_of.filter(|&m| m >= n) {
-                    findings.push(Finding {
-                        tag: names.short(agent, n),
-                        problem: format!("is a rollback to v{m}, which is not an earlier version"),
-                    });
-                } else if let Some(m) = d.message.rollback_of {
-                    match data.get(&m) {
-                        Some(old) if old.tree == d.tree => {}
-                        Some(_) => findings.push(Finding {
-                            tag: names.short(agent, n),
-                            problem: format!("is a rollback to v{m} but its tree differs from v{m}'s"),
-                        }),
-                        None => findings.push(Finding {
-                            tag: names.short(agent, n),
-                            problem: format!("is a rollback to v{m}, which does not exist"),
-                        }),
-                    }
-                } else if let Some(previous) = data.get(&(n.wrapping_sub(1)))
-                    && previous.tree == d.tree
-                {
-                    // publish never makes a version equal to its predecessor; only a rollback may.
-                    findings.push(Finding {
-                        tag: names.short(agent, n),
-                        problem: format!("holds the same tree as v{} and is not a rollback", n - 1),
-                    });
-                }
-            }
+            self.audit_chain(agent, &data, &mut findings)?;
         }
 
         Ok((findings, by_agent, tags))
@@ -198,5 +115,93 @@ impl Workspace {
     /// [`Workspace::audit_versions`]' findings alone.
     pub fn audit_tags(&self) -> Result<Vec<Finding>> {
         Ok(self.audit_versions()?.0)
+    }
+
+    /// Each tag object of one agent: annotated, trailers and name agreeing with the ref, and a
+    /// snapshot that validates and holds nothing but the agent's files. Returns what was read.
+    fn audit_tag_objects(
+        &self,
+        agent: &AgentId,
+        versions: &BTreeMap<u64, ObjectId>,
+        findings: &mut Vec<Finding>,
+    ) -> Result<BTreeMap<u64, TagData>> {
+        let (repo, names) = (self.repo(), self.names());
+        let mut data = BTreeMap::new();
+        for (&n, &target) in versions {
+            let tag = names.short(agent, n);
+            let mut problem = |p: String| findings.push(Finding { tag: tag.clone(), problem: p });
+            let d = match git::read_tag(repo, target) {
+                Ok(d) => d,
+                Err(e) => {
+                    problem(format!("cannot be read: {e}"));
+                    continue;
+                }
+            };
+            if !d.annotated {
+                problem("is a lightweight tag, not an annotated one".into());
+            } else {
+                if d.message.agent.as_deref() != Some(agent.as_str()) {
+                    problem(format!(
+                        "Agentver-Agent trailer is {:?}, not {agent}",
+                        d.message.agent.as_deref().unwrap_or("missing")
+                    ));
+                }
+                if d.message.version != Some(n) {
+                    let found = d.message.version.map_or("missing".to_owned(), |v| v.to_string());
+                    problem(format!("Agentver-Version trailer is {found}, not {n}"));
+                }
+                if let Some(name) = git::tag_object_name(repo, target)
+                    && name != tag
+                {
+                    problem(format!("the tag object is named {name}"));
+                }
+            }
+            match bundle::load(&self.version_source(agent, n, d.tree), agent) {
+                Ok(b) => {
+                    let extras = self.snapshot_extras(d.tree, &b.files)?;
+                    if !extras.is_empty() {
+                        problem(format!(
+                            "its tree holds entries that are not the agent's files: {}",
+                            extras.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                }
+                Err(crate::Error::UnknownAgent { .. }) => problem(format!("its tree holds no {}", agent.draft_path())),
+                Err(e) => problem(format!("its snapshot does not validate: {e}")),
+            }
+            data.insert(n, d);
+        }
+        Ok(data)
+    }
+
+    /// The chain of one agent's versions: parents, rollback targets, no version equal to its
+    /// predecessor unless it is a rollback.
+    fn audit_chain(&self, agent: &AgentId, data: &BTreeMap<u64, TagData>, findings: &mut Vec<Finding>) -> Result<()> {
+        let names = self.names();
+        for (&n, d) in data {
+            let tag = names.short(agent, n);
+            let mut problem = |p: String| findings.push(Finding { tag: tag.clone(), problem: p });
+            let parents = git::commit_parents(self.repo(), d.commit)?;
+            let expected: Vec<ObjectId> = data.get(&(n - 1)).map(|p| p.commit).into_iter().collect();
+            if n == 1 && !parents.is_empty() {
+                problem("v1's commit has a parent".into());
+            } else if n > 1 && data.contains_key(&(n - 1)) && parents != expected {
+                problem(format!("its commit's parent is not v{}'s commit", n - 1));
+            }
+            match d.message.rollback_of {
+                Some(m) if m >= n => problem(format!("is a rollback to v{m}, which is not an earlier version")),
+                Some(m) => match data.get(&m) {
+                    Some(old) if old.tree == d.tree => {}
+                    Some(_) => problem(format!("is a rollback to v{m} but its tree differs from v{m}'s")),
+                    None => problem(format!("is a rollback to v{m}, which does not exist")),
+                },
+                // publish never makes a version equal to its predecessor; only a rollback may.
+                None if data.get(&(n.wrapping_sub(1))).is_some_and(|previous| previous.tree == d.tree) => {
+                    problem(format!("holds the same tree as v{} and is not a rollback", n - 1))
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 }

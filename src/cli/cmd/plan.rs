@@ -114,7 +114,8 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
     Ok(())
 }
 
-fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
+/// The comment's heading, summary table and the channels live on merge.
+fn markdown_head(plan: &Plan) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::new();
     let n = plan.channels.len();
     let m = plan.drafts.len();
@@ -128,7 +129,7 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
     )?;
     if !plan.changed {
         writeln!(head, "No changes: every channel serves what it served before.")?;
-        return ui.out().write_all(&head);
+        return Ok(head);
     }
     if !plan.channels.is_empty() {
         writeln!(head, "| | channel | before | after | callers moving |\n|---|---|---|---|---|")?;
@@ -153,8 +154,11 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
     if !live.is_empty() {
         writeln!(head, "**Live on merge** (these channels follow a draft that changes): {}\n", live.join(", "))?;
     }
+    Ok(head)
+}
 
-    // The folded details, each a section; a diff two channels share is shown once.
+/// The folded details, each a section; a diff two channels share is shown once.
+fn markdown_sections(plan: &Plan) -> std::io::Result<Vec<Vec<u8>>> {
     let mut sections: Vec<Vec<u8>> = Vec::new();
     let mut shown: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for c in &plan.channels {
@@ -190,7 +194,13 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         writeln!(section, "</details>\n")?;
         sections.push(section);
     }
+    Ok(sections)
+}
 
+/// A pull-request comment: the head, then as many sections as fit under GitHub's limit.
+fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
+    let head = markdown_head(plan)?;
+    let sections = if plan.changed { markdown_sections(plan)? } else { Vec::new() };
     // Stay under GitHub's comment limit, saying what was left out rather than failing to post.
     const NOTE_ROOM: usize = 300;
     let mut used = String::from_utf8_lossy(&head).chars().count();
