@@ -67,7 +67,7 @@ impl Workspace {
     /// a deployment must not ship a half-resolvable bundle.
     pub fn export(&self, rev: &str) -> Result<Bundle> {
         let commit = self.rev_commit(rev)?.to_string();
-        let resolver = Resolver::new(Workspace::discover(self.root())?, DraftAt::Rev(commit.clone()))?;
+        let resolver = Resolver::new(self.clone(), DraftAt::Rev(commit.clone()))?;
         let mut configs = BTreeMap::new();
         let mut channels = Vec::new();
         for channel in &resolver.channels().channels {

@@ -206,7 +206,7 @@ impl Workspace {
         let open_side = |at: Option<DraftAt>| -> Result<SideView> {
             Ok(SideView {
                 resolver: match at {
-                    Some(at) => Some(Resolver::new(Workspace::discover(self.root())?, at)?),
+                    Some(at) => Some(Resolver::new(self.clone(), at)?),
                     None => None,
                 },
             })

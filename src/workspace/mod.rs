@@ -17,6 +17,9 @@ use crate::names::id::{AgentId, RefSpec};
 use crate::names::tagname::TagNames;
 use crate::workspace::source::{GitTree, Source, WorkTree};
 
+/// Cloning is cheap: the repository handle shares its object database and caches, so a
+/// [`Resolver`](crate::routing::resolve::Resolver) can own one without discovering the workspace again.
+#[derive(Clone)]
 pub struct Workspace {
     root: PathBuf,
     repo: crate::git::Repository,
