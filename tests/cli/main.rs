@@ -20,6 +20,7 @@ mod publish;
 mod restore;
 mod rollback;
 mod show;
+mod snapshots;
 mod status;
 mod trust;
 mod verify;
