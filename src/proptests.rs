@@ -206,7 +206,7 @@ proptest! {
     ) {
         use channels::edit::{NewTarget, NewVariant, pin, split, unpin};
         let mut doc: toml_edit::DocumentMut = CHANNELS.parse().unwrap();
-        let target = NewTarget { agent: "sales".into(), pin: channels::Pin::Number(version), tree: None };
+        let target = NewTarget { agent: "sales".into(), pin: channels::Pin::Version(version), tree: None };
         for (i, name) in names.iter().enumerate() {
             if i % 2 == 0 {
                 pin(&mut doc, name, &target).unwrap();

@@ -16,34 +16,9 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 /// Largest weight of one variant; keeps every sum far from overflow.
 pub const MAX_WEIGHT: u64 = 1_000_000;
 
-/// What a channel or variant is pinned to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pin {
-    Number(u64),
-    Latest,
-    Draft,
-}
-
-/// As in channels.toml: a number, "latest" or "draft" (never "v3").
-impl serde::Serialize for Pin {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match self {
-            Pin::Number(n) => s.serialize_u64(*n),
-            Pin::Latest => s.serialize_str("latest"),
-            Pin::Draft => s.serialize_str("draft"),
-        }
-    }
-}
-
-impl std::fmt::Display for Pin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Pin::Number(n) => write!(f, "v{n}"),
-            Pin::Latest => f.write_str("latest"),
-            Pin::Draft => f.write_str("draft"),
-        }
-    }
-}
+/// What a channel or variant is pinned to: the same three choices a spec names (a number,
+/// `latest`, `draft`), one type for both.
+pub use crate::names::id::RefSpec as Pin;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -194,7 +169,7 @@ impl Reader<'_> {
                 None
             }
             Some(v) => match (v.as_integer(), v.as_str()) {
-                (Some(n), _) if n >= 1 => Some(Pin::Number(n as u64)),
+                (Some(n), _) if n >= 1 => Some(Pin::Version(n as u64)),
                 (_, Some("latest")) => Some(Pin::Latest),
                 (_, Some("draft")) => Some(Pin::Draft),
                 (_, Some(s)) if s.strip_prefix('v').is_some_and(|d| d.parse::<u64>().is_ok()) => {

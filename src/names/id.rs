@@ -76,6 +76,17 @@ impl fmt::Display for RefSpec {
     }
 }
 
+/// As channels.toml and every JSON output write it: a number, "latest" or "draft" (never "v3").
+impl serde::Serialize for RefSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            RefSpec::Version(n) => s.serialize_u64(*n),
+            RefSpec::Latest => s.serialize_str("latest"),
+            RefSpec::Draft => s.serialize_str("draft"),
+        }
+    }
+}
+
 impl RefSpec {
     /// Parses `vN`, `N`, `draft` or `latest`. Version numbers start at 1.
     pub fn parse(s: &str) -> Result<Self, String> {

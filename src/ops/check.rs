@@ -299,8 +299,8 @@ impl Workspace {
                         .with_hint(Some(format!("publish it: agentver publish {agent}"))),
                     ),
                     Pin::Latest => {}
-                    Pin::Number(_) if !has_tags => {}
-                    Pin::Number(n) => {
+                    Pin::Version(_) if !has_tags => {}
+                    Pin::Version(n) => {
                         let key = (agent.clone(), n);
                         if !trees.contains_key(&key) {
                             let tree = match known.iter().find(|v| v.number == n) {

@@ -167,8 +167,8 @@ impl Workspace {
                 for target in channel.targets() {
                     // A pinned tree (written by `pin` from an existing tag) or a number past 1
                     // means versions exist somewhere; v1 pinned by hand may be a first publish.
-                    let published_elsewhere =
-                        target.tree.is_some() || matches!(target.pin, crate::format::channels::Pin::Number(n) if n > 1);
+                    let published_elsewhere = target.tree.is_some()
+                        || matches!(target.pin, crate::format::channels::Pin::Version(n) if n > 1);
                     if published_elsewhere
                         && (agents.is_empty() || lacking.contains(&target.agent))
                         && git::latest_version(repo, self.names(), &target.agent)?.is_none()

@@ -25,7 +25,7 @@ impl Workspace {
                 else {
                     unreachable!("a version reference resolves to a version")
                 };
-                (Pin::Number(n), Some(self.version(agent, n)?.tree.to_string()))
+                (Pin::Version(n), Some(self.version(agent, n)?.tree.to_string()))
             }
             Some(RefSpec::Latest) => {
                 self.resolve_ref(agent, RefSpec::Latest, &DraftAt::WorkTree)?;

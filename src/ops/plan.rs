@@ -341,7 +341,7 @@ mod tests {
         TargetView {
             variant: Some(tree.into()),
             agent: "a".into(),
-            pin: crate::format::channels::Pin::Number(1),
+            pin: crate::format::channels::Pin::Version(1),
             version: None,
             tag: None,
             tree: Some(tree.into()),

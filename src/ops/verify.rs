@@ -39,7 +39,7 @@ impl Workspace {
         let channels = self.load_channels(at)?;
         for channel in &channels.channels {
             for target in channel.targets() {
-                if let (Pin::Number(n), Some(tree)) = (target.pin, target.tree) {
+                if let (Pin::Version(n), Some(tree)) = (target.pin, target.tree) {
                     let tag = names.short(&target.agent, n);
                     match by_agent.get(&target.agent).and_then(|v| v.get(&n)) {
                         None => findings.push(Finding {

@@ -91,14 +91,6 @@ impl Serialize for Resolution<'_> {
     }
 }
 
-/// What one target asks for, before it is known which version `latest` is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Want {
-    Version(u64),
-    Latest,
-    Draft,
-}
-
 /// The configurations of one agent loaded so far.
 #[derive(Default)]
 struct AgentCache {
@@ -108,11 +100,11 @@ struct AgentCache {
 }
 
 impl AgentCache {
-    fn get(&self, want: Want) -> Option<&Arc<Served>> {
+    fn get(&self, want: RefSpec) -> Option<&Arc<Served>> {
         match want {
-            Want::Version(n) => self.versions.get(&n),
-            Want::Latest => self.latest.as_ref(),
-            Want::Draft => self.draft.as_ref(),
+            RefSpec::Version(n) => self.versions.get(&n),
+            RefSpec::Latest => self.latest.as_ref(),
+            RefSpec::Draft => self.draft.as_ref(),
         }
     }
 }
@@ -169,17 +161,12 @@ impl Resolver {
     }
 
     /// The configuration `want` names, from the cache or loaded once from git.
-    fn load(&self, agent: &AgentId, want: Want) -> Result<Arc<Served>> {
+    fn load(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
         if let Some(s) = self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)) {
             return Ok(s.clone());
         }
         let ws = self.workspace.lock().expect("not poisoned");
-        let reference = match want {
-            Want::Version(n) => RefSpec::Version(n),
-            Want::Latest => RefSpec::Latest,
-            Want::Draft => RefSpec::Draft,
-        };
-        let located = ws.locate(agent, reference, &self.at)?;
+        let located = ws.locate(agent, want, &self.at)?;
         let served = Arc::new(Served {
             agent: located.agent,
             version: located.version,
@@ -190,16 +177,16 @@ impl Resolver {
         let mut cache = self.served.write().expect("not poisoned");
         let entry = cache.entry(agent.clone()).or_default();
         match want {
-            Want::Version(n) => {
+            RefSpec::Version(n) => {
                 entry.versions.insert(n, served.clone());
             }
-            Want::Latest => {
+            RefSpec::Latest => {
                 if let Resolved::Version(n) = served.version {
                     entry.versions.entry(n).or_insert_with(|| served.clone());
                 }
                 entry.latest = Some(served.clone());
             }
-            Want::Draft => entry.draft = Some(served.clone()),
+            RefSpec::Draft => entry.draft = Some(served.clone()),
         }
         Ok(served)
     }
@@ -208,21 +195,20 @@ impl Resolver {
     /// snapshot is loaded, so a tag moved onto anything at all is refused with the same message.
     pub fn serve(&self, channel: &Channel, target: &Target, override_version: Option<u64>) -> Result<Arc<Served>> {
         let want = match (override_version, target.pin) {
-            (Some(n), _) | (None, Pin::Number(n)) => Want::Version(n),
-            (None, Pin::Latest) => Want::Latest,
-            (None, Pin::Draft) => Want::Draft,
+            (Some(n), _) => RefSpec::Version(n),
+            (None, pin) => pin,
         };
         let pinned = target.tree.filter(|_| override_version.is_none());
         // The warm path: one read-locked lookup, borrowed keys, no allocation.
         let cached = self.served.read().expect("not poisoned").get(&target.agent).and_then(|c| c.get(want)).cloned();
         let actual_tree = match (&cached, pinned, want) {
             (Some(s), _, _) => Some(s.tree),
-            (None, Some(_), Want::Version(n)) => {
+            (None, Some(_), RefSpec::Version(n)) => {
                 Some(self.workspace.lock().expect("not poisoned").version(&target.agent, n)?.tree)
             }
             _ => None,
         };
-        if let (Some(pinned), Some(actual), Want::Version(n)) = (pinned, actual_tree, want)
+        if let (Some(pinned), Some(actual), RefSpec::Version(n)) = (pinned, actual_tree, want)
             && actual != pinned
         {
             return Err(Error::refused(

@@ -124,7 +124,7 @@ fn channel_table<'d>(doc: &'d mut DocumentMut, name: &str, keep: &[&str]) -> Res
 
 fn version_value(pin: Pin) -> Value {
     match pin {
-        Pin::Number(n) => Value::from(n as i64),
+        Pin::Version(n) => Value::from(n as i64),
         Pin::Latest => Value::from("latest"),
         Pin::Draft => Value::from("draft"),
     }
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn pin_keeps_comments_and_layout() {
-        let target = NewTarget { agent: "sales".into(), pin: Pin::Number(2), tree: Some("a".repeat(40)) };
+        let target = NewTarget { agent: "sales".into(), pin: Pin::Version(2), tree: Some("a".repeat(40)) };
         let out = apply(COMMENTED, |d| pin(d, "+14155550100", &target));
         let want = COMMENTED.replace("version = 1\n", &format!("version = 2\ntree = \"{}\"\n", "a".repeat(40)));
         assert_eq!(out, want);
@@ -297,13 +297,13 @@ mod tests {
             weight,
         };
         let out = apply(COMMENTED, |d| {
-            split(d, "+14155550100", &[v("control", Pin::Number(1), 80), v("test", Pin::Draft, 20)], None, Some("s1"))
+            split(d, "+14155550100", &[v("control", Pin::Version(1), 80), v("test", Pin::Draft, 20)], None, Some("s1"))
         });
         assert!(out.contains("# The main line.\n[channels.\"+14155550100\"]\nsalt = \"s1\"\nvariants = [\n  { name = \"control\", agent = \"sales\", version = 1, weight = 80 },\n  { name = \"test\", agent = \"sales\", version = \"draft\", weight = 20 },\n]\n"), "{out}");
         assert!(out.contains("# Web.\n[channels.web]"), "{out}");
         // Reweighting keeps the salt.
         let out = apply(&out, |d| {
-            split(d, "+14155550100", &[v("control", Pin::Number(1), 50), v("test", Pin::Draft, 50)], None, None)
+            split(d, "+14155550100", &[v("control", Pin::Version(1), 50), v("test", Pin::Draft, 50)], None, None)
         });
         assert!(out.contains("salt = \"s1\""), "{out}");
         let out = apply(&out, |d| unpin(d, "+14155550100"));

@@ -28,7 +28,7 @@ fn parses_a_good_file() {
     let pinned = c.get("+14155550100").unwrap();
     assert_eq!(pinned.line, 2);
     let Route::Single(t) = &pinned.route else { panic!() };
-    assert_eq!((t.agent.as_str(), t.pin), ("sales", Pin::Number(3)));
+    assert_eq!((t.agent.as_str(), t.pin), ("sales", Pin::Version(3)));
     assert!(t.tree.is_some());
     let Route::Split { sticky, salt, variants } = &c.get("+14155550199").unwrap().route else { panic!() };
     assert_eq!((*sticky, salt.as_str(), variants.len()), (Sticky::Call, "spring-test", 2));
