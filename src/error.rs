@@ -1,5 +1,6 @@
-//! The library's error type: every failure names what it is about, and says whether it is a
-//! refusal (exit 1: the command was understood and declined) or an error (exit 2).
+//! The library's error type: every failure names what it is about, as data. Which exit code
+//! and which hint (with its command-line syntax) each one gets is the CLI's business
+//! (`src/cli/error.rs`).
 
 use std::path::PathBuf;
 
@@ -46,6 +47,10 @@ pub enum Error {
     Requires { file: String, requirement: String, version: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// What a channel in channels.toml names does not exist (an agent, a version): the fault
+    /// is in that file, at the channel's line.
+    #[error("{file}:{line}: channel '{channel}': {source}")]
+    InChannel { file: String, line: u32, channel: String, source: Box<Error> },
     /// A git operation failed; `message` holds the whole cause chain.
     #[error("{context}: {message}")]
     Git { context: String, message: String },
@@ -56,43 +61,6 @@ fn describe_unchanged(unchanged: &[(String, u64)]) -> String {
 }
 
 impl Error {
-    /// Refusals and negative answers exit 1; everything else exits 2.
-    pub fn is_refusal(&self) -> bool {
-        matches!(self, Error::NothingToPublish { .. } | Error::Refused { .. } | Error::SilentRevert { .. })
-    }
-
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Invalid(d) => d.hint.clone(),
-            Error::Usage { hint, .. } | Error::Refused { hint, .. } => hint.clone(),
-            Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
-                Some(format!("did you mean '{s}'?"))
-            }
-            Error::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
-            Error::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
-            Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent, .. } => Some(format!(
-                "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
-            )),
-            Error::SilentRevert { missing: true, .. } => Some(
-                "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
-            ),
-            Error::SilentRevert { .. } => {
-                Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
-            }
-            Error::Unsupported { hint, .. } => Some(hint.clone()),
-            Error::Locked { path } => {
-                Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
-            }
-            Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
-            Error::NoIdentity { .. } => Some(
-                "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),
-            ),
-            Error::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),
-            Error::Requires { .. } => Some("install a matching agentver, or change `requires` in agentver.toml".into()),
-            _ => None,
-        }
-    }
-
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage { message: message.into(), hint: None }
     }

@@ -15,7 +15,6 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 use crate::format::channels::{Channel, Channels, Pin, Route, Sticky, Target};
-use crate::format::diagnostic::Diagnostic;
 use crate::names::id::{AgentId, RefSpec};
 use crate::routing::bucket;
 use crate::workspace::{DraftAt, Resolved, Workspace};
@@ -229,11 +228,7 @@ impl Resolver {
                         DraftAt::Rev(rev) => format!("{rev}:{}", crate::format::channels::FILE),
                         DraftAt::WorkTree => crate::format::channels::FILE.to_owned(),
                     };
-                    let hint = e.hint();
-                    Error::invalid(
-                        Diagnostic::error(&file, Some(target.line), format!("channel '{}': {e}", channel.name))
-                            .with_hint(hint),
-                    )
+                    Error::InChannel { file, line: target.line, channel: channel.name.clone(), source: Box::new(e) }
                 }
                 (e, _) => e,
             }),

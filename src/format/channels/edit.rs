@@ -282,7 +282,11 @@ mod tests {
             pin(doc, "x", &target)
         })
         .unwrap_err();
-        assert!(err.is_refusal() && err.to_string().contains("changed while it was being edited"), "{err}");
+        assert!(
+            matches!(err, crate::Error::Refused { .. })
+                && err.to_string().contains("changed while it was being edited"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "# hand edit\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
         edit_file(&path, &lock, |doc| pin(doc, "x", &target)).unwrap();
