@@ -37,35 +37,35 @@ fn exit_code(e: &Error) -> u8 {
 /// What to do about a library error, in command-line terms.
 fn hint(e: &Error) -> Option<String> {
     match e {
-            Error::Invalid(d) => d.hint.clone(),
-            Error::Usage { hint, .. } | Error::Refused { hint, .. } => hint.clone(),
-            Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
-                Some(format!("did you mean '{s}'?"))
-            }
-            Error::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
-            Error::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
-            Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent, .. } => Some(format!(
-                "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
-            )),
-            Error::SilentRevert { missing: true, .. } => Some(
-                "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
-            ),
-            Error::SilentRevert { .. } => {
-                Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
-            }
-            Error::Unsupported { hint, .. } => Some(hint.clone()),
-            Error::Locked { path } => {
-                Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
-            }
-            Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
-            Error::NoIdentity { .. } => Some(
-                "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),
-            ),
-            Error::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),
-            Error::Requires { .. } => Some("install a matching agentver, or change `requires` in agentver.toml".into()),
-            Error::InChannel { source, .. } => hint(source),
-            _ => None,
+        Error::Invalid(d) => d.hint.clone(),
+        Error::Usage { hint, .. } | Error::Refused { hint, .. } => hint.clone(),
+        Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
+            Some(format!("did you mean '{s}'?"))
         }
+        Error::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
+        Error::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
+        Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent, .. } => Some(format!(
+            "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
+        )),
+        Error::SilentRevert { missing: true, .. } => Some(
+            "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
+        ),
+        Error::SilentRevert { .. } => {
+            Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
+        }
+        Error::Unsupported { hint, .. } => Some(hint.clone()),
+        Error::Locked { path } => {
+            Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
+        }
+        Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
+        Error::NoIdentity { .. } => Some(
+            "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),
+        ),
+        Error::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),
+        Error::Requires { .. } => Some("install a matching agentver, or change `requires` in agentver.toml".into()),
+        Error::InChannel { source, .. } => hint(source),
+        _ => None,
+    }
 }
 
 pub fn report(error: CliError) -> ExitCode {
