@@ -27,8 +27,10 @@ fn refused(env: &TestEnv, args: &[&str], starts_with: &str) {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
             .unwrap();
-        let peak_kib: u64 =
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("0").trim().parse().unwrap_or(0);
+        // GNU time's last line is the peak in KiB; anything else means the check did not run.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or_default().trim();
+        let peak_kib: u64 = last.parse().unwrap_or_else(|_| panic!("{args:?}: GNU time printed {last:?}, not a size"));
         assert!(peak_kib < 100 * 1024, "{args:?} peaked at {peak_kib} KiB");
     }
 }
