@@ -60,130 +60,156 @@ fn secrets(source: &dyn Source, path: &str, bytes: &[u8], problems: &mut Vec<Dia
     problems.extend(crate::format::secrets::diagnostics(&source.display(path), bytes));
 }
 
+/// The files found in one folder, and those of them that validate (by stem).
+struct Checked {
+    files: Vec<String>,
+    ok: BTreeSet<String>,
+}
+
+impl Checked {
+    fn present(&self, suffix: &str) -> BTreeSet<&str> {
+        self.files.iter().filter_map(|f| f.strip_suffix(suffix)).collect()
+    }
+}
+
+/// Every file in `tools/`: named as a tool, free of secrets, valid.
+fn check_tools(source: &dyn Source, problems: &mut Vec<Diagnostic>) -> Result<Checked> {
+    let files = list(source, "tools", problems)?;
+    let mut ok = BTreeSet::new();
+    for name in &files {
+        let path = format!("tools/{name}");
+        let Some(stem) = name.strip_suffix(".yaml") else {
+            if !name.starts_with('.') {
+                problems.push(Diagnostic::warning(&source.display(&path), None, "not a tool file (tools/<name>.yaml)"));
+            }
+            continue;
+        };
+        if !is_valid_id(stem) {
+            problems.push(
+                Diagnostic::error(&source.display(&path), None, format!("'{stem}' is not a valid tool name"))
+                    .with_hint(Some("tool names match [a-z0-9][a-z0-9_-]{0,62}".into())),
+            );
+            continue;
+        }
+        let Some(bytes) = read(source, &path, problems) else { continue };
+        secrets(source, &path, &bytes, problems);
+        match model::parse_tool(&source.display(&path), stem, &bytes) {
+            Ok(_) => {
+                ok.insert(stem.to_owned());
+            }
+            Err(ds) => problems.extend(ds),
+        }
+    }
+    Ok(Checked { files, ok })
+}
+
+/// Every file in `workflows/`: named as a workflow, free of secrets, a JSON object.
+fn check_workflows(source: &dyn Source, problems: &mut Vec<Diagnostic>) -> Result<Checked> {
+    let files = list(source, "workflows", problems)?;
+    let mut ok = BTreeSet::new();
+    for name in &files {
+        let path = format!("workflows/{name}");
+        let Some(stem) = name.strip_suffix(".json").filter(|s| is_valid_id(s)) else {
+            if !name.starts_with('.') {
+                let what = "not a workflow file (workflows/<name>.json)";
+                problems.push(Diagnostic::warning(&source.display(&path), None, what));
+            }
+            continue;
+        };
+        let Some(bytes) = read(source, &path, problems) else { continue };
+        secrets(source, &path, &bytes, problems);
+        match model::parse_workflow(&source.display(&path), &bytes) {
+            Ok(_) => {
+                ok.insert(stem.to_owned());
+            }
+            Err(ds) => problems.extend(ds),
+        }
+    }
+    Ok(Checked { files, ok })
+}
+
+/// Every draft in `agents/`, with every problem (not only the first) and its references to tools
+/// and workflows. Returns the agent ids found and those whose draft and references validate.
+fn check_agents(
+    source: &dyn Source,
+    tools: &Checked,
+    workflows: &Checked,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<(BTreeSet<AgentId>, BTreeSet<AgentId>)> {
+    let tools_present = tools.present(".yaml");
+    let mut drafts_ok = BTreeSet::new();
+    let mut agent_ids = BTreeSet::new();
+    for name in list(source, "agents", problems)? {
+        let path = format!("agents/{name}");
+        let id = match name.strip_suffix(".yaml").map(AgentId::new) {
+            Some(Ok(id)) => id,
+            Some(Err(e)) => {
+                problems.push(Diagnostic::error(&source.display(&path), None, e).with_hint(Some(
+                    "agent files are agents/<id>.yaml with id matching [a-z0-9][a-z0-9_-]{0,62}".into(),
+                )));
+                continue;
+            }
+            None if name.starts_with('.') => continue,
+            // A misnamed draft is an error; a README or other non-YAML file is only noted.
+            None => {
+                let stray = "stray file: agents/ holds only <id>.yaml drafts";
+                problems.push(match name.strip_suffix(".yml") {
+                    Some(stem) => Diagnostic::error(&source.display(&path), None, stray)
+                        .with_hint(Some(format!("rename it to agents/{stem}.yaml"))),
+                    None => Diagnostic::warning(&source.display(&path), None, stray),
+                });
+                continue;
+            }
+        };
+        agent_ids.insert(id.clone());
+        let Some(bytes) = read(source, &path, problems) else { continue };
+        secrets(source, &path, &bytes, problems);
+        let shown = source.display(&path);
+        let doc = match model::parse_agent(&shown, &bytes) {
+            Ok(doc) => doc,
+            Err(ds) => {
+                problems.extend(ds);
+                continue;
+            }
+        };
+        problems.extend(doc.warnings.iter().cloned());
+        // A reference to a file that exists but does not validate was reported at that file.
+        let mut ok = true;
+        for tool in &doc.tools {
+            if let ToolUse::Named(r) = tool
+                && !tools.ok.contains(&r.name)
+            {
+                ok = false;
+                if !tools_present.contains(r.name.as_str()) {
+                    let path = source.display(&tool_path(&r.name));
+                    problems.push(bundle::missing_tool(&shown, r, &path, tools_present.iter().copied()));
+                }
+            }
+        }
+        if let Some(w) = &doc.workflow
+            && !workflows.ok.contains(&w.name)
+        {
+            ok = false;
+            if !workflows.files.contains(&format!("{}.json", w.name)) {
+                problems.push(bundle::missing_workflow(&shown, w, &source.display(&workflow_path(&w.name))));
+            }
+        }
+        if ok {
+            drafts_ok.insert(id);
+        }
+    }
+    Ok((agent_ids, drafts_ok))
+}
+
 impl Workspace {
     pub fn check(&self, at: &DraftAt) -> Result<CheckReport> {
         let source = self.drafts(at)?;
         let source = source.as_ref();
         let mut problems = Vec::new();
-
-        // Tools and workflows, each once, whether or not an agent uses them.
-        let tool_files = list(source, "tools", &mut problems)?;
-        let tools_present: BTreeSet<&str> = tool_files.iter().filter_map(|f| f.strip_suffix(".yaml")).collect();
-        let mut tools_ok = BTreeSet::new();
-        for name in &tool_files {
-            let path = format!("tools/{name}");
-            let Some(stem) = name.strip_suffix(".yaml") else {
-                if !name.starts_with('.') {
-                    problems.push(Diagnostic::warning(
-                        &source.display(&path),
-                        None,
-                        "not a tool file (tools/<name>.yaml)",
-                    ));
-                }
-                continue;
-            };
-            if !is_valid_id(stem) {
-                problems.push(
-                    Diagnostic::error(&source.display(&path), None, format!("'{stem}' is not a valid tool name"))
-                        .with_hint(Some("tool names match [a-z0-9][a-z0-9_-]{0,62}".into())),
-                );
-                continue;
-            }
-            let Some(bytes) = read(source, &path, &mut problems) else { continue };
-            secrets(source, &path, &bytes, &mut problems);
-            match model::parse_tool(&source.display(&path), stem, &bytes) {
-                Ok(_) => {
-                    tools_ok.insert(stem.to_owned());
-                }
-                Err(ds) => problems.extend(ds),
-            }
-        }
-        let workflow_files = list(source, "workflows", &mut problems)?;
-        let mut workflows_ok = BTreeSet::new();
-        for name in &workflow_files {
-            let path = format!("workflows/{name}");
-            let Some(stem) = name.strip_suffix(".json").filter(|s| is_valid_id(s)) else {
-                if !name.starts_with('.') {
-                    problems.push(Diagnostic::warning(
-                        &source.display(&path),
-                        None,
-                        "not a workflow file (workflows/<name>.json)",
-                    ));
-                }
-                continue;
-            };
-            let Some(bytes) = read(source, &path, &mut problems) else { continue };
-            secrets(source, &path, &bytes, &mut problems);
-            match model::parse_workflow(&source.display(&path), &bytes) {
-                Ok(_) => {
-                    workflows_ok.insert(stem.to_owned());
-                }
-                Err(ds) => problems.extend(ds),
-            }
-        }
-
-        // Agents, with every problem (not only the first) and their references.
-        let mut drafts_ok = BTreeSet::new();
-        let mut agent_ids = BTreeSet::new();
-        for name in list(source, "agents", &mut problems)? {
-            let path = format!("agents/{name}");
-            let id = match name.strip_suffix(".yaml").map(AgentId::new) {
-                Some(Ok(id)) => id,
-                Some(Err(e)) => {
-                    problems.push(Diagnostic::error(&source.display(&path), None, e).with_hint(Some(
-                        "agent files are agents/<id>.yaml with id matching [a-z0-9][a-z0-9_-]{0,62}".into(),
-                    )));
-                    continue;
-                }
-                None if name.starts_with('.') => continue,
-                // A misnamed draft is an error; a README or other non-YAML file is only noted.
-                None => {
-                    let stray = "stray file: agents/ holds only <id>.yaml drafts";
-                    problems.push(match name.strip_suffix(".yml") {
-                        Some(stem) => Diagnostic::error(&source.display(&path), None, stray)
-                            .with_hint(Some(format!("rename it to agents/{stem}.yaml"))),
-                        None => Diagnostic::warning(&source.display(&path), None, stray),
-                    });
-                    continue;
-                }
-            };
-            agent_ids.insert(id.clone());
-            let Some(bytes) = read(source, &path, &mut problems) else { continue };
-            secrets(source, &path, &bytes, &mut problems);
-            let shown = source.display(&path);
-            let doc = match model::parse_agent(&shown, &bytes) {
-                Ok(doc) => doc,
-                Err(ds) => {
-                    problems.extend(ds);
-                    continue;
-                }
-            };
-            problems.extend(doc.warnings.iter().cloned());
-            // A reference to a file that exists but does not validate was reported at that file.
-            let mut ok = true;
-            for tool in &doc.tools {
-                if let ToolUse::Named(r) = tool
-                    && !tools_ok.contains(&r.name)
-                {
-                    ok = false;
-                    if !tools_present.contains(r.name.as_str()) {
-                        let path = source.display(&tool_path(&r.name));
-                        problems.push(bundle::missing_tool(&shown, r, &path, tools_present.iter().copied()));
-                    }
-                }
-            }
-            if let Some(w) = &doc.workflow
-                && !workflows_ok.contains(&w.name)
-            {
-                ok = false;
-                if !workflow_files.contains(&format!("{}.json", w.name)) {
-                    problems.push(bundle::missing_workflow(&shown, w, &source.display(&workflow_path(&w.name))));
-                }
-            }
-            if ok {
-                drafts_ok.insert(id);
-            }
-        }
+        // Tools and workflows, each once, whether or not an agent uses them; then the agents.
+        let tools = check_tools(source, &mut problems)?;
+        let workflows = check_workflows(source, &mut problems)?;
+        let (agent_ids, drafts_ok) = check_agents(source, &tools, &workflows, &mut problems)?;
 
         // channels.toml: the file itself, then every target against drafts and tags.
         let channels_file = source.display(channels::FILE);
