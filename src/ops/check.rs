@@ -266,7 +266,7 @@ impl Workspace {
         problems: &mut Vec<Diagnostic>,
     ) -> Result<()> {
         let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
-        let has_tags = !git::list_refs(self.repo(), &self.names().all_ref_prefix())?.is_empty();
+        let has_tags = git::any_version_tags(self.repo(), self.names())?;
         if needs_tags && !has_tags {
             // A CI checkout without tags: one clear message, not one per channel.
             let shallow = self.repo().common_dir().join("shallow").exists();
@@ -281,12 +281,12 @@ impl Workspace {
                     ),
                 )
                 .with_hint(Some(
-                    "in a CI clone, fetch them: git fetch --tags (actions/checkout: fetch-depth: 0 or fetch-tags: true); in a new repository, publish first: agentver publish --all".into(),
+                    "in a clone, fetch them: agentver fetch (plain git fetch and pull never bring them); in a new repository, publish first: agentver publish --all".into(),
                 )),
             );
         }
         let mut versions: BTreeMap<AgentId, Vec<git::VersionRef>> = BTreeMap::new();
-        let mut trees: BTreeMap<(AgentId, u64), Option<crate::git::ObjectId>> = BTreeMap::new();
+        let mut trees: BTreeMap<(AgentId, u64), Option<git::ObjectId>> = BTreeMap::new();
         for channel in &parsed.channels {
             for target in channel.targets() {
                 let agent = &target.agent;
@@ -327,45 +327,55 @@ impl Workspace {
                     Pin::Latest => {}
                     Pin::Version(_) if !has_tags => {}
                     Pin::Version(n) => {
-                        let key = (agent.clone(), n);
-                        if !trees.contains_key(&key) {
-                            let tree = match known.iter().find(|v| v.number == n) {
-                                Some(v) => Some(git::read_tag(self.repo(), v.target)?.tree),
-                                None => None,
-                            };
-                            trees.insert(key.clone(), tree);
-                        }
-                        match (trees[&key], target.tree) {
-                            (None, _) => problems.push(
-                                Diagnostic::error(
-                                    file,
-                                    line,
-                                    format!("{what}: {} does not exist", self.names().short(agent, n)),
-                                )
-                                .with_hint(Some(match known.last() {
-                                    Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
-                                    None => format!("publish it: agentver publish {agent}"),
-                                })),
-                            ),
-                            (Some(actual), Some(pinned)) if actual != pinned => problems.push(
-                                Diagnostic::error(
-                                    file,
-                                    line,
-                                    format!(
-                                        "{what}: {} holds tree {actual}, but the pin says tree {pinned}",
-                                        self.names().short(agent, n)
-                                    ),
-                                )
-                                .with_hint(Some(
-                                    "the tag was moved or replaced; `agentver verify` audits the tags".into(),
-                                )),
-                            ),
-                            _ => {}
+                        if let Some(d) = self.check_numbered_pin(file, &what, target, n, known, &mut trees)? {
+                            problems.push(d);
                         }
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// A channel target pinned to version `n`: the tag exists and holds the pinned tree. Trees are
+    /// read once per version (`trees`), however many channels pin it.
+    fn check_numbered_pin(
+        &self,
+        file: &str,
+        what: &str,
+        target: &channels::Target,
+        n: u64,
+        known: &[git::VersionRef],
+        trees: &mut BTreeMap<(AgentId, u64), Option<git::ObjectId>>,
+    ) -> Result<Option<Diagnostic>> {
+        let agent = &target.agent;
+        let key = (agent.clone(), n);
+        if !trees.contains_key(&key) {
+            let tree = match known.iter().find(|v| v.number == n) {
+                Some(v) => Some(git::read_tag(self.repo(), v.target)?.tree),
+                None => None,
+            };
+            trees.insert(key.clone(), tree);
+        }
+        let tag = self.names().short(agent, n);
+        Ok(match (trees[&key], target.tree) {
+            (None, _) => {
+                Some(Diagnostic::error(file, Some(target.line), format!("{what}: {tag} does not exist")).with_hint(
+                    Some(match known.last() {
+                        Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
+                        None => format!("publish it: agentver publish {agent}"),
+                    }),
+                ))
+            }
+            (Some(actual), Some(pinned)) if actual != pinned => Some(
+                Diagnostic::error(
+                    file,
+                    Some(target.line),
+                    format!("{what}: {tag} holds tree {actual}, but the pin says tree {pinned}"),
+                )
+                .with_hint(Some("the tag was moved or replaced; `agentver verify` audits the tags".into())),
+            ),
+            _ => None,
+        })
     }
 }
