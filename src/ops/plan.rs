@@ -215,45 +215,31 @@ impl Workspace {
         let before = open_side(base_at.clone())?;
         let after = open_side(Some(head.clone()))?;
 
-        // Channels: in head's order, then those only base had.
-        let mut names = after.names();
-        let seen: std::collections::HashSet<String> = names.iter().cloned().collect();
-        names.extend(before.names().into_iter().filter(|n| !seen.contains(n)));
-        let mut channels = Vec::new();
-        for name in names {
-            let b = before.channel(&name).map(|c| before.state(c));
-            let a = after.channel(&name).map(|c| after.state(c));
-            let change = match (&b, &a) {
-                (None, Some(_)) => ChannelChange::Added,
-                (Some(_), None) => ChannelChange::Removed,
-                (Some((bs, _)), Some((as_, _))) if bs == as_ => continue,
-                _ => ChannelChange::Changed,
-            };
-            let moved = match (&b, &a) {
-                (Some((bs, _)), Some((as_, _))) => moved_share(bs, as_),
-                _ => Some(1.0),
-            };
-            let diffs = match &a {
-                Some((_, served_after)) => {
-                    let empty = Vec::new();
-                    let served_before = b.as_ref().map_or(&empty, |(_, s)| s);
-                    channel_diffs(served_before, b.as_ref().map(|(s, _)| s), served_after)
-                }
-                None => Vec::new(),
-            };
-            channels.push(ChannelPlan {
-                channel: name,
-                change,
-                before: b.map(|(s, _)| s),
-                after: a.map(|(s, _)| s),
-                moved_share: moved,
-                diffs,
-            });
-        }
+        let channels = plan_channels(&before, &after);
+        let drafts = self.plan_drafts(base_at.as_ref(), head, &after)?;
 
-        // Drafts whose content differs between base and head.
+        let head_info = match head {
+            DraftAt::WorkTree => RevInfo { rev: "work tree".into(), commit: None },
+            DraftAt::Rev(r) => RevInfo { rev: r.clone(), commit: Some(self.rev_commit(r)?.to_string()) },
+        };
+        let base_info = RevInfo {
+            rev: base.map_or_else(|| "merge base".to_owned(), str::to_owned),
+            commit: base_commit.map(|c| c.to_string()),
+        };
+        Ok(Plan {
+            base: base_info,
+            head: head_info,
+            changed: !channels.is_empty() || !drafts.is_empty(),
+            channels,
+            drafts,
+        })
+    }
+
+    /// Every draft whose content differs between base and head, against the agent's latest, with
+    /// the channels that follow it on head.
+    fn plan_drafts(&self, base_at: Option<&DraftAt>, head: &DraftAt, after: &SideView) -> Result<Vec<DraftPlan>> {
         let mut ids: std::collections::BTreeSet<AgentId> = self.agent_ids(head)?.into_iter().collect();
-        if let Some(at) = &base_at {
+        if let Some(at) = base_at {
             ids.extend(self.agent_ids(at)?);
         }
         let following = |agent: &AgentId| -> Vec<String> {
@@ -278,7 +264,7 @@ impl Workspace {
                 Err(Error::UnknownAgent { .. }) => Ok(None),
                 Err(e) => Err(e),
             };
-            let old = match &base_at {
+            let old = match base_at {
                 Some(at) => draft_at(at),
                 None => Ok(None),
             };
@@ -314,23 +300,48 @@ impl Workspace {
                 error,
             });
         }
-
-        let head_info = match head {
-            DraftAt::WorkTree => RevInfo { rev: "work tree".into(), commit: None },
-            DraftAt::Rev(r) => RevInfo { rev: r.clone(), commit: Some(self.rev_commit(r)?.to_string()) },
-        };
-        let base_info = RevInfo {
-            rev: base.map_or_else(|| "merge base".to_owned(), str::to_owned),
-            commit: base_commit.map(|c| c.to_string()),
-        };
-        Ok(Plan {
-            base: base_info,
-            head: head_info,
-            changed: !channels.is_empty() || !drafts.is_empty(),
-            channels,
-            drafts,
-        })
+        Ok(drafts)
     }
+}
+
+/// Every channel whose target changes between the two sides: in head's order, then those only
+/// base had.
+fn plan_channels(before: &SideView, after: &SideView) -> Vec<ChannelPlan> {
+    let mut names = after.names();
+    let seen: std::collections::HashSet<String> = names.iter().cloned().collect();
+    names.extend(before.names().into_iter().filter(|n| !seen.contains(n)));
+    let mut channels = Vec::new();
+    for name in names {
+        let b = before.channel(&name).map(|c| before.state(c));
+        let a = after.channel(&name).map(|c| after.state(c));
+        let change = match (&b, &a) {
+            (None, Some(_)) => ChannelChange::Added,
+            (Some(_), None) => ChannelChange::Removed,
+            (Some((bs, _)), Some((as_, _))) if bs == as_ => continue,
+            _ => ChannelChange::Changed,
+        };
+        let moved = match (&b, &a) {
+            (Some((bs, _)), Some((as_, _))) => moved_share(bs, as_),
+            _ => Some(1.0),
+        };
+        let diffs = match &a {
+            Some((_, served_after)) => {
+                let empty = Vec::new();
+                let served_before = b.as_ref().map_or(&empty, |(_, s)| s);
+                channel_diffs(served_before, b.as_ref().map(|(s, _)| s), served_after)
+            }
+            None => Vec::new(),
+        };
+        channels.push(ChannelPlan {
+            channel: name,
+            change,
+            before: b.map(|(s, _)| s),
+            after: a.map(|(s, _)| s),
+            moved_share: moved,
+            diffs,
+        });
+    }
+    channels
 }
 
 #[cfg(test)]
