@@ -224,106 +224,7 @@ impl Reader<'_> {
         };
         let has_variants = table.get("variants").is_some();
         let route = if has_variants {
-            self.unknown_keys(table, &["variants", "sticky", "salt"], &what);
-            let sticky = match self.string(table, "sticky", &what).as_deref() {
-                None | Some("caller") => Sticky::Caller,
-                Some("call") => Sticky::Call,
-                Some(other) => {
-                    let l = self.key_line(table, "sticky");
-                    self.error(
-                        l,
-                        format!("{what}: sticky '{}' must be \"caller\" or \"call\"", other.escape_debug()),
-                        None,
-                    );
-                    Sticky::Caller
-                }
-            };
-            let salt = self.string(table, "salt", &what).unwrap_or_else(|| name.to_owned());
-            let variants_line = self.key_line(table, "variants");
-            let items: Vec<(&dyn TableLike, Option<u32>)> = match table.get("variants") {
-                Some(Item::Value(toml_edit::Value::Array(a))) => {
-                    let mut out = Vec::new();
-                    for v in a.iter() {
-                        match v.as_inline_table() {
-                            Some(t) => out.push((t as &dyn TableLike, self.line(t.span()).or(variants_line))),
-                            None => self.error(self.line(v.span()).or(variants_line), format!("{what}: each variant must be a table {{ name = ..., agent = ..., version = ..., weight = ... }}"), None),
-                        }
-                    }
-                    out
-                }
-                Some(Item::ArrayOfTables(a)) => {
-                    a.iter().map(|t| (t as &dyn TableLike, self.line(t.span()).or(variants_line))).collect()
-                }
-                _ => {
-                    self.error(variants_line, format!("{what}: 'variants' must be a list of tables"), None);
-                    return None;
-                }
-            };
-            if items.len() < 2 {
-                self.error(
-                    variants_line,
-                    format!("{what}: a split needs at least two variants"),
-                    Some("pin a single version with agent and version instead".into()),
-                );
-            }
-            let mut variants = Vec::new();
-            for (i, (v, vline)) in items.into_iter().enumerate() {
-                self.unknown_keys(
-                    v,
-                    &["name", "agent", "version", "weight", "tree"],
-                    &format!("{what} variant {}", i + 1),
-                );
-                let vname = match self.string(v, "name", &what) {
-                    Some(n) => match id_problem(&n) {
-                        None => Some(n),
-                        Some(p) => {
-                            self.error(
-                                vline,
-                                format!("{what}: variant name '{}' {p}", n.escape_debug()),
-                                Some("variant names match [a-z0-9][a-z0-9_-]{0,62}".into()),
-                            );
-                            None
-                        }
-                    },
-                    None => {
-                        self.error(vline, format!("{what}: variant {} has no name", i + 1), None);
-                        None
-                    }
-                };
-                let vwhat = format!("{what} variant '{}'", vname.as_deref().unwrap_or("?"));
-                let weight = match v.get("weight").and_then(Item::as_value) {
-                    None => {
-                        self.error(vline, format!("{vwhat}: missing 'weight'"), None);
-                        None
-                    }
-                    Some(w) => match w.as_integer() {
-                        Some(n) if (0..=MAX_WEIGHT as i64).contains(&n) => Some(n as u64),
-                        _ => {
-                            self.error(
-                                vline,
-                                format!("{vwhat}: weight must be an integer from 0 to {MAX_WEIGHT}"),
-                                None,
-                            );
-                            None
-                        }
-                    },
-                };
-                let target = self.target(v, &vwhat, vline);
-                if let (Some(name), Some(weight), Some(target)) = (vname, weight, target) {
-                    if variants.iter().any(|x: &Variant| x.name == name) {
-                        self.error(vline, format!("{what}: variant name '{name}' is used twice"), None);
-                    }
-                    variants.push(Variant { name, target, weight });
-                }
-            }
-            if !variants.is_empty() && variants.iter().map(|v| v.weight).sum::<u64>() == 0 {
-                self.error(
-                    variants_line,
-                    format!("{what}: the weights add up to 0"),
-                    Some("give at least one variant a positive weight".into()),
-                );
-            }
-            Route::Split { sticky, salt, variants }
+            self.split(table, name, &what)?
         } else {
             self.unknown_keys(table, &["agent", "version", "tree", "sticky", "salt"], &what);
             for key in ["sticky", "salt"] {
@@ -335,6 +236,107 @@ impl Reader<'_> {
             Route::Single(self.target(table, &what, line)?)
         };
         Some(Channel { name: name.to_owned(), line: line.unwrap_or(1), route })
+    }
+
+    /// A split's keys and variants (`variants`, `sticky`, `salt`).
+    fn split(&mut self, table: &dyn TableLike, name: &str, what: &str) -> Option<Route> {
+        self.unknown_keys(table, &["variants", "sticky", "salt"], what);
+        let sticky = match self.string(table, "sticky", what).as_deref() {
+            None | Some("caller") => Sticky::Caller,
+            Some("call") => Sticky::Call,
+            Some(other) => {
+                let l = self.key_line(table, "sticky");
+                self.error(
+                    l,
+                    format!("{what}: sticky '{}' must be \"caller\" or \"call\"", other.escape_debug()),
+                    None,
+                );
+                Sticky::Caller
+            }
+        };
+        let salt = self.string(table, "salt", what).unwrap_or_else(|| name.to_owned());
+        let variants_line = self.key_line(table, "variants");
+        let items: Vec<(&dyn TableLike, Option<u32>)> = match table.get("variants") {
+            Some(Item::Value(toml_edit::Value::Array(a))) => {
+                let mut out = Vec::new();
+                for v in a.iter() {
+                    match v.as_inline_table() {
+                        Some(t) => out.push((t as &dyn TableLike, self.line(t.span()).or(variants_line))),
+                        None => self.error(self.line(v.span()).or(variants_line), format!("{what}: each variant must be a table {{ name = ..., agent = ..., version = ..., weight = ... }}"), None),
+                    }
+                }
+                out
+            }
+            Some(Item::ArrayOfTables(a)) => {
+                a.iter().map(|t| (t as &dyn TableLike, self.line(t.span()).or(variants_line))).collect()
+            }
+            _ => {
+                self.error(variants_line, format!("{what}: 'variants' must be a list of tables"), None);
+                return None;
+            }
+        };
+        if items.len() < 2 {
+            self.error(
+                variants_line,
+                format!("{what}: a split needs at least two variants"),
+                Some("pin a single version with agent and version instead".into()),
+            );
+        }
+        let mut variants = Vec::new();
+        for (i, (v, vline)) in items.into_iter().enumerate() {
+            if let Some(variant) = self.variant(i, v, vline, what) {
+                if variants.iter().any(|x: &Variant| x.name == variant.name) {
+                    self.error(vline, format!("{what}: variant name '{}' is used twice", variant.name), None);
+                }
+                variants.push(variant);
+            }
+        }
+        if !variants.is_empty() && variants.iter().map(|v| v.weight).sum::<u64>() == 0 {
+            self.error(
+                variants_line,
+                format!("{what}: the weights add up to 0"),
+                Some("give at least one variant a positive weight".into()),
+            );
+        }
+        Some(Route::Split { sticky, salt, variants })
+    }
+
+    /// One variant of a split: a valid name, a weight in range and a target.
+    fn variant(&mut self, i: usize, v: &dyn TableLike, vline: Option<u32>, what: &str) -> Option<Variant> {
+        self.unknown_keys(v, &["name", "agent", "version", "weight", "tree"], &format!("{what} variant {}", i + 1));
+        let vname = match self.string(v, "name", what) {
+            Some(n) => match id_problem(&n) {
+                None => Some(n),
+                Some(p) => {
+                    self.error(
+                        vline,
+                        format!("{what}: variant name '{}' {p}", n.escape_debug()),
+                        Some("variant names match [a-z0-9][a-z0-9_-]{0,62}".into()),
+                    );
+                    None
+                }
+            },
+            None => {
+                self.error(vline, format!("{what}: variant {} has no name", i + 1), None);
+                None
+            }
+        };
+        let vwhat = format!("{what} variant '{}'", vname.as_deref().unwrap_or("?"));
+        let weight = match v.get("weight").and_then(Item::as_value) {
+            None => {
+                self.error(vline, format!("{vwhat}: missing 'weight'"), None);
+                None
+            }
+            Some(w) => match w.as_integer() {
+                Some(n) if (0..=MAX_WEIGHT as i64).contains(&n) => Some(n as u64),
+                _ => {
+                    self.error(vline, format!("{vwhat}: weight must be an integer from 0 to {MAX_WEIGHT}"), None);
+                    None
+                }
+            },
+        };
+        let target = self.target(v, &vwhat, vline);
+        Some(Variant { name: vname?, target: target?, weight: weight? })
     }
 }
 
