@@ -36,8 +36,29 @@ pub fn agent_id(s: &str) -> Result<AgentId, CliError> {
     AgentId::new(s).map_err(|e| CliError::usage(e, Some("agent ids match [a-z0-9][a-z0-9_-]{0,62}".into())))
 }
 
+/// How a new version is described and signed: the options publish and rollback share.
+#[derive(clap::Args)]
+pub struct Signing {
+    /// Notes stored with the version
+    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
+    notes: Option<String>,
+    /// Read the notes from a file
+    #[arg(long, value_name = "FILE")]
+    notes_file: Option<std::path::PathBuf>,
+    /// Sign the tag as "Name <email>" instead of the git identity
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    pub author: Option<String>,
+}
+
+impl Signing {
+    /// `--notes` or `--notes-file` (one of them, or neither).
+    pub fn notes(&self) -> Result<String, CliError> {
+        notes(&self.notes, &self.notes_file)
+    }
+}
+
 /// Reads `--notes` or `--notes-file` (one of them, or neither).
-pub fn notes(notes: &Option<String>, file: &Option<std::path::PathBuf>) -> Result<String, CliError> {
+fn notes(notes: &Option<String>, file: &Option<std::path::PathBuf>) -> Result<String, CliError> {
     match (notes, file) {
         (Some(n), None) => Ok(n.clone()),
         (None, Some(f)) => {

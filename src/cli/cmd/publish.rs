@@ -1,7 +1,5 @@
 //! `agentver publish`: snapshot drafts as new numbered versions.
 
-use std::path::PathBuf;
-
 use agentver::ops::publish::{PublishOptions, Selection};
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
@@ -26,15 +24,8 @@ pub struct Args {
     /// The version's label (default "<id> v<N>")
     #[arg(short = 'm', long = "message", value_name = "LABEL")]
     label: Option<String>,
-    /// Notes stored with the version
-    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
-    notes: Option<String>,
-    /// Read the notes from a file
-    #[arg(long, value_name = "FILE")]
-    notes_file: Option<PathBuf>,
-    /// Sign the tag as "Name <email>" instead of the git identity
-    #[arg(long, value_name = "NAME <EMAIL>")]
-    author: Option<String>,
+    #[command(flatten)]
+    signing: super::Signing,
     /// Snapshot the drafts as committed in REV, not the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
@@ -60,8 +51,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     };
     let options = PublishOptions {
         label: args.label,
-        notes: super::notes(&args.notes, &args.notes_file)?,
-        author: args.author,
+        notes: args.signing.notes()?,
+        author: args.signing.author,
         at: draft_at(&rev),
         force: args.force,
     };

@@ -1,7 +1,5 @@
 //! `agentver rollback <id>@<ref>`: publish an old version again as the newest, and restore it.
 
-use std::path::PathBuf;
-
 use agentver::ops::restore::RollbackOptions;
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
@@ -16,15 +14,8 @@ pub struct Args {
     /// The new version's label (default "Rollback to vM")
     #[arg(short = 'm', long = "message", value_name = "LABEL")]
     label: Option<String>,
-    /// Notes stored with the version
-    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
-    notes: Option<String>,
-    /// Read the notes from a file
-    #[arg(long, value_name = "FILE")]
-    notes_file: Option<PathBuf>,
-    /// Sign the tag as "Name <email>" instead of the git identity
-    #[arg(long, value_name = "NAME <EMAIL>")]
-    author: Option<String>,
+    #[command(flatten)]
+    signing: super::Signing,
     /// Overwrite draft changes that exist nowhere else
     #[arg(long)]
     force: bool,
@@ -47,8 +38,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     };
     let options = RollbackOptions {
         label: args.label,
-        notes: super::notes(&args.notes, &args.notes_file)?,
-        author: args.author,
+        notes: args.signing.notes()?,
+        author: args.signing.author,
         force: args.force,
     };
     let (published, plan) = ui.workspace()?.rollback(&spec.agent, reference, &options)?;
