@@ -11,7 +11,7 @@
 //! - [`error`] and [`fsutil`]: the library's error type; atomic file replacement
 //! - [`git`]: the only user of gix — objects, version refs and their transactions, opening the
 //!   repository as git would, trees and line-ending filters, the history cache, advisory locks,
-//!   the signer's clock (*enforced*: no `gix::` elsewhere; depends only on names, errors and
+//!   the signer's clock (*enforced*: gix appears nowhere else; depends only on names, errors and
 //!   file helpers). `push` and `fetch` also run the `git` program, which gix cannot replace
 //! - [`format`](mod@format): bytes into data and diagnostics — the spanned YAML reader and limits, the
 //!   agent/tool/workflow schema, `agentver.toml`, `channels.toml`, the secret scanner, diagnostics,
