@@ -567,39 +567,6 @@ pub fn routes(channels: &Channels) -> Vec<(String, String)> {
     out
 }
 
-impl crate::Workspace {
-    /// channels.toml from `at`, its bytes checked (size, BOM, UTF-8), then parsed with `parse`;
-    /// `None` when there is no such file. Problems are reported by their first diagnostic.
-    fn read_channels<T>(
-        &self,
-        at: &crate::DraftAt,
-        parse: impl FnOnce(&str, &str) -> Result<T, Vec<Diagnostic>>,
-    ) -> crate::Result<Option<T>> {
-        let source = self.drafts(at)?;
-        let Some(bytes) = source.read_limited(FILE, MAX_FILE_BYTES)? else { return Ok(None) };
-        let file = source.display(FILE);
-        let first = |d: Vec<Diagnostic>| crate::Error::invalid(d.into_iter().next().expect("at least one diagnostic"));
-        let text = crate::format::yaml::check_text_within(&bytes, MAX_FILE_BYTES)
-            .map_err(|e| first(vec![Diagnostic::error(&file, e.line, e.message).with_hint(e.hint)]))?;
-        parse(text, &file).map(Some).map_err(first)
-    }
-
-    /// channels.toml from the work tree or a revision; an absent file is an empty one.
-    pub fn load_channels(&self, at: &crate::DraftAt) -> crate::Result<Channels> {
-        Ok(self.read_channels(at, parse)?.unwrap_or_default())
-    }
-
-    /// One channel from channels.toml, reading only its section when the layout allows.
-    pub fn load_channel(&self, at: &crate::DraftAt, name: &str) -> crate::Result<Option<Channel>> {
-        Ok(self.read_channels(at, |text, file| parse_one(text, file, name))?.flatten())
-    }
-
-    /// (channel, agent) for every route in channels.toml.
-    pub fn channel_routes(&self, at: &crate::DraftAt) -> crate::Result<Vec<(String, String)>> {
-        Ok(routes(&self.load_channels(at)?))
-    }
-}
-
 #[cfg(test)]
 mod tests;
 

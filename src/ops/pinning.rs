@@ -1,10 +1,50 @@
 //! `pin`, `ab` and `unpin`: edit channels.toml after checking that every target exists.
 
+use std::path::Path;
+use std::time::Duration;
+
+use toml_edit::DocumentMut;
+
 use crate::error::{Error, Result};
 use crate::format::channels::edit::{self, NewTarget, NewVariant};
 use crate::format::channels::{FILE, Pin, Sticky, channel_problem};
+use crate::fsutil::Staged;
 use crate::names::id::{RefSpec, Spec, is_valid_id};
 use crate::workspace::{DraftAt, Resolved, Workspace};
+
+/// How long to wait for another agentver's lock before refusing.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(FILE, e)),
+    }
+}
+
+/// Applies `change` to the channels.toml at `path`, holding the advisory lock at `lock` (in the
+/// git directory, so it never shows in the work tree and dies with its process); returns the
+/// new text. If the file changed underneath (a hand edit while we worked), nothing is written.
+pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
+    let Some(_held) = crate::git::lock::exclusive_within(lock, LOCK_WAIT)? else {
+        return Err(Error::refused(
+            format!("{FILE} is being edited by another agentver process"),
+            Some("wait for it to finish, then run the command again".into()),
+        ));
+    };
+    let before = read(path)?;
+    let new_text = edit::edit_text(before.as_deref(), change)?;
+    let staged = Staged::write(path, new_text.as_bytes())?;
+    if read(path)? != before {
+        return Err(Error::refused(
+            format!("{FILE} changed while it was being edited; nothing was written"),
+            Some("run the command again".into()),
+        ));
+    }
+    staged.commit()?;
+    Ok(new_text)
+}
 
 fn check_channel(channel: &str) -> Result<()> {
     match channel_problem(channel) {
@@ -41,7 +81,7 @@ impl Workspace {
 
     fn edit_channels(&self, change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<()>) -> Result<String> {
         let lock = self.repo().common_dir().join("agentver-channels.lock");
-        edit::edit_file(&self.root().join(FILE), &lock, change)
+        edit_file(&self.root().join(FILE), &lock, change)
     }
 
     pub fn pin(&self, channel: &str, spec: &Spec) -> Result<NewTarget> {
@@ -90,5 +130,35 @@ impl Workspace {
         check_channel(channel)?;
         self.edit_channels(|doc| edit::unpin(doc, channel))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMENTED: &str = "# Pins.\n\n# Main line.\n[channels.\"+14155550100\"]\nagent = \"sales\"\nversion = 1\n";
+
+    #[test]
+    fn a_file_changed_underneath_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, lock) = (dir.path().join(FILE), dir.path().join("lock"));
+        std::fs::write(&path, COMMENTED).unwrap();
+        let target = NewTarget { agent: "sales".into(), pin: Pin::Latest, tree: None };
+        let err = edit_file(&path, &lock, |doc| {
+            // Someone saves the file by hand while the edit is being made.
+            std::fs::write(&path, "# hand edit\n").unwrap();
+            edit::pin(doc, "x", &target)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, crate::Error::Refused { .. })
+                && err.to_string().contains("changed while it was being edited"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# hand edit\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
+        edit_file(&path, &lock, |doc| edit::pin(doc, "x", &target)).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("# hand edit\n"));
     }
 }

@@ -2,6 +2,7 @@
 //! and reading any agent's configuration as a draft, at a revision, or as a published version.
 
 pub mod bundle;
+mod channels;
 pub mod source;
 
 use std::path::{Path, PathBuf};

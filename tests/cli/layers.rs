@@ -1,6 +1,7 @@
 //! The layer rule, checked on the source tree: gix is used only in `src/git/`; `src/names/`
-//! depends on nothing else in the crate; the git layer only on names, errors and file helpers.
-//! A violation names the file and line.
+//! depends on nothing else in the crate; the git layer only on names, errors and file helpers;
+//! `src/format/` reads no files and takes nothing from git but the object id type. A violation
+//! names the file and line.
 
 use std::path::{Path, PathBuf};
 
@@ -66,4 +67,19 @@ fn names_depend_on_nothing_else_in_the_crate() {
 fn the_git_layer_depends_only_on_names_errors_and_file_helpers() {
     let found = reaches_above("git", &["git", "error", "names", "fsutil"]);
     assert!(found.is_empty(), "src/git/ reaches above its layer:\n{}", found.join("\n"));
+}
+
+#[test]
+fn formats_touch_no_files_and_no_git() {
+    // Bytes in, data and diagnostics out: the only thing format takes from git is the object id
+    // type that pins record.
+    let mut found = reaches_above("format", &["format", "names", "error", "git", "Error", "Result"]);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/format");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    found.extend(violations(&files, |code| {
+        code.match_indices("crate::git::").any(|(at, _)| !code[at..].starts_with("crate::git::ObjectId"))
+            || code.contains("std::fs::")
+    }));
+    assert!(found.is_empty(), "src/format/ reaches files or git:\n{}", found.join("\n"));
 }

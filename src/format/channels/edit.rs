@@ -1,19 +1,12 @@
-//! Edits to channels.toml that keep every comment, key order and blank line (toml_edit).
-//!
-//! An edit takes an advisory lock (in the git directory, so it never shows in the work tree and
-//! dies with its process), reads the file, validates it, changes only the one channel, validates
-//! the result, and renames a new file over the old one. If the file changed underneath (a hand
-//! edit while we worked), or the result would not validate, nothing is written.
-
-use std::path::Path;
-use std::time::Duration;
+//! Edits to channels.toml's text that keep every comment, key order and blank line (toml_edit):
+//! the file is validated before and after, and only the one channel changes. Writing the file
+//! (under a lock, re-checked before the rename) is `ops::pinning`'s.
 
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::{FILE, MAX_FILE_BYTES, Pin, Sticky, parse_bytes};
 use crate::error::{Error, Result};
 use crate::format::diagnostic::Diagnostic;
-use crate::fsutil::Staged;
 
 /// One target as written into the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,35 +23,17 @@ pub struct NewVariant {
     pub weight: u64,
 }
 
-/// How long to wait for another agentver's lock before refusing.
-const LOCK_WAIT: Duration = Duration::from_secs(3);
-
-fn read(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(FILE, e)),
-    }
-}
-
-/// Applies `change` to the channels.toml at `path` holding the advisory lock at `lock`; returns
-/// the new text.
-pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
-    let Some(_held) = crate::git::lock::exclusive_within(lock, LOCK_WAIT)? else {
-        return Err(Error::refused(
-            format!("{FILE} is being edited by another agentver process"),
-            Some("wait for it to finish, then run the command again".into()),
-        ));
-    };
-    let before = read(path)?;
-    let text = match &before {
+/// Applies `change` to channels.toml's bytes (`None`: no file yet) and returns the new text.
+/// A file that does not validate is refused (the edit could hide the problem), and so is a
+/// result that would not validate: this never produces a file agentver would refuse to read.
+pub fn edit_text(before: Option<&[u8]>, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
+    let text = match before {
         Some(bytes) => {
             if bytes.len() > MAX_FILE_BYTES {
                 return Err(Error::invalid(Diagnostic::error(FILE, None, "file is larger than 16 MiB")));
             }
-            // Refuse to edit a file that does not validate: the edit could hide the problem.
             parse_bytes(bytes, FILE).map_err(|d| Error::invalid(d.into_iter().next().expect("a diagnostic")))?;
-            String::from_utf8(bytes.clone()).expect("validated as UTF-8")
+            String::from_utf8(bytes.to_vec()).expect("validated as UTF-8")
         }
         None => String::new(),
     };
@@ -67,19 +42,10 @@ pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut)
     })?;
     change(&mut doc)?;
     let new_text = doc.to_string();
-    // Never write a file we would refuse to read.
     parse_bytes(new_text.as_bytes(), FILE).map_err(|d| {
         let d = d.into_iter().next().expect("a diagnostic");
         Error::invalid(Diagnostic::error(FILE, d.line, format!("the edit would make the file invalid: {}", d.message)))
     })?;
-    let staged = Staged::write(path, new_text.as_bytes())?;
-    if read(path)? != before {
-        return Err(Error::refused(
-            format!("{FILE} changed while it was being edited; nothing was written"),
-            Some("run the command again".into()),
-        ));
-    }
-    staged.commit()?;
     Ok(new_text)
 }
 
@@ -268,29 +234,6 @@ mod tests {
         // A file of comments only (what `init` writes) keeps them above the first channel.
         let out = apply("# Header\n# [channels.example]\n", |d| pin(d, "web", &target));
         assert_eq!(out, "# Header\n# [channels.example]\n\n[channels.web]\nagent = \"intake\"\nversion = \"latest\"\n");
-    }
-
-    #[test]
-    fn a_file_changed_underneath_is_not_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, lock) = (dir.path().join(FILE), dir.path().join("lock"));
-        std::fs::write(&path, COMMENTED).unwrap();
-        let target = NewTarget { agent: "sales".into(), pin: Pin::Latest, tree: None };
-        let err = edit_file(&path, &lock, |doc| {
-            // Someone saves the file by hand while the edit is being made.
-            std::fs::write(&path, "# hand edit\n").unwrap();
-            pin(doc, "x", &target)
-        })
-        .unwrap_err();
-        assert!(
-            matches!(err, crate::Error::Refused { .. })
-                && err.to_string().contains("changed while it was being edited"),
-            "{err}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# hand edit\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
-        edit_file(&path, &lock, |doc| pin(doc, "x", &target)).unwrap();
-        assert!(std::fs::read_to_string(&path).unwrap().starts_with("# hand edit\n"));
     }
 
     #[test]
