@@ -24,6 +24,11 @@ fn temp_prefix(name: &str) -> String {
 impl Staged {
     /// Writes `bytes` to a temporary file in the target's folder, creating the folder if needed.
     pub fn write(target: &Path, bytes: &[u8]) -> Result<Self> {
+        Self::stage(target, bytes, true)
+    }
+
+    /// [`Staged::write`]; `durable` waits for the disk before returning.
+    fn stage(target: &Path, bytes: &[u8], durable: bool) -> Result<Self> {
         let dir = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -34,7 +39,9 @@ impl Staged {
             .tempfile_in(dir)
             .map_err(|e| Error::io(dir, e))?;
         temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
-        temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+        if durable {
+            temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+        }
         if let Ok(meta) = std::fs::metadata(target) {
             // Keep the permissions of the file being replaced.
             let _ = std::fs::set_permissions(temp.path(), meta.permissions());
@@ -85,15 +92,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
 /// waiting for the disk: readers see old or new, and after a power loss the file may be old, which
 /// its users tolerate. Saves the fsync that [`write_atomic`] pays for people's files.
 pub fn write_quick(target: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.agentver-{}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes).map_err(|e| Error::io(&temp, e))?;
-    std::fs::rename(&temp, target).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(target, e)
-    })
+    Staged::stage(target, bytes, false)?.commit()
 }
 
 /// Creates a file only when nothing exists at `target`; returns false when something does.

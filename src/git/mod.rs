@@ -289,10 +289,10 @@ pub fn version_numbers(repo: &gix::Repository, names: &TagNames, agent: &AgentId
     Ok(numbers)
 }
 
-/// Whether `agent` has any version ref here, without reading them.
-pub fn has_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -> Result<bool> {
-    let prefix = names.agent_ref_prefix(agent);
-    if std::fs::read_dir(repo.common_dir().join(&prefix)).is_ok_and(|mut entries| entries.next().is_some()) {
+/// Whether any ref exists under `prefix` (a full ref path ending in `/`), without reading one:
+/// a non-empty loose folder, or a packed-refs line under it.
+pub fn any_ref_under(repo: &Repository, prefix: &str) -> Result<bool> {
+    if std::fs::read_dir(repo.common_dir().join(prefix)).is_ok_and(|mut entries| entries.next().is_some()) {
         return Ok(true);
     }
     match repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
@@ -303,20 +303,14 @@ pub fn has_versions(repo: &gix::Repository, names: &TagNames, agent: &AgentId) -
     }
 }
 
+/// Whether `agent` has any version ref here.
+pub fn has_versions(repo: &Repository, names: &TagNames, agent: &AgentId) -> Result<bool> {
+    any_ref_under(repo, &names.agent_ref_prefix(agent))
+}
+
 /// Whether the repository holds any version tag at all (of any agent).
-pub fn any_version_tags(repo: &gix::Repository, names: &TagNames) -> Result<bool> {
-    let folder = repo.common_dir().join("refs/tags").join(names.prefix());
-    if std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Ok(true);
-    }
-    match repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? {
-        Some(packed) => Ok(packed
-            .iter_prefixed(names.all_ref_prefix().into())
-            .context(|| "reading packed-refs".into())?
-            .next()
-            .is_some()),
-        None => Ok(false),
-    }
+pub fn any_version_tags(repo: &Repository, names: &TagNames) -> Result<bool> {
+    any_ref_under(repo, &names.all_ref_prefix())
 }
 
 /// Where the highest number ever seen for each agent is kept, so a deleted tag's number is never

@@ -53,9 +53,12 @@ impl Workspace {
         if !out.status.success() {
             return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
         }
-        let theirs: BTreeMap<String, ObjectId> = git::list_refs(repo, &scratch)?
-            .into_iter()
-            .filter_map(|(name, id)| Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), id?)))
+        let fetched = git::list_refs(repo, &scratch)?;
+        let theirs: BTreeMap<String, ObjectId> = fetched
+            .iter()
+            .filter_map(|(name, id)| {
+                Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), (*id)?))
+            })
             .filter(|(name, _)| names.parse(name).is_some())
             .collect();
         let mut report = FetchReport { remote: remote.to_owned(), ..FetchReport::default() };
@@ -74,7 +77,8 @@ impl Workspace {
                 Some(_) => report.diverged.push(names.short(&agent, number)),
             }
         }
-        for (name, id) in git::list_refs(repo, &scratch)? {
+        // The scratch refs go in the same transaction.
+        for (name, id) in fetched {
             if let Some(id) = id {
                 edits.push(RefChange { name, from: Some(id), to: None });
             }
@@ -147,7 +151,7 @@ impl Workspace {
                     .strings(format!("remote.{r}.fetch").as_str())
                     .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
             });
-            let tracking = !git::list_refs(repo, "refs/remotes/")?.is_empty();
+            let tracking = git::any_ref_under(repo, "refs/remotes/")?;
             if tracking && !marker(self).exists() && !configured {
                 return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
             }

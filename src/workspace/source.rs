@@ -104,15 +104,16 @@ impl WorkTree<'_> {
 
 impl Source for WorkTree<'_> {
     fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        // Every link on the way was checked (a dangling one is an error there), so one stat that
+        // follows links tells whether the file exists.
         let path = self.checked_path(rel)?;
-        match std::fs::symlink_metadata(&path) {
-            Ok(_) => {}
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
                 return Ok(None);
             }
             Err(e) => return Err(Error::io(rel, e)),
-        }
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(rel, e))?;
+        };
         if !meta.is_file() {
             return Err(Error::invalid(Diagnostic::error(rel, None, "is not a regular file")));
         }
