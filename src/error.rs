@@ -20,6 +20,14 @@ pub enum Error {
     UnknownAgent { agent: String, path: String, suggestion: Option<String> },
     #[error("{agent} has no version {version}")]
     VersionNotFound { agent: String, version: u64, latest: Option<u64> },
+    #[error("unknown channel '{channel}': it is not in channels.toml")]
+    UnknownChannel { channel: String },
+    /// A channel pins a tree its tag no longer holds: the tag was moved or replaced, so the
+    /// channel serves nothing rather than the wrong configuration.
+    #[error(
+        "channel '{channel}': {tag} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it"
+    )]
+    TreeMismatch { channel: String, tag: String, actual: String, pinned: String },
     #[error("{agent} has no published version")]
     NoVersions { agent: String, suggestion: Option<String> },
     #[error("nothing to publish: {}", describe_unchanged(.unchanged))]

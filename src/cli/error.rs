@@ -28,7 +28,10 @@ impl CliError {
 /// everything else 2.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::NothingToPublish { .. } | Error::Refused { .. } | Error::SilentRevert { .. } => 1,
+        Error::NothingToPublish { .. }
+        | Error::Refused { .. }
+        | Error::SilentRevert { .. }
+        | Error::TreeMismatch { .. } => 1,
         Error::InChannel { source, .. } => exit_code(source),
         _ => 2,
     }
@@ -54,6 +57,10 @@ fn hint(e: &Error) -> Option<String> {
             Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
         }
         Error::Unsupported { hint, .. } => Some(hint.clone()),
+        Error::UnknownChannel { .. } => Some("`agentver channels` lists the channels; `agentver pin` adds one".into()),
+        Error::TreeMismatch { .. } => {
+            Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())
+        }
         Error::Locked { path } => {
             Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
         }

@@ -3,19 +3,22 @@
 //! A [`Resolver`] reads channels.toml once. The first call that needs a version (or the draft)
 //! loads it from git and keeps it; every later call is pure computation over that memory: a map
 //! lookup, for splits one SHA-256, and an `Arc` clone. It is `Send + Sync`, so one resolver can
-//! serve a whole runtime.
+//! serve a whole runtime. [`Resolver::load_everything`] then [`Resolver::freeze`] make it pure
+//! over loaded data (what `agentver serve` holds in each snapshot): no git access after that.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::git::ObjectId;
 use serde::Serialize;
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::format::channels::{Channel, Channels, Pin, Route, Sticky, Target};
 use crate::names::id::{AgentId, RefSpec};
+use crate::names::tagname::TagNames;
 use crate::routing::bucket;
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
@@ -29,6 +32,20 @@ pub struct Served {
     /// The snapshot tree (for the draft, the tree its snapshot would have).
     pub tree: ObjectId,
     pub config: Json,
+    /// `config` serialised once, so an answer copies bytes instead of walking the value.
+    pub config_json: Box<RawValue>,
+}
+
+impl Served {
+    /// The `show --json` object of this configuration.
+    pub fn shown(&self) -> crate::workspace::Shown<'_, RawValue> {
+        crate::workspace::Shown {
+            agent: self.agent.as_str(),
+            version: self.version,
+            tree: self.tree.to_string(),
+            config: &self.config_json,
+        }
+    }
 }
 
 /// What the caller knows about one call.
@@ -63,39 +80,81 @@ pub struct Resolution<'r> {
     pub bucket: Option<Bucket>,
 }
 
-impl Serialize for Resolution<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            channel: &'a str,
-            variant: Option<&'a str>,
-            agent: &'a str,
-            version: Resolved,
-            tag: Option<&'a str>,
-            tree: String,
-            bucket: Option<Bucket>,
-            config: &'a Json,
-        }
-        Out {
+/// What a runtime passes on as call metadata (or dynamic variables) so the platform's call
+/// record names what served it; all strings, as the platforms' metadata fields require.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Attribution {
+    pub agentver_agent: String,
+    pub agentver_version: String,
+    pub agentver_tree: String,
+    pub agentver_channel: String,
+    pub agentver_variant: String,
+    pub agentver_revision: String,
+}
+
+/// The resolve JSON of DESIGN.md; `serve` adds the revision and the attribution.
+/// `C` is the config's form: a value for the CLI's pretty output, raw bytes for a server.
+#[derive(Serialize)]
+pub struct Answer<'a, C: Serialize + ?Sized> {
+    pub channel: &'a str,
+    pub variant: Option<&'a str>,
+    pub agent: &'a str,
+    pub version: Resolved,
+    pub tag: Option<&'a str>,
+    pub tree: String,
+    pub bucket: Option<Bucket>,
+    pub config: &'a C,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+}
+
+impl<'r> Resolution<'r> {
+    /// The answer as `resolve` prints it; with a revision (a server's), also the attribution.
+    /// The config is the one serialised at load.
+    pub fn answer<'a>(&'a self, revision: Option<&'a str>) -> Answer<'a, RawValue> {
+        let tree = self.served.tree.to_string();
+        let attribution = revision.map(|revision| Attribution {
+            agentver_agent: self.served.agent.to_string(),
+            agentver_version: self.served.version.to_string().trim_start_matches('v').to_owned(),
+            agentver_tree: tree.clone(),
+            agentver_channel: self.channel.to_owned(),
+            agentver_variant: self.variant.unwrap_or_default().to_owned(),
+            agentver_revision: revision.to_owned(),
+        });
+        Answer {
             channel: self.channel,
             variant: self.variant,
             agent: self.served.agent.as_str(),
             version: self.served.version,
             tag: self.served.tag.as_deref(),
-            tree: self.served.tree.to_string(),
+            tree,
             bucket: self.bucket,
-            config: &self.served.config,
+            config: &self.served.config_json,
+            revision,
+            attribution,
         }
-        .serialize(s)
+    }
+}
+
+impl Serialize for Resolution<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let Answer { channel, variant, agent, version, tag, tree, bucket, .. } = self.answer(None);
+        let config = &self.served.config;
+        Answer { channel, variant, agent, version, tag, tree, bucket, config, revision: None, attribution: None }
+            .serialize(s)
     }
 }
 
 /// The configurations of one agent loaded so far.
 #[derive(Default)]
 struct AgentCache {
-    versions: HashMap<u64, Arc<Served>>,
+    versions: BTreeMap<u64, Arc<Served>>,
     latest: Option<Arc<Served>>,
     draft: Option<Arc<Served>>,
+    /// Why the draft cannot serve, once that was found out (kept for a frozen resolver).
+    draft_error: Option<String>,
 }
 
 impl AgentCache {
@@ -114,7 +173,9 @@ pub struct Resolver {
     /// Loaded configurations by agent: looked up with borrowed keys, so a warm call allocates
     /// nothing but the `Arc` clone it returns.
     served: RwLock<HashMap<AgentId, AgentCache>>,
-    workspace: Mutex<Workspace>,
+    /// Where missing configurations are loaded from; `None` once frozen.
+    workspace: Mutex<Option<Workspace>>,
+    names: TagNames,
     at: DraftAt,
 }
 
@@ -135,18 +196,24 @@ impl Resolver {
 
     fn with_channels(workspace: Workspace, at: DraftAt, channels: Channels) -> Self {
         let index = channels.channels.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        Resolver { channels, index, served: RwLock::default(), workspace: Mutex::new(workspace), at }
+        let names = workspace.names().clone();
+        Resolver { channels, index, served: RwLock::default(), workspace: Mutex::new(Some(workspace)), names, at }
     }
 
     pub fn channels(&self) -> &Channels {
         &self.channels
     }
 
+    /// Where drafts and channels.toml were read from.
+    pub fn at(&self) -> &DraftAt {
+        &self.at
+    }
+
     pub fn channel(&self, name: &str) -> Result<&Channel> {
-        self.index.get(name).map(|i| &self.channels.channels[*i]).ok_or_else(|| Error::Usage {
-            message: format!("unknown channel '{name}': it is not in channels.toml"),
-            hint: Some("`agentver channels` lists the channels; `agentver pin` adds one".into()),
-        })
+        self.index
+            .get(name)
+            .map(|i| &self.channels.channels[*i])
+            .ok_or_else(|| Error::UnknownChannel { channel: name.to_owned() })
     }
 
     /// Loads every configuration any channel can serve now, so no call pays for the first load.
@@ -159,19 +226,95 @@ impl Resolver {
         Ok(())
     }
 
+    /// Loads every version of each agent, its latest and its draft (a draft that does not load is
+    /// remembered as unservable, with why): what a per-call version override or a replay by
+    /// tree may ask for. Returns the first version that fails to load.
+    pub fn load_everything(&self, agents: &[AgentId]) -> Result<()> {
+        for agent in agents {
+            let numbers = self.with_workspace(|ws| Ok(ws.versions(agent)?.iter().map(|v| v.number).collect::<Vec<_>>()))?;
+            for n in numbers {
+                self.load(agent, RefSpec::Version(n))?;
+            }
+            match self.load(agent, RefSpec::Latest) {
+                Ok(_) | Err(Error::NoVersions { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.load(agent, RefSpec::Draft) {
+                let mut cache = self.served.write().expect("not poisoned");
+                cache.entry(agent.clone()).or_default().draft_error = Some(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the workspace: from now on the resolver answers from what it loaded, and a
+    /// configuration it did not load is not found.
+    pub fn freeze(&self) {
+        self.workspace.lock().expect("not poisoned").take();
+    }
+
+    /// Every loaded configuration, agent by agent: versions oldest first, then the draft.
+    pub fn loaded(&self) -> Vec<Arc<Served>> {
+        let cache = self.served.read().expect("not poisoned");
+        let mut agents: Vec<_> = cache.iter().collect();
+        agents.sort_by(|a, b| a.0.cmp(b.0));
+        agents.into_iter().flat_map(|(_, c)| c.versions.values().chain(c.draft.as_ref()).cloned()).collect()
+    }
+
+    /// The loaded configuration `want` names, without loading anything.
+    pub fn cached(&self, agent: &AgentId, want: RefSpec) -> Option<Arc<Served>> {
+        self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)).cloned()
+    }
+
+    fn with_workspace<T>(&self, f: impl FnOnce(&Workspace) -> Result<T>) -> Result<T> {
+        match self.workspace.lock().expect("not poisoned").as_ref() {
+            Some(ws) => f(ws),
+            None => Err(Error::usage("the resolver is frozen: it loads nothing more")),
+        }
+    }
+
+    /// Why a frozen resolver has no configuration for `want`.
+    fn not_loaded(&self, agent: &AgentId, want: RefSpec) -> Error {
+        let cache = self.served.read().expect("not poisoned");
+        let entry = cache.get(agent);
+        let latest = entry.and_then(|c| c.versions.keys().next_back().copied());
+        match (want, entry) {
+            (_, None) => Error::UnknownAgent {
+                agent: agent.to_string(),
+                path: agent.draft_path(),
+                suggestion: None,
+            },
+            (RefSpec::Version(n), Some(_)) => {
+                Error::VersionNotFound { agent: agent.to_string(), version: n, latest }
+            }
+            (RefSpec::Latest, Some(_)) => Error::NoVersions { agent: agent.to_string(), suggestion: None },
+            (RefSpec::Draft, Some(c)) => Error::usage(
+                c.draft_error.clone().unwrap_or_else(|| format!("{agent} has no draft at this revision")),
+            ),
+        }
+    }
+
     /// The configuration `want` names, from the cache or loaded once from git.
     fn load(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
-        if let Some(s) = self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)) {
-            return Ok(s.clone());
+        if let Some(s) = self.cached(agent, want) {
+            return Ok(s);
         }
-        let ws = self.workspace.lock().expect("not poisoned");
-        let located = ws.locate(agent, want, &self.at)?;
+        let located = {
+            let ws = self.workspace.lock().expect("not poisoned");
+            match ws.as_ref() {
+                Some(ws) => ws.locate(agent, want, &self.at)?,
+                None => return Err(self.not_loaded(agent, want)),
+            }
+        };
+        let config_json = serde_json::value::to_raw_value(&located.bundle.config)
+            .map_err(|e| Error::usage(format!("{agent}: the configuration does not serialise as JSON: {e}")))?;
         let served = Arc::new(Served {
             agent: located.agent,
             version: located.version,
             tag: located.tag,
             tree: located.tree,
             config: located.bundle.config,
+            config_json,
         });
         let mut cache = self.served.write().expect("not poisoned");
         let entry = cache.entry(agent.clone()).or_default();
@@ -199,25 +342,24 @@ impl Resolver {
         };
         let pinned = target.tree.filter(|_| override_version.is_none());
         // The warm path: one read-locked lookup, borrowed keys, no allocation.
-        let cached = self.served.read().expect("not poisoned").get(&target.agent).and_then(|c| c.get(want)).cloned();
+        let cached = self.cached(&target.agent, want);
         let actual_tree = match (&cached, pinned, want) {
             (Some(s), _, _) => Some(s.tree),
-            (None, Some(_), RefSpec::Version(n)) => {
-                Some(self.workspace.lock().expect("not poisoned").version(&target.agent, n)?.tree)
-            }
+            (None, Some(_), RefSpec::Version(n)) => match self.with_workspace(|ws| ws.version(&target.agent, n)) {
+                Ok(tag) => Some(tag.tree),
+                Err(_) => None,
+            },
             _ => None,
         };
         if let (Some(pinned), Some(actual), RefSpec::Version(n)) = (pinned, actual_tree, want)
             && actual != pinned
         {
-            return Err(Error::refused(
-                format!(
-                    "channel '{}': {} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it",
-                    channel.name,
-                    self.workspace.lock().expect("not poisoned").names().short(&target.agent, n),
-                ),
-                Some("`agentver verify` audits the tags; re-pin only after checking what changed".into()),
-            ));
+            return Err(Error::TreeMismatch {
+                channel: channel.name.clone(),
+                tag: self.names.short(&target.agent, n),
+                actual: actual.to_string(),
+                pinned: pinned.to_string(),
+            });
         }
         match cached {
             Some(s) => Ok(s),

@@ -74,6 +74,21 @@ pub struct Located {
     pub bundle: Bundle,
 }
 
+/// `show --json`: one configuration exactly, as `resolve` and `serve` report it too.
+#[derive(Serialize)]
+pub struct Shown<'a, C: Serialize + ?Sized> {
+    pub agent: &'a str,
+    pub version: Resolved,
+    pub tree: String,
+    pub config: &'a C,
+}
+
+impl Located {
+    pub fn shown(&self) -> Shown<'_, serde_json::Value> {
+        Shown { agent: self.agent.as_str(), version: self.version, tree: self.tree.to_string(), config: &self.bundle.config }
+    }
+}
+
 impl Workspace {
     /// Finds the workspace from `start` as cargo finds Cargo.toml: the nearest folder up to the git
     /// work tree's root holding agentver.toml, else that root.

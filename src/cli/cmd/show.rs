@@ -16,15 +16,6 @@ pub struct Args {
     rev: Option<String>,
 }
 
-/// `show --json`: one configuration exactly, as `resolve` reports it too.
-#[derive(serde::Serialize)]
-struct Shown<'a> {
-    agent: &'a str,
-    version: Resolved,
-    tree: String,
-    config: &'a serde_json::Value,
-}
-
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let ws = ui.workspace()?;
@@ -39,12 +30,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     }
     let located = ws.locate(&spec.agent, reference, &draft_at(&args.rev))?;
     if ui.json {
-        ui.print_json(&Shown {
-            agent: located.agent.as_str(),
-            version: located.version,
-            tree: located.tree.to_string(),
-            config: &located.bundle.config,
-        })?;
+        ui.print_json(&located.shown())?;
     } else {
         if located.version == Resolved::Draft {
             for w in &located.bundle.warnings {
