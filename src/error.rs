@@ -28,6 +28,12 @@ pub enum Error {
         "channel '{channel}': {tag} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it"
     )]
     TreeMismatch { channel: String, tag: String, actual: String, pinned: String },
+    /// A frozen resolver (a server's snapshot) has no valid draft of the agent at its revision.
+    #[error("{agent}: no draft can serve at this revision: {reason}")]
+    DraftUnavailable { agent: String, reason: String },
+    /// `serve` asked to listen beyond loopback with nothing to authenticate callers.
+    #[error("refusing to listen on {addr} with no token: anyone who can reach it could read every agent's configuration")]
+    InsecureBind { addr: String },
     #[error("{agent} has no published version")]
     NoVersions { agent: String, suggestion: Option<String> },
     #[error("nothing to publish: {}", describe_unchanged(.unchanged))]

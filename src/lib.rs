@@ -20,6 +20,8 @@
 //!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version
 //! - [`ops`]: one module per command family, each returning a report or a typed error
 //! - [`routing`]: sticky bucketing and the `Resolver` (which configuration serves a call)
+//! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
+//!   metrics, the hand-off of resolve decisions to a call store (no git calls of its own)
 //!
 //! The command line (`src/cli/`, in the binary) sits on top: clap types, one file per subcommand,
 //! rendering, errors to exit codes.
@@ -33,6 +35,7 @@ pub mod ops;
 #[cfg(test)]
 mod proptests;
 pub mod routing;
+pub mod serve;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -57,6 +57,10 @@ fn hint(e: &Error) -> Option<String> {
             Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
         }
         Error::Unsupported { hint, .. } => Some(hint.clone()),
+        Error::InsecureBind { .. } => Some(
+            "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
+                .into(),
+        ),
         Error::UnknownChannel { .. } => Some("`agentver channels` lists the channels; `agentver pin` adds one".into()),
         Error::TreeMismatch { .. } => {
             Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())

@@ -60,6 +60,7 @@ enum Command {
     Push(cmd::push::Args),
     Fetch(cmd::fetch::Args),
     Verify(cmd::verify::Args),
+    Serve(cmd::serve::Args),
     Schema(cmd::schema::Args),
 }
 
@@ -163,6 +164,7 @@ pub fn main() -> ExitCode {
         Command::Push(args) => cmd::push::run(&mut ui, args),
         Command::Fetch(args) => cmd::fetch::run(&mut ui, args),
         Command::Verify(args) => cmd::verify::run(&mut ui, args),
+        Command::Serve(args) => cmd::serve::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };
     let flushed = ui.out.flush();

@@ -63,6 +63,14 @@ impl Channel {
             Route::Split { variants, .. } => variants.iter().map(|v| &v.target).collect(),
         }
     }
+
+    /// The name of the `i`th target's variant; `None` without a split.
+    pub fn variant_name(&self, i: usize) -> Option<&str> {
+        match &self.route {
+            Route::Single(_) => None,
+            Route::Split { variants, .. } => variants.get(i).map(|v| v.name.as_str()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -36,6 +36,34 @@ impl Workspace {
         format!("+{prefix}*:{prefix}*")
     }
 
+    /// `serve --fetch`: brings `branch` of `remote` (a branch name, `REMOTE/name`, a full ref, or
+    /// `HEAD`) into a private ref, then the agent tags as [`Workspace::fetch`] does. Returns the
+    /// ref to serve. No branch of this clone is moved.
+    pub fn fetch_followed(&self, remote: &str, branch: &str) -> Result<String> {
+        check_remote(remote)?;
+        let branch = branch.strip_prefix(&format!("{remote}/")).unwrap_or(branch);
+        if branch.is_empty()
+            || branch.starts_with('-')
+            || branch.contains(['\0', '\n', ':', ' ', '~', '^', '?', '*', '['])
+            || branch.contains("..")
+        {
+            return Err(Error::usage(format!("'{}' is not a branch to follow", branch.escape_debug())));
+        }
+        let source = match branch {
+            "HEAD" => "HEAD".to_owned(),
+            b if b.starts_with("refs/") => b.to_owned(),
+            b => format!("refs/heads/{b}"),
+        };
+        let followed = "refs/agentver/serve/followed";
+        let refspec = format!("+{source}:{followed}");
+        let out = git_program(self, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+        if !out.status.success() {
+            return Err(failed(&format!("fetching {source} of '{remote}'"), &out));
+        }
+        self.fetch(remote, false)?;
+        Ok(followed.to_owned())
+    }
+
     pub fn fetch(&self, remote: &str, configure: bool) -> Result<FetchReport> {
         check_remote(remote)?;
         let repo = self.repo();

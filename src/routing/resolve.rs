@@ -78,6 +78,8 @@ pub struct Resolution<'r> {
     pub variant: Option<&'r str>,
     pub served: Arc<Served>,
     pub bucket: Option<Bucket>,
+    /// Which of the channel's targets served: the variant's position, 0 without a split.
+    pub target: usize,
 }
 
 /// What a runtime passes on as call metadata (or dynamic variables) so the platform's call
@@ -266,6 +268,11 @@ impl Resolver {
         self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)).cloned()
     }
 
+    /// The configuration `want` names: loaded now if it was not, unless the resolver is frozen.
+    pub fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
+        self.load(agent, want)
+    }
+
     fn with_workspace<T>(&self, f: impl FnOnce(&Workspace) -> Result<T>) -> Result<T> {
         match self.workspace.lock().expect("not poisoned").as_ref() {
             Some(ws) => f(ws),
@@ -288,9 +295,10 @@ impl Resolver {
                 Error::VersionNotFound { agent: agent.to_string(), version: n, latest }
             }
             (RefSpec::Latest, Some(_)) => Error::NoVersions { agent: agent.to_string(), suggestion: None },
-            (RefSpec::Draft, Some(c)) => Error::usage(
-                c.draft_error.clone().unwrap_or_else(|| format!("{agent} has no draft at this revision")),
-            ),
+            (RefSpec::Draft, Some(c)) => Error::DraftUnavailable {
+                agent: agent.to_string(),
+                reason: c.draft_error.clone().unwrap_or_else(|| "there is no draft file".into()),
+            },
         }
     }
 
@@ -380,8 +388,8 @@ impl Resolver {
     /// Which configuration serves this call on `channel`.
     pub fn resolve<'r>(&'r self, channel: &str, call: &Call<'_>) -> Result<Resolution<'r>> {
         let channel = self.channel(channel)?;
-        let (variant, target, bucket) = match &channel.route {
-            Route::Single(target) => (None, target, None),
+        let (variant, index, target, bucket) = match &channel.route {
+            Route::Single(target) => (None, 0, target, None),
             Route::Split { sticky, salt, variants } => {
                 // The sticky key when the call has it, else the other one, else a random bucket.
                 let (key, value) = match (sticky, call.caller, call.call_id) {
@@ -398,11 +406,11 @@ impl Resolver {
                 };
                 let i =
                     bucket::pick(variants.iter().map(|v| v.weight), b).expect("weights sum to more than the bucket");
-                (Some(variants[i].name.as_str()), &variants[i].target, Some(Bucket { key, value: b }))
+                (Some(variants[i].name.as_str()), i, &variants[i].target, Some(Bucket { key, value: b }))
             }
         };
         let served = self.serve(channel, target, call.agent_version)?;
-        Ok(Resolution { channel: &channel.name, variant, served, bucket })
+        Ok(Resolution { channel: &channel.name, variant, served, bucket, target: index })
     }
 }
 

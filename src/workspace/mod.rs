@@ -342,6 +342,20 @@ impl Workspace {
         Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
     }
 
+    /// A digest of every agent tag's name and target: it changes when a tag is created, moved or
+    /// deleted (what a server following the repository must notice).
+    pub fn tags_digest(&self) -> Result<u64> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for (name, target) in git::list_refs(&self.repo, &self.names.all_ref_prefix())? {
+            hash.update(name.as_bytes());
+            hash.update(target.map(|t| t.to_string()).unwrap_or_default().as_bytes());
+            hash.update([0]);
+        }
+        let digest = hash.finalize();
+        Ok(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+    }
+
     /// Agent ids that have published versions (from ref names alone).
     pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
         git::published_agent_ids(&self.repo, &self.names)

@@ -17,6 +17,7 @@ pub mod resolve;
 pub mod restore;
 pub mod rollback;
 pub mod schema;
+pub mod serve;
 pub mod show;
 pub mod status;
 pub mod unpin;

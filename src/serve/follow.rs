@@ -1,0 +1,93 @@
+//! Following a ref: every interval, (fetch,) look at the followed commit and the agent tags, and
+//! when either moved build a new snapshot off the request path and swap it in whole. A state
+//! that fails to load is not served and not retried until something moves again.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::serve::snapshot::{Key, Snapshot};
+use crate::serve::{Options, State, now};
+use crate::workspace::Workspace;
+
+pub struct Follow {
+    root: PathBuf,
+    follow: String,
+    fetch: Option<String>,
+    interval: Duration,
+}
+
+impl From<&Options> for Follow {
+    fn from(o: &Options) -> Self {
+        Follow { root: o.root.clone(), follow: o.follow.clone(), fetch: o.fetch.clone(), interval: o.interval }
+    }
+}
+
+pub async fn run(state: Arc<State>, follow: Follow) {
+    let follow = Arc::new(follow);
+    loop {
+        let (s, f) = (state.clone(), follow.clone());
+        if let Err(e) = tokio::task::spawn_blocking(move || check(&s, &f)).await {
+            tracing::error!("the follower stopped: {e}");
+        }
+        tokio::time::sleep(follow.interval).await;
+    }
+}
+
+/// What the followed ref and the tags are now. Opens the repository afresh, so refs, packs and
+/// agentver.toml written since the last check are all seen.
+fn current(follow: &Follow) -> Result<(Workspace, Key)> {
+    let ws = Workspace::discover(&follow.root)?;
+    let rev = match &follow.fetch {
+        Some(remote) => ws.fetch_followed(remote, &follow.follow)?,
+        None => follow.follow.clone(),
+    };
+    let key = Key { commit: ws.rev_commit(&rev)?, tags: ws.tags_digest()? };
+    Ok((ws, key))
+}
+
+/// One look: reload if something moved; record the outcome in the health state and metrics.
+fn check(state: &State, follow: &Follow) {
+    let served = state.snapshot.load().as_ref().map(|s| s.key);
+    let (ws, key) = match current(follow) {
+        Ok(found) => found,
+        Err(e) => return failed(state, None, &e),
+    };
+    if served == Some(key) {
+        state.health.lock().expect("not poisoned").error = None;
+        return;
+    }
+    if state.health.lock().expect("not poisoned").failed == Some(key) {
+        return;
+    }
+    match Snapshot::build(ws, key, &|labels| state.metrics.resolution_counter(labels), now()) {
+        Ok(snapshot) => {
+            tracing::info!(
+                "serving {} ({} agents, {} channels, {} configurations; built in {} ms)",
+                snapshot.revision,
+                snapshot.logs.len(),
+                snapshot.resolver.channels().channels.len(),
+                snapshot.trees.len(),
+                snapshot.build_time.as_millis()
+            );
+            state.snapshot.store(Some(Arc::new(snapshot)));
+            state.metrics.reloads.fetch_add(1, Relaxed);
+            *state.health.lock().expect("not poisoned") = Default::default();
+        }
+        Err(e) => failed(state, Some(key), &e),
+    }
+}
+
+fn failed(state: &State, key: Option<Key>, e: &Error) {
+    let what = key.map(|k| format!("revision {} is not served: ", k.commit)).unwrap_or_default();
+    let message = format!("{what}{e}");
+    tracing::warn!("{message}");
+    state.metrics.reload_failures.fetch_add(1, Relaxed);
+    let mut health = state.health.lock().expect("not poisoned");
+    health.error = Some(message);
+    if key.is_some() {
+        health.failed = key;
+    }
+}

@@ -1,0 +1,48 @@
+//! The hand-off from `serve` to a call store: what one resolved call was served with.
+
+use serde::Serialize;
+
+use crate::routing::resolve::{Bucket, Resolution};
+use crate::workspace::Resolved;
+
+/// One resolve decision for a call with an id, as the call store records it (idempotent on
+/// `call_id`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub call_id: String,
+    pub channel: String,
+    /// The caller's number as the runtime sent it; the store decides how to keep it.
+    pub caller: Option<String>,
+    pub agent: String,
+    pub version: Resolved,
+    pub tree: String,
+    pub variant: Option<String>,
+    pub bucket: Option<Bucket>,
+    pub revision: String,
+    /// RFC 3339.
+    pub resolved_at: String,
+}
+
+impl Decision {
+    pub fn new(resolution: &Resolution<'_>, call_id: &str, caller: Option<&str>, revision: &str, at: String) -> Self {
+        Decision {
+            call_id: call_id.to_owned(),
+            channel: resolution.channel.to_owned(),
+            caller: caller.map(str::to_owned),
+            agent: resolution.served.agent.to_string(),
+            version: resolution.served.version,
+            tree: resolution.served.tree.to_string(),
+            variant: resolution.variant.map(str::to_owned),
+            bucket: resolution.bucket,
+            revision: revision.to_owned(),
+            resolved_at: at,
+        }
+    }
+}
+
+/// Where `serve` hands decisions. `record` is called on the request path, so an implementation
+/// queues and returns; a store that cannot keep up drops nothing silently but reports through
+/// its own error path (the call store's issue builds the stores).
+pub trait Recorder: Send + Sync {
+    fn record(&self, decision: Decision);
+}

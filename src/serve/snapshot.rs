@@ -1,0 +1,194 @@
+//! One servable state: everything `serve` answers for one revision and one set of tags, loaded
+//! and serialised off the request path, then swapped in whole.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::git::ObjectId;
+use crate::names::id::{AgentId, RefSpec};
+use crate::routing::resolve::{Resolver, Served};
+use crate::workspace::{DraftAt, Resolved, Workspace};
+
+/// What tells two servable states apart: the followed commit and a digest of the agent tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub commit: ObjectId,
+    pub tags: u64,
+}
+
+/// One entry of `GET /v1/agents`.
+#[derive(Debug, Serialize)]
+pub struct AgentSummary {
+    pub agent: String,
+    /// The latest version at the served revision.
+    pub latest: Option<u64>,
+    /// The tree the draft's snapshot would have; `None` when there is no valid draft.
+    pub draft_tree: Option<String>,
+    /// Channels with a target on this agent.
+    pub channels: Vec<String>,
+}
+
+/// Every configuration one tree serves (rollbacks share trees; so may the draft).
+pub struct TreeEntry {
+    pub served: Arc<Served>,
+    pub versions: Vec<Resolved>,
+}
+
+pub struct Snapshot {
+    pub key: Key,
+    /// The served commit, as hex: every answer carries it.
+    pub revision: String,
+    pub loaded_at: String,
+    pub build_time: Duration,
+    /// Frozen: answers from loaded data, never touches git.
+    pub resolver: Resolver,
+    pub agents_json: Bytes,
+    pub channels_json: Bytes,
+    /// `log --json` of each agent, with the revision.
+    pub logs: HashMap<AgentId, Bytes>,
+    pub trees: HashMap<ObjectId, TreeEntry>,
+    /// A resolution counter per channel and target, shared with the metrics registry so counts
+    /// survive reloads.
+    pub counters: HashMap<String, Vec<Arc<AtomicU64>>>,
+}
+
+/// `value` serialised as a JSON object with `"revision"` added as its last member.
+pub fn with_revision(value: &impl Serialize, revision: &str) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(value).map_err(|e| Error::usage(format!("serialising an answer: {e}")))?;
+    if bytes.last() != Some(&b'}') {
+        return Err(Error::usage("serialising an answer: not a JSON object"));
+    }
+    bytes.pop();
+    if bytes.len() > 1 {
+        bytes.push(b',');
+    }
+    bytes.extend_from_slice(b"\"revision\":\"");
+    bytes.extend_from_slice(revision.as_bytes());
+    bytes.extend_from_slice(b"\"}");
+    Ok(bytes)
+}
+
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::usage(format!("serialising an answer: {e}")))
+}
+
+impl Snapshot {
+    /// Loads everything the revision `key.commit` and the current tags can serve. Fails on what
+    /// makes the revision unservable: an invalid channels.toml, a channel naming an agent or a
+    /// version that does not exist, a version that does not load. A pinned tree its tag no
+    /// longer holds is not a failure of the whole revision: that one channel answers 409.
+    pub fn build(
+        ws: Workspace,
+        key: Key,
+        counter: &dyn Fn(&str) -> Arc<AtomicU64>,
+        loaded_at: String,
+    ) -> Result<Snapshot> {
+        let started = Instant::now();
+        let revision = key.commit.to_string();
+        let at = DraftAt::Rev(revision.clone());
+        let resolver = Resolver::new(ws.clone(), at.clone())?;
+        let mut agents = ws.agent_ids(&at)?;
+        agents.extend(ws.published_agent_ids()?);
+        agents.sort();
+        agents.dedup();
+        resolver.load_everything(&agents)?;
+        let mut counters = HashMap::with_capacity(resolver.channels().channels.len());
+        let mut routes: HashMap<&str, Vec<String>> = HashMap::new();
+        for channel in &resolver.channels().channels {
+            let mut per_target = Vec::new();
+            for (i, target) in channel.targets().into_iter().enumerate() {
+                let version = match resolver.serve(channel, target, None) {
+                    Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
+                    Err(Error::TreeMismatch { .. }) => "refused".to_owned(),
+                    Err(e) => return Err(e),
+                };
+                let variant = channel.variant_name(i).unwrap_or_default();
+                per_target.push(counter(&format!(
+                    "channel=\"{}\",agent=\"{}\",version=\"{version}\",variant=\"{}\"",
+                    escape_label(&channel.name),
+                    target.agent,
+                    escape_label(variant)
+                )));
+                let list = routes.entry(target.agent.as_str()).or_default();
+                if list.last() != Some(&channel.name) {
+                    list.push(channel.name.clone());
+                }
+            }
+            counters.insert(channel.name.clone(), per_target);
+        }
+        let mut logs = HashMap::with_capacity(agents.len());
+        let mut summaries = Vec::with_capacity(agents.len());
+        for agent in &agents {
+            logs.insert(agent.clone(), with_revision(&ws.log(agent, &at)?, &revision)?.into());
+            summaries.push(AgentSummary {
+                agent: agent.to_string(),
+                latest: resolver.cached(agent, RefSpec::Latest).and_then(|s| match s.version {
+                    Resolved::Version(n) => Some(n),
+                    Resolved::Draft => None,
+                }),
+                draft_tree: resolver.cached(agent, RefSpec::Draft).map(|s| s.tree.to_string()),
+                channels: routes.remove(agent.as_str()).unwrap_or_default(),
+            });
+        }
+        let channels_json = to_json(&resolver.listing())?.into();
+        resolver.freeze();
+        let mut trees: HashMap<ObjectId, TreeEntry> = HashMap::new();
+        for served in resolver.loaded() {
+            let entry = trees.entry(served.tree).or_insert_with(|| TreeEntry { served: served.clone(), versions: Vec::new() });
+            entry.versions.push(served.version);
+        }
+        Ok(Snapshot {
+            key,
+            revision,
+            loaded_at,
+            build_time: started.elapsed(),
+            agents_json: to_json(&summaries)?.into(),
+            channels_json,
+            logs,
+            trees,
+            counters,
+            resolver,
+        })
+    }
+
+    /// `GET /v1/configs/{tree}`: `{"tree", "agent", "versions", "config"}` and the revision.
+    pub fn config_by_tree(&self, tree: &ObjectId) -> Option<Result<Vec<u8>>> {
+        #[derive(Serialize)]
+        struct ByTree<'a> {
+            tree: String,
+            agent: &'a str,
+            versions: &'a [Resolved],
+            config: &'a serde_json::value::RawValue,
+        }
+        let entry = self.trees.get(tree)?;
+        Some(with_revision(
+            &ByTree {
+                tree: tree.to_string(),
+                agent: entry.served.agent.as_str(),
+                versions: &entry.versions,
+                config: &entry.served.config_json,
+            },
+            &self.revision,
+        ))
+    }
+
+    /// How many configurations the snapshot holds, by agent (for the load log line).
+    pub fn sizes(&self) -> BTreeMap<&'static str, usize> {
+        BTreeMap::from([
+            ("agents", self.logs.len()),
+            ("channels", self.resolver.channels().channels.len()),
+            ("trees", self.trees.len()),
+        ])
+    }
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+pub fn escape_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
