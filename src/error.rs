@@ -32,7 +32,9 @@ pub enum Error {
     #[error("{agent}: no draft can serve at this revision: {reason}")]
     DraftUnavailable { agent: String, reason: String },
     /// `serve` asked to listen beyond loopback with nothing to authenticate callers.
-    #[error("refusing to listen on {addr} with no token: anyone who can reach it could read every agent's configuration")]
+    #[error(
+        "refusing to listen on {addr} with no token: anyone who can reach it could read every agent's configuration"
+    )]
     InsecureBind { addr: String },
     #[error("{agent} has no published version")]
     NoVersions { agent: String, suggestion: Option<String> },

@@ -233,7 +233,8 @@ impl Resolver {
     /// tree may ask for. Returns the first version that fails to load.
     pub fn load_everything(&self, agents: &[AgentId]) -> Result<()> {
         for agent in agents {
-            let numbers = self.with_workspace(|ws| Ok(ws.versions(agent)?.iter().map(|v| v.number).collect::<Vec<_>>()))?;
+            let numbers =
+                self.with_workspace(|ws| Ok(ws.versions(agent)?.iter().map(|v| v.number).collect::<Vec<_>>()))?;
             for n in numbers {
                 self.load(agent, RefSpec::Version(n))?;
             }
@@ -286,14 +287,8 @@ impl Resolver {
         let entry = cache.get(agent);
         let latest = entry.and_then(|c| c.versions.keys().next_back().copied());
         match (want, entry) {
-            (_, None) => Error::UnknownAgent {
-                agent: agent.to_string(),
-                path: agent.draft_path(),
-                suggestion: None,
-            },
-            (RefSpec::Version(n), Some(_)) => {
-                Error::VersionNotFound { agent: agent.to_string(), version: n, latest }
-            }
+            (_, None) => Error::UnknownAgent { agent: agent.to_string(), path: agent.draft_path(), suggestion: None },
+            (RefSpec::Version(n), Some(_)) => Error::VersionNotFound { agent: agent.to_string(), version: n, latest },
             (RefSpec::Latest, Some(_)) => Error::NoVersions { agent: agent.to_string(), suggestion: None },
             (RefSpec::Draft, Some(c)) => Error::DraftUnavailable {
                 agent: agent.to_string(),

@@ -39,7 +39,11 @@ impl ApiError {
     }
 
     pub fn too_large() -> Self {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {} bytes", super::BODY_LIMIT))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over {} bytes", super::BODY_LIMIT),
+        )
     }
 }
 

@@ -114,7 +114,8 @@ impl Metrics {
                     "agentver_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {running}"
                 );
             }
-            let _ = writeln!(out, "agentver_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {total}");
+            let _ =
+                writeln!(out, "agentver_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {total}");
             let sum = h.sum_nanos.load(Relaxed) as f64 / 1e9;
             let _ = writeln!(out, "agentver_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}");
             let _ = writeln!(out, "agentver_http_request_duration_seconds_count{{route=\"{route}\"}} {total}");
@@ -124,13 +125,17 @@ impl Metrics {
         for (labels, count) in self.resolutions.lock().expect("not poisoned").iter() {
             let _ = writeln!(out, "agentver_resolutions_total{{{labels}}} {}", count.load(Relaxed));
         }
-        out.push_str("# HELP agentver_reloads_total Snapshots built and swapped in.\n# TYPE agentver_reloads_total counter\n");
+        out.push_str(
+            "# HELP agentver_reloads_total Snapshots built and swapped in.\n# TYPE agentver_reloads_total counter\n",
+        );
         let _ = writeln!(out, "agentver_reloads_total {}", self.reloads.load(Relaxed));
         out.push_str("# HELP agentver_reload_failures_total Revisions that failed to load and were not served.\n");
         out.push_str("# TYPE agentver_reload_failures_total counter\n");
         let _ = writeln!(out, "agentver_reload_failures_total {}", self.reload_failures.load(Relaxed));
         if let Some(revision) = revision {
-            out.push_str("# HELP agentver_revision_info The commit being served.\n# TYPE agentver_revision_info gauge\n");
+            out.push_str(
+                "# HELP agentver_revision_info The commit being served.\n# TYPE agentver_revision_info gauge\n",
+            );
             let _ = writeln!(out, "agentver_revision_info{{revision=\"{revision}\"}} 1");
         }
         if let Some(seconds) = build_seconds {

@@ -24,11 +24,11 @@ use hyper_util::service::TowerToHyperService;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use crate::error::{Error, Result};
-use crate::workspace::Workspace;
 use self::metrics::Metrics;
 use self::record::Recorder;
 use self::snapshot::{Key, Snapshot};
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
 
 /// How long a client may take to send a request's head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);

@@ -253,7 +253,8 @@ async fn healthz(Extract(state): Extract<Shared>) -> Response {
         error,
     };
     let status = if snapshot.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&body).unwrap_or_default()).into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&body).unwrap_or_default())
+        .into_response()
 }
 
 async fn readyz(Extract(state): Extract<Shared>) -> Answer {

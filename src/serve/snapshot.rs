@@ -140,7 +140,8 @@ impl Snapshot {
         resolver.freeze();
         let mut trees: HashMap<ObjectId, TreeEntry> = HashMap::new();
         for served in resolver.loaded() {
-            let entry = trees.entry(served.tree).or_insert_with(|| TreeEntry { served: served.clone(), versions: Vec::new() });
+            let entry =
+                trees.entry(served.tree).or_insert_with(|| TreeEntry { served: served.clone(), versions: Vec::new() });
             entry.versions.push(served.version);
         }
         Ok(Snapshot {

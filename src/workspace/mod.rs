@@ -85,7 +85,12 @@ pub struct Shown<'a, C: Serialize + ?Sized> {
 
 impl Located {
     pub fn shown(&self) -> Shown<'_, serde_json::Value> {
-        Shown { agent: self.agent.as_str(), version: self.version, tree: self.tree.to_string(), config: &self.bundle.config }
+        Shown {
+            agent: self.agent.as_str(),
+            version: self.version,
+            tree: self.tree.to_string(),
+            config: &self.bundle.config,
+        }
     }
 }
 

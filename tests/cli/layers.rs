@@ -83,3 +83,20 @@ fn formats_touch_no_files_and_no_git() {
     }));
     assert!(found.is_empty(), "src/format/ reaches files or git:\n{}", found.join("\n"));
 }
+
+#[test]
+fn the_server_makes_no_git_calls_of_its_own() {
+    // Snapshots are built through the workspace; the server takes nothing from git but the
+    // object id type, and runs no program.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/serve");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert!(!files.is_empty(), "src/serve/ was not found");
+    let found = violations(&files, |code| {
+        code.match_indices("crate::git::").any(|(at, _)| !code[at..].starts_with("crate::git::ObjectId"))
+            || code.contains("std::process")
+            || code.contains("std::fs::")
+            || code.contains("crate::cli")
+    });
+    assert!(found.is_empty(), "src/serve/ reaches git or files itself:\n{}", found.join("\n"));
+}

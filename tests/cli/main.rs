@@ -19,6 +19,7 @@ mod log;
 mod publish;
 mod restore;
 mod rollback;
+mod serve;
 mod show;
 mod snapshots;
 mod status;
