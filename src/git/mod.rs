@@ -675,6 +675,15 @@ pub fn init_repository(dir: &std::path::Path) -> Result<()> {
 
 /// The commit a revision names (`HEAD`, `main`, a tag, an id).
 pub fn rev_commit(repo: &Repository, rev: &str) -> Result<ObjectId> {
+    // A full commit id (what a server following a ref passes thousands of times) needs no
+    // revision parsing, whose prefix disambiguation costs a search of every pack index.
+    if rev.len() == 40
+        && let Ok(id) = ObjectId::from_hex(rev.as_bytes())
+        && let Ok(object) = repo.find_object(id)
+    {
+        let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
+        return Ok(commit.id);
+    }
     let id = repo.rev_parse_single(rev).map_err(|_| Error::Usage {
         message: format!("unknown revision '{rev}'"),
         hint: Some("give a branch, tag or commit id that exists in this repository".into()),

@@ -89,6 +89,34 @@ pub struct Log {
     pub versions: Vec<VersionInfo>,
 }
 
+impl DraftInfo {
+    /// The draft's state against the latest version's tree, from how loading the draft went:
+    /// its tree, or the error. `None` when the error is not about the draft itself (git or the
+    /// file system failed), which the caller reports.
+    pub fn from_load(
+        latest_tree: Option<crate::git::ObjectId>,
+        draft: std::result::Result<crate::git::ObjectId, &Error>,
+    ) -> Option<DraftInfo> {
+        match draft {
+            Ok(tree) => {
+                let state = match latest_tree {
+                    None => DraftState::New,
+                    Some(t) if t == tree => DraftState::Unchanged,
+                    Some(_) => DraftState::Modified,
+                };
+                Some(DraftInfo { state, tree: Some(tree.to_string()), error: None })
+            }
+            Err(Error::UnknownAgent { .. }) if latest_tree.is_some() => {
+                Some(DraftInfo { state: DraftState::Deleted, tree: None, error: None })
+            }
+            Err(e @ Error::Invalid(_)) => {
+                Some(DraftInfo { state: DraftState::Invalid, tree: None, error: Some(e.to_string()) })
+            }
+            Err(_) => None,
+        }
+    }
+}
+
 impl Workspace {
     /// The draft's state against `latest_tree` (the latest version's tree, if any).
     pub fn draft_info(
@@ -98,38 +126,34 @@ impl Workspace {
         at: &DraftAt,
     ) -> Result<DraftInfo> {
         let source = self.drafts(at)?;
-        match bundle::load(source.as_ref(), agent) {
-            Ok(b) => {
-                let tree = git::tree_id(self.repo(), &b.files, false)?;
-                let state = match latest_tree {
-                    None => DraftState::New,
-                    Some(t) if t == tree => DraftState::Unchanged,
-                    Some(_) => DraftState::Modified,
-                };
-                Ok(DraftInfo { state, tree: Some(tree.to_string()), error: None })
-            }
-            Err(Error::UnknownAgent { .. }) if latest_tree.is_some() => {
-                Ok(DraftInfo { state: DraftState::Deleted, tree: None, error: None })
-            }
-            Err(e @ Error::Invalid(_)) => {
-                Ok(DraftInfo { state: DraftState::Invalid, tree: None, error: Some(e.to_string()) })
-            }
-            Err(e) => Err(e),
+        let loaded = bundle::load(source.as_ref(), agent).and_then(|b| git::tree_id(self.repo(), &b.files, false));
+        match DraftInfo::from_load(latest_tree, loaded.as_ref().map(|t| *t)) {
+            Some(info) => Ok(info),
+            None => Err(loaded.expect_err("only an error has no draft state")),
         }
     }
 
-    pub fn log(&self, agent: &AgentId, at: &DraftAt) -> Result<Log> {
+    /// An agent's versions as `log` lists them, newest first.
+    pub fn version_history(&self, agent: &AgentId) -> Result<Vec<VersionInfo>> {
         let refs = self.versions(agent)?;
         let targets: Vec<crate::git::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
         let data = crate::git::history_cache::read_tags(self.repo(), self.names(), agent, &targets)?;
-        let versions: Vec<VersionInfo> = refs
+        Ok(refs
             .iter()
             .rev()
             .zip(data)
             .map(|(v, c)| VersionInfo::new(self.names().short(agent, v.number), v.number, c.data, c.date))
-            .collect();
-        let latest_tree = versions.first().map(|v| v.tree.parse().expect("a tree id we formatted"));
-        let draft = self.draft_info(agent, latest_tree, at)?;
+            .collect())
+    }
+
+    pub fn log(&self, agent: &AgentId, at: &DraftAt) -> Result<Log> {
+        let versions = self.version_history(agent)?;
+        let draft = self.draft_info(agent, latest_tree(&versions), at)?;
         Ok(Log { agent: agent.to_string(), draft, versions })
     }
+}
+
+/// The tree of the newest of `versions` (newest first).
+pub fn latest_tree(versions: &[VersionInfo]) -> Option<crate::git::ObjectId> {
+    versions.first().map(|v| v.tree.parse().expect("a tree id we formatted"))
 }

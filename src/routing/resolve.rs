@@ -156,7 +156,7 @@ struct AgentCache {
     latest: Option<Arc<Served>>,
     draft: Option<Arc<Served>>,
     /// Why the draft cannot serve, once that was found out (kept for a frozen resolver).
-    draft_error: Option<String>,
+    draft_error: Option<Arc<Error>>,
 }
 
 impl AgentCache {
@@ -230,22 +230,36 @@ impl Resolver {
 
     /// Loads every version of each agent, its latest and its draft (a draft that does not load is
     /// remembered as unservable, with why): what a per-call version override or a replay by
-    /// tree may ask for. Returns the first version that fails to load.
+    /// tree may ask for. Agents are shared out over the machine's cores, each thread with its own
+    /// repository handle. Returns the first version that fails to load.
     pub fn load_everything(&self, agents: &[AgentId]) -> Result<()> {
-        for agent in agents {
-            let numbers =
-                self.with_workspace(|ws| Ok(ws.versions(agent)?.iter().map(|v| v.number).collect::<Vec<_>>()))?;
-            for n in numbers {
-                self.load(agent, RefSpec::Version(n))?;
-            }
-            match self.load(agent, RefSpec::Latest) {
-                Ok(_) | Err(Error::NoVersions { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            if let Err(e) = self.load(agent, RefSpec::Draft) {
-                let mut cache = self.served.write().expect("not poisoned");
-                cache.entry(agent.clone()).or_default().draft_error = Some(e.to_string());
-            }
+        let ws = self.with_workspace(|ws| Ok(ws.clone()))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let chunk = agents.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let loaders: Vec<_> = agents
+                .chunks(chunk)
+                .map(|part| {
+                    let ws = ws.clone();
+                    scope.spawn(move || part.iter().try_for_each(|agent| self.load_agent(&ws, agent)))
+                })
+                .collect();
+            loaders.into_iter().try_for_each(|l| l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })
+    }
+
+    fn load_agent(&self, ws: &Workspace, agent: &AgentId) -> Result<()> {
+        for version in ws.versions(agent)? {
+            self.load_with(ws, agent, RefSpec::Version(version.number))?;
+        }
+        // Latest at the revision is one of the versions just loaded.
+        if let Some(n) = ws.latest_number(agent, &self.at)? {
+            let latest = self.load_with(ws, agent, RefSpec::Version(n))?;
+            self.served.write().expect("not poisoned").entry(agent.clone()).or_default().latest = Some(latest);
+        }
+        if let Err(e) = self.load_with(ws, agent, RefSpec::Draft) {
+            let mut cache = self.served.write().expect("not poisoned");
+            cache.entry(agent.clone()).or_default().draft_error = Some(Arc::new(e));
         }
         Ok(())
     }
@@ -262,6 +276,17 @@ impl Resolver {
         let mut agents: Vec<_> = cache.iter().collect();
         agents.sort_by(|a, b| a.0.cmp(b.0));
         agents.into_iter().flat_map(|(_, c)| c.versions.values().chain(c.draft.as_ref()).cloned()).collect()
+    }
+
+    /// How loading the agent's draft went, once [`Resolver::load_everything`] tried.
+    pub fn draft(&self, agent: &AgentId) -> Option<std::result::Result<Arc<Served>, Arc<Error>>> {
+        let cache = self.served.read().expect("not poisoned");
+        let entry = cache.get(agent)?;
+        match (&entry.draft, &entry.draft_error) {
+            (Some(s), _) => Some(Ok(s.clone())),
+            (None, Some(e)) => Some(Err(e.clone())),
+            (None, None) => None,
+        }
     }
 
     /// The loaded configuration `want` names, without loading anything.
@@ -292,7 +317,7 @@ impl Resolver {
             (RefSpec::Latest, Some(_)) => Error::NoVersions { agent: agent.to_string(), suggestion: None },
             (RefSpec::Draft, Some(c)) => Error::DraftUnavailable {
                 agent: agent.to_string(),
-                reason: c.draft_error.clone().unwrap_or_else(|| "there is no draft file".into()),
+                reason: c.draft_error.as_ref().map_or_else(|| "there is no draft file".into(), |e| e.to_string()),
             },
         }
     }
@@ -302,13 +327,18 @@ impl Resolver {
         if let Some(s) = self.cached(agent, want) {
             return Ok(s);
         }
-        let located = {
-            let ws = self.workspace.lock().expect("not poisoned");
-            match ws.as_ref() {
-                Some(ws) => ws.locate(agent, want, &self.at)?,
-                None => return Err(self.not_loaded(agent, want)),
-            }
-        };
+        let ws = self.workspace.lock().expect("not poisoned");
+        match ws.as_ref() {
+            Some(ws) => self.load_with(ws, agent, want),
+            None => Err(self.not_loaded(agent, want)),
+        }
+    }
+
+    fn load_with(&self, ws: &Workspace, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
+        if let Some(s) = self.cached(agent, want) {
+            return Ok(s);
+        }
+        let located = ws.locate(agent, want, &self.at)?;
         let config_json = serde_json::value::to_raw_value(&located.bundle.config)
             .map_err(|e| Error::usage(format!("{agent}: the configuration does not serialise as JSON: {e}")))?;
         let served = Arc::new(Served {

@@ -1,0 +1,389 @@
+//! `agentver serve` under load: `GET /v1/resolve` with wrk (Debian's package) on loopback, beside
+//! nginx (Debian's package) serving the same response bytes as a static file, the practical
+//! ceiling of HTTP on this machine; then the snapshot of 1,000 agents × 3 versions and 10,000
+//! channels: build time, resident memory, and how long a commit takes to be served.
+//!
+//! Run: `cargo bench --bench serve -- [--duration 10] [--out BENCHMARKS.md]`. Installs wrk and
+//! nginx with apt-get when they are missing and it runs as root; otherwise says what to install.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod common;
+
+use std::fmt::Write as _;
+use std::io::{Read, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{generate, git, hermetic, run_ok};
+
+const TOKEN: &str = "bench-token-5d1c";
+
+fn have(program: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// wrk and nginx, from Debian's packages when missing.
+fn ensure_tools() -> PathBuf {
+    let nginx = || ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(PathBuf::from).find(|p| p.exists());
+    if have("wrk") && nginx().is_some() {
+        return nginx().unwrap();
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    assert!(root, "this benchmark needs wrk and nginx: apt-get install wrk nginx");
+    eprintln!("installing wrk and nginx (Debian packages)");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "wrk", "nginx"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-q"]).stdout(Stdio::null()).status();
+        assert!(install(), "apt-get install wrk nginx failed");
+    }
+    nginx().expect("nginx installed")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running serve, its log going to a file (as nginx's access log does).
+struct Serve {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Serve {
+    fn start(av: &Path, dir: &Path, interval: &str) -> Serve {
+        let port = free_port();
+        let log = dir.with_extension("serve.log");
+        std::fs::write(dir.with_extension("token"), TOKEN).unwrap();
+        let mut cmd = Command::new(av);
+        hermetic(&mut cmd);
+        let child = cmd
+            .current_dir(dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--interval", interval, "--token-file"])
+            .arg(dir.with_extension("token"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let serve = Serve { child, port, log };
+        let started = Instant::now();
+        while get(port, "/readyz").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(120), "serve never became ready");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        serve
+    }
+
+    fn rss_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// The build time serve logged for its latest snapshot.
+    fn last_build_ms(&self) -> u64 {
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        let line = log.lines().rev().find(|l| l.contains("built in")).expect("a snapshot was built");
+        line.rsplit("built in ").next().unwrap().trim_end_matches(" ms)").parse().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET: status and body.
+fn get(port: u16, path: &str) -> (u16, Vec<u8>) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return (0, Vec::new()) };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, Vec::new());
+    }
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let Some(split) = reply.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, Vec::new()) };
+    let status = std::str::from_utf8(&reply[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, reply[split + 4..].to_vec())
+}
+
+/// The example config with sales v1..v3, a pinned line and a 3-way split, committed.
+fn example_repo(av: &Path, dir: &Path) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents.example");
+    std::fs::create_dir_all(dir).unwrap();
+    run_ok(git(dir).args(["init", "-q", "-b", "main"]));
+    run_ok(Command::new("cp").arg("-R").arg(example.join(".")).arg(dir));
+    let agentver = |args: &[&str]| {
+        let mut cmd = Command::new(av);
+        hermetic(&mut cmd);
+        run_ok(cmd.current_dir(dir).args(args));
+    };
+    agentver(&["publish", "--all", "-m", "one"]);
+    for (from, to) in [("temperature: 0.3", "temperature: 0.4"), ("temperature: 0.4", "temperature: 0.5")] {
+        let path = dir.join("agents/sales.yaml");
+        let text = std::fs::read_to_string(&path).unwrap().replacen(from, to, 1);
+        std::fs::write(&path, text).unwrap();
+        agentver(&["publish", "sales", "-m", "warmer"]);
+    }
+    agentver(&["pin", "+14155550100", "sales@v1"]);
+    agentver(&["ab", "+14155550199", "a=sales@v1:34", "b=sales@v2:33", "c=sales@v3:33"]);
+    run_ok(git(dir).args(["add", "-A"]));
+    run_ok(git(dir).args(["commit", "-q", "-m", "pins"]));
+}
+
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn millis(text: &str) -> f64 {
+    let (number, unit): (String, String) = text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let n: f64 = number.parse().unwrap();
+    match unit.as_str() {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        other => panic!("unit {other}"),
+    }
+}
+
+/// wrk with 2 threads and 64 connections; `script` (Lua) varies each request when given.
+fn wrk(url: &str, seconds: u64, script: Option<&Path>) -> Load {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency", "-H", &format!("Authorization: Bearer {TOKEN}")]);
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    let out = run_ok(cmd.arg(url));
+    let text = String::from_utf8_lossy(&out);
+    let field =
+        |prefix: &str| text.lines().find_map(|l| l.trim_start().strip_prefix(prefix).map(|r| r.trim().to_owned()));
+    let errors = text
+        .lines()
+        .filter(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
+        .flat_map(|l| l.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u64>().ok()).collect::<Vec<_>>())
+        .sum();
+    Load {
+        rps: field("Requests/sec:").unwrap_or_else(|| panic!("wrk said: {text}")).parse().unwrap(),
+        p50_ms: millis(&field("50%").unwrap()),
+        p99_ms: millis(&field("99%").unwrap()),
+        errors,
+    }
+}
+
+/// nginx serving `files` (the same bytes serve answers with) on a free port.
+struct Nginx(Child);
+
+impl Nginx {
+    fn start(nginx: &Path, dir: &Path) -> (Nginx, u16) {
+        let port = free_port();
+        let conf = format!(
+            "worker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 1024; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  \
+             fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    root {d}/www;\n    default_type application/json;\n  }}\n}}\n",
+            d = dir.display()
+        );
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new(nginx)
+            .args(["-p"])
+            .arg(dir)
+            .args(["-e", "stderr", "-c"])
+            .arg(dir.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while get(port, "/pinned.json").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (Nginx(child), port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap().trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let version = |cmd: &str, arg: &str| {
+        Command::new(cmd)
+            .arg(arg)
+            .output()
+            .map(|o| {
+                let text = [o.stdout, o.stderr].concat();
+                String::from_utf8_lossy(&text).lines().next().unwrap_or_default().trim().to_owned()
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        "{cpu}, {cores} cores; {}; {}",
+        version("wrk", "--version").split(" [").next().unwrap_or(""),
+        version("nginx", "-v")
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let seconds: u64 = arg("--duration").map_or(10, |d| d.parse().unwrap());
+    let out = arg("--out");
+    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
+    let nginx = ensure_tools();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut table = String::from(
+        "| request | server | requests/s | p50 | p99 | errors | vs nginx |\n|---|---|---|---|---|---|---|\n",
+    );
+
+    // Throughput and latency, beside nginx serving the same bytes.
+    let repo = scratch.path().join("example");
+    example_repo(&av, &repo);
+    let serve = Serve::start(&av, &repo, "5");
+    let www = scratch.path().join("nginx");
+    std::fs::create_dir_all(www.join("www")).unwrap();
+    let pinned_path = "/v1/resolve?channel=%2B14155550100&caller=%2B15550001234";
+    let split_path = "/v1/resolve?channel=%2B14155550199&caller=%2B15550001234";
+    for (name, path) in [("pinned", pinned_path), ("split", split_path)] {
+        let (status, body) = get(serve.port, path);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        std::fs::write(www.join(format!("www/{name}.json")), body).unwrap();
+    }
+    let (nginx_server, nginx_port) = Nginx::start(&nginx, &www);
+    // The split varies the caller on every request, so every variant and bucket is exercised.
+    let script = scratch.path().join("split.lua");
+    std::fs::write(
+        &script,
+        "math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, \"/v1/resolve?channel=%2B14155550199&caller=%2B1555\" .. math.random(1000000, 9999999))\nend\n",
+    )
+    .unwrap();
+    let mut budget_ok = true;
+    for (name, path, lua) in
+        [("pinned channel", pinned_path, None), ("3-way split", split_path, Some(script.as_path()))]
+    {
+        let file = if lua.is_some() { "split.json" } else { "pinned.json" };
+        let ceiling = wrk(&format!("http://127.0.0.1:{nginx_port}/{file}"), seconds, None);
+        let load = wrk(&format!("http://127.0.0.1:{}{path}", serve.port), seconds, lua);
+        let ratio = load.rps / ceiling.rps;
+        budget_ok &= ratio >= 0.8 && load.p99_ms <= 2.0;
+        eprintln!("{name}: serve {:.0} req/s p99 {:.2} ms; nginx {:.0} req/s", load.rps, load.p99_ms, ceiling.rps);
+        for (server, l, r) in
+            [("agentver serve", &load, format!("{ratio:.2}×")), ("nginx, static file", &ceiling, "—".into())]
+        {
+            let _ = writeln!(
+                table,
+                "| {name} | {server} | {:.0} | {:.2} ms | {:.2} ms | {} | {r} |",
+                l.rps, l.p50_ms, l.p99_ms, l.errors
+            );
+        }
+    }
+    drop(nginx_server);
+    let log_lines = std::fs::read_to_string(&serve.log).map(|l| l.lines().count()).unwrap_or(0);
+    drop(serve);
+
+    // The scale snapshot: build, memory, commit → served.
+    let started = Instant::now();
+    let big = generate(scratch.path(), 1000, 3);
+    run_ok(git(&big.dir).args(["pack-refs", "--all"]));
+    eprintln!("generated 1,000 × 3 with 10,000 channels in {:.1} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let serve = Serve::start(&av, &big.dir, "1");
+    let first_ready = started.elapsed();
+    let build_ms = serve.last_build_ms();
+    let rss = serve.rss_kib("VmRSS:");
+    let hwm = serve.rss_kib("VmHWM:");
+    let mut reloads = Vec::new();
+    for i in 0..5 {
+        let path = big.dir.join("channels.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if i % 2 == 0 {
+            text.replacen("version = 3", "version = 2", 1)
+        } else {
+            text.replacen("version = 2", "version = 3", 1)
+        };
+        std::fs::write(&path, text).unwrap();
+        run_ok(git(&big.dir).args(["commit", "-q", "-am", &format!("re-pin {i}")]));
+        let head = String::from_utf8(run_ok(git(&big.dir).args(["rev-parse", "HEAD"]))).unwrap().trim().to_owned();
+        let committed = Instant::now();
+        loop {
+            let (_, body) = get(serve.port, "/healthz");
+            if String::from_utf8_lossy(&body).contains(&head) {
+                break;
+            }
+            assert!(committed.elapsed() < Duration::from_secs(60), "never served {head}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        reloads.push((committed.elapsed(), serve.last_build_ms()));
+    }
+    let reload_ms: Vec<u128> = reloads.iter().map(|(d, _)| d.as_millis()).collect();
+    let rebuild_ms: Vec<u64> = reloads.iter().map(|(_, b)| *b).collect();
+    let scale = format!(
+        "| snapshot of 1,000 agents × 3 versions, 10,000 channels | figure | budget |\n|---|---|---|\n\
+         | build (serve's own log) | {build_ms} ms | ≤ 1,000 ms |\n\
+         | start → ready (process start, first snapshot) | {} ms | — |\n\
+         | resident memory, loaded (VmRSS) | {:.1} MiB | ≤ 200 MiB |\n\
+         | peak resident memory (VmHWM) | {:.1} MiB | — |\n\
+         | commit → served, `--interval 1`, 5 commits | {} ms | ≤ one interval + build |\n\
+         | rebuild on each of those commits | {} ms | — |\n",
+        first_ready.as_millis(),
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        reload_ms.iter().map(u128::to_string).collect::<Vec<_>>().join(", "),
+        rebuild_ms.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+    );
+    drop(serve);
+    print!("{table}\n{scale}");
+    eprintln!("budget (≥ 0.8× nginx, p99 ≤ 2 ms): {}", if budget_ok { "met" } else { "missed" });
+    if let Some(path) = out {
+        let results = format!(
+            "## Serving calls\n\nWritten by `cargo bench --bench serve -- --out BENCHMARKS.md` (installs Debian's wrk and \
+             nginx when missing). Machine: {}.\n\n\
+             wrk runs 2 threads, 64 connections, {seconds} s, on loopback, against `agentver serve` (2 worker threads, a \
+             bearer token, one log line per request to a file) and, in the same run, nginx serving the byte-identical \
+             answer as a static file (`worker_processes auto`, access log on). The split varies the caller on every request \
+             (a wrk Lua script), so bucketing runs on each. Answers: the example's sales agent, {} bytes. The run wrote \
+             {log_lines} log lines.\n\n{table}\n{scale}",
+            machine(),
+            std::fs::metadata(www.join("www/pinned.json")).map_or(0, |m| m.len()),
+        );
+        const START: &str = "<!-- serve:start -->";
+        const END: &str = "<!-- serve:end -->";
+        let block = format!("{START}\n{results}{END}\n");
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let doc = match (existing.find(START), existing.find(END)) {
+            (Some(a), Some(b)) if a < b => {
+                format!("{}{block}{}", &existing[..a], existing[b + END.len()..].trim_start_matches('\n'))
+            }
+            _ => format!("{}\n{block}", existing.trim_end()),
+        };
+        std::fs::write(&path, doc).unwrap();
+        eprintln!("wrote {path}");
+    }
+}
