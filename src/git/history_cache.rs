@@ -90,6 +90,7 @@ pub fn read_tags(
     names: &TagNames,
     agent: &AgentId,
     targets: &[ObjectId],
+    write: bool,
 ) -> Result<Vec<Cached>> {
     let file = path(repo, names, agent);
     let bytes = std::fs::read(&file).unwrap_or_default();
@@ -109,7 +110,7 @@ pub fn read_tags(
         let date = super::rfc3339(data.time);
         out.push(Cached { data, date });
     }
-    if missed {
+    if missed && write {
         // Rewrite with exactly the current targets, so the file never outgrows the history.
         let hexes: Vec<String> = targets.iter().map(ToString::to_string).collect();
         let commits: Vec<String> = out.iter().map(|c| c.data.commit.to_string()).collect();

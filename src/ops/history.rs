@@ -137,7 +137,8 @@ impl Workspace {
     pub fn version_history(&self, agent: &AgentId) -> Result<Vec<VersionInfo>> {
         let refs = self.versions(agent)?;
         let targets: Vec<crate::git::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
-        let data = crate::git::history_cache::read_tags(self.repo(), self.names(), agent, &targets)?;
+        let data =
+            crate::git::history_cache::read_tags(self.repo(), self.names(), agent, &targets, self.writes_caches())?;
         Ok(refs
             .iter()
             .rev()

@@ -99,10 +99,11 @@ impl Workspace {
         let head_tree = git::head_commit(repo)?.map(|c| git::commit_tree(repo, c)).transpose()?;
         let index = git::Index::read(repo)?;
         let targets: Vec<ObjectId> = self.versions(agent)?.iter().map(|v| v.target).collect();
-        let version_trees: Vec<ObjectId> = crate::git::history_cache::read_tags(repo, self.names(), agent, &targets)?
-            .into_iter()
-            .map(|c| c.data.tree)
-            .collect();
+        let version_trees: Vec<ObjectId> =
+            crate::git::history_cache::read_tags(repo, self.names(), agent, &targets, self.writes_caches())?
+                .into_iter()
+                .map(|c| c.data.tree)
+                .collect();
 
         let mut files = Vec::new();
         for (path, bytes) in &contents {

@@ -39,7 +39,7 @@ pub async fn run(state: Arc<State>, follow: Follow) {
 /// What the followed ref and the tags are now. Opens the repository afresh, so refs, packs and
 /// agentver.toml written since the last check are all seen.
 fn current(follow: &Follow) -> Result<(Workspace, Key)> {
-    let ws = Workspace::discover(&follow.root)?;
+    let ws = Workspace::discover(&follow.root)?.without_cache_writes();
     let rev = match &follow.fetch {
         Some(remote) => ws.fetch_followed(remote, &follow.follow)?,
         None => follow.follow.clone(),

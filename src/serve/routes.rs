@@ -160,13 +160,16 @@ fn resolve(
     call_id: Option<String>,
     agent_version: Option<u64>,
 ) -> Answer {
-    let snapshot = current(state)?;
+    // A guard, not an `Arc` clone: no reference count bounced between cores on the hot path.
+    let guard = state.snapshot.load();
+    let snapshot: &Snapshot = guard.as_deref().ok_or_else(ApiError::not_ready)?;
     let channel = channel.filter(|c| !c.is_empty()).ok_or_else(|| {
         ApiError::bad_request("channel is required").hint("GET /v1/resolve?channel=%2B14155550100&caller=...")
     })?;
     let call = Call { caller: caller.as_deref(), call_id: call_id.as_deref(), agent_version };
     let resolution = snapshot.resolver.resolve(&channel, &call)?;
-    let body = serde_json::to_vec(&resolution.answer(Some(&snapshot.revision)))
+    let mut body = Vec::with_capacity(resolution.served.config_json.get().len() + 1024);
+    serde_json::to_writer(&mut body, &resolution.answer(Some(&snapshot.revision)))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let counter = match agent_version {
         None => snapshot.counters.get(channel.as_str()).and_then(|c| c.get(resolution.target)).cloned(),
@@ -184,7 +187,7 @@ fn resolve(
     if let (Some(id), Some(recorder)) = (call_id.as_deref(), &state.recorder) {
         recorder.record(Decision::new(&resolution, id, caller.as_deref(), &snapshot.revision, super::now()));
     }
-    Ok(answer(&snapshot, body))
+    Ok(answer(snapshot, body))
 }
 
 async fn agents(Extract(state): Extract<Shared>) -> Answer {

@@ -28,6 +28,9 @@ pub struct Workspace {
     prefix: String,
     config: Config,
     names: TagNames,
+    /// Whether reads may write the history cache (a one-shot command: yes; a server that keeps
+    /// what it read in memory: no, a thousand file writes would double its first load).
+    write_caches: bool,
 }
 
 /// Where drafts are read from: the work tree, or a commit (`--rev`).
@@ -135,7 +138,17 @@ impl Workspace {
             Err(e) => return Err(Error::io(root.join(config::FILE), e)),
         };
         let names = TagNames::new(&config.tag_prefix);
-        Ok(Workspace { root, repo, prefix, config, names })
+        Ok(Workspace { root, repo, prefix, config, names, write_caches: true })
+    }
+
+    /// This workspace, reading caches but never writing them.
+    pub fn without_cache_writes(mut self) -> Self {
+        self.write_caches = false;
+        self
+    }
+
+    pub fn writes_caches(&self) -> bool {
+        self.write_caches
     }
 
     pub fn root(&self) -> &Path {
