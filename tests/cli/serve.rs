@@ -324,6 +324,14 @@ fn a_new_pin_is_served_within_one_interval_and_a_bad_commit_keeps_the_last_good_
     let r = server.get("/v1/resolve?channel=%2B14155550100");
     assert_eq!((r.json()["version"].clone(), r.revision), (json!(2), Some(second.clone())));
 
+    // A new tag alone (no commit) is served too: web-widget floats on intake's latest.
+    assert_eq!(server.get("/v1/resolve?channel=web-widget").json()["version"], json!(1));
+    env.edit("workflows/intake.json", "{", "{\"note\": \"v2\",");
+    env.av(&["publish", "intake", "-m", "two"]).ok();
+    env.git(&["checkout", "--", "workflows/intake.json"]);
+    server.wait_for(|s| s.get("/v1/resolve?channel=web-widget").json()["version"] == json!(2), "the new tag");
+    assert_eq!(server.revision(), Some(second.clone()));
+
     // An invalid channels.toml is not served: the last good snapshot stays, health degrades.
     env.write("channels.toml", "[channels.\"+14155550100\"]\nagent = \"sales\"\nversion = \"sometimes\"\n");
     env.commit_all("broken pins");
