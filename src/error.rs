@@ -67,6 +67,9 @@ pub enum Error {
     /// is in that file, at the channel's line.
     #[error("{file}:{line}: channel '{channel}': {source}")]
     InChannel { file: String, line: u32, channel: String, source: Box<Error> },
+    /// The call store (SQLite or PostgreSQL) failed.
+    #[error("call store: {context}: {message}")]
+    CallStore { context: String, message: String },
     /// A git operation failed; `message` holds the whole cause chain.
     #[error("{context}: {message}")]
     Git { context: String, message: String },

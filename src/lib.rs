@@ -20,12 +20,15 @@
 //!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version
 //! - [`ops`]: one module per command family, each returning a report or a typed error
 //! - [`routing`]: sticky bucketing and the `Resolver` (which configuration serves a call)
+//! - [`calls`]: call records — events merged by call id, the platforms' webhook payloads and
+//!   signatures, the store (SQLite or PostgreSQL), statistics
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
 //!   metrics, the hand-off of resolve decisions to a call store (no git calls of its own)
 //!
 //! The command line (`src/cli/`, in the binary) sits on top: clap types, one file per subcommand,
 //! rendering, errors to exit codes.
 
+pub mod calls;
 pub mod error;
 pub mod format;
 pub mod fsutil;

@@ -1,0 +1,296 @@
+//! Per-version (or per-variant) call statistics and comparisons: Wilson intervals for rates, the
+//! two-proportion z-test, Welch's t-test for means, a minimum-sample guard, and a chi-square test
+//! for sample-ratio mismatch in splits. Distributions come from statrs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
+
+use super::store::Outcome;
+
+/// Fewer calls than this in an arm gives "not enough calls", not a verdict.
+pub const MIN_CALLS: u64 = 30;
+/// A split's arm counts are flagged as mismatched below this p-value.
+pub const SRM_ALPHA: f64 = 0.001;
+const Z95: f64 = 1.959_963_984_540_054;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rate {
+    /// Calls with a known outcome.
+    pub n: u64,
+    pub successes: u64,
+    pub rate: f64,
+    pub ci95: [f64; 2],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    pub n: u64,
+    pub mean: f64,
+    pub median: f64,
+    pub p90: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Field {
+    /// A boolean field: the share of true.
+    Rate { n: u64, rate: f64 },
+    /// A numeric field: the mean.
+    Mean { n: u64, mean: f64 },
+    /// Anything else: the share of each value.
+    Shares { n: u64, shares: BTreeMap<String, f64> },
+}
+
+/// One version or variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Arm {
+    /// `v3`, `draft`, or the variant's name.
+    pub arm: String,
+    pub calls: u64,
+    pub success: Option<Rate>,
+    pub duration_ms: Option<Spread>,
+    pub cost: Option<Spread>,
+    pub sentiment: BTreeMap<String, f64>,
+    pub fields: BTreeMap<String, Field>,
+    #[serde(skip)]
+    durations: Vec<f64>,
+    #[serde(skip)]
+    costs: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Test {
+    /// b − a.
+    pub difference: Option<f64>,
+    pub ci95: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+    pub verdict: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub a: String,
+    pub b: String,
+    pub success_rate: Test,
+    pub duration_ms: Test,
+    pub cost: Test,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Srm {
+    pub observed: BTreeMap<String, u64>,
+    pub expected_share: BTreeMap<String, f64>,
+    pub chi_square: f64,
+    pub p_value: f64,
+    pub mismatch: bool,
+}
+
+/// Wilson score interval for `k` successes in `n`, at 95%.
+pub fn wilson(k: u64, n: u64) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    [(center - half).max(0.0), (center + half).min(1.0)]
+}
+
+fn normal_two_sided(z: f64) -> f64 {
+    let n = Normal::new(0.0, 1.0).expect("the standard normal");
+    (2.0 * (1.0 - n.cdf(z.abs()))).clamp(0.0, 1.0)
+}
+
+/// Two-proportion z-test (pooled) of b against a: difference, its 95% interval (unpooled), p.
+pub fn two_proportions(k1: u64, n1: u64, k2: u64, n2: u64) -> (f64, [f64; 2], f64) {
+    let (p1, p2) = (k1 as f64 / n1 as f64, k2 as f64 / n2 as f64);
+    let pooled = (k1 + k2) as f64 / (n1 + n2) as f64;
+    let se_pooled = (pooled * (1.0 - pooled) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    let diff = p2 - p1;
+    let p = if se_pooled == 0.0 { if diff == 0.0 { 1.0 } else { 0.0 } } else { normal_two_sided(diff / se_pooled) };
+    let se = (p1 * (1.0 - p1) / n1 as f64 + p2 * (1.0 - p2) / n2 as f64).sqrt();
+    (diff, [diff - Z95 * se, diff + Z95 * se], p)
+}
+
+fn mean_var(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var)
+}
+
+/// Welch's t-test of b's mean against a's: difference, its 95% interval, p.
+pub fn welch(a: &[f64], b: &[f64]) -> Option<(f64, [f64; 2], f64)> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let ((m1, v1), (m2, v2)) = (mean_var(a), mean_var(b));
+    let (s1, s2) = (v1 / a.len() as f64, v2 / b.len() as f64);
+    let se = (s1 + s2).sqrt();
+    let diff = m2 - m1;
+    if se == 0.0 {
+        return Some((diff, [diff, diff], if diff == 0.0 { 1.0 } else { 0.0 }));
+    }
+    let df = (s1 + s2).powi(2) / (s1 * s1 / (a.len() as f64 - 1.0) + s2 * s2 / (b.len() as f64 - 1.0));
+    let t = StudentsT::new(0.0, 1.0, df).ok()?;
+    let p = (2.0 * (1.0 - t.cdf((diff / se).abs()))).clamp(0.0, 1.0);
+    let critical = t.inverse_cdf(0.975);
+    Some((diff, [diff - critical * se, diff + critical * se], p))
+}
+
+/// Chi-square goodness of fit of `observed` counts against `weights`; arms with weight 0 are
+/// left out. Returns (statistic, p).
+pub fn chi_square(observed: &[u64], weights: &[f64]) -> Option<(f64, f64)> {
+    let arms: Vec<(f64, f64)> =
+        observed.iter().zip(weights).filter(|(_, w)| **w > 0.0).map(|(o, w)| (*o as f64, *w)).collect();
+    let total: f64 = arms.iter().map(|(o, _)| o).sum();
+    let weight: f64 = arms.iter().map(|(_, w)| w).sum();
+    if arms.len() < 2 || total == 0.0 {
+        return None;
+    }
+    let statistic: f64 = arms
+        .iter()
+        .map(|(o, w)| {
+            let e = total * w / weight;
+            (o - e).powi(2) / e
+        })
+        .sum();
+    let dist = ChiSquared::new((arms.len() - 1) as f64).ok()?;
+    Some((statistic, (1.0 - dist.cdf(statistic)).clamp(0.0, 1.0)))
+}
+
+/// Linear-interpolated percentile (as numpy's default) of sorted values.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let position = q * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+fn spread(mut xs: Vec<f64>) -> Option<Spread> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    Some(Spread {
+        n: xs.len() as u64,
+        mean: xs.iter().sum::<f64>() / xs.len() as f64,
+        median: percentile(&xs, 0.5),
+        p90: percentile(&xs, 0.9),
+    })
+}
+
+fn field(values: &[&Value]) -> Field {
+    let n = values.len() as u64;
+    if values.iter().all(|v| v.is_boolean()) {
+        let yes = values.iter().filter(|v| v.as_bool() == Some(true)).count();
+        return Field::Rate { n, rate: yes as f64 / n as f64 };
+    }
+    if values.iter().all(|v| v.is_number()) {
+        let sum: f64 = values.iter().filter_map(|v| v.as_f64()).sum();
+        return Field::Mean { n, mean: sum / n as f64 };
+    }
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for v in values {
+        *counts.entry(v.as_str().map_or_else(|| v.to_string(), str::to_owned)).or_default() += 1;
+    }
+    Field::Shares { n, shares: counts.into_iter().map(|(k, c)| (k, c as f64 / n as f64)).collect() }
+}
+
+/// Statistics of one arm's calls.
+pub fn arm(name: String, calls: &[&Outcome]) -> Arm {
+    let known: Vec<bool> = calls.iter().filter_map(|c| c.success).collect();
+    let successes = known.iter().filter(|s| **s).count() as u64;
+    let success = (!known.is_empty()).then(|| Rate {
+        n: known.len() as u64,
+        successes,
+        rate: successes as f64 / known.len() as f64,
+        ci95: wilson(successes, known.len() as u64),
+    });
+    let durations: Vec<f64> = calls.iter().filter_map(|c| c.duration_ms).collect();
+    let costs: Vec<f64> = calls.iter().filter_map(|c| c.cost).collect();
+    let sentiments: Vec<_> = calls.iter().filter_map(|c| c.sentiment).collect();
+    let mut sentiment = BTreeMap::new();
+    for s in &sentiments {
+        let key = serde_json::to_value(s).expect("a sentiment").as_str().expect("a string").to_owned();
+        *sentiment.entry(key).or_insert(0.0) += 1.0 / sentiments.len() as f64;
+    }
+    let mut by_field: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for c in calls {
+        for (k, v) in c.analysis.iter().flatten() {
+            if !v.is_null() {
+                by_field.entry(k).or_default().push(v);
+            }
+        }
+    }
+    Arm {
+        arm: name,
+        calls: calls.len() as u64,
+        success,
+        duration_ms: spread(durations.clone()),
+        cost: spread(costs.clone()),
+        sentiment,
+        fields: by_field.into_iter().map(|(k, v)| (k.to_owned(), field(&v))).collect(),
+        durations,
+        costs,
+    }
+}
+
+fn not_enough(a: &Arm, b: &Arm) -> Option<Test> {
+    (a.calls < MIN_CALLS || b.calls < MIN_CALLS).then(|| Test {
+        difference: None,
+        ci95: None,
+        p_value: None,
+        verdict: format!("not enough calls (fewer than {MIN_CALLS} in an arm: {} and {})", a.calls, b.calls),
+    })
+}
+
+fn verdict(p: f64, diff: f64, b: &str) -> String {
+    if p < 0.05 {
+        format!("{b} is {} (p = {p:.3})", if diff > 0.0 { "higher" } else { "lower" })
+    } else {
+        format!("no significant difference (p = {p:.3})")
+    }
+}
+
+fn test(result: Option<(f64, [f64; 2], f64)>, b: &str) -> Test {
+    match result {
+        Some((d, ci, p)) => Test { difference: Some(d), ci95: Some(ci), p_value: Some(p), verdict: verdict(p, d, b) },
+        None => Test { difference: None, ci95: None, p_value: None, verdict: "no values to compare".into() },
+    }
+}
+
+/// b against a: success rate (two-proportion z), duration and cost (Welch).
+pub fn compare(a: &Arm, b: &Arm) -> Comparison {
+    let guard = not_enough(a, b);
+    let rates = match (&a.success, &b.success) {
+        (Some(x), Some(y)) => Some(two_proportions(x.successes, x.n, y.successes, y.n)),
+        _ => None,
+    };
+    Comparison {
+        a: a.arm.clone(),
+        b: b.arm.clone(),
+        success_rate: guard.clone().unwrap_or_else(|| test(rates, &b.arm)),
+        duration_ms: guard.clone().unwrap_or_else(|| test(welch(&a.durations, &b.durations), &b.arm)),
+        cost: guard.unwrap_or_else(|| test(welch(&a.costs, &b.costs), &b.arm)),
+    }
+}
+
+/// Sample-ratio mismatch of a split: arm counts against the configured weights.
+pub fn srm(arms: &[(String, u64, u64)]) -> Option<Srm> {
+    let observed: Vec<u64> = arms.iter().map(|a| a.1).collect();
+    let weights: Vec<f64> = arms.iter().map(|a| a.2 as f64).collect();
+    let total: f64 = weights.iter().sum();
+    let (chi, p) = chi_square(&observed, &weights)?;
+    Some(Srm {
+        observed: arms.iter().map(|a| (a.0.clone(), a.1)).collect(),
+        expected_share: arms.iter().map(|a| (a.0.clone(), a.2 as f64 / total)).collect(),
+        chi_square: chi,
+        p_value: p,
+        mismatch: p < SRM_ALPHA,
+    })
+}
