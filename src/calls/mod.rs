@@ -6,6 +6,7 @@
 //! always gives the same record, and no field once known is lost.
 
 pub mod platforms;
+pub mod report;
 pub mod stats;
 pub mod store;
 

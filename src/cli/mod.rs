@@ -61,6 +61,9 @@ enum Command {
     Fetch(cmd::fetch::Args),
     Verify(cmd::verify::Args),
     Serve(cmd::serve::Args),
+    Calls(cmd::calls::Args),
+    Stats(cmd::stats::Args),
+    Replay(cmd::replay::Args),
     Schema(cmd::schema::Args),
 }
 
@@ -165,6 +168,9 @@ pub fn main() -> ExitCode {
         Command::Fetch(args) => cmd::fetch::run(&mut ui, args),
         Command::Verify(args) => cmd::verify::run(&mut ui, args),
         Command::Serve(args) => cmd::serve::run(&mut ui, args),
+        Command::Calls(args) => cmd::calls::run(&mut ui, args),
+        Command::Stats(args) => cmd::stats::run(&mut ui, args),
+        Command::Replay(args) => cmd::replay::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
     };
     let flushed = ui.out.flush();

@@ -13,11 +13,23 @@ pub const FILE: &str = "agentver.toml";
 pub struct Config {
     pub requires: Option<semver::VersionReq>,
     pub tag_prefix: String,
+    pub calls: CallsConfig,
+}
+
+/// `[calls]`: where call records are kept and whether callers' numbers are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsConfig {
+    /// `sqlite:PATH` or `postgres://…`; default `sqlite:` in the git directory.
+    pub store: Option<String>,
+    /// Keep callers' numbers as given instead of a keyed hash.
+    #[serde(default)]
+    pub keep_caller_numbers: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { requires: None, tag_prefix: DEFAULT_PREFIX.to_owned() }
+        Config { requires: None, tag_prefix: DEFAULT_PREFIX.to_owned(), calls: CallsConfig::default() }
     }
 }
 
@@ -26,6 +38,7 @@ impl Default for Config {
 struct Raw {
     requires: Option<toml::Spanned<String>>,
     tag_prefix: Option<toml::Spanned<String>>,
+    calls: Option<CallsConfig>,
 }
 
 /// 1-based line of a byte offset.
@@ -41,13 +54,18 @@ impl Config {
             let mut message = e.message().trim().to_owned();
             let mut hint = None;
             if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
-                hint = crate::format::diagnostic::closest(unknown, ["requires", "tag_prefix"])
-                    .map(|c| format!("did you mean '{c}'?"));
-                message = format!("unknown field '{unknown}'; agentver.toml knows requires and tag_prefix");
+                hint = crate::format::diagnostic::closest(
+                    unknown,
+                    ["requires", "tag_prefix", "calls", "store", "keep_caller_numbers"],
+                )
+                .map(|c| format!("did you mean '{c}'?"));
+                message = format!(
+                    "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix and [calls] store, keep_caller_numbers"
+                );
             }
             Error::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))
         })?;
-        let mut config = Config::default();
+        let mut config = Config { calls: raw.calls.unwrap_or_default(), ..Config::default() };
         if let Some(req) = raw.requires {
             let parsed = semver::VersionReq::parse(req.get_ref()).map_err(|e| {
                 Error::invalid(

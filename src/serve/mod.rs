@@ -4,6 +4,7 @@
 //! No git calls of its own: snapshots are built through the workspace, the router reads only
 //! the snapshot. Log lines are `tracing` events; the binary decides where they go.
 
+pub mod calls;
 mod error;
 mod follow;
 pub mod metrics;
@@ -50,7 +51,16 @@ pub struct Options {
     pub interval: Duration,
     pub token: Option<String>,
     pub insecure_no_auth: bool,
+    /// Where resolve decisions go besides the call store (a library user's own hook).
     pub recorder: Option<Arc<dyn Recorder>>,
+    /// The call store: decisions recorded, `/v1/calls`, `/v1/stats` and the webhooks served.
+    pub store: Option<StoreOptions>,
+}
+
+pub struct StoreOptions {
+    pub location: crate::calls::store::Location,
+    pub callers: crate::calls::Callers,
+    pub hooks: calls::HookSecrets,
 }
 
 /// What `/healthz` reports besides the snapshot.
@@ -70,17 +80,26 @@ pub struct State {
     /// SHA-256 of the token: compared in constant time, and equal lengths whatever was sent.
     token: Option<[u8; 32]>,
     recorder: Option<Arc<dyn Recorder>>,
+    calls: Option<Arc<calls::Calls>>,
 }
 
 impl State {
-    fn new(options: &Options) -> Self {
-        State {
+    fn new(options: &Options) -> Result<Self> {
+        let calls = match &options.store {
+            Some(s) => {
+                Some(calls::Calls::start(&s.location, s.callers.clone(), options.root.clone(), s.hooks.clone())?)
+            }
+            None => None,
+        };
+        let recorder = options.recorder.clone().or_else(|| calls.clone().map(|c| c as Arc<dyn Recorder>));
+        Ok(State {
             snapshot: ArcSwapOption::empty(),
             health: Mutex::default(),
             metrics: Metrics::default(),
             token: options.token.as_deref().map(|t| Sha256::digest(t.as_bytes()).into()),
-            recorder: options.recorder.clone(),
-        }
+            recorder,
+            calls,
+        })
     }
 }
 
@@ -102,7 +121,7 @@ pub async fn bind(options: &Options) -> Result<TcpListener> {
 
 /// Serves until `shutdown` completes, then lets requests in flight finish (10 s at most).
 pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Future<Output = ()>) -> Result<()> {
-    let state = Arc::new(State::new(&options));
+    let state = Arc::new(State::new(&options)?);
     let local = listener.local_addr().map_err(|e| Error::io("the listening socket", e))?;
     tracing::info!("listening on http://{local}, following {}", options.follow);
     let follower = tokio::spawn(follow::run(state.clone(), follow::Follow::from(&options)));
@@ -142,7 +161,7 @@ pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Futur
 
 /// Now, in RFC 3339 (UTC, milliseconds).
 pub(crate) fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Millisecond).map(|t| t.to_string()).unwrap_or_default()
+    crate::calls::fmt_time(jiff::Timestamp::now())
 }
 
 /// SIGTERM or SIGINT.

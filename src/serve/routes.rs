@@ -38,9 +38,14 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/agents/{id}/versions/{reference}", get(version))
         .route("/v1/configs/{tree}", get(config))
         .route("/v1/channels", get(channels))
+        .route("/v1/calls", get(super::calls::list).post(super::calls::post))
+        .route("/v1/calls/{call_id}", get(super::calls::replay))
+        .route("/v1/stats/{agent}", get(super::calls::stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(v1)
+        // Each platform's webhook checks the platform's own signature instead of the token.
+        .route("/hooks/{platform}", axum::routing::post(super::calls::hook))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

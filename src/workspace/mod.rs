@@ -334,6 +334,25 @@ impl Workspace {
         }
     }
 
+    /// The configuration a snapshot tree holds for `agent`, found by content id alone (replay
+    /// after tags moved). The tree must be in this repository.
+    pub fn config_in_tree(&self, agent: &AgentId, tree: &str) -> Result<serde_json::Value> {
+        let id = ObjectId::from_hex(tree.as_bytes())
+            .map_err(|_| Error::usage(format!("'{}' is not a tree id", tree.escape_debug())))?;
+        if git::tree::entry(&self.repo, id, &agent.draft_path()).is_err() {
+            return Err(Error::Usage {
+                message: format!(
+                    "tree {tree} is not in this repository, so the configuration that served the call cannot be read"
+                ),
+                hint: Some(
+                    "fetch the agent tags (agentver fetch); a draft's tree exists only once it was published".into(),
+                ),
+            });
+        }
+        let source = GitTree::new(&self.repo, id, "", &format!("{}:", &tree[..12.min(tree.len())]));
+        Ok(bundle::load(&source, agent)?.config)
+    }
+
     /// A published version's agent file, byte for byte, without parsing it (what `show` prints).
     pub fn published_file(&self, agent: &AgentId, number: u64) -> Result<Vec<u8>> {
         let data = self.version(agent, number)?;

@@ -9,6 +9,7 @@ mod env;
 mod gitops;
 
 mod bad_input;
+mod calls;
 mod channels;
 mod diff;
 mod hostile;

@@ -505,6 +505,7 @@ fn a_resolve_with_a_call_id_hands_its_decision_to_the_recorder() {
         token: None,
         insecure_no_auth: false,
         recorder: Some(kept.clone()),
+        store: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(agentver::serve::bind(&options)).unwrap();

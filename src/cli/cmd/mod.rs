@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod ab;
+pub mod calls;
 pub mod channels;
 pub mod check;
 pub mod diff;
@@ -13,12 +14,14 @@ pub mod pin;
 pub mod plan;
 pub mod publish;
 pub mod push;
+pub mod replay;
 pub mod resolve;
 pub mod restore;
 pub mod rollback;
 pub mod schema;
 pub mod serve;
 pub mod show;
+pub mod stats;
 pub mod status;
 pub mod unpin;
 pub mod verify;

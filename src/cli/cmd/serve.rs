@@ -58,13 +58,13 @@ fn token(args: &Args) -> Result<Option<String>, CliError> {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    if args.calls.is_some() {
-        return Err(CliError::usage(
-            "--calls: recording calls in a store is not in this build yet",
-            Some("serve without --calls; decisions are still counted in /metrics".into()),
-        ));
-    }
     let token = token(&args)?;
+    let ws = ui.workspace()?;
+    let store = agentver::serve::StoreOptions {
+        location: agentver::calls::report::location(&ws, args.calls.as_deref())?,
+        callers: agentver::calls::report::callers(&ws)?,
+        hooks: agentver::serve::calls::HookSecrets::from_env(),
+    };
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
     let builder = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_target(false);
     let installed = match args.log_format {
@@ -81,6 +81,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         token,
         insecure_no_auth: args.insecure_no_auth,
         recorder: None,
+        store: Some(store),
     })?;
     Ok(Outcome::Success)
 }

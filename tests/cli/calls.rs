@@ -1,0 +1,297 @@
+//! Call records end to end with the real binary: a resolve with a call id, the platform's signed
+//! webhooks, `calls --version`, `stats` (versions and a split), `replay` after the tag moved,
+//! `calls import` all-or-nothing. Run against SQLite and against a real PostgreSQL server.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::env::TestEnv;
+
+const RETELL_KEY: &str = "key_test_4b1d";
+
+/// A PostgreSQL server for the tests: `AGENTVER_TEST_POSTGRES` (what `.ci/run` starts), else a
+/// throwaway cluster started here from Debian's postgresql package (as `nobody` when root).
+fn postgres_server() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("AGENTVER_TEST_POSTGRES") {
+            return url;
+        }
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).max())
+            .expect("PostgreSQL is not installed: apt-get install postgresql, or set AGENTVER_TEST_POSTGRES");
+        // Leaked on purpose: the cluster lives as long as the test process.
+        let dir = tempfile::tempdir().unwrap().keep();
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let run = |program: &str, args: &[&str]| {
+            let program = bin.join(program);
+            let mut cmd = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "nobody", "--"]).arg(&program);
+                c
+            } else {
+                Command::new(&program)
+            };
+            let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+            assert!(out.status.success(), "{program:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        if root {
+            assert!(Command::new("chown").arg("nobody").arg(&dir).status().unwrap().success());
+        }
+        let data = dir.join("data");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        run("initdb", &["-D", data.to_str().unwrap(), "-U", "agentver", "--auth=trust", "-E", "UTF8"]);
+        let options = format!("-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", dir.display());
+        let log = dir.join("log");
+        run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+        // Tests have no teardown: a watchdog stops the cluster and removes it when this process ends.
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
+            pid = std::process::id(),
+            runuser = if root { "runuser -u nobody -- " } else { "" },
+            pg_ctl = bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        // `setsid -f` forks the watchdog off and returns at once; waiting reaps only setsid.
+        Command::new("setsid")
+            .args(["-f", "sh", "-c", &stop])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        format!("postgres://agentver@127.0.0.1:{port}/postgres")
+    })
+}
+
+/// A fresh database on the test server, as a store URL.
+fn postgres_store() -> String {
+    let server = postgres_server();
+    let name = format!("t{}_{}", std::process::id(), rand_suffix());
+    let mut client = postgres::Client::connect(server, postgres::NoTls).expect("the test PostgreSQL server");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{}_{nanos}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn published() -> TestEnv {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all", "-m", "first"]).ok();
+    env.edit("agents/sales.yaml", "temperature: 0.3", "temperature: 0.5");
+    env.av(&["publish", "sales", "-m", "warmer"]).ok();
+    env.av(&["pin", "+14155550100", "sales@v1"]).ok();
+    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@v2:20"]).ok();
+    env.commit_all("pins");
+    env
+}
+
+struct Serve {
+    child: std::process::Child,
+    base: String,
+    http: ureq::Agent,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(env: &TestEnv, store: &str) -> Serve {
+        use std::io::BufRead;
+        let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", store]);
+        cmd.env("AGENTVER_RETELL_API_KEY", RETELL_KEY).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let addr = loop {
+            let line = lines.next().unwrap_or_else(|| panic!("serve exited: {seen:?}")).unwrap();
+            seen.push(line.clone());
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split(',').next().unwrap().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let serve = Serve { child, base: format!("http://{addr}"), http };
+        let started = Instant::now();
+        while serve.get("/readyz").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(20), "serve never became ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        serve
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = self.http.get(format!("{}{path}", self.base)).call().unwrap();
+        (r.status().as_u16(), serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null))
+    }
+
+    fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).content_type("application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut r = request.send(body).unwrap();
+        (r.status().as_u16(), serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Lines of generic records: `n` calls of `version` (and `variant`), `successes` of them
+/// successful, durations spread around `mean_ms`.
+fn records(prefix: &str, version: u64, variant: Option<&str>, n: u64, successes: u64, mean_ms: u64) -> String {
+    (0..n)
+        .map(|i| {
+            json!({
+                "call_id": format!("{prefix}-{i}"), "agent": "sales", "version": version, "tree": "0".repeat(40),
+                "variant": variant, "channel": "+14155550199",
+                "started_at": format!("2026-11-2{}T10:{:02}:{:02}Z", i % 5, i % 60, (i * 7) % 60),
+                "duration_ms": mean_ms - 500 + (i * 37) % 1000, "success": i < successes, "cost": 0.10 + (i % 3) as f64 / 100.0,
+                "sentiment": if i % 4 == 0 { "negative" } else { "positive" },
+                "analysis": {"demo_booked": i % 2 == 0, "team_size": if i % 3 == 0 { "small" } else { "solo" }}
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn calls_json(env: &TestEnv, store: &str, filters: &[&str]) -> Vec<Value> {
+    let mut args = vec!["calls", "--json", "--limit", "10000", "--calls", store];
+    args.extend_from_slice(filters);
+    env.av(&args).ok().json().as_array().unwrap().clone()
+}
+
+fn end_to_end(env: &TestEnv, store: &str) {
+    let v1_config = env.av(&["show", "sales@v1", "--json"]).ok().json()["config"].clone();
+    let serve = Serve::start(env, store);
+
+    // The runtime resolves at call start with the call's id...
+    let (status, served) = serve.get("/v1/resolve?channel=%2B14155550100&caller=%2B16505550123&call_id=c-100");
+    assert_eq!(status, 200, "{served}");
+    // ...and Retell reports the call, echoing the attribution it was given as metadata.
+    let ended = json!({"event": "call_ended", "call": {"call_id": "c-100", "start_timestamp": 1_795_000_000_000i64,
+        "end_timestamp": 1_795_000_042_000i64, "duration_ms": 42_000, "disconnection_reason": "agent_hangup",
+        "metadata": served["attribution"]}})
+    .to_string();
+    let analyzed = json!({"event": "call_analyzed", "call": {"call_id": "c-100",
+        "call_analysis": {"call_successful": true, "user_sentiment": "Positive", "custom_analysis_data": {"demo_booked": true}}}})
+    .to_string();
+    // A wrong signature is refused and stores nothing.
+    let forged = agentver::calls::platforms::sign_retell("key_wrong", ended.as_bytes(), now_ms());
+    let (status, _) = serve.post("/hooks/retell", &ended, &[("x-retell-signature", &forged)]);
+    assert_eq!(status, 401);
+    for body in [&ended, &analyzed] {
+        let signature = agentver::calls::platforms::sign_retell(RETELL_KEY, body.as_bytes(), now_ms());
+        let (status, answer) = serve.post("/hooks/retell", body, &[("x-retell-signature", &signature)]);
+        assert_eq!(status, 200, "{answer}");
+    }
+    // A Vapi hook with no secret configured is 404, a bad generic record 400.
+    assert_eq!(serve.post("/hooks/vapi", "{}", &[]).0, 404);
+    assert_eq!(serve.post("/v1/calls", r#"{"call_id": "x", "duration_ms": "long"}"#, &[]).0, 400);
+
+    // `calls --version 1` shows it, merged: the decision's variant-less pin, Retell's outcome.
+    let listed = calls_json(env, store, &["--version", "1"]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let call = &listed[0];
+    assert_eq!((&call["call_id"], &call["agent"], &call["version"]), (&json!("c-100"), &json!("sales"), &json!(1)));
+    assert_eq!(
+        (&call["success"], &call["duration_ms"], &call["sentiment"]),
+        (&json!(true), &json!(42000), &json!("positive"))
+    );
+    assert_eq!(call["tree"], served["tree"]);
+    assert_eq!(call["source"], json!("retell"));
+    assert!(call["caller"].as_str().unwrap().starts_with("h:"), "the number is hashed: {call}");
+    assert!(calls_json(env, store, &["--version", "2"]).is_empty());
+    // The server answers the same list and the replay.
+    let (_, over_http) = serve.get("/v1/calls?version=1");
+    assert_eq!(over_http.as_array().unwrap().len(), 1);
+    let (_, replayed) = serve.get("/v1/calls/c-100");
+    assert_eq!(replayed["config"], v1_config);
+    drop(serve);
+
+    // The tag moves; replay still gives the configuration that served the call, by tree.
+    let v2 = env.rev("agent/sales/v2^{commit}");
+    env.git(&["tag", "-f", "-a", "-m", "moved", "agent/sales/v1", &v2]);
+    let replay = env.av(&["replay", "c-100", "--json", "--calls", store]).ok().json();
+    assert_eq!(replay["config"], v1_config);
+    assert_eq!(replay["call"]["call_id"], json!("c-100"));
+
+    // stats: v1 against v2 (enough calls for a verdict), then the split's variants.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calls.jsonl");
+    let mut lines = records("a", 1, Some("control"), 80, 32, 60_000);
+    lines += &records("b", 2, Some("test"), 20, 17, 45_000);
+    lines += &records("c", 2, Some("test"), 60, 45, 45_000);
+    std::fs::write(&file, &lines).unwrap();
+    let imported = env.av(&["calls", "import", file.to_str().unwrap(), "--json", "--calls", store]).ok().json();
+    assert_eq!(imported["events"], json!(160));
+    // Importing the same file again changes nothing.
+    env.av(&["calls", "import", file.to_str().unwrap(), "--calls", store]).ok();
+    assert_eq!(calls_json(env, store, &["--agent", "sales"]).len(), 161);
+
+    let stats = env.av(&["stats", "sales", "--compare", "v1", "v2", "--json", "--calls", store]).ok().json();
+    let arms = stats["arms"].as_array().unwrap();
+    let v1 = arms.iter().find(|a| a["arm"] == "v1").unwrap();
+    let v2 = arms.iter().find(|a| a["arm"] == "v2").unwrap();
+    assert_eq!((&v1["calls"], &v2["calls"]), (&json!(81), &json!(80)));
+    assert_eq!(v2["success"]["successes"], json!(62));
+    let success = &stats["comparison"]["success_rate"];
+    assert!(success["p_value"].as_f64().unwrap() < 0.001, "{success}");
+    assert!(success["verdict"].as_str().unwrap().starts_with("v2 is higher"), "{success}");
+    assert!(stats["comparison"]["duration_ms"]["difference"].as_f64().unwrap() < -10_000.0);
+    assert_eq!(v1["fields"]["demo_booked"]["kind"], json!("rate"));
+    let human = env.av(&["stats", "sales", "--calls", store]).ok().stdout;
+    assert!(human.contains("v1 → v2") && human.contains("success rate"), "{human}");
+
+    let split = env
+        .av(&["stats", "sales", "--by", "variant", "--channel", "+14155550199", "--json", "--calls", store])
+        .ok()
+        .json();
+    let ratio = &split["sample_ratio"];
+    assert_eq!(ratio["observed"], json!({"control": 80, "test": 80}));
+    assert_eq!(ratio["mismatch"], json!(true), "80/80 against 80/20 weights: {ratio}");
+
+    // A bad line names itself and stores nothing.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, records("d", 1, None, 3, 1, 1000) + "{\"call_id\": \"d-9\", \"success\": \"sometimes\"}\n")
+        .unwrap();
+    let refused = env.av(&["calls", "import", bad.to_str().unwrap(), "--calls", store]).code(2);
+    assert!(refused.stderr.contains("bad.jsonl:4: not a call record"), "{}", refused.stderr);
+    assert_eq!(calls_json(env, store, &["--agent", "sales"]).len(), 161);
+}
+
+#[test]
+fn call_records_end_to_end_on_sqlite() {
+    let env = published();
+    let store = format!("sqlite:{}", env.root.parent().unwrap().join("calls.sqlite").display());
+    end_to_end(&env, &store);
+    // The default store lives in the git directory and agentver.toml can name another.
+    env.av(&["calls"]).ok();
+    assert!(env.root.join(".git/agentver/calls.sqlite").exists());
+}
+
+#[test]
+fn call_records_end_to_end_on_postgresql() {
+    let env = published();
+    end_to_end(&env, &postgres_store());
+}
