@@ -102,20 +102,28 @@ fn weights(ws: &Workspace, at: &DraftAt, channel: &str) -> Result<Vec<(String, u
 pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {
     let mut filter = request.filter.clone();
     filter.agent = Some(agent.to_string());
-    let outcomes = store.outcomes(&filter)?;
-    let mut groups: BTreeMap<(u8, u64, String), Vec<&super::store::Outcome>> = BTreeMap::new();
-    for o in &outcomes {
+    let mut groups: BTreeMap<(u8, u64, String), stats::ArmBuilder> = BTreeMap::new();
+    store.for_each_outcome(&filter, |row| {
         let key = if request.by_variant {
-            (0, 0, o.variant.clone().unwrap_or_else(|| "(none)".into()))
+            (0, 0, row.variant.unwrap_or("(none)").to_owned())
         } else {
-            match o.version {
-                Some(v) => (0, v, arm_name(Some(v), false)),
-                None => (1, 0, arm_name(None, o.draft)),
+            match row.version {
+                Some(v) => (0, v, String::new()),
+                None => (1, 0, arm_name(None, row.draft)),
             }
         };
-        groups.entry(key).or_default().push(o);
-    }
-    let mut arms: Vec<Arm> = groups.into_iter().map(|((_, _, name), calls)| stats::arm(name, &calls)).collect();
+        // Looked up before inserting, so the common case allocates no key.
+        match groups.get_mut(&key) {
+            Some(builder) => builder.add(row),
+            None => groups.entry(key).or_default().add(row),
+        }
+    })?;
+    let mut arms: Vec<Arm> = groups
+        .into_iter()
+        .map(|((rank, v, name), builder)| {
+            builder.finish(if rank == 0 && name.is_empty() { format!("v{v}") } else { name })
+        })
+        .collect();
     let sample_ratio = match (request.by_variant, &request.filter.channel) {
         (true, Some(channel)) => {
             let configured = weights(ws, &DraftAt::Rev("HEAD".into()), channel)?;

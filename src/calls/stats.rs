@@ -184,60 +184,173 @@ fn spread(mut xs: Vec<f64>) -> Option<Spread> {
     })
 }
 
-fn field(values: &[&Value]) -> Field {
-    let n = values.len() as u64;
-    if values.iter().all(|v| v.is_boolean()) {
-        let yes = values.iter().filter(|v| v.as_bool() == Some(true)).count();
-        return Field::Rate { n, rate: yes as f64 / n as f64 };
-    }
-    if values.iter().all(|v| v.is_number()) {
-        let sum: f64 = values.iter().filter_map(|v| v.as_f64()).sum();
-        return Field::Mean { n, mean: sum / n as f64 };
-    }
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for v in values {
-        *counts.entry(v.as_str().map_or_else(|| v.to_string(), str::to_owned)).or_default() += 1;
-    }
-    Field::Shares { n, shares: counts.into_iter().map(|(k, c)| (k, c as f64 / n as f64)).collect() }
+/// Distinct values kept per "other" field; beyond this they count as "(other)".
+const MAX_SHARES: usize = 1000;
+
+/// One analysis field's values so far.
+#[derive(Default)]
+struct FieldAcc {
+    n: u64,
+    bools: u64,
+    trues: u64,
+    numbers: u64,
+    sum: f64,
+    shares: BTreeMap<String, u64>,
 }
 
-/// Statistics of one arm's calls.
-pub fn arm(name: String, calls: &[&Outcome]) -> Arm {
-    let known: Vec<bool> = calls.iter().filter_map(|c| c.success).collect();
-    let successes = known.iter().filter(|s| **s).count() as u64;
-    let success = (!known.is_empty()).then(|| Rate {
-        n: known.len() as u64,
-        successes,
-        rate: successes as f64 / known.len() as f64,
-        ci95: wilson(successes, known.len() as u64),
-    });
-    let durations: Vec<f64> = calls.iter().filter_map(|c| c.duration_ms).collect();
-    let costs: Vec<f64> = calls.iter().filter_map(|c| c.cost).collect();
-    let sentiments: Vec<_> = calls.iter().filter_map(|c| c.sentiment).collect();
-    let mut sentiment = BTreeMap::new();
-    for s in &sentiments {
-        let key = serde_json::to_value(s).expect("a sentiment").as_str().expect("a string").to_owned();
-        *sentiment.entry(key).or_insert(0.0) += 1.0 / sentiments.len() as f64;
+impl FieldAcc {
+    fn add(&mut self, raw: &str) {
+        let raw = raw.trim();
+        let key: std::borrow::Cow<'_, str> = match raw.as_bytes().first() {
+            None => return,
+            Some(b'n') if raw == "null" => return,
+            Some(b't' | b'f') if raw == "true" || raw == "false" => {
+                self.bools += 1;
+                self.trues += u64::from(raw == "true");
+                raw.into()
+            }
+            Some(b'-' | b'0'..=b'9') => match raw.parse::<f64>() {
+                Ok(x) => {
+                    self.numbers += 1;
+                    self.sum += x;
+                    raw.into()
+                }
+                Err(_) => raw.into(),
+            },
+            Some(b'"') if !raw.contains('\\') => raw[1..raw.len() - 1].into(),
+            Some(b'"') => serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned()).into(),
+            Some(_) => raw.into(),
+        };
+        self.n += 1;
+        if let Some(count) = self.shares.get_mut(key.as_ref()) {
+            *count += 1;
+        } else if self.shares.len() < MAX_SHARES {
+            self.shares.insert(key.into_owned(), 1);
+        } else {
+            *self.shares.entry("(other)".into()).or_default() += 1;
+        }
     }
-    let mut by_field: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
-    for c in calls {
-        for (k, v) in c.analysis.iter().flatten() {
-            if !v.is_null() {
-                by_field.entry(k).or_default().push(v);
+
+    fn finish(self) -> Field {
+        let n = self.n;
+        if self.bools == n {
+            Field::Rate { n, rate: self.trues as f64 / n as f64 }
+        } else if self.numbers == n {
+            Field::Mean { n, mean: self.sum / n as f64 }
+        } else {
+            Field::Shares { n, shares: self.shares.into_iter().map(|(k, c)| (k, c as f64 / n as f64)).collect() }
+        }
+    }
+}
+
+/// One call as `stats` reads it, borrowed from the store's row.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Row<'a> {
+    pub version: Option<u64>,
+    pub variant: Option<&'a str>,
+    pub draft: bool,
+    pub success: Option<bool>,
+    pub duration_ms: Option<f64>,
+    pub cost: Option<f64>,
+    pub sentiment: Option<&'a str>,
+    /// The analysis object's JSON text.
+    pub analysis: Option<&'a str>,
+}
+
+/// An arm's calls, accumulated one row at a time (a million rows never become a million structs).
+#[derive(Default)]
+pub struct ArmBuilder {
+    calls: u64,
+    known: u64,
+    successes: u64,
+    durations: Vec<f64>,
+    costs: Vec<f64>,
+    sentiments: BTreeMap<String, u64>,
+    fields: std::collections::HashMap<String, FieldAcc>,
+}
+
+impl ArmBuilder {
+    pub fn add(&mut self, row: &Row<'_>) {
+        self.calls += 1;
+        if let Some(s) = row.success {
+            self.known += 1;
+            self.successes += u64::from(s);
+        }
+        self.durations.extend(row.duration_ms);
+        self.costs.extend(row.cost);
+        if let Some(s) = row.sentiment {
+            match self.sentiments.get_mut(s) {
+                Some(c) => *c += 1,
+                None => {
+                    self.sentiments.insert(s.to_owned(), 1);
+                }
+            }
+        }
+        if let Some(text) = row.analysis {
+            self.add_analysis(text);
+        }
+    }
+
+    /// Zero-copy where the keys need no unescaping; else an owned parse.
+    fn add_analysis(&mut self, text: &str) {
+        let fields: std::collections::HashMap<&str, &serde_json::value::RawValue> = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(_) => {
+                let Ok(owned) = serde_json::from_str::<serde_json::Map<String, Value>>(text) else { return };
+                for (k, v) in owned {
+                    self.fields.entry(k).or_default().add(&v.to_string());
+                }
+                return;
+            }
+        };
+        for (k, v) in fields {
+            match self.fields.get_mut(k) {
+                Some(acc) => acc.add(v.get()),
+                None => self.fields.entry(k.to_owned()).or_default().add(v.get()),
             }
         }
     }
-    Arm {
-        arm: name,
-        calls: calls.len() as u64,
-        success,
-        duration_ms: spread(durations.clone()),
-        cost: spread(costs.clone()),
-        sentiment,
-        fields: by_field.into_iter().map(|(k, v)| (k.to_owned(), field(&v))).collect(),
-        durations,
-        costs,
+
+    pub fn finish(self, name: String) -> Arm {
+        let success = (self.known > 0).then(|| Rate {
+            n: self.known,
+            successes: self.successes,
+            rate: self.successes as f64 / self.known as f64,
+            ci95: wilson(self.successes, self.known),
+        });
+        let with_sentiment: u64 = self.sentiments.values().sum();
+        Arm {
+            arm: name,
+            calls: self.calls,
+            success,
+            duration_ms: spread(self.durations.clone()),
+            cost: spread(self.costs.clone()),
+            sentiment: self.sentiments.into_iter().map(|(k, c)| (k, c as f64 / with_sentiment as f64)).collect(),
+            fields: self.fields.into_iter().map(|(k, acc)| (k, acc.finish())).collect(),
+            durations: self.durations,
+            costs: self.costs,
+        }
     }
+}
+
+/// Statistics of one arm's calls (from whole records; `ArmBuilder` for streams of rows).
+pub fn arm(name: String, calls: &[&Outcome]) -> Arm {
+    let mut builder = ArmBuilder::default();
+    for c in calls {
+        let analysis = c.analysis.as_ref().map(|a| Value::Object(a.clone()).to_string());
+        let sentiment = c.sentiment.map(|s| serde_json::to_value(s).expect("a sentiment"));
+        builder.add(&Row {
+            version: c.version,
+            variant: c.variant.as_deref(),
+            draft: c.draft,
+            success: c.success,
+            duration_ms: c.duration_ms,
+            cost: c.cost,
+            sentiment: sentiment.as_ref().and_then(Value::as_str),
+            analysis: analysis.as_deref(),
+        });
+    }
+    builder.finish(name)
 }
 
 fn not_enough(a: &Arm, b: &Arm) -> Option<Test> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::stats::Row;
 use super::{Event, Record, Sentiment, Source, merge};
 use crate::error::{Error, Result};
 
@@ -25,7 +26,7 @@ const SCHEMA: &[&str] = &[
      ended_reason TEXT, cost DOUBLE PRECISION, summary TEXT, analysis TEXT)",
     "CREATE INDEX IF NOT EXISTS calls_agent_version ON calls (agent, version, at)",
     "CREATE INDEX IF NOT EXISTS calls_channel ON calls (channel, at)",
-    "CREATE INDEX IF NOT EXISTS calls_at ON calls (at)",
+    "CREATE INDEX IF NOT EXISTS calls_at ON calls (at, call_id)",
 ];
 
 const COLUMNS: &str = "call_id, source, channel, caller, agent, version, tree, variant, bucket, revision, \
@@ -137,7 +138,8 @@ impl Store {
         match self {
             Store::Sqlite(c) => {
                 let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
-                let n = c.execute(sql, rusqlite::params_from_iter(values)).map_err(|e| db(sql)(&e))?;
+                let mut statement = c.prepare_cached(sql).map_err(|e| db(sql)(&e))?;
+                let n = statement.execute(rusqlite::params_from_iter(values)).map_err(|e| db(sql)(&e))?;
                 Ok(n as u64)
             }
             Store::Postgres(c) => {
@@ -229,6 +231,7 @@ impl Store {
         })?;
         let result = (|| {
             let mut touched: Vec<String> = Vec::new();
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
             for (event, raw) in events {
                 let id = &event.record.call_id;
                 if let Store::Postgres(_) = self {
@@ -247,7 +250,7 @@ impl Store {
                         Cell::Text(Some(received_at.into())),
                     ],
                 )?;
-                if !touched.contains(id) {
+                if seen.insert(id.as_str()) {
                     touched.push(id.clone());
                 }
             }
@@ -340,28 +343,62 @@ impl Store {
         Ok(rows.first().and_then(|r| r[0].int()).unwrap_or(0) as u64)
     }
 
-    /// The columns `stats` needs, for the calls matching `filter`.
-    pub fn outcomes(&mut self, filter: &Filter) -> Result<Vec<Outcome>> {
-        let (clause, params) = filter.sql();
-        let rows = self.query(
-            &format!(
-                "SELECT version, variant, success, duration_ms, cost, sentiment, analysis, tree FROM calls{clause}"
-            ),
-            &params,
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| Outcome {
-                version: r[0].int().map(|v| v as u64),
-                variant: r[1].text().map(str::to_owned),
-                success: r[2].boolean(),
-                duration_ms: r[3].int().map(|v| v as f64),
-                cost: r[4].real(),
-                sentiment: r[5].text().and_then(Sentiment::parse),
-                analysis: r[6].text().and_then(|t| serde_json::from_str(t).ok()),
-                draft: r[0].int().is_none() && r[7].text().is_some(),
-            })
-            .collect())
+    /// Streams the columns `stats` needs, for the calls matching `filter`, borrowed from each
+    /// row (no row becomes an allocation of its own).
+    pub fn for_each_outcome(&mut self, filter: &Filter, mut f: impl FnMut(&Row<'_>)) -> Result<()> {
+        let scan = matches!(self, Store::Sqlite(_)) && filter.version.is_none();
+        let (clause, params) = filter.sql_with(scan);
+        let sql = format!(
+            "SELECT version, variant, success, duration_ms, cost, sentiment, analysis, \
+             (version IS NULL AND tree IS NOT NULL) FROM calls{clause}"
+        );
+        match self {
+            Store::Sqlite(c) => {
+                let mut statement = c.prepare_cached(&sql).map_err(|e| db(&sql)(&e))?;
+                let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
+                let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(|e| db(&sql)(&e))?;
+                while let Some(r) = rows.next().map_err(|e| db(&sql)(&e))? {
+                    let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten());
+                    let int = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_i64_or_null().ok().flatten());
+                    let real = |i: usize| {
+                        r.get_ref(i).ok().and_then(|v| match v {
+                            rusqlite::types::ValueRef::Real(x) => Some(x),
+                            rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
+                            _ => None,
+                        })
+                    };
+                    f(&Row {
+                        version: int(0).map(|v| v as u64),
+                        variant: text(1),
+                        success: int(2).map(|v| v != 0),
+                        duration_ms: real(3),
+                        cost: real(4),
+                        sentiment: text(5),
+                        analysis: text(6),
+                        draft: int(7) == Some(1),
+                    });
+                }
+                Ok(())
+            }
+            Store::Postgres(c) => {
+                let boxed = pg_params(&params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+                let rows = c.query(&sql, &refs).map_err(|e| db(&sql)(&e))?;
+                for r in &rows {
+                    f(&Row {
+                        version: r.get::<_, Option<i64>>(0).map(|v| v as u64),
+                        variant: r.get(1),
+                        success: r.get(2),
+                        duration_ms: r.get::<_, Option<i64>>(3).map(|v| v as f64),
+                        cost: r.get(4),
+                        sentiment: r.get(5),
+                        analysis: r.get(6),
+                        draft: r.get::<_, Option<bool>>(7) == Some(true),
+                    });
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -394,6 +431,12 @@ pub struct Filter {
 
 impl Filter {
     fn sql(&self) -> (String, Vec<Cell>) {
+        self.sql_with(false)
+    }
+
+    /// `scan`: read the whole table in order rather than through the agent index (SQLite's `+`),
+    /// what a statistic over most of an agent's calls wants: no random lookup per row.
+    fn sql_with(&self, scan: bool) -> (String, Vec<Cell>) {
         let mut terms = Vec::new();
         let mut params = Vec::new();
         let mut add = |term: &str, cell: Cell| {
@@ -401,7 +444,7 @@ impl Filter {
             terms.push(term.replace('?', &format!("${}", params.len())));
         };
         if let Some(a) = &self.agent {
-            add("agent = ?", Cell::Text(Some(a.clone())));
+            add(if scan { "+agent = ?" } else { "agent = ?" }, Cell::Text(Some(a.clone())));
         }
         match self.version {
             Some(Some(v)) => add("version = ?", Cell::Int(Some(v as i64))),
