@@ -17,7 +17,7 @@ use common::{git, hermetic, run_ok};
 
 fn record(i: u64) -> String {
     let version = 1 + i % 3;
-    let variant = ["control", "test"][(i % 5 == 0) as usize];
+    let variant = ["control", "test"][usize::from(i.is_multiple_of(5))];
     format!(
         "{{\"call_id\":\"call-{i}\",\"agent\":\"sales\",\"version\":{version},\"tree\":\"{:040x}\",\"variant\":\"{variant}\",\
          \"channel\":\"+14155550199\",\"started_at\":\"2026-11-{:02}T{:02}:{:02}:{:02}Z\",\"duration_ms\":{},\"success\":{},\
@@ -31,7 +31,7 @@ fn record(i: u64) -> String {
         (i * 31 + version) % 10 < 6 + version,
         0.05 + (i % 17) as f64 / 100.0,
         ["positive", "neutral", "negative"][(i % 3) as usize],
-        i % 4 == 0,
+        i.is_multiple_of(4),
         ["solo", "small", "medium"][(i % 3) as usize],
     )
 }
