@@ -272,9 +272,21 @@ async fn readyz(Extract(state): Extract<Shared>) -> Answer {
 
 async fn metrics(Extract(state): Extract<Shared>) -> Response {
     let snapshot = state.snapshot.load_full();
-    let text = state.metrics.render(
+    let mut text = state.metrics.render(
         snapshot.as_deref().map(|s| s.revision.as_str()),
         snapshot.as_deref().map(|s| s.build_time.as_secs_f64()),
     );
+    if let Some(calls) = &state.calls {
+        use std::fmt::Write as _;
+        let _ = write!(
+            text,
+            "# HELP agentver_call_decisions_recorded_total Resolve decisions handed to the call store.\n\
+             # TYPE agentver_call_decisions_recorded_total counter\nagentver_call_decisions_recorded_total {}\n\
+             # HELP agentver_call_decisions_dropped_total Decisions dropped because the store's queue was full.\n\
+             # TYPE agentver_call_decisions_dropped_total counter\nagentver_call_decisions_dropped_total {}\n",
+            calls.recorded.load(Relaxed),
+            calls.dropped.load(Relaxed)
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

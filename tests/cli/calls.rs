@@ -112,9 +112,14 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(env: &TestEnv, store: &str) -> Serve {
-        use std::io::BufRead;
         let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", store]);
-        cmd.env("AGENTVER_RETELL_API_KEY", RETELL_KEY).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.env("AGENTVER_RETELL_API_KEY", RETELL_KEY);
+        Serve::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Serve {
+        use std::io::BufRead;
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
         let mut seen = Vec::new();
@@ -222,6 +227,9 @@ fn end_to_end(env: &TestEnv, store: &str) {
     assert_eq!(call["source"], json!("retell"));
     assert!(call["caller"].as_str().unwrap().starts_with("h:"), "the number is hashed: {call}");
     assert!(calls_json(env, store, &["--version", "2"]).is_empty());
+    let metrics =
+        serve.http.get(format!("{}/metrics", serve.base)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(metrics.contains("agentver_call_decisions_recorded_total 1\n"), "{metrics}");
     // The server answers the same list and the replay.
     let (_, over_http) = serve.get("/v1/calls?version=1");
     assert_eq!(over_http.as_array().unwrap().len(), 1);
@@ -294,4 +302,49 @@ fn call_records_end_to_end_on_sqlite() {
 fn call_records_end_to_end_on_postgresql() {
     let env = published();
     end_to_end(&env, &postgres_store());
+}
+
+#[test]
+fn vapi_and_elevenlabs_hooks_check_their_secrets_and_numbers_can_be_kept() {
+    let env = published();
+    env.write("agentver.toml", "[calls]\nkeep_caller_numbers = true\n");
+    env.commit_all("keep numbers");
+    let store = format!("sqlite:{}", env.root.parent().unwrap().join("hooks.sqlite").display());
+    let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", &store]);
+    cmd.env("AGENTVER_VAPI_SECRET", "vapi-s3cret").env("AGENTVER_ELEVENLABS_WEBHOOK_SECRET", "wsec_x");
+    let serve = Serve::spawn(cmd);
+    let vapi = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "startedAt": "2026-11-30T10:00:00Z", "endedAt": "2026-11-30T10:01:00Z",
+        "analysis": {"successEvaluation": "false"},
+        "call": {"id": "vapi-1", "customer": {"number": "+16505550199"},
+                 "metadata": {"agentver_agent": "sales", "agentver_version": "2", "agentver_tree": "ab"}}}})
+    .to_string();
+    assert_eq!(serve.post("/hooks/vapi", &vapi, &[("x-vapi-secret", "wrong")]).0, 401);
+    assert_eq!(serve.post("/hooks/vapi", &vapi, &[]).0, 401);
+    let (status, stored) = serve.post("/hooks/vapi", &vapi, &[("authorization", "Bearer vapi-s3cret")]);
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!((&stored["call"]["duration_ms"], &stored["call"]["success"]), (&json!(60000), &json!(false)));
+    // keep_caller_numbers = true: the number as given.
+    assert_eq!(stored["call"]["caller"], json!("+16505550199"));
+    // Other Vapi message types are acknowledged and not stored.
+    let (status, ignored) =
+        serve.post("/hooks/vapi", r#"{"message": {"type": "status-update"}}"#, &[("x-vapi-secret", "vapi-s3cret")]);
+    assert_eq!((status, ignored["ignored"].is_string()), (200, true));
+
+    let el = json!({"type": "post_call_transcription", "data": {"conversation_id": "el-1",
+        "metadata": {"start_time_unix_secs": 1_795_000_000, "call_duration_secs": 30},
+        "analysis": {"call_successful": "success"}}})
+    .to_string();
+    let secs = now_ms() / 1000;
+    let old = agentver::calls::platforms::sign_elevenlabs("wsec_x", el.as_bytes(), secs - 31 * 60);
+    assert_eq!(serve.post("/hooks/elevenlabs", &el, &[("elevenlabs-signature", &old)]).0, 401);
+    let good = agentver::calls::platforms::sign_elevenlabs("wsec_x", el.as_bytes(), secs);
+    let (status, stored) = serve.post("/hooks/elevenlabs", &el, &[("elevenlabs-signature", &good)]);
+    assert_eq!((status, &stored["call"]["success"]), (200, &json!(true)), "{stored}");
+    // Unattributed, it is kept all the same.
+    assert!(stored["call"]["agent"].is_null());
+    // Retell has no key configured here: 404, not a silent accept.
+    assert_eq!(serve.post("/hooks/retell", "{}", &[]).0, 404);
+    let all = calls_json(&env, &store, &[]);
+    assert_eq!(all.len(), 2, "{all:?}");
 }
