@@ -20,13 +20,30 @@ fn postgres_server() -> &'static str {
         if let Ok(url) = std::env::var("AGENTVER_TEST_POSTGRES") {
             return url;
         }
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).max())
-            .expect("PostgreSQL is not installed: apt-get install postgresql, or set AGENTVER_TEST_POSTGRES");
+        let find = || {
+            std::fs::read_dir("/usr/lib/postgresql")
+                .ok()
+                .and_then(|d| d.flatten().map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).max())
+        };
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if find().is_none() && root {
+            // As .ci/run does: Debian's package, so `cargo test` alone works on a fresh machine.
+            let install = || {
+                Command::new("apt-get")
+                    .args(["install", "-y", "-qq", "postgresql"])
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !install() {
+                let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+                install();
+            }
+        }
+        let bin = find().expect("PostgreSQL is not installed: apt-get install postgresql, or set AGENTVER_TEST_POSTGRES");
         // Leaked on purpose: the cluster lives as long as the test process.
         let dir = tempfile::tempdir().unwrap().keep();
-        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         let run = |program: &str, args: &[&str]| {
             let program = bin.join(program);
             let mut cmd = if root {
