@@ -111,17 +111,7 @@ fn main() {
             "## Call records\n\nWritten by `cargo bench --bench calls -- --out BENCHMARKS.md`. Whole processes on the \
              2-core machine; generated records carry every field (analysis included).\n\n{table}"
         );
-        const START: &str = "<!-- calls:start -->";
-        const END: &str = "<!-- calls:end -->";
-        let block = format!("{START}\n{results}{END}\n");
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
-        let doc = match (existing.find(START), existing.find(END)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{block}{}", &existing[..a], existing[b + END.len()..].trim_start_matches('\n'))
-            }
-            _ => format!("{}\n{block}", existing.trim_end()),
-        };
-        std::fs::write(&path, doc).unwrap();
+        common::write_block(&path, "calls", &results);
         eprintln!("wrote {path}");
     }
 }

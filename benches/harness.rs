@@ -412,18 +412,7 @@ fn main() {
             started_all.elapsed().as_secs_f64() / 60.0,
             machine()
         );
-        // Only the block between the markers is rewritten; anything else in the file is kept.
-        const START: &str = "<!-- results:start -->";
-        const END: &str = "<!-- results:end -->";
-        let block = format!("{START}\n{results}{END}\n");
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
-        let doc = match (existing.find(START), existing.find(END)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{block}{}", &existing[..a], existing[b + END.len()..].trim_start_matches('\n'))
-            }
-            _ => block,
-        };
-        std::fs::write(&path, doc).unwrap();
+        common::write_block(&path, "results", &results);
         eprintln!("wrote {path}");
     }
 }

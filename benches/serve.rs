@@ -386,17 +386,7 @@ fn main() {
             std::fs::metadata(www.join("www/pinned.json")).map_or(0, |m| m.len()),
             if budget_ok { "met" } else { "missed" },
         );
-        const START: &str = "<!-- serve:start -->";
-        const END: &str = "<!-- serve:end -->";
-        let block = format!("{START}\n{results}{END}\n");
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
-        let doc = match (existing.find(START), existing.find(END)) {
-            (Some(a), Some(b)) if a < b => {
-                format!("{}{block}{}", &existing[..a], existing[b + END.len()..].trim_start_matches('\n'))
-            }
-            _ => format!("{}\n{block}", existing.trim_end()),
-        };
-        std::fs::write(&path, doc).unwrap();
+        common::write_block(&path, "serve", &results);
         eprintln!("wrote {path}");
     }
 }

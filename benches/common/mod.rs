@@ -143,3 +143,19 @@ pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Vec<u8> {
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
+
+/// Rewrites only the block between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `path`
+/// (appending it when absent), so each benchmark keeps the others' results.
+pub fn write_block(path: &str, name: &str, results: &str) {
+    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
+    let block = format!("{start}\n{results}{end}\n");
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let doc = match (existing.find(&start), existing.find(&end)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{block}{}", &existing[..a], existing[b + end.len()..].trim_start_matches('\n'))
+        }
+        _ if existing.trim().is_empty() => block,
+        _ => format!("{}\n\n{block}", existing.trim_end()),
+    };
+    std::fs::write(path, doc).unwrap();
+}

@@ -234,18 +234,7 @@ impl Resolver {
     /// repository handle. Returns the first version that fails to load.
     pub fn load_everything(&self, agents: &[AgentId]) -> Result<()> {
         let ws = self.with_workspace(|ws| Ok(ws.clone()))?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-        let chunk = agents.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let loaders: Vec<_> = agents
-                .chunks(chunk)
-                .map(|part| {
-                    let ws = ws.clone();
-                    scope.spawn(move || part.iter().try_for_each(|agent| self.load_agent(&ws, agent)))
-                })
-                .collect();
-            loaders.into_iter().try_for_each(|l| l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        })
+        ws.in_parallel(agents, |ws, agent| self.load_agent(ws, agent)).map(drop)
     }
 
     fn load_agent(&self, ws: &Workspace, agent: &AgentId) -> Result<()> {

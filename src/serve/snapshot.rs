@@ -124,23 +124,24 @@ impl Snapshot {
             counters.insert(channel.name.clone(), per_target);
         }
         // `log --json` at this revision, its draft state from the draft loaded above.
-        let logs: HashMap<AgentId, Bytes> = parallel(&agents, &ws, |ws, agent| {
-            let versions = ws.version_history(agent)?;
-            let latest = latest_tree(&versions);
-            let draft = match resolver.draft(agent) {
-                Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
-                Some(Err(e)) => DraftInfo::from_load(latest, Err(&e)),
-                None => None,
-            };
-            let draft = match draft {
-                Some(d) => d,
-                None => ws.draft_info(agent, latest, &at)?,
-            };
-            let log = Log { agent: agent.to_string(), draft, versions };
-            Ok((agent.clone(), with_revision(&log, &revision)?.into()))
-        })?
-        .into_iter()
-        .collect();
+        let logs: HashMap<AgentId, Bytes> = ws
+            .in_parallel(&agents, |ws, agent| {
+                let versions = ws.version_history(agent)?;
+                let latest = latest_tree(&versions);
+                let draft = match resolver.draft(agent) {
+                    Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
+                    Some(Err(e)) => DraftInfo::from_load(latest, Err(&e)),
+                    None => None,
+                };
+                let draft = match draft {
+                    Some(d) => d,
+                    None => ws.draft_info(agent, latest, &at)?,
+                };
+                let log = Log { agent: agent.to_string(), draft, versions };
+                Ok((agent.clone(), with_revision(&log, &revision)?.into()))
+            })?
+            .into_iter()
+            .collect();
         let mut summaries = Vec::with_capacity(agents.len());
         for agent in &agents {
             summaries.push(AgentSummary {
@@ -204,31 +205,6 @@ impl Snapshot {
             ("trees", self.trees.len()),
         ])
     }
-}
-
-/// `f` over `items`, shared out over the machine's cores (each thread with its own repository
-/// handle); the results in the items' order, or the first error.
-fn parallel<T: Send>(
-    items: &[AgentId],
-    ws: &Workspace,
-    f: impl Fn(&Workspace, &AgentId) -> Result<T> + Sync,
-) -> Result<Vec<T>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                let (ws, f) = (ws.clone(), &f);
-                scope.spawn(move || part.iter().map(|item| f(&ws, item)).collect::<Result<Vec<T>>>())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for worker in workers {
-            out.extend(worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
-        }
-        Ok(out)
-    })
 }
 
 /// A Prometheus label value: backslash, double quote and newline escaped.

@@ -379,6 +379,32 @@ impl Workspace {
         Ok(bundle::list_agents(self.drafts(at)?.as_ref())?.0)
     }
 
+    /// `f` over `items`, shared out over the machine's cores (up to 4), each thread with its own
+    /// clone of this workspace (and so its own repository handle); the results in the items'
+    /// order, or the first error.
+    pub fn in_parallel<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        f: impl Fn(&Workspace, &T) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let chunk = items.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    let (ws, f) = (self.clone(), &f);
+                    scope.spawn(move || part.iter().map(|item| f(&ws, item)).collect::<Result<Vec<R>>>())
+                })
+                .collect();
+            let mut out = Vec::with_capacity(items.len());
+            for worker in workers {
+                out.extend(worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+            }
+            Ok(out)
+        })
+    }
+
     /// A digest of every agent tag's name and target: it changes when a tag is created, moved or
     /// deleted (what a server following the repository must notice).
     pub fn tags_digest(&self) -> Result<u64> {

@@ -4,11 +4,11 @@
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::env::TestEnv;
+use crate::serve::{Server, published};
 
 const RETELL_KEY: &str = "key_test_4b1d";
 
@@ -103,29 +103,8 @@ fn rand_suffix() -> String {
     format!("{}_{nanos}", N.fetch_add(1, Ordering::Relaxed))
 }
 
-fn published() -> TestEnv {
-    let env = TestEnv::example();
-    env.av(&["publish", "--all", "-m", "first"]).ok();
-    env.edit("agents/sales.yaml", "temperature: 0.3", "temperature: 0.5");
-    env.av(&["publish", "sales", "-m", "warmer"]).ok();
-    env.av(&["pin", "+14155550100", "sales@v1"]).ok();
-    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@v2:20"]).ok();
-    env.commit_all("pins");
-    env
-}
-
-struct Serve {
-    child: std::process::Child,
-    base: String,
-    http: ureq::Agent,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// `serve` with a call store, answering `(status, JSON)`.
+struct Serve(Server);
 
 impl Serve {
     fn start(env: &TestEnv, store: &str) -> Serve {
@@ -134,42 +113,20 @@ impl Serve {
         Serve::spawn(cmd)
     }
 
-    fn spawn(mut cmd: Command) -> Serve {
-        use std::io::BufRead;
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let addr = loop {
-            let line = lines.next().unwrap_or_else(|| panic!("serve exited: {seen:?}")).unwrap();
-            seen.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split(',').next().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let serve = Serve { child, base: format!("http://{addr}"), http };
-        let started = Instant::now();
-        while serve.get("/readyz").0 != 200 {
-            assert!(started.elapsed() < Duration::from_secs(20), "serve never became ready");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        serve
+    fn spawn(cmd: Command) -> Serve {
+        let server = Server::spawn(cmd, None);
+        server.wait_for(|s| s.get("/readyz").status == 200, "ready");
+        Serve(server)
     }
 
     fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self.http.get(format!("{}{path}", self.base)).call().unwrap();
-        (r.status().as_u16(), serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null))
+        let r = self.0.get(path);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
     }
 
     fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let mut request = self.http.post(format!("{}{path}", self.base)).content_type("application/json");
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let mut r = request.send(body).unwrap();
-        (r.status().as_u16(), serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null))
+        let r = self.0.post_with(path, body, headers);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
     }
 }
 
@@ -244,8 +201,7 @@ fn end_to_end(env: &TestEnv, store: &str) {
     assert_eq!(call["source"], json!("retell"));
     assert!(call["caller"].as_str().unwrap().starts_with("h:"), "the number is hashed: {call}");
     assert!(calls_json(env, store, &["--version", "2"]).is_empty());
-    let metrics =
-        serve.http.get(format!("{}/metrics", serve.base)).call().unwrap().body_mut().read_to_string().unwrap();
+    let metrics = serve.0.get("/metrics").body;
     assert!(metrics.contains("agentver_call_decisions_recorded_total 1\n"), "{metrics}");
     // The server answers the same list and the replay.
     let (_, over_http) = serve.get("/v1/calls?version=1");

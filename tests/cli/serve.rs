@@ -16,22 +16,22 @@ use crate::env::TestEnv;
 const TOKEN: &str = "tok-7f3a";
 
 /// A running `agentver serve` and the log lines it has written.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
     log: Arc<Mutex<Vec<String>>>,
-    http: ureq::Agent,
+    pub http: ureq::Agent,
     token: Option<String>,
 }
 
-struct Reply {
-    status: u16,
+pub struct Reply {
+    pub status: u16,
     revision: Option<String>,
-    body: String,
+    pub body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
@@ -48,7 +48,14 @@ impl Server {
     /// Starts serve with `args` (plus a free port) and waits for its "listening" line.
     fn start(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0"]);
-        cmd.args(args).envs(vars.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.args(args).envs(vars.iter().copied());
+        let token = args.contains(&"--token-file").then(|| TOKEN.to_owned());
+        Server::spawn(cmd, token)
+    }
+
+    /// Runs `cmd` (a `serve` on port 0) and waits for its "listening" line.
+    pub fn spawn(mut cmd: std::process::Command, token: Option<String>) -> Server {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -66,7 +73,6 @@ impl Server {
             let _ = child.kill();
             panic!("serve did not start: {:?}", log.lock().unwrap())
         });
-        let token = args.contains(&"--token-file").then(|| TOKEN.to_owned());
         Server { child, base: format!("http://{addr}"), log, http: client(), token }
     }
 
@@ -94,20 +100,27 @@ impl Server {
         Server::reply(request.call())
     }
 
-    fn get(&self, path: &str) -> Reply {
+    pub fn get(&self, path: &str) -> Reply {
         self.get_as(path, self.token.as_deref())
     }
 
     fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Reply {
+        self.post_with(path, body, &[])
+    }
+
+    pub fn post_with(&self, path: &str, body: impl Into<Vec<u8>>, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.base)).content_type("application/json");
         if let Some(t) = &self.token {
             request = request.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
         }
         Server::reply(request.send(body.into()))
     }
 
     #[track_caller]
-    fn wait_for(&self, mut done: impl FnMut(&Server) -> bool, what: &str) -> Duration {
+    pub fn wait_for(&self, mut done: impl FnMut(&Server) -> bool, what: &str) -> Duration {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
             if done(self) {
@@ -144,7 +157,7 @@ impl Drop for Server {
 
 /// The example config with sales v1 and v2, support and intake v1, channels pinned and
 /// committed.
-fn published() -> TestEnv {
+pub fn published() -> TestEnv {
     let env = TestEnv::example();
     env.av(&["publish", "--all", "-m", "first"]).ok();
     env.edit("agents/sales.yaml", "temperature: 0.3", "temperature: 0.5");
