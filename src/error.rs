@@ -67,6 +67,15 @@ pub enum Error {
     /// is in that file, at the channel's line.
     #[error("{file}:{line}: channel '{channel}': {source}")]
     InChannel { file: String, line: u32, channel: String, source: Box<Error> },
+    /// No record of this call in the call store.
+    #[error("no call '{call_id}' in the call store")]
+    UnknownCall { call_id: String },
+    /// A call's configuration is named by a tree this repository does not hold.
+    #[error("tree {tree} is not in this repository, so the configuration that served the call cannot be read")]
+    TreeNotFound { tree: String },
+    /// Comparing a split's variants needs the channel whose split they are.
+    #[error("comparing variants needs the channel whose split they are")]
+    VariantsNeedChannel,
     /// The call store (SQLite or PostgreSQL) failed.
     #[error("call store: {context}: {message}")]
     CallStore { context: String, message: String },

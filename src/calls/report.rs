@@ -138,12 +138,7 @@ pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request:
                 .collect();
             stats::srm(&counts)
         }
-        (true, None) => {
-            return Err(Error::Usage {
-                message: "comparing variants needs the channel whose split they are".into(),
-                hint: Some("add --channel C".into()),
-            });
-        }
+        (true, None) => return Err(Error::VariantsNeedChannel),
         _ => None,
     };
     let comparison = comparison(ws, agent, &arms, request)?;
@@ -192,10 +187,7 @@ pub struct Replay {
 }
 
 pub fn replay(ws: &Workspace, store: &mut Store, call_id: &str) -> Result<Replay> {
-    let call = store.get(call_id)?.ok_or_else(|| Error::Usage {
-        message: format!("no call '{call_id}' in the call store"),
-        hint: Some("`agentver calls` lists the calls recorded".into()),
-    })?;
+    let call = store.get(call_id)?.ok_or_else(|| Error::UnknownCall { call_id: call_id.to_owned() })?;
     let (Some(agent), Some(tree)) = (&call.agent, &call.tree) else {
         return Err(Error::usage(format!(
             "call '{call_id}' was never attributed to a configuration (no agent and tree were reported)"

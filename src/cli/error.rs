@@ -61,6 +61,11 @@ fn hint(e: &Error) -> Option<String> {
             "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
                 .into(),
         ),
+        Error::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
+        Error::TreeNotFound { .. } => Some(
+            "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),
+        ),
+        Error::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),
         Error::UnknownChannel { .. } => Some("`agentver channels` lists the channels; `agentver pin` adds one".into()),
         Error::TreeMismatch { .. } => {
             Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())

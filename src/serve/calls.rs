@@ -234,13 +234,7 @@ pub async fn replay(Extract(state): Extract<Arc<State>>, Path(call_id): Path<Str
             report::replay(&ws, store, &call_id)
         })
         .await?;
-    match answer {
-        Ok(replay) => Ok(json_response(&replay)),
-        Err(crate::Error::Usage { message, hint }) if message.starts_with("no call") => {
-            Err(ApiError { status: StatusCode::NOT_FOUND, code: "unknown_call", message, hint })
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(json_response(&answer?))
 }
 
 /// `GET /v1/stats/{agent}?…`: as `agentver stats`.

@@ -71,6 +71,15 @@ impl From<Error> for ApiError {
             ),
             Error::NoVersions { .. } => (StatusCode::NOT_FOUND, "no_versions", None),
             Error::DraftUnavailable { .. } => (StatusCode::NOT_FOUND, "draft_unavailable", None),
+            Error::UnknownCall { .. } => {
+                (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
+            }
+            Error::TreeNotFound { .. } => (StatusCode::NOT_FOUND, "unknown_tree", None),
+            Error::VariantsNeedChannel => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                Some("add channel=C: the split's weights come from that channel".into()),
+            ),
             Error::TreeMismatch { .. } => (
                 StatusCode::CONFLICT,
                 "tree_mismatch",

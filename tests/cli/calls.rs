@@ -320,4 +320,21 @@ fn vapi_and_elevenlabs_hooks_check_their_secrets_and_numbers_can_be_kept() {
     assert_eq!(serve.post("/hooks/retell", "{}", &[]).0, 404);
     let all = calls_json(&env, &store, &[]);
     assert_eq!(all.len(), 2, "{all:?}");
+
+    // Errors name the thing, over HTTP and on the command line.
+    let (status, missing) = serve.get("/v1/calls/nobody");
+    assert_eq!((status, &missing["error"]["code"]), (404, &json!("unknown_call")));
+    let (status, _) = serve.get("/v1/stats/sales?by=variant");
+    assert_eq!(status, 400);
+    let replay = env.av(&["replay", "nobody", "--calls", &store]).code(2);
+    assert!(
+        replay.stderr.contains("no call 'nobody'") && replay.stderr.contains("hint: `agentver calls`"),
+        "{}",
+        replay.stderr
+    );
+    // el-1 was never attributed: replay says so rather than guessing.
+    let unattributed = env.av(&["replay", "el-1", "--calls", &store]).code(2);
+    assert!(unattributed.stderr.contains("never attributed"), "{}", unattributed.stderr);
+    let split = env.av(&["stats", "sales", "--by", "variant", "--calls", &store]).code(2);
+    assert!(split.stderr.contains("hint: add --channel C"), "{}", split.stderr);
 }
