@@ -65,6 +65,28 @@ fn every_command_as_people_and_programs_see_it() {
     env.commit_all("deployed");
     snap!(env, "export", "export");
 
+    // Call records: imported (fixed ids and times), listed, compared, replayed.
+    let v1_tree = env.rev("agent/sales/v1^{tree}");
+    let lines: String = (0..40)
+        .map(|i| {
+            let version = 1 + i % 2;
+            format!(
+                "{{\"call_id\": \"c-{i:02}\", \"agent\": \"sales\", \"version\": {version}, \"tree\": \"{v1_tree}\", \"channel\": \"+14155550199\", \"variant\": \"{}\", \"started_at\": \"2026-11-{:02}T10:00:00Z\", \"duration_ms\": {}, \"success\": {}, \"sentiment\": \"positive\", \"analysis\": {{\"demo_booked\": {}}}}}\n",
+                if version == 1 { "old" } else { "new" },
+                1 + i / 2,
+                60_000 + i * 1000,
+                i % 3 != 0,
+                i % 4 == 0
+            )
+        })
+        .collect();
+    env.write("../calls.jsonl", &lines);
+    snap!(env, "calls_import", "calls", "import", "../calls.jsonl");
+    snap!(env, "calls", "calls", "--version", "2", "--limit", "5");
+    snap!(env, "stats", "stats", "sales", "--compare", "v1", "v2");
+    snap!(env, "stats_by_variant_json", "stats", "sales", "--by", "variant", "--channel", "+14155550199", "--json");
+    snap!(env, "replay", "replay", "c-01");
+
     // The errors people hit first.
     snap!(env, "error_unknown_agent", "show", "sals");
     snap!(env, "error_unknown_channel", "resolve", "nowhere");

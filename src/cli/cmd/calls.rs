@@ -104,6 +104,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         ui.print_json(&calls)?;
         return Ok(Outcome::Success);
     }
+    let mut rows = vec![["STARTED", "CALL", "SERVED", "CHANNEL", "OUTCOME", "DURATION"].map(str::to_owned)];
     for c in &calls {
         let served = match (&c.agent, c.version, &c.tree) {
             (Some(a), Some(v), _) => format!("{a} v{v}"),
@@ -116,14 +117,23 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             Some(false) => "failure",
             None => "-",
         };
-        let duration = c.duration_ms.map(|d| format!("{:.1}s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-        let when = c.started_at.as_deref().or(c.resolved_at.as_deref()).unwrap_or("-");
-        writeln!(
-            ui.out(),
-            "{when}  {}  {served}{variant}  {}  {outcome}  {duration}",
-            c.call_id,
-            c.channel.as_deref().unwrap_or("-")
-        )?;
+        rows.push([
+            c.started_at.as_deref().or(c.resolved_at.as_deref()).unwrap_or("-").to_owned(),
+            c.call_id.clone(),
+            format!("{served}{variant}"),
+            c.channel.clone().unwrap_or_else(|| "-".into()),
+            outcome.to_owned(),
+            c.duration_ms.map_or_else(|| "-".into(), |d| format!("{:.1}s", d as f64 / 1000.0)),
+        ]);
+    }
+    if calls.is_empty() {
+        ui.status("no calls match");
+        return Ok(Outcome::Success);
+    }
+    let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    for row in &rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:w$}")).collect();
+        writeln!(ui.out(), "{}", cells.join("  ").trim_end())?;
     }
     Ok(Outcome::Success)
 }
