@@ -67,6 +67,27 @@ pub enum Error {
     /// is in that file, at the channel's line.
     #[error("{file}:{line}: channel '{channel}': {source}")]
     InChannel { file: String, line: u32, channel: String, source: Box<Error> },
+    /// A split named fewer than two variants.
+    #[error("a split needs at least two variants")]
+    SplitTooSmall,
+    /// A version label that is not one line.
+    #[error("the label must be one non-empty line")]
+    BadLabel,
+    /// `restore` named the draft, which is already in the work tree.
+    #[error("the draft is already in the work tree; name a version to restore")]
+    RestoreDraft { agent: String },
+    /// A rollback whose target's content is already latest's.
+    #[error("nothing to roll back: {agent} v{latest} already has v{target}'s content")]
+    NothingToRollBack { agent: String, latest: u64, target: u64 },
+    /// "No blind numbering": this clone lacks the version tags published elsewhere.
+    #[error("publish refused: {why}; publishing now would give out version numbers that exist elsewhere")]
+    TagsMissing { why: String },
+    /// `push` lost the race for numbers too many times in a row.
+    #[error("gave up pushing to '{remote}' after {attempts} lost races")]
+    PushRaces { remote: String, attempts: u32 },
+    /// `push` refuses versions that `verify` faults: the remote keeps tags forever.
+    #[error("push refused: the versions to push fail verification: {}", .findings.join("; "))]
+    PushUnverified { findings: Vec<String> },
     /// No record of this call in the call store.
     #[error("no call '{call_id}' in the call store")]
     UnknownCall { call_id: String },

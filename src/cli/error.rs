@@ -31,7 +31,11 @@ fn exit_code(e: &Error) -> u8 {
         Error::NothingToPublish { .. }
         | Error::Refused { .. }
         | Error::SilentRevert { .. }
-        | Error::TreeMismatch { .. } => 1,
+        | Error::TreeMismatch { .. }
+        | Error::NothingToRollBack { .. }
+        | Error::TagsMissing { .. }
+        | Error::PushRaces { .. }
+        | Error::PushUnverified { .. } => 1,
         Error::InChannel { source, .. } => exit_code(source),
         _ => 2,
     }
@@ -61,6 +65,17 @@ fn hint(e: &Error) -> Option<String> {
             "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
                 .into(),
         ),
+        Error::SplitTooSmall => Some("to send every call to one version, use `agentver pin`".into()),
+        Error::BadLabel => Some("put longer text in --notes".into()),
+        Error::RestoreDraft { agent } => Some(format!("agentver restore {agent}@latest")),
+        Error::NothingToRollBack { agent, target, .. } => {
+            Some(format!("to reset the draft, run: agentver restore {agent}@v{target}"))
+        }
+        Error::TagsMissing { .. } => {
+            Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into())
+        }
+        Error::PushRaces { .. } => Some("the remote is busy with other publishers; run `agentver push` again".into()),
+        Error::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
         Error::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
         Error::TreeNotFound { .. } => Some(
             "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),

@@ -155,10 +155,7 @@ impl Workspace {
     pub fn check_numbering(&self, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<()> {
         match self.missing_tags(agents, at)? {
             None => Ok(()),
-            Some(why) => Err(Error::refused(
-                format!("publish refused: {why}; publishing now would give out version numbers that exist elsewhere"),
-                Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into()),
-            )),
+            Some(why) => Err(Error::TagsMissing { why }),
         }
     }
 

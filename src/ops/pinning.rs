@@ -101,10 +101,7 @@ impl Workspace {
     ) -> Result<Vec<NewVariant>> {
         check_channel(channel)?;
         if variants.len() < 2 {
-            return Err(Error::Usage {
-                message: "a split needs at least two variants".into(),
-                hint: Some("to send every call to one version, use `agentver pin`".into()),
-            });
+            return Err(Error::SplitTooSmall);
         }
         let mut out: Vec<NewVariant> = Vec::new();
         for (name, spec, weight) in variants {

@@ -68,10 +68,7 @@ pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
 /// Refuses labels git would mangle or that would break the message format.
 pub fn check_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.contains(['\n', '\r']) {
-        return Err(Error::Usage {
-            message: "the label must be one non-empty line".into(),
-            hint: Some("put longer text in --notes".into()),
-        });
+        return Err(Error::BadLabel);
     }
     Ok(())
 }

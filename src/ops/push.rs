@@ -125,10 +125,7 @@ impl Workspace {
                 return Err(failed(&format!("pushing to '{remote}'"), &out));
             }
         }
-        Err(Error::refused(
-            format!("gave up pushing to '{remote}' after {MAX_ATTEMPTS} lost races"),
-            Some("the remote is busy with other publishers; run `agentver push` again".into()),
-        ))
+        Err(Error::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS })
     }
 
     /// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
@@ -152,10 +149,7 @@ impl Workspace {
         if bad.is_empty() {
             return Ok(());
         }
-        Err(Error::refused(
-            format!("push refused: the versions to push fail verification: {}", bad.join("; ")),
-            Some("`agentver verify` lists every finding; nothing was pushed".into()),
-        ))
+        Err(Error::PushUnverified { findings: bad })
     }
 
     /// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top

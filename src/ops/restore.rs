@@ -263,10 +263,7 @@ impl Workspace {
     fn version_for(&self, agent: &AgentId, reference: RefSpec) -> Result<u64> {
         match self.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
             Resolved::Version(n) => Ok(n),
-            Resolved::Draft => Err(Error::Usage {
-                message: "the draft is already in the work tree; name a version to restore".into(),
-                hint: Some(format!("agentver restore {agent}@latest")),
-            }),
+            Resolved::Draft => Err(Error::RestoreDraft { agent: agent.to_string() }),
         }
     }
 
@@ -328,10 +325,9 @@ impl Workspace {
         };
         let created =
             git::create_version(self.repo(), self.names(), &new, self.latest(agent)?, |latest| match latest {
-                Some((n, tree)) if tree == old.tree => Err(Error::refused(
-                    format!("nothing to roll back: {agent} v{n} already has v{target}'s content"),
-                    Some(format!("to reset the draft, run: agentver restore {agent}@v{target}")),
-                )),
+                Some((n, tree)) if tree == old.tree => {
+                    Err(Error::NothingToRollBack { agent: agent.to_string(), latest: n, target })
+                }
                 _ => Ok(()),
             })?;
         self.swap_in(&plan, staged).map_err(|_| {

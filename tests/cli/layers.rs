@@ -100,3 +100,19 @@ fn the_server_makes_no_git_calls_of_its_own() {
     });
     assert!(found.is_empty(), "src/serve/ reaches git or files itself:\n{}", found.join("\n"));
 }
+
+#[test]
+fn library_errors_carry_no_command_line_syntax() {
+    // What to type is the CLI's business (src/cli/error.rs); the library's errors say what is
+    // wrong. Check findings (diagnostics) are reports, not errors, and may name a command.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let library: Vec<PathBuf> =
+        files.into_iter().filter(|f| !f.starts_with(src.join("cli")) && !f.starts_with(src.join("serve"))).collect();
+    let found = violations(&library, |code| {
+        code.contains("hint: Some(")
+            && (code.contains("agentver ") || code.contains("`agentver") || code.contains("--"))
+    });
+    assert!(found.is_empty(), "CLI syntax in library error hints:\n{}", found.join("\n"));
+}

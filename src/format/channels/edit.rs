@@ -169,10 +169,7 @@ pub fn split(
 pub fn unpin(doc: &mut DocumentMut, channel: &str) -> Result<()> {
     let channels = channels_table(doc)?;
     let Some(removed) = channels.remove(channel) else {
-        return Err(Error::Usage {
-            message: format!("unknown channel '{channel}': it is not in {FILE}"),
-            hint: Some("`agentver channels` lists them".into()),
-        });
+        return Err(Error::UnknownChannel { channel: channel.to_owned() });
     };
     let Some(table) = removed.as_table() else { return Ok(()) };
     let prefix = table.decor().prefix().and_then(|p| p.as_str()).unwrap_or_default();
