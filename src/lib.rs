@@ -15,7 +15,7 @@
 //!   file helpers). `push` and `fetch` also run the `git` program, which gix cannot replace
 //! - [`format`](mod@format): bytes into data and diagnostics — the spanned YAML reader and limits, the
 //!   agent/tool/workflow schema, `agentver.toml`, `channels.toml`, the secret scanner, diagnostics,
-//!   structured diffs (*enforced*: no file access, nothing from git but the object id type)
+//!   structured diffs (*enforced*: no file access, nothing from git: a pinned tree is [`names::treeid::TreeId`])
 //! - [`workspace`]: discovery, where drafts come from (the work tree through git's filters, or a
 //!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version
 //! - [`ops`]: one module per command family, each returning a report or a typed error

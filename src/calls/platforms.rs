@@ -315,7 +315,7 @@ pub fn verify_retell(key: &str, header: Option<&str>, body: &[u8], now_ms: i64) 
     Ok(())
 }
 
-/// ElevenLabs: `ElevenLabs-Signature: t=<secs>,v0=<hex>`, HMAC-SHA256(secret, "<t>.<body>"),
+/// ElevenLabs: `ElevenLabs-Signature: t=<secs>,v0=<hex>`, HMAC-SHA256(secret, `"<t>.<body>"`),
 /// 30 minutes.
 pub fn verify_elevenlabs(secret: &str, header: Option<&str>, body: &[u8], now_secs: i64) -> Result<(), BadSignature> {
     let header = header.ok_or_else(|| BadSignature("ElevenLabs-Signature is missing".into()))?;

@@ -3,7 +3,7 @@
 
 pub mod edit;
 
-use crate::git::ObjectId;
+use crate::names::treeid::TreeId;
 use toml_edit::{Item, TableLike};
 
 use crate::format::config::line_of;
@@ -25,7 +25,7 @@ pub struct Target {
     pub agent: AgentId,
     pub pin: Pin,
     /// For numbered pins: the snapshot tree the tag must still hold.
-    pub tree: Option<ObjectId>,
+    pub tree: Option<TreeId>,
     pub line: u32,
 }
 
@@ -200,9 +200,9 @@ impl Reader<'_> {
         };
         let tree = match self.string(table, "tree", what) {
             None => None,
-            Some(hex) => match ObjectId::from_hex(hex.as_bytes()) {
-                Ok(id) => Some(id),
-                Err(_) => {
+            Some(hex) => match TreeId::from_hex(&hex) {
+                Some(id) => Some(id),
+                None => {
                     let l = self.key_line(table, "tree");
                     self.error(l, format!("{what}: tree '{}' is not a full object id", hex.escape_debug()), None);
                     None

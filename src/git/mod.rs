@@ -27,6 +27,7 @@ pub mod tree;
 use crate::names::id::AgentId;
 use crate::names::tagmessage::TagMessage;
 use crate::names::tagname::TagNames;
+use crate::names::treeid::TreeId;
 use error::{GitContext, chain, git};
 
 /// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,
@@ -197,6 +198,13 @@ pub fn tree_id(repo: &gix::Repository, files: &Files, write: bool) -> Result<Obj
         }
     }
     build(repo, &root, write)
+}
+
+/// A pinned tree (channels.toml's own type) is compared with git's ids by bytes.
+impl PartialEq<TreeId> for ObjectId {
+    fn eq(&self, other: &TreeId) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
 }
 
 /// One version tag as found among the refs: its number and the object the ref points at.

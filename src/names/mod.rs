@@ -4,3 +4,4 @@
 pub mod id;
 pub mod tagmessage;
 pub mod tagname;
+pub mod treeid;
