@@ -135,7 +135,12 @@ fn take<T: Clone>(into: &mut Option<T>, from: &Option<T>) {
 /// the same record: they are sorted by a key of their own before the fold.
 pub fn merge(call_id: &str, events: &[Event]) -> Record {
     let mut sorted: Vec<(&Event, String)> = events.iter().map(|e| (e, e.digest())).collect();
-    sorted.sort_by(|(a, da), (b, db)| (a.source.rank(), a.source, da).cmp(&(b.source.rank(), b.source, db)));
+    // Within a source, by time of decision then content: the earliest decision for a call is the
+    // one that stands (a call resolved twice keeps what first served it).
+    sorted.sort_by(|(a, da), (b, db)| {
+        let key = |e: &Event| (e.source.rank(), e.source, e.record.resolved_at.is_none());
+        (key(a), &a.record.resolved_at, da).cmp(&(key(b), &b.record.resolved_at, db))
+    });
     let mut r = Record { call_id: call_id.to_owned(), ..Record::default() };
     // Outcomes: later (higher-ranked) events win.
     for (e, _) in &sorted {

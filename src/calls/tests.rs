@@ -99,6 +99,22 @@ fn permute(items: &mut Vec<usize>, k: usize, f: &mut impl FnMut(&[usize])) {
 }
 
 #[test]
+fn a_call_resolved_twice_keeps_the_first_decision_whatever_the_order() {
+    // Many later decisions, so content order alone would pick a later one for some of them.
+    for v in 4..24 {
+        let first = decision();
+        let mut second = decision();
+        second.record.version = Some(v);
+        second.record.tree = Some(format!("tree{v}"));
+        second.record.resolved_at = Some("2026-11-30T10:00:05.000Z".into());
+        for events in [vec![first.clone(), second.clone()], vec![second, first]] {
+            let r = merge("c1", &events);
+            assert_eq!((r.version, r.tree.as_deref()), (Some(3), Some("9f1c")), "v{v}");
+        }
+    }
+}
+
+#[test]
 fn a_later_platform_echo_never_erases_a_known_field() {
     let partial = Event {
         source: Source::Vapi,
