@@ -45,13 +45,19 @@ fn fixture(dir: &Path) {
     git(dir, &["commit", "-q", "-m", "config"]);
     let ws = Workspace::discover(dir).unwrap();
     let options = PublishOptions { author: Some("Bench <bench@example.com>".into()), ..Default::default() };
-    ws.publish(&Selection::All, &options).unwrap();
+    agentver::ops::publish::publish(&ws, &Selection::All, &options).unwrap();
     let draft = dir.join("agents/sales.yaml");
     std::fs::write(&draft, std::fs::read_to_string(&draft).unwrap().replace("temperature: 0.3 ", "temperature: 0.5 "))
         .unwrap();
-    ws.publish(&Selection::Named(vec![agentver::names::id::AgentId::new("sales").unwrap()]), &options).unwrap();
-    ws.pin("+14155550100", &Spec::parse("sales@v1").unwrap()).unwrap();
-    ws.ab(
+    agentver::ops::publish::publish(
+        &ws,
+        &Selection::Named(vec![agentver::names::id::AgentId::new("sales").unwrap()]),
+        &options,
+    )
+    .unwrap();
+    agentver::ops::pinning::pin(&ws, "+14155550100", &Spec::parse("sales@v1").unwrap()).unwrap();
+    agentver::ops::pinning::ab(
+        &ws,
         "+14155550199",
         &[
             ("control".into(), Spec::parse("sales@v1").unwrap(), 80),

@@ -18,7 +18,8 @@
 //!   structured diffs (*enforced*: no file access, nothing from git: a pinned tree is [`names::treeid::TreeId`])
 //! - [`workspace`]: discovery, where drafts come from (the work tree through git's filters, or a
 //!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version
-//! - [`ops`]: one module per command family, each returning a report or a typed error
+//! - [`ops`]: one module per command family: free functions over a `&Workspace`, each returning
+//!   a report or a typed error (*enforced*: `impl Workspace` lives in `src/workspace/` only)
 //! - [`routing`]: sticky bucketing and the `Resolver` (which configuration serves a call)
 //! - [`calls`]: call records — events merged by call id, the platforms' webhook payloads and
 //!   signatures, the store (SQLite or PostgreSQL), statistics

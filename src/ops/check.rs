@@ -201,181 +201,179 @@ fn check_agents(
     Ok((agent_ids, drafts_ok))
 }
 
-impl Workspace {
-    pub fn check(&self, at: &DraftAt) -> Result<CheckReport> {
-        let source = self.drafts(at)?;
-        let source = source.as_ref();
-        let mut problems = Vec::new();
-        // Tools and workflows, each once, whether or not an agent uses them; then the agents.
-        let tools = check_tools(source, &mut problems)?;
-        let workflows = check_workflows(source, &mut problems)?;
-        let (agent_ids, drafts_ok) = check_agents(source, &tools, &workflows, &mut problems)?;
+pub fn check(ws: &Workspace, at: &DraftAt) -> Result<CheckReport> {
+    let source = ws.drafts(at)?;
+    let source = source.as_ref();
+    let mut problems = Vec::new();
+    // Tools and workflows, each once, whether or not an agent uses them; then the agents.
+    let tools = check_tools(source, &mut problems)?;
+    let workflows = check_workflows(source, &mut problems)?;
+    let (agent_ids, drafts_ok) = check_agents(source, &tools, &workflows, &mut problems)?;
 
-        // channels.toml: the file itself, then every target against drafts and tags.
-        let channels_file = source.display(channels::FILE);
-        let parsed = match source.read_limited(channels::FILE, channels::MAX_FILE_BYTES) {
-            Ok(None) => Some(channels::Channels::default()),
-            Ok(Some(bytes)) => {
-                let (valid, ds) = channels::parse_bytes_all(&bytes, &channels_file);
-                problems.extend(ds);
-                Some(valid)
-            }
-            Err(crate::Error::Invalid(d)) => {
-                problems.push(*d);
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(parsed) = parsed {
-            self.check_channels(&parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
+    // channels.toml: the file itself, then every target against drafts and tags.
+    let channels_file = source.display(channels::FILE);
+    let parsed = match source.read_limited(channels::FILE, channels::MAX_FILE_BYTES) {
+        Ok(None) => Some(channels::Channels::default()),
+        Ok(Some(bytes)) => {
+            let (valid, ds) = channels::parse_bytes_all(&bytes, &channels_file);
+            problems.extend(ds);
+            Some(valid)
         }
-        self.check_numbering_gaps(&mut problems)?;
-
-        problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)).then(a.severity.cmp(&b.severity)));
-        problems.dedup();
-        let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
-        Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
-    }
-
-    /// A deleted version tag leaves a gap; its number is never given out again, but the history
-    /// it held is gone from this clone.
-    fn check_numbering_gaps(&self, problems: &mut Vec<Diagnostic>) -> Result<()> {
-        for agent in self.published_agent_ids()? {
-            let numbers: BTreeSet<u64> = git::version_numbers(self.repo(), self.names(), &agent)?.into_iter().collect();
-            let highest = numbers.last().copied().unwrap_or(0);
-            for n in (1..highest).filter(|n| !numbers.contains(n)) {
-                problems.push(
-                    Diagnostic::error(
-                        &self.names().short(&agent, n),
-                        None,
-                        format!("is missing: {agent}'s versions run to v{highest}; v{n} will not be numbered again"),
-                    )
-                    .with_hint(Some("bring it back from a clone that has it: agentver fetch".into())),
-                );
-            }
+        Err(crate::Error::Invalid(d)) => {
+            problems.push(*d);
+            None
         }
-        Ok(())
+        Err(e) => return Err(e),
+    };
+    if let Some(parsed) = parsed {
+        check_channels(ws, &parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
     }
+    check_numbering_gaps(ws, &mut problems)?;
 
-    fn check_channels(
-        &self,
-        parsed: &channels::Channels,
-        file: &str,
-        drafts: &BTreeSet<AgentId>,
-        drafts_ok: &BTreeSet<AgentId>,
-        problems: &mut Vec<Diagnostic>,
-    ) -> Result<()> {
-        let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
-        let has_tags = git::any_version_tags(self.repo(), self.names())?;
-        if needs_tags && !has_tags {
-            // A CI checkout without tags: one clear message, not one per channel.
-            let shallow = self.repo().common_dir().join("shallow").exists();
+    problems.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)).then(a.severity.cmp(&b.severity)));
+    problems.dedup();
+    let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
+    Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
+}
+
+/// A deleted version tag leaves a gap; its number is never given out again, but the history
+/// it held is gone from this clone.
+fn check_numbering_gaps(ws: &Workspace, problems: &mut Vec<Diagnostic>) -> Result<()> {
+    for agent in ws.published_agent_ids()? {
+        let numbers: BTreeSet<u64> = git::version_numbers(ws.repo(), ws.names(), &agent)?.into_iter().collect();
+        let highest = numbers.last().copied().unwrap_or(0);
+        for n in (1..highest).filter(|n| !numbers.contains(n)) {
             problems.push(
                 Diagnostic::error(
-                    file,
-                    parsed.channels.first().map(|c| c.line),
-                    format!(
-                        "this {}repository has no version tags ({}/…), so the pinned versions cannot be checked",
-                        if shallow { "shallow " } else { "" },
-                        self.names().prefix()
-                    ),
+                    &ws.names().short(&agent, n),
+                    None,
+                    format!("is missing: {agent}'s versions run to v{highest}; v{n} will not be numbered again"),
                 )
-                .with_hint(Some(
-                    "in a clone, fetch them: agentver fetch (plain git fetch and pull never bring them); in a new repository, publish first: agentver publish --all".into(),
-                )),
+                .with_hint(Some("bring it back from a clone that has it: agentver fetch".into())),
             );
         }
-        let mut versions: BTreeMap<AgentId, Vec<git::VersionRef>> = BTreeMap::new();
-        let mut trees: BTreeMap<(AgentId, u64), Option<git::ObjectId>> = BTreeMap::new();
-        for channel in &parsed.channels {
-            for target in channel.targets() {
-                let agent = &target.agent;
-                if !versions.contains_key(agent) {
-                    versions.insert(agent.clone(), self.versions(agent)?);
-                }
-                let known = &versions[agent];
-                let what = format!("channel '{}'", channel.name);
-                let line = Some(target.line);
-                if known.is_empty() && !drafts.contains(agent) {
-                    problems.push(Diagnostic::error(
+    }
+    Ok(())
+}
+
+fn check_channels(
+    ws: &Workspace,
+    parsed: &channels::Channels,
+    file: &str,
+    drafts: &BTreeSet<AgentId>,
+    drafts_ok: &BTreeSet<AgentId>,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<()> {
+    let needs_tags = parsed.channels.iter().flat_map(|c| c.targets()).any(|t| t.pin != Pin::Draft);
+    let has_tags = git::any_version_tags(ws.repo(), ws.names())?;
+    if needs_tags && !has_tags {
+        // A CI checkout without tags: one clear message, not one per channel.
+        let shallow = ws.repo().common_dir().join("shallow").exists();
+        problems.push(
+            Diagnostic::error(
+                file,
+                parsed.channels.first().map(|c| c.line),
+                format!(
+                    "this {}repository has no version tags ({}/…), so the pinned versions cannot be checked",
+                    if shallow { "shallow " } else { "" },
+                    ws.names().prefix()
+                ),
+            )
+            .with_hint(Some(
+                "in a clone, fetch them: agentver fetch (plain git fetch and pull never bring them); in a new repository, publish first: agentver publish --all".into(),
+            )),
+        );
+    }
+    let mut versions: BTreeMap<AgentId, Vec<git::VersionRef>> = BTreeMap::new();
+    let mut trees: BTreeMap<(AgentId, u64), Option<git::ObjectId>> = BTreeMap::new();
+    for channel in &parsed.channels {
+        for target in channel.targets() {
+            let agent = &target.agent;
+            if !versions.contains_key(agent) {
+                versions.insert(agent.clone(), ws.versions(agent)?);
+            }
+            let known = &versions[agent];
+            let what = format!("channel '{}'", channel.name);
+            let line = Some(target.line);
+            if known.is_empty() && !drafts.contains(agent) {
+                problems.push(Diagnostic::error(
+                    file,
+                    line,
+                    format!("{what}: agent '{agent}' has no draft and no versions"),
+                ));
+                continue;
+            }
+            match target.pin {
+                Pin::Draft if !drafts.contains(agent) => problems.push(Diagnostic::error(
+                    file,
+                    line,
+                    format!("{what}: follows {agent}'s draft, but agents/{agent}.yaml does not exist"),
+                )),
+                Pin::Draft if !drafts_ok.contains(agent) => problems.push(Diagnostic::error(
+                    file,
+                    line,
+                    format!("{what}: follows {agent}'s draft, which does not validate"),
+                )),
+                Pin::Draft => {}
+                Pin::Latest if known.is_empty() && has_tags => problems.push(
+                    Diagnostic::error(
                         file,
                         line,
-                        format!("{what}: agent '{agent}' has no draft and no versions"),
-                    ));
-                    continue;
-                }
-                match target.pin {
-                    Pin::Draft if !drafts.contains(agent) => problems.push(Diagnostic::error(
-                        file,
-                        line,
-                        format!("{what}: follows {agent}'s draft, but agents/{agent}.yaml does not exist"),
-                    )),
-                    Pin::Draft if !drafts_ok.contains(agent) => problems.push(Diagnostic::error(
-                        file,
-                        line,
-                        format!("{what}: follows {agent}'s draft, which does not validate"),
-                    )),
-                    Pin::Draft => {}
-                    Pin::Latest if known.is_empty() && has_tags => problems.push(
-                        Diagnostic::error(
-                            file,
-                            line,
-                            format!("{what}: follows {agent}'s latest version, but {agent} has none"),
-                        )
-                        .with_hint(Some(format!("publish it: agentver publish {agent}"))),
-                    ),
-                    Pin::Latest => {}
-                    Pin::Version(_) if !has_tags => {}
-                    Pin::Version(n) => {
-                        if let Some(d) = self.check_numbered_pin(file, &what, target, n, known, &mut trees)? {
-                            problems.push(d);
-                        }
+                        format!("{what}: follows {agent}'s latest version, but {agent} has none"),
+                    )
+                    .with_hint(Some(format!("publish it: agentver publish {agent}"))),
+                ),
+                Pin::Latest => {}
+                Pin::Version(_) if !has_tags => {}
+                Pin::Version(n) => {
+                    if let Some(d) = check_numbered_pin(ws, file, &what, target, n, known, &mut trees)? {
+                        problems.push(d);
                     }
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    /// A channel target pinned to version `n`: the tag exists and holds the pinned tree. Trees are
-    /// read once per version (`trees`), however many channels pin it.
-    fn check_numbered_pin(
-        &self,
-        file: &str,
-        what: &str,
-        target: &channels::Target,
-        n: u64,
-        known: &[git::VersionRef],
-        trees: &mut BTreeMap<(AgentId, u64), Option<git::ObjectId>>,
-    ) -> Result<Option<Diagnostic>> {
-        let agent = &target.agent;
-        let key = (agent.clone(), n);
-        if !trees.contains_key(&key) {
-            let tree = match known.iter().find(|v| v.number == n) {
-                Some(v) => Some(git::read_tag(self.repo(), v.target)?.tree),
-                None => None,
-            };
-            trees.insert(key.clone(), tree);
-        }
-        let tag = self.names().short(agent, n);
-        Ok(match (trees[&key], target.tree) {
-            (None, _) => {
-                Some(Diagnostic::error(file, Some(target.line), format!("{what}: {tag} does not exist")).with_hint(
-                    Some(match known.last() {
-                        Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
-                        None => format!("publish it: agentver publish {agent}"),
-                    }),
-                ))
-            }
-            (Some(actual), Some(pinned)) if actual != pinned => Some(
-                Diagnostic::error(
-                    file,
-                    Some(target.line),
-                    format!("{what}: {tag} holds tree {actual}, but the pin says tree {pinned}"),
-                )
-                .with_hint(Some("the tag was moved or replaced; `agentver verify` audits the tags".into())),
-            ),
-            _ => None,
-        })
+/// A channel target pinned to version `n`: the tag exists and holds the pinned tree. Trees are
+/// read once per version (`trees`), however many channels pin it.
+fn check_numbered_pin(
+    ws: &Workspace,
+    file: &str,
+    what: &str,
+    target: &channels::Target,
+    n: u64,
+    known: &[git::VersionRef],
+    trees: &mut BTreeMap<(AgentId, u64), Option<git::ObjectId>>,
+) -> Result<Option<Diagnostic>> {
+    let agent = &target.agent;
+    let key = (agent.clone(), n);
+    if !trees.contains_key(&key) {
+        let tree = match known.iter().find(|v| v.number == n) {
+            Some(v) => Some(git::read_tag(ws.repo(), v.target)?.tree),
+            None => None,
+        };
+        trees.insert(key.clone(), tree);
     }
+    let tag = ws.names().short(agent, n);
+    Ok(match (trees[&key], target.tree) {
+        (None, _) => {
+            Some(Diagnostic::error(file, Some(target.line), format!("{what}: {tag} does not exist")).with_hint(Some(
+                match known.last() {
+                    Some(v) => format!("{agent}'s versions run from v1 to v{}", v.number),
+                    None => format!("publish it: agentver publish {agent}"),
+                },
+            )))
+        }
+        (Some(actual), Some(pinned)) if actual != pinned => Some(
+            Diagnostic::error(
+                file,
+                Some(target.line),
+                format!("{what}: {tag} holds tree {actual}, but the pin says tree {pinned}"),
+            )
+            .with_hint(Some("the tag was moved or replaced; `agentver verify` audits the tags".into())),
+        ),
+        _ => None,
+    })
 }

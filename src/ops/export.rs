@@ -62,53 +62,51 @@ fn key(s: &Served) -> String {
     format!("{}@{}", s.agent, s.version)
 }
 
-impl Workspace {
-    /// The bundle for the commit `rev` names. Any channel that cannot be served is an error:
-    /// a deployment must not ship a half-resolvable bundle.
-    pub fn export(&self, rev: &str) -> Result<Bundle> {
-        let commit = self.rev_commit(rev)?.to_string();
-        let resolver = Resolver::new(self.clone(), DraftAt::Rev(commit.clone()))?;
-        let mut configs = BTreeMap::new();
-        let mut channels = Vec::new();
-        for channel in &resolver.channels().channels {
-            let (sticky, salt, targets) = match &channel.route {
-                Route::Single(t) => (None, None, vec![(None, t, None)]),
-                Route::Split { sticky, salt, variants } => (
-                    Some(*sticky),
-                    Some(salt.clone()),
-                    variants.iter().map(|v| (Some(v.name.clone()), &v.target, Some(v.weight))).collect(),
-                ),
-            };
-            let mut entries = Vec::new();
-            for (variant, target, weight) in targets {
-                let served = resolver.serve(channel, target, None)?;
-                let k = key(&served);
-                configs.entry(k.clone()).or_insert_with(|| ConfigEntry {
-                    agent: served.agent.to_string(),
-                    version: served.version,
-                    tag: served.tag.clone(),
-                    tree: served.tree.to_string(),
-                    config: served.config.clone(),
-                });
-                entries.push(TargetEntry {
-                    variant,
-                    pin: target.pin,
-                    weight,
-                    config: k,
-                    agent: served.agent.to_string(),
-                    version: served.version,
-                    tag: served.tag.clone(),
-                    tree: served.tree.to_string(),
-                });
-            }
-            channels.push(ChannelEntry { channel: channel.name.clone(), sticky, salt, targets: entries });
+/// The bundle for the commit `rev` names. Any channel that cannot be served is an error:
+/// a deployment must not ship a half-resolvable bundle.
+pub fn export(ws: &Workspace, rev: &str) -> Result<Bundle> {
+    let commit = ws.rev_commit(rev)?.to_string();
+    let resolver = Resolver::new(ws.clone(), DraftAt::Rev(commit.clone()))?;
+    let mut configs = BTreeMap::new();
+    let mut channels = Vec::new();
+    for channel in &resolver.channels().channels {
+        let (sticky, salt, targets) = match &channel.route {
+            Route::Single(t) => (None, None, vec![(None, t, None)]),
+            Route::Split { sticky, salt, variants } => (
+                Some(*sticky),
+                Some(salt.clone()),
+                variants.iter().map(|v| (Some(v.name.clone()), &v.target, Some(v.weight))).collect(),
+            ),
+        };
+        let mut entries = Vec::new();
+        for (variant, target, weight) in targets {
+            let served = resolver.serve(channel, target, None)?;
+            let k = key(&served);
+            configs.entry(k.clone()).or_insert_with(|| ConfigEntry {
+                agent: served.agent.to_string(),
+                version: served.version,
+                tag: served.tag.clone(),
+                tree: served.tree.to_string(),
+                config: served.config.clone(),
+            });
+            entries.push(TargetEntry {
+                variant,
+                pin: target.pin,
+                weight,
+                config: k,
+                agent: served.agent.to_string(),
+                version: served.version,
+                tag: served.tag.clone(),
+                tree: served.tree.to_string(),
+            });
         }
-        Ok(Bundle {
-            format: FORMAT,
-            revision: commit,
-            bucketing: "bucket = u64_be(sha256(salt || 0x00 || key)[0..8]) % sum(weights); the variant is the first, in order, whose running total of weights exceeds the bucket; key = the caller's number for sticky \"caller\", the call id for \"call\" (the other when absent, random with neither)",
-            channels,
-            configs,
-        })
+        channels.push(ChannelEntry { channel: channel.name.clone(), sticky, salt, targets: entries });
     }
+    Ok(Bundle {
+        format: FORMAT,
+        revision: commit,
+        bucketing: "bucket = u64_be(sha256(salt || 0x00 || key)[0..8]) % sum(weights); the variant is the first, in order, whose running total of weights exceeds the bucket; key = the caller's number for sticky \"caller\", the call id for \"call\" (the other when absent, random with neither)",
+        channels,
+        configs,
+    })
 }

@@ -29,187 +29,183 @@ fn marker(ws: &Workspace) -> std::path::PathBuf {
     ws.repo().common_dir().join("agentver/fetched")
 }
 
-impl Workspace {
-    /// The refspec that makes a plain `git fetch` bring agent tags.
-    pub fn tag_refspec(&self) -> String {
-        let prefix = self.names().all_ref_prefix();
-        format!("+{prefix}*:{prefix}*")
-    }
+/// The refspec that makes a plain `git fetch` bring agent tags.
+pub fn tag_refspec(ws: &Workspace) -> String {
+    let prefix = ws.names().all_ref_prefix();
+    format!("+{prefix}*:{prefix}*")
+}
 
-    /// `serve --fetch`: brings `branch` of `remote` (a branch name, `REMOTE/name`, a full ref, or
-    /// `HEAD`) into a private ref, then the agent tags as [`Workspace::fetch`] does. Returns the
-    /// ref to serve. No branch of this clone is moved.
-    pub fn fetch_followed(&self, remote: &str, branch: &str) -> Result<String> {
-        check_remote(remote)?;
-        let branch = branch.strip_prefix(&format!("{remote}/")).unwrap_or(branch);
-        if branch.is_empty()
-            || branch.starts_with('-')
-            || branch.contains(['\0', '\n', ':', ' ', '~', '^', '?', '*', '['])
-            || branch.contains("..")
-        {
-            return Err(Error::usage(format!("'{}' is not a branch to follow", branch.escape_debug())));
-        }
-        let source = match branch {
-            "HEAD" => "HEAD".to_owned(),
-            b if b.starts_with("refs/") => b.to_owned(),
-            b => format!("refs/heads/{b}"),
-        };
-        let followed = "refs/agentver/serve/followed";
-        let refspec = format!("+{source}:{followed}");
-        let out = git_program(self, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
-        if !out.status.success() {
-            return Err(failed(&format!("fetching {source} of '{remote}'"), &out));
-        }
-        self.fetch(remote, false)?;
-        Ok(followed.to_owned())
+/// `serve --fetch`: brings `branch` of `remote` (a branch name, `REMOTE/name`, a full ref, or
+/// `HEAD`) into a private ref, then the agent tags as [`fetch`] does. Returns the
+/// ref to serve. No branch of this clone is moved.
+pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<String> {
+    check_remote(remote)?;
+    let branch = branch.strip_prefix(&format!("{remote}/")).unwrap_or(branch);
+    if branch.is_empty()
+        || branch.starts_with('-')
+        || branch.contains(['\0', '\n', ':', ' ', '~', '^', '?', '*', '['])
+        || branch.contains("..")
+    {
+        return Err(Error::usage(format!("'{}' is not a branch to follow", branch.escape_debug())));
     }
+    let source = match branch {
+        "HEAD" => "HEAD".to_owned(),
+        b if b.starts_with("refs/") => b.to_owned(),
+        b => format!("refs/heads/{b}"),
+    };
+    let followed = "refs/agentver/serve/followed";
+    let refspec = format!("+{source}:{followed}");
+    let out = git_program(ws, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    if !out.status.success() {
+        return Err(failed(&format!("fetching {source} of '{remote}'"), &out));
+    }
+    fetch(ws, remote, false)?;
+    Ok(followed.to_owned())
+}
 
-    pub fn fetch(&self, remote: &str, configure: bool) -> Result<FetchReport> {
-        check_remote(remote)?;
-        let repo = self.repo();
-        let names = self.names();
-        let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
-        let refspec = format!("+{}*:{scratch}*", names.all_ref_prefix());
-        // A shallow clone also gets its history: "latest at a revision" and "no silent revert"
-        // ask which commits contain which, and a cut-off history cannot answer.
-        let mut args = vec!["fetch", "--quiet", "--no-tags", "--prune"];
+pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchReport> {
+    check_remote(remote)?;
+    let repo = ws.repo();
+    let names = ws.names();
+    let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
+    let refspec = format!("+{}*:{scratch}*", names.all_ref_prefix());
+    // A shallow clone also gets its history: "latest at a revision" and "no silent revert"
+    // ask which commits contain which, and a cut-off history cannot answer.
+    let mut args = vec!["fetch", "--quiet", "--no-tags", "--prune"];
+    if repo.is_shallow().unwrap_or(false) {
+        args.push("--unshallow");
+    }
+    args.extend(["--", remote, &refspec]);
+    let out = git_program(ws, &args)?;
+    if !out.status.success() {
+        return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
+    }
+    let fetched = git::list_refs(repo, &scratch)?;
+    let theirs: BTreeMap<String, ObjectId> = fetched
+        .iter()
+        .filter_map(|(name, id)| Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), (*id)?)))
+        .filter(|(name, _)| names.parse(name).is_some())
+        .collect();
+    let mut report = FetchReport { remote: remote.to_owned(), ..FetchReport::default() };
+    let mut edits = Vec::new();
+    let mut highest: BTreeMap<crate::names::id::AgentId, u64> = BTreeMap::new();
+    for (name, id) in &theirs {
+        let Some((agent, number)) = names.parse(name) else { continue };
+        let entry = highest.entry(agent.clone()).or_default();
+        *entry = (*entry).max(number);
+        match git::find_version(repo, names, &agent, number)? {
+            None => {
+                edits.push(RefChange { name: name.clone(), from: None, to: Some(*id) });
+                report.fetched.push(names.short(&agent, number));
+            }
+            Some(local) if local == *id => {}
+            Some(_) => report.diverged.push(names.short(&agent, number)),
+        }
+    }
+    // The scratch refs go in the same transaction.
+    for (name, id) in fetched {
+        if let Some(id) = id {
+            edits.push(RefChange { name, from: Some(id), to: None });
+        }
+    }
+    if !edits.is_empty() {
+        let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+        git::apply_atomically(repo, edits, "creating the fetched tags")?;
+    }
+    for (agent, n) in &highest {
+        git::record_seen(repo, names, agent, *n)?;
+    }
+    crate::fsutil::write_atomic(&marker(ws), format!("{remote}\n").as_bytes())?;
+    if configure {
+        report.configured = configure_refspec(ws, remote)?;
+    }
+    Ok(report)
+}
+
+/// Adds the tag refspec to `remote.<remote>.fetch` unless it is there; true when added.
+fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
+    let key = format!("remote.{remote}.fetch");
+    let refspec = tag_refspec(ws);
+    let out = git_program(ws, &["config", "--get-all", "--", &key])?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == refspec) {
+        return Ok(false);
+    }
+    if !out.status.success() && out.status.code() != Some(1) {
+        return Err(failed(&format!("reading {key}"), &out));
+    }
+    let url = git_program(ws, &["config", "--get", "--", &format!("remote.{remote}.url")])?;
+    if !url.status.success() {
+        return Err(Error::Usage {
+            message: format!("--configure needs a named remote; '{remote}' is not one"),
+            hint: Some("`git remote -v` lists the remotes".into()),
+        });
+    }
+    let out = git_program(ws, &["config", "--add", "--", &key, &refspec])?;
+    if !out.status.success() {
+        return Err(failed(&format!("adding {refspec} to {key}"), &out));
+    }
+    Ok(true)
+}
+
+/// "No blind numbering": refuses to publish `agents` when this clone plainly lacks the version
+/// tags, so v1 is never made a second time.
+pub fn check_numbering(ws: &Workspace, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<()> {
+    match missing_tags(ws, agents, at)? {
+        None => Ok(()),
+        Some(why) => Err(Error::TagsMissing { why }),
+    }
+}
+
+/// Why this clone plainly lacks version tags of `agents` (all agents when empty): a shallow
+/// or `--no-tags` clone, tags never fetched, or channels.toml pinning versions not here.
+/// `status` and `log` say it as a hint; `publish` refuses on it.
+pub fn missing_tags(ws: &Workspace, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<Option<String>> {
+    let repo = ws.repo();
+    let prefix = ws.names().prefix();
+    if !git::any_version_tags(repo, ws.names())? {
         if repo.is_shallow().unwrap_or(false) {
-            args.push("--unshallow");
+            return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
         }
-        args.extend(["--", remote, &refspec]);
-        let out = git_program(self, &args)?;
-        if !out.status.success() {
-            return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
-        }
-        let fetched = git::list_refs(repo, &scratch)?;
-        let theirs: BTreeMap<String, ObjectId> = fetched
-            .iter()
-            .filter_map(|(name, id)| {
-                Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), (*id)?))
-            })
-            .filter(|(name, _)| names.parse(name).is_some())
-            .collect();
-        let mut report = FetchReport { remote: remote.to_owned(), ..FetchReport::default() };
-        let mut edits = Vec::new();
-        let mut highest: BTreeMap<crate::names::id::AgentId, u64> = BTreeMap::new();
-        for (name, id) in &theirs {
-            let Some((agent, number)) = names.parse(name) else { continue };
-            let entry = highest.entry(agent.clone()).or_default();
-            *entry = (*entry).max(number);
-            match git::find_version(repo, names, &agent, number)? {
-                None => {
-                    edits.push(RefChange { name: name.clone(), from: None, to: Some(*id) });
-                    report.fetched.push(names.short(&agent, number));
-                }
-                Some(local) if local == *id => {}
-                Some(_) => report.diverged.push(names.short(&agent, number)),
-            }
-        }
-        // The scratch refs go in the same transaction.
-        for (name, id) in fetched {
-            if let Some(id) = id {
-                edits.push(RefChange { name, from: Some(id), to: None });
-            }
-        }
-        if !edits.is_empty() {
-            let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-            git::apply_atomically(repo, edits, "creating the fetched tags")?;
-        }
-        for (agent, n) in &highest {
-            git::record_seen(repo, names, agent, *n)?;
-        }
-        crate::fsutil::write_atomic(&marker(self), format!("{remote}\n").as_bytes())?;
-        if configure {
-            report.configured = self.configure_refspec(remote)?;
-        }
-        Ok(report)
-    }
-
-    /// Adds the tag refspec to `remote.<remote>.fetch` unless it is there; true when added.
-    fn configure_refspec(&self, remote: &str) -> Result<bool> {
-        let key = format!("remote.{remote}.fetch");
-        let refspec = self.tag_refspec();
-        let out = git_program(self, &["config", "--get-all", "--", &key])?;
-        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == refspec) {
-            return Ok(false);
-        }
-        if !out.status.success() && out.status.code() != Some(1) {
-            return Err(failed(&format!("reading {key}"), &out));
-        }
-        let url = git_program(self, &["config", "--get", "--", &format!("remote.{remote}.url")])?;
-        if !url.status.success() {
-            return Err(Error::Usage {
-                message: format!("--configure needs a named remote; '{remote}' is not one"),
-                hint: Some("`git remote -v` lists the remotes".into()),
-            });
-        }
-        let out = git_program(self, &["config", "--add", "--", &key, &refspec])?;
-        if !out.status.success() {
-            return Err(failed(&format!("adding {refspec} to {key}"), &out));
-        }
-        Ok(true)
-    }
-
-    /// "No blind numbering": refuses to publish `agents` when this clone plainly lacks the version
-    /// tags, so v1 is never made a second time.
-    pub fn check_numbering(&self, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<()> {
-        match self.missing_tags(agents, at)? {
-            None => Ok(()),
-            Some(why) => Err(Error::TagsMissing { why }),
+        let config = repo.config_snapshot();
+        let refspec = tag_refspec(ws);
+        let configured = repo.remote_names().iter().any(|r| {
+            config
+                .strings(format!("remote.{r}.fetch").as_str())
+                .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
+        });
+        let tracking = git::any_ref_under(repo, "refs/remotes/")?;
+        if tracking && !marker(ws).exists() && !configured {
+            return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
         }
     }
-
-    /// Why this clone plainly lacks version tags of `agents` (all agents when empty): a shallow
-    /// or `--no-tags` clone, tags never fetched, or channels.toml pinning versions not here.
-    /// `status` and `log` say it as a hint; `publish` refuses on it.
-    pub fn missing_tags(&self, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<Option<String>> {
-        let repo = self.repo();
-        let prefix = self.names().prefix();
-        if !git::any_version_tags(repo, self.names())? {
-            if repo.is_shallow().unwrap_or(false) {
-                return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
-            }
-            let config = repo.config_snapshot();
-            let refspec = self.tag_refspec();
-            let configured = repo.remote_names().iter().any(|r| {
-                config
-                    .strings(format!("remote.{r}.fetch").as_str())
-                    .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
-            });
-            let tracking = git::any_ref_under(repo, "refs/remotes/")?;
-            if tracking && !marker(self).exists() && !configured {
-                return Ok(Some(format!("this clone has never fetched version tags ({prefix}/…) from its remote")));
-            }
+    // Pins matter only for agents with no versions here: skip reading channels.toml otherwise.
+    let mut lacking = Vec::new();
+    for agent in agents {
+        if !git::has_versions(repo, ws.names(), agent)? {
+            lacking.push(agent.clone());
         }
-        // Pins matter only for agents with no versions here: skip reading channels.toml otherwise.
-        let mut lacking = Vec::new();
-        for agent in agents {
-            if !git::has_versions(repo, self.names(), agent)? {
-                lacking.push(agent.clone());
-            }
-        }
-        if !agents.is_empty() && lacking.is_empty() {
-            return Ok(None);
-        }
-        if let Ok(channels) = self.load_channels(at) {
-            for channel in &channels.channels {
-                for target in channel.targets() {
-                    // A pinned tree (written by `pin` from an existing tag) or a number past 1
-                    // means versions exist somewhere; v1 pinned by hand may be a first publish.
-                    let published_elsewhere = target.tree.is_some()
-                        || matches!(target.pin, crate::format::channels::Pin::Version(n) if n > 1);
-                    if published_elsewhere
-                        && (agents.is_empty() || lacking.contains(&target.agent))
-                        && git::latest_version(repo, self.names(), &target.agent)?.is_none()
-                    {
-                        return Ok(Some(format!(
-                            "channels.toml: channel '{}' serves a published version of {}, but this clone has none of its tags",
-                            channel.name, target.agent
-                        )));
-                    }
+    }
+    if !agents.is_empty() && lacking.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(channels) = ws.load_channels(at) {
+        for channel in &channels.channels {
+            for target in channel.targets() {
+                // A pinned tree (written by `pin` from an existing tag) or a number past 1
+                // means versions exist somewhere; v1 pinned by hand may be a first publish.
+                let published_elsewhere =
+                    target.tree.is_some() || matches!(target.pin, crate::format::channels::Pin::Version(n) if n > 1);
+                if published_elsewhere
+                    && (agents.is_empty() || lacking.contains(&target.agent))
+                    && git::latest_version(repo, ws.names(), &target.agent)?.is_none()
+                {
+                    return Ok(Some(format!(
+                        "channels.toml: channel '{}' serves a published version of {}, but this clone has none of its tags",
+                        channel.name, target.agent
+                    )));
                 }
             }
         }
-        Ok(None)
     }
+    Ok(None)
 }

@@ -117,41 +117,38 @@ impl DraftInfo {
     }
 }
 
-impl Workspace {
-    /// The draft's state against `latest_tree` (the latest version's tree, if any).
-    pub fn draft_info(
-        &self,
-        agent: &AgentId,
-        latest_tree: Option<crate::git::ObjectId>,
-        at: &DraftAt,
-    ) -> Result<DraftInfo> {
-        let source = self.drafts(at)?;
-        let loaded = bundle::load(source.as_ref(), agent).and_then(|b| git::tree_id(self.repo(), &b.files, false));
-        match DraftInfo::from_load(latest_tree, loaded.as_ref().map(|t| *t)) {
-            Some(info) => Ok(info),
-            None => Err(loaded.expect_err("only an error has no draft state")),
-        }
+/// The draft's state against `latest_tree` (the latest version's tree, if any).
+pub fn draft_info(
+    ws: &Workspace,
+    agent: &AgentId,
+    latest_tree: Option<crate::git::ObjectId>,
+    at: &DraftAt,
+) -> Result<DraftInfo> {
+    let source = ws.drafts(at)?;
+    let loaded = bundle::load(source.as_ref(), agent).and_then(|b| git::tree_id(ws.repo(), &b.files, false));
+    match DraftInfo::from_load(latest_tree, loaded.as_ref().map(|t| *t)) {
+        Some(info) => Ok(info),
+        None => Err(loaded.expect_err("only an error has no draft state")),
     }
+}
 
-    /// An agent's versions as `log` lists them, newest first.
-    pub fn version_history(&self, agent: &AgentId) -> Result<Vec<VersionInfo>> {
-        let refs = self.versions(agent)?;
-        let targets: Vec<crate::git::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
-        let data =
-            crate::git::history_cache::read_tags(self.repo(), self.names(), agent, &targets, self.writes_caches())?;
-        Ok(refs
-            .iter()
-            .rev()
-            .zip(data)
-            .map(|(v, c)| VersionInfo::new(self.names().short(agent, v.number), v.number, c.data, c.date))
-            .collect())
-    }
+/// An agent's versions as `log` lists them, newest first.
+pub fn version_history(ws: &Workspace, agent: &AgentId) -> Result<Vec<VersionInfo>> {
+    let refs = ws.versions(agent)?;
+    let targets: Vec<crate::git::ObjectId> = refs.iter().rev().map(|v| v.target).collect();
+    let data = crate::git::history_cache::read_tags(ws.repo(), ws.names(), agent, &targets, ws.writes_caches())?;
+    Ok(refs
+        .iter()
+        .rev()
+        .zip(data)
+        .map(|(v, c)| VersionInfo::new(ws.names().short(agent, v.number), v.number, c.data, c.date))
+        .collect())
+}
 
-    pub fn log(&self, agent: &AgentId, at: &DraftAt) -> Result<Log> {
-        let versions = self.version_history(agent)?;
-        let draft = self.draft_info(agent, latest_tree(&versions), at)?;
-        Ok(Log { agent: agent.to_string(), draft, versions })
-    }
+pub fn log(ws: &Workspace, agent: &AgentId, at: &DraftAt) -> Result<Log> {
+    let versions = version_history(ws, agent)?;
+    let draft = draft_info(ws, agent, latest_tree(&versions), at)?;
+    Ok(Log { agent: agent.to_string(), draft, versions })
 }
 
 /// The tree of the newest of `versions` (newest first).

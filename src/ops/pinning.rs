@@ -53,81 +53,79 @@ fn check_channel(channel: &str) -> Result<()> {
     }
 }
 
-impl Workspace {
-    /// What a spec pins: a bare id freezes latest's number; `@vN` freezes N; `@latest` floats;
-    /// `@draft` follows the draft. Numbered pins carry their snapshot tree. The target must exist.
-    pub fn pin_target(&self, spec: &Spec) -> Result<NewTarget> {
-        let agent = &spec.agent;
-        let (pin, tree) = match spec.reference {
-            None | Some(RefSpec::Version(_)) => {
-                let Resolved::Version(n) =
-                    self.resolve_ref(agent, spec.reference.unwrap_or(RefSpec::Latest), &DraftAt::WorkTree)?
-                else {
-                    unreachable!("a version reference resolves to a version")
-                };
-                (Pin::Version(n), Some(self.version(agent, n)?.tree.to_string()))
-            }
-            Some(RefSpec::Latest) => {
-                self.resolve_ref(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
-                (Pin::Latest, None)
-            }
-            Some(RefSpec::Draft) => {
-                self.locate(agent, RefSpec::Draft, &DraftAt::WorkTree)?;
-                (Pin::Draft, None)
-            }
-        };
-        Ok(NewTarget { agent: agent.to_string(), pin, tree })
-    }
-
-    fn edit_channels(&self, change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<()>) -> Result<String> {
-        let lock = self.repo().common_dir().join("agentver-channels.lock");
-        edit_file(&self.root().join(FILE), &lock, change)
-    }
-
-    pub fn pin(&self, channel: &str, spec: &Spec) -> Result<NewTarget> {
-        check_channel(channel)?;
-        let target = self.pin_target(spec)?;
-        self.edit_channels(|doc| edit::pin(doc, channel, &target))?;
-        Ok(target)
-    }
-
-    /// Sets a split; `variants` are (name, spec, weight).
-    pub fn ab(
-        &self,
-        channel: &str,
-        variants: &[(String, Spec, u64)],
-        sticky: Option<Sticky>,
-        salt: Option<&str>,
-    ) -> Result<Vec<NewVariant>> {
-        check_channel(channel)?;
-        if variants.len() < 2 {
-            return Err(Error::SplitTooSmall);
+/// What a spec pins: a bare id freezes latest's number; `@vN` freezes N; `@latest` floats;
+/// `@draft` follows the draft. Numbered pins carry their snapshot tree. The target must exist.
+pub fn pin_target(ws: &Workspace, spec: &Spec) -> Result<NewTarget> {
+    let agent = &spec.agent;
+    let (pin, tree) = match spec.reference {
+        None | Some(RefSpec::Version(_)) => {
+            let Resolved::Version(n) =
+                ws.resolve_ref(agent, spec.reference.unwrap_or(RefSpec::Latest), &DraftAt::WorkTree)?
+            else {
+                unreachable!("a version reference resolves to a version")
+            };
+            (Pin::Version(n), Some(ws.version(agent, n)?.tree.to_string()))
         }
-        let mut out: Vec<NewVariant> = Vec::new();
-        for (name, spec, weight) in variants {
-            if !is_valid_id(name) {
-                return Err(Error::usage(format!(
-                    "variant name '{}' must match [a-z0-9][a-z0-9_-]{{0,62}}",
-                    name.escape_debug()
-                )));
-            }
-            if out.iter().any(|v| &v.name == name) {
-                return Err(Error::usage(format!("variant name '{name}' is used twice")));
-            }
-            out.push(NewVariant { name: name.clone(), target: self.pin_target(spec)?, weight: *weight });
+        Some(RefSpec::Latest) => {
+            ws.resolve_ref(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
+            (Pin::Latest, None)
         }
-        if out.iter().all(|v| v.weight == 0) {
-            return Err(Error::usage("the weights add up to 0; give at least one variant a positive weight"));
+        Some(RefSpec::Draft) => {
+            ws.locate(agent, RefSpec::Draft, &DraftAt::WorkTree)?;
+            (Pin::Draft, None)
         }
-        self.edit_channels(|doc| edit::split(doc, channel, &out, sticky, salt))?;
-        Ok(out)
-    }
+    };
+    Ok(NewTarget { agent: agent.to_string(), pin, tree })
+}
 
-    pub fn unpin(&self, channel: &str) -> Result<()> {
-        check_channel(channel)?;
-        self.edit_channels(|doc| edit::unpin(doc, channel))?;
-        Ok(())
+fn edit_channels(ws: &Workspace, change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<()>) -> Result<String> {
+    let lock = ws.repo().common_dir().join("agentver-channels.lock");
+    edit_file(&ws.root().join(FILE), &lock, change)
+}
+
+pub fn pin(ws: &Workspace, channel: &str, spec: &Spec) -> Result<NewTarget> {
+    check_channel(channel)?;
+    let target = pin_target(ws, spec)?;
+    edit_channels(ws, |doc| edit::pin(doc, channel, &target))?;
+    Ok(target)
+}
+
+/// Sets a split; `variants` are (name, spec, weight).
+pub fn ab(
+    ws: &Workspace,
+    channel: &str,
+    variants: &[(String, Spec, u64)],
+    sticky: Option<Sticky>,
+    salt: Option<&str>,
+) -> Result<Vec<NewVariant>> {
+    check_channel(channel)?;
+    if variants.len() < 2 {
+        return Err(Error::SplitTooSmall);
     }
+    let mut out: Vec<NewVariant> = Vec::new();
+    for (name, spec, weight) in variants {
+        if !is_valid_id(name) {
+            return Err(Error::usage(format!(
+                "variant name '{}' must match [a-z0-9][a-z0-9_-]{{0,62}}",
+                name.escape_debug()
+            )));
+        }
+        if out.iter().any(|v| &v.name == name) {
+            return Err(Error::usage(format!("variant name '{name}' is used twice")));
+        }
+        out.push(NewVariant { name: name.clone(), target: pin_target(ws, spec)?, weight: *weight });
+    }
+    if out.iter().all(|v| v.weight == 0) {
+        return Err(Error::usage("the weights add up to 0; give at least one variant a positive weight"));
+    }
+    edit_channels(ws, |doc| edit::split(doc, channel, &out, sticky, salt))?;
+    Ok(out)
+}
+
+pub fn unpin(ws: &Workspace, channel: &str) -> Result<()> {
+    check_channel(channel)?;
+    edit_channels(ws, |doc| edit::unpin(doc, channel))?;
+    Ok(())
 }
 
 #[cfg(test)]

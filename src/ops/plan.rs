@@ -181,127 +181,118 @@ fn channel_diffs(
     out
 }
 
-impl Workspace {
-    /// The default base: the merge base of HEAD with the upstream of the default branch
-    /// (origin/HEAD, else origin/main or origin/master), else HEAD. `None` on an unborn HEAD.
-    pub fn default_plan_base(&self) -> Result<Option<ObjectId>> {
-        let repo = self.repo();
-        let Some(head) = crate::git::head_commit(repo)? else { return Ok(None) };
-        for upstream in ["refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/remotes/origin/master"] {
-            let Ok(Some(mut r)) = repo.try_find_reference(upstream) else { continue };
-            let Ok(id) = r.peel_to_id() else { continue };
-            if let Ok(Some(base)) = repo.merge_base(head, id.detach()) {
-                return Ok(Some(base.detach()));
-            }
+/// The default base: the merge base of HEAD with the upstream of the default branch
+/// (origin/HEAD, else origin/main or origin/master), else HEAD. `None` on an unborn HEAD.
+pub fn default_plan_base(ws: &Workspace) -> Result<Option<ObjectId>> {
+    let repo = ws.repo();
+    let Some(head) = crate::git::head_commit(repo)? else { return Ok(None) };
+    for upstream in ["refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/remotes/origin/master"] {
+        let Ok(Some(mut r)) = repo.try_find_reference(upstream) else { continue };
+        let Ok(id) = r.peel_to_id() else { continue };
+        if let Ok(Some(base)) = repo.merge_base(head, id.detach()) {
+            return Ok(Some(base.detach()));
         }
-        Ok(Some(head))
     }
+    Ok(Some(head))
+}
 
-    /// Compares `base` (a revision; `None` = the default) with `head` (a revision, or the work tree).
-    pub fn plan(&self, base: Option<&str>, head: &DraftAt) -> Result<Plan> {
-        let base_commit = match base {
-            Some(rev) => Some(self.rev_commit(rev)?),
-            None => self.default_plan_base()?,
-        };
-        let open_side = |at: Option<DraftAt>| -> Result<SideView> {
-            Ok(SideView {
-                resolver: match at {
-                    Some(at) => Some(Resolver::new(self.clone(), at)?),
-                    None => None,
-                },
-            })
-        };
-        let base_at = base_commit.map(|c| DraftAt::Rev(c.to_string()));
-        let before = open_side(base_at.clone())?;
-        let after = open_side(Some(head.clone()))?;
-
-        let channels = plan_channels(&before, &after);
-        let drafts = self.plan_drafts(base_at.as_ref(), head, &after)?;
-
-        let head_info = match head {
-            DraftAt::WorkTree => RevInfo { rev: "work tree".into(), commit: None },
-            DraftAt::Rev(r) => RevInfo { rev: r.clone(), commit: Some(self.rev_commit(r)?.to_string()) },
-        };
-        let base_info = RevInfo {
-            rev: base.map_or_else(|| "merge base".to_owned(), str::to_owned),
-            commit: base_commit.map(|c| c.to_string()),
-        };
-        Ok(Plan {
-            base: base_info,
-            head: head_info,
-            changed: !channels.is_empty() || !drafts.is_empty(),
-            channels,
-            drafts,
+/// Compares `base` (a revision; `None` = the default) with `head` (a revision, or the work tree).
+pub fn plan(ws: &Workspace, base: Option<&str>, head: &DraftAt) -> Result<Plan> {
+    let base_commit = match base {
+        Some(rev) => Some(ws.rev_commit(rev)?),
+        None => default_plan_base(ws)?,
+    };
+    let open_side = |at: Option<DraftAt>| -> Result<SideView> {
+        Ok(SideView {
+            resolver: match at {
+                Some(at) => Some(Resolver::new(ws.clone(), at)?),
+                None => None,
+            },
         })
-    }
+    };
+    let base_at = base_commit.map(|c| DraftAt::Rev(c.to_string()));
+    let before = open_side(base_at.clone())?;
+    let after = open_side(Some(head.clone()))?;
 
-    /// Every draft whose content differs between base and head, against the agent's latest, with
-    /// the channels that follow it on head.
-    fn plan_drafts(&self, base_at: Option<&DraftAt>, head: &DraftAt, after: &SideView) -> Result<Vec<DraftPlan>> {
-        let mut ids: std::collections::BTreeSet<AgentId> = self.agent_ids(head)?.into_iter().collect();
-        if let Some(at) = base_at {
-            ids.extend(self.agent_ids(at)?);
-        }
-        let following = |agent: &AgentId| -> Vec<String> {
-            after
-                .resolver
-                .as_ref()
-                .map(|r| {
-                    r.channels()
-                        .channels
-                        .iter()
-                        .filter(|c| c.targets().iter().any(|t| &t.agent == agent && t.pin == Pin::Draft))
-                        .map(|c| c.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut drafts = Vec::new();
-        for id in ids {
-            // The draft on one side: `Ok(None)` where the agent has no draft there.
-            let draft_at = |at: &DraftAt| match self.locate(&id, RefSpec::Draft, at) {
-                Ok(l) => Ok(Some(l)),
-                Err(Error::UnknownAgent { .. }) => Ok(None),
-                Err(e) => Err(e),
-            };
-            let old = match base_at {
-                Some(at) => draft_at(at),
-                None => Ok(None),
-            };
-            let new = draft_at(head);
-            let change = match (&old, &new) {
-                (Ok(Some(o)), Ok(Some(n))) if o.tree == n.tree => continue,
-                (Ok(None), Ok(None)) => continue,
-                (Ok(None), _) => "added",
-                (_, Ok(None)) => "removed",
-                _ => "modified",
-            };
-            let latest = self.latest(&id)?;
-            let (changes, error) = match &new {
-                Err(e) => (Vec::new(), Some(e.to_string())),
-                Ok(None) => (Vec::new(), None),
-                Ok(Some(n)) => {
-                    let against = match &latest {
-                        Some((number, _)) => self
-                            .locate(&id, RefSpec::Version(*number), &DraftAt::WorkTree)
-                            .ok()
-                            .map(|l| l.bundle.config),
-                        None => None,
-                    };
-                    (diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config), None)
-                }
-            };
-            drafts.push(DraftPlan {
-                agent: id.to_string(),
-                change,
-                latest: latest.map(|(n, _)| n),
-                changes,
-                channels: following(&id),
-                error,
-            });
-        }
-        Ok(drafts)
+    let channels = plan_channels(&before, &after);
+    let drafts = plan_drafts(ws, base_at.as_ref(), head, &after)?;
+
+    let head_info = match head {
+        DraftAt::WorkTree => RevInfo { rev: "work tree".into(), commit: None },
+        DraftAt::Rev(r) => RevInfo { rev: r.clone(), commit: Some(ws.rev_commit(r)?.to_string()) },
+    };
+    let base_info = RevInfo {
+        rev: base.map_or_else(|| "merge base".to_owned(), str::to_owned),
+        commit: base_commit.map(|c| c.to_string()),
+    };
+    Ok(Plan { base: base_info, head: head_info, changed: !channels.is_empty() || !drafts.is_empty(), channels, drafts })
+}
+
+/// Every draft whose content differs between base and head, against the agent's latest, with
+/// the channels that follow it on head.
+fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after: &SideView) -> Result<Vec<DraftPlan>> {
+    let mut ids: std::collections::BTreeSet<AgentId> = ws.agent_ids(head)?.into_iter().collect();
+    if let Some(at) = base_at {
+        ids.extend(ws.agent_ids(at)?);
     }
+    let following = |agent: &AgentId| -> Vec<String> {
+        after
+            .resolver
+            .as_ref()
+            .map(|r| {
+                r.channels()
+                    .channels
+                    .iter()
+                    .filter(|c| c.targets().iter().any(|t| &t.agent == agent && t.pin == Pin::Draft))
+                    .map(|c| c.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut drafts = Vec::new();
+    for id in ids {
+        // The draft on one side: `Ok(None)` where the agent has no draft there.
+        let draft_at = |at: &DraftAt| match ws.locate(&id, RefSpec::Draft, at) {
+            Ok(l) => Ok(Some(l)),
+            Err(Error::UnknownAgent { .. }) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let old = match base_at {
+            Some(at) => draft_at(at),
+            None => Ok(None),
+        };
+        let new = draft_at(head);
+        let change = match (&old, &new) {
+            (Ok(Some(o)), Ok(Some(n))) if o.tree == n.tree => continue,
+            (Ok(None), Ok(None)) => continue,
+            (Ok(None), _) => "added",
+            (_, Ok(None)) => "removed",
+            _ => "modified",
+        };
+        let latest = ws.latest(&id)?;
+        let (changes, error) = match &new {
+            Err(e) => (Vec::new(), Some(e.to_string())),
+            Ok(None) => (Vec::new(), None),
+            Ok(Some(n)) => {
+                let against = match &latest {
+                    Some((number, _)) => {
+                        ws.locate(&id, RefSpec::Version(*number), &DraftAt::WorkTree).ok().map(|l| l.bundle.config)
+                    }
+                    None => None,
+                };
+                (diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config), None)
+            }
+        };
+        drafts.push(DraftPlan {
+            agent: id.to_string(),
+            change,
+            latest: latest.map(|(n, _)| n),
+            changes,
+            channels: following(&id),
+            error,
+        });
+    }
+    Ok(drafts)
 }
 
 /// Every channel whose target changes between the two sides: in head's order, then those only

@@ -92,84 +92,80 @@ pub fn source_trailer(ws: &Workspace, bundle: &Bundle, at: &DraftAt) -> Result<S
     Ok(head.to_string())
 }
 
-impl Workspace {
-    pub fn publish(&self, selection: &Selection, options: &PublishOptions) -> Result<PublishReport> {
-        check_message(options.label.as_deref(), &options.notes)?;
-        let identity = Identity::resolve(self.repo(), options.author.as_deref())?;
-        let source = self.drafts(&options.at)?;
-        let (ids, named) = match selection {
-            Selection::Named(ids) => (ids.clone(), true),
-            Selection::All => (bundle::list_agents(source.as_ref())?.0, false),
-        };
+pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) -> Result<PublishReport> {
+    check_message(options.label.as_deref(), &options.notes)?;
+    let identity = Identity::resolve(ws.repo(), options.author.as_deref())?;
+    let source = ws.drafts(&options.at)?;
+    let (ids, named) = match selection {
+        Selection::Named(ids) => (ids.clone(), true),
+        Selection::All => (bundle::list_agents(source.as_ref())?.0, false),
+    };
 
-        // Validate everything before writing anything.
-        self.check_numbering(&ids, &options.at)?;
-        let draft_commit = match &options.at {
-            DraftAt::Rev(rev) => Some(self.rev_commit(rev)?),
-            DraftAt::WorkTree => git::head_commit(self.repo())?,
-        };
-        let mut report = PublishReport::default();
-        let mut pending = Vec::new();
-        for id in &ids {
-            let bundle = bundle::load(source.as_ref(), id)?;
-            // A tag is immutable and pushed: a literal secret must never reach one.
-            for (path, bytes) in &bundle.files {
-                if let Some(found) =
-                    crate::format::secrets::diagnostics(&source.display(path), bytes).into_iter().next()
+    // Validate everything before writing anything.
+    crate::ops::fetch::check_numbering(ws, &ids, &options.at)?;
+    let draft_commit = match &options.at {
+        DraftAt::Rev(rev) => Some(ws.rev_commit(rev)?),
+        DraftAt::WorkTree => git::head_commit(ws.repo())?,
+    };
+    let mut report = PublishReport::default();
+    let mut pending = Vec::new();
+    for id in &ids {
+        let bundle = bundle::load(source.as_ref(), id)?;
+        // A tag is immutable and pushed: a literal secret must never reach one.
+        for (path, bytes) in &bundle.files {
+            if let Some(found) = crate::format::secrets::diagnostics(&source.display(path), bytes).into_iter().next() {
+                return Err(Error::invalid(found));
+            }
+        }
+        let tree = git::tree_id(ws.repo(), &bundle.files, false)?;
+        report.warnings.extend(bundle.warnings.iter().cloned());
+        match ws.latest(id)? {
+            Some((n, data)) if data.tree == tree => report.unchanged.push((id.clone(), n)),
+            latest => {
+                if let Some((_, data)) = &latest
+                    && !options.force
                 {
-                    return Err(Error::invalid(found));
+                    ws.check_no_revert(id, data, draft_commit)?;
                 }
-            }
-            let tree = git::tree_id(self.repo(), &bundle.files, false)?;
-            report.warnings.extend(bundle.warnings.iter().cloned());
-            match self.latest(id)? {
-                Some((n, data)) if data.tree == tree => report.unchanged.push((id.clone(), n)),
-                latest => {
-                    if let Some((_, data)) = &latest
-                        && !options.force
-                    {
-                        self.check_no_revert(id, data, draft_commit)?;
-                    }
-                    pending.push((bundle, tree, latest))
-                }
+                pending.push((bundle, tree, latest))
             }
         }
-        if named && !report.unchanged.is_empty() {
-            return Err(Error::NothingToPublish {
-                unchanged: report.unchanged.iter().map(|(id, n)| (id.to_string(), *n)).collect(),
-            });
-        }
-
-        for (bundle, tree, latest) in pending {
-            let written = git::tree_id(self.repo(), &bundle.files, true)?;
-            debug_assert_eq!(written, tree);
-            let source = source_trailer(self, &bundle, &options.at)?;
-            let new = NewVersion {
-                agent: &bundle.agent,
-                tree,
-                label: options.label.as_deref(),
-                notes: &options.notes,
-                source,
-                rollback_of: None,
-                identity: &identity,
-            };
-            let agent = bundle.agent.to_string();
-            let created = git::create_version(self.repo(), self.names(), &new, latest, |latest| match latest {
-                // Someone published this very content while we were preparing.
-                Some((n, latest_tree)) if latest_tree == tree => {
-                    Err(Error::NothingToPublish { unchanged: vec![(agent.clone(), n)] })
-                }
-                _ => Ok(()),
-            })?;
-            report.published.push(Published {
-                agent,
-                version: created.number,
-                tag: created.tag,
-                commit: created.commit.to_string(),
-                tree: created.tree.to_string(),
-                label: created.label,
-            });
-        }
-        Ok(report)
     }
+    if named && !report.unchanged.is_empty() {
+        return Err(Error::NothingToPublish {
+            unchanged: report.unchanged.iter().map(|(id, n)| (id.to_string(), *n)).collect(),
+        });
+    }
+
+    for (bundle, tree, latest) in pending {
+        let written = git::tree_id(ws.repo(), &bundle.files, true)?;
+        debug_assert_eq!(written, tree);
+        let source = source_trailer(ws, &bundle, &options.at)?;
+        let new = NewVersion {
+            agent: &bundle.agent,
+            tree,
+            label: options.label.as_deref(),
+            notes: &options.notes,
+            source,
+            rollback_of: None,
+            identity: &identity,
+        };
+        let agent = bundle.agent.to_string();
+        let created = git::create_version(ws.repo(), ws.names(), &new, latest, |latest| match latest {
+            // Someone published this very content while we were preparing.
+            Some((n, latest_tree)) if latest_tree == tree => {
+                Err(Error::NothingToPublish { unchanged: vec![(agent.clone(), n)] })
+            }
+            _ => Ok(()),
+        })?;
+        report.published.push(Published {
+            agent,
+            version: created.number,
+            tag: created.tag,
+            commit: created.commit.to_string(),
+            tree: created.tree.to_string(),
+            label: created.label,
+        });
+    }
+    Ok(report)
 }

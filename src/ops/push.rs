@@ -80,181 +80,176 @@ fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId
     Ok(tags)
 }
 
-impl Workspace {
-    /// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
-    /// remote's latest (see "No silent revert").
-    pub fn push(&self, remote: &str, force: bool) -> Result<PushReport> {
-        check_remote(remote)?;
-        let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
-        for _attempt in 0..MAX_ATTEMPTS {
-            let remote_refs = remote_tags(self, remote)?;
-            let local: BTreeMap<String, ObjectId> = git::list_refs(self.repo(), &self.names().all_ref_prefix())?
-                .into_iter()
-                .filter_map(|(name, id)| Some((name, id?)))
-                .filter(|(name, _)| self.names().parse(name).is_some())
-                .collect();
-            // Agents where another clone published a number first.
-            let mut lost: Vec<AgentId> = local
-                .iter()
-                .filter(|(name, id)| remote_refs.get(*name).is_some_and(|r| r != *id))
-                .filter_map(|(name, _)| Some(self.names().parse(name)?.0))
-                .collect();
-            lost.dedup();
-            if !lost.is_empty() {
-                for agent in &lost {
-                    report.renumbered.extend(self.renumber(remote, agent, force)?);
-                }
-                continue;
-            }
-            let missing: Vec<&String> = local.keys().filter(|name| !remote_refs.contains_key(*name)).collect();
-            if missing.is_empty() {
-                return Ok(report);
-            }
-            self.check_chains(&missing)?;
-            let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
-            args.extend(missing.iter().map(|name| format!("{name}:{name}")));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = git_program(self, &args)?;
-            if out.status.success() {
-                report.pushed.extend(missing.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()));
-                return Ok(report);
-            }
-            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            // Another clone pushed the same names meanwhile: look again.
-            if !(text.contains("already exists") || text.contains("rejected") || text.contains("atomic push failed")) {
-                return Err(failed(&format!("pushing to '{remote}'"), &out));
-            }
-        }
-        Err(Error::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS })
-    }
-
-    /// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
-    fn check_chains(&self, to_push: &[&String]) -> Result<()> {
-        let tags: std::collections::BTreeSet<String> =
-            to_push.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()).collect();
-        let agents: std::collections::BTreeSet<String> =
-            to_push.iter().filter_map(|n| self.names().parse(n)).map(|(a, _)| a.to_string()).collect();
-        let audit = self.audit_tags()?;
-        let bad: Vec<String> = audit
+/// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
+/// remote's latest (see "No silent revert").
+pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
+    check_remote(remote)?;
+    let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
+    for _attempt in 0..MAX_ATTEMPTS {
+        let remote_refs = remote_tags(ws, remote)?;
+        let local: BTreeMap<String, ObjectId> = git::list_refs(ws.repo(), &ws.names().all_ref_prefix())?
             .into_iter()
-            .filter(|f| {
-                tags.contains(&f.tag)
-                    || self
-                        .names()
-                        .parse(&format!("refs/tags/{}", f.tag))
-                        .is_some_and(|(a, _)| agents.contains(a.as_str()))
-            })
-            .map(|f| format!("{} {}", f.tag, f.problem))
+            .filter_map(|(name, id)| Some((name, id?)))
+            .filter(|(name, _)| ws.names().parse(name).is_some())
             .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        Err(Error::PushUnverified { findings: bad })
-    }
-
-    /// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top
-    /// of the remote's latest. A version whose content the remote's chain already ends with is
-    /// dropped rather than published twice.
-    fn renumber(&self, remote: &str, agent: &AgentId, force: bool) -> Result<Vec<Renumbered>> {
-        let repo = self.repo();
-        let names = self.names();
-        let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
-        let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
-        let out = git_program(self, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
-        if !out.status.success() {
-            return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
-        }
-        let theirs: BTreeMap<u64, ObjectId> = git::list_refs(repo, &scratch)?
-            .into_iter()
-            .filter_map(|(name, id)| {
-                let n = name.strip_prefix(&scratch)?.strip_prefix('v')?.parse().ok()?;
-                Some((n, id?))
-            })
+        // Agents where another clone published a number first.
+        let mut lost: Vec<AgentId> = local
+            .iter()
+            .filter(|(name, id)| remote_refs.get(*name).is_some_and(|r| r != *id))
+            .filter_map(|(name, _)| Some(ws.names().parse(name)?.0))
             .collect();
-        let ours: BTreeMap<u64, ObjectId> =
-            git::list_versions(repo, names, agent)?.into_iter().map(|v| (v.number, v.target)).collect();
-        let their_ids: Vec<ObjectId> = theirs.values().copied().collect();
-        let never_pushed: Vec<(u64, ObjectId)> =
-            ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
-        let (desired, renumbered) = self.rechain(agent, &theirs, &never_pushed, force)?;
-
-        // One transaction moves every local ref of this agent to the desired state.
-        let mut changes = Vec::new();
-        let all: std::collections::BTreeSet<u64> = ours.keys().chain(desired.keys()).copied().collect();
-        for n in all {
-            let (from, to) = (ours.get(&n).copied(), desired.get(&n).copied());
-            if from != to {
-                changes.push(RefChange { name: names.full(agent, n), from, to });
+        lost.dedup();
+        if !lost.is_empty() {
+            for agent in &lost {
+                report.renumbered.extend(renumber(ws, remote, agent, force)?);
             }
+            continue;
         }
-        for (n, id) in &theirs {
-            changes.push(RefChange { name: format!("{scratch}v{n}"), from: Some(*id), to: None });
+        let missing: Vec<&String> = local.keys().filter(|name| !remote_refs.contains_key(*name)).collect();
+        if missing.is_empty() {
+            return Ok(report);
         }
-        let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-        git::apply_atomically(repo, changes, &format!("renumbering {agent}'s local versions"))?;
-        if let Some(highest) = desired.keys().max() {
-            git::record_seen(repo, names, agent, *highest)?;
+        check_chains(ws, &missing)?;
+        let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
+        args.extend(missing.iter().map(|name| format!("{name}:{name}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = git_program(ws, &args)?;
+        if out.status.success() {
+            report.pushed.extend(missing.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()));
+            return Ok(report);
         }
-        Ok(renumbered)
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        // Another clone pushed the same names meanwhile: look again.
+        if !(text.contains("already exists") || text.contains("rejected") || text.contains("atomic push failed")) {
+            return Err(failed(&format!("pushing to '{remote}'"), &out));
+        }
     }
+    Err(Error::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS })
+}
 
-    /// Writes the never-pushed versions again on top of the remote's chain `theirs`: new numbers,
-    /// parents re-chained, rollback targets mapped, a version the chain already ends with dropped.
-    /// Returns every version ref as it should be (theirs and the rewritten) and what moved.
-    fn rechain(
-        &self,
-        agent: &AgentId,
-        theirs: &BTreeMap<u64, ObjectId>,
-        never_pushed: &[(u64, ObjectId)],
-        force: bool,
-    ) -> Result<(BTreeMap<u64, ObjectId>, Vec<Renumbered>)> {
-        let (repo, names) = (self.repo(), self.names());
-        let their_latest = theirs.keys().max().copied().unwrap_or(0);
-        let their_latest_data = match theirs.get(&their_latest) {
-            Some(id) => Some(git::read_tag(repo, *id)?),
-            None => None,
+/// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
+fn check_chains(ws: &Workspace, to_push: &[&String]) -> Result<()> {
+    let tags: std::collections::BTreeSet<String> =
+        to_push.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()).collect();
+    let agents: std::collections::BTreeSet<String> =
+        to_push.iter().filter_map(|n| ws.names().parse(n)).map(|(a, _)| a.to_string()).collect();
+    let audit = crate::ops::verify::audit_tags(ws)?;
+    let bad: Vec<String> = audit
+        .into_iter()
+        .filter(|f| {
+            tags.contains(&f.tag)
+                || ws.names().parse(&format!("refs/tags/{}", f.tag)).is_some_and(|(a, _)| agents.contains(a.as_str()))
+        })
+        .map(|f| format!("{} {}", f.tag, f.problem))
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Error::PushUnverified { findings: bad })
+}
+
+/// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top
+/// of the remote's latest. A version whose content the remote's chain already ends with is
+/// dropped rather than published twice.
+fn renumber(ws: &Workspace, remote: &str, agent: &AgentId, force: bool) -> Result<Vec<Renumbered>> {
+    let repo = ws.repo();
+    let names = ws.names();
+    let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
+    let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
+    let out = git_program(ws, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    if !out.status.success() {
+        return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
+    }
+    let theirs: BTreeMap<u64, ObjectId> = git::list_refs(repo, &scratch)?
+        .into_iter()
+        .filter_map(|(name, id)| {
+            let n = name.strip_prefix(&scratch)?.strip_prefix('v')?.parse().ok()?;
+            Some((n, id?))
+        })
+        .collect();
+    let ours: BTreeMap<u64, ObjectId> =
+        git::list_versions(repo, names, agent)?.into_iter().map(|v| (v.number, v.target)).collect();
+    let their_ids: Vec<ObjectId> = theirs.values().copied().collect();
+    let never_pushed: Vec<(u64, ObjectId)> =
+        ours.iter().filter(|(_, id)| !their_ids.contains(id)).map(|(n, id)| (*n, *id)).collect();
+    let (desired, renumbered) = rechain(ws, agent, &theirs, &never_pushed, force)?;
+
+    // One transaction moves every local ref of this agent to the desired state.
+    let mut changes = Vec::new();
+    let all: std::collections::BTreeSet<u64> = ours.keys().chain(desired.keys()).copied().collect();
+    for n in all {
+        let (from, to) = (ours.get(&n).copied(), desired.get(&n).copied());
+        if from != to {
+            changes.push(RefChange { name: names.full(agent, n), from, to });
+        }
+    }
+    for (n, id) in &theirs {
+        changes.push(RefChange { name: format!("{scratch}v{n}"), from: Some(*id), to: None });
+    }
+    let _guard = crate::git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+    git::apply_atomically(repo, changes, &format!("renumbering {agent}'s local versions"))?;
+    if let Some(highest) = desired.keys().max() {
+        git::record_seen(repo, names, agent, *highest)?;
+    }
+    Ok(renumbered)
+}
+
+/// Writes the never-pushed versions again on top of the remote's chain `theirs`: new numbers,
+/// parents re-chained, rollback targets mapped, a version the chain already ends with dropped.
+/// Returns every version ref as it should be (theirs and the rewritten) and what moved.
+fn rechain(
+    ws: &Workspace,
+    agent: &AgentId,
+    theirs: &BTreeMap<u64, ObjectId>,
+    never_pushed: &[(u64, ObjectId)],
+    force: bool,
+) -> Result<(BTreeMap<u64, ObjectId>, Vec<Renumbered>)> {
+    let (repo, names) = (ws.repo(), ws.names());
+    let their_latest = theirs.keys().max().copied().unwrap_or(0);
+    let their_latest_data = match theirs.get(&their_latest) {
+        Some(id) => Some(git::read_tag(repo, *id)?),
+        None => None,
+    };
+    let mut parent = their_latest_data.as_ref().map(|d| d.commit);
+    let mut tip_tree = their_latest_data.as_ref().map(|d| d.tree);
+    let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut desired = theirs.clone();
+    let mut renumbered = Vec::new();
+    let mut next = their_latest + 1;
+    for (old_number, old_id) in never_pushed {
+        let old: TagData = git::read_tag(repo, *old_id)?;
+        // No silent revert: the remote's latest must be in the history this version came from.
+        if let Some(theirs) = &their_latest_data
+            && !force
+        {
+            let commit = old.message.source_commit().and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+            ws.check_no_revert(agent, theirs, commit)?;
+        }
+        if tip_tree == Some(old.tree) && old.message.rollback_of.is_none() {
+            // The remote's chain already ends with this content: keep theirs, drop ours.
+            mapping.insert(*old_number, next - 1);
+            continue;
+        }
+        let new_number = next;
+        next += 1;
+        mapping.insert(*old_number, new_number);
+        let label = if old.message.label == default_label(agent.as_str(), *old_number) {
+            default_label(agent.as_str(), new_number)
+        } else {
+            old.message.label.clone()
         };
-        let mut parent = their_latest_data.as_ref().map(|d| d.commit);
-        let mut tip_tree = their_latest_data.as_ref().map(|d| d.tree);
-        let mut mapping: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut desired = theirs.clone();
-        let mut renumbered = Vec::new();
-        let mut next = their_latest + 1;
-        for (old_number, old_id) in never_pushed {
-            let old: TagData = git::read_tag(repo, *old_id)?;
-            // No silent revert: the remote's latest must be in the history this version came from.
-            if let Some(theirs) = &their_latest_data
-                && !force
-            {
-                let commit = old.message.source_commit().and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
-                self.check_no_revert(agent, theirs, commit)?;
-            }
-            if tip_tree == Some(old.tree) && old.message.rollback_of.is_none() {
-                // The remote's chain already ends with this content: keep theirs, drop ours.
-                mapping.insert(*old_number, next - 1);
-                continue;
-            }
-            let new_number = next;
-            next += 1;
-            mapping.insert(*old_number, new_number);
-            let label = if old.message.label == default_label(agent.as_str(), *old_number) {
-                default_label(agent.as_str(), new_number)
-            } else {
-                old.message.label.clone()
-            };
-            let message = TagMessage {
-                label,
-                version: Some(new_number),
-                rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
-                ..old.message.clone()
-            };
-            let tag = names.short(agent, new_number);
-            let (commit_id, tag_id) = git::rewrite_version(repo, &old, parent, &tag, &message)?;
-            desired.insert(new_number, tag_id);
-            parent = Some(commit_id);
-            tip_tree = Some(old.tree);
-            renumbered.push(Renumbered { agent: agent.to_string(), from: *old_number, to: new_number, tag });
-        }
-        Ok((desired, renumbered))
+        let message = TagMessage {
+            label,
+            version: Some(new_number),
+            rollback_of: old.message.rollback_of.map(|r| mapping.get(&r).copied().unwrap_or(r)),
+            ..old.message.clone()
+        };
+        let tag = names.short(agent, new_number);
+        let (commit_id, tag_id) = git::rewrite_version(repo, &old, parent, &tag, &message)?;
+        desired.insert(new_number, tag_id);
+        parent = Some(commit_id);
+        tip_tree = Some(old.tree);
+        renumbered.push(Renumbered { agent: agent.to_string(), from: *old_number, to: new_number, tag });
     }
+    Ok((desired, renumbered))
 }

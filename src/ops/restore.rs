@@ -86,268 +86,265 @@ pub struct RollbackOptions {
     pub force: bool,
 }
 
-impl Workspace {
-    /// What restoring `agent` version `number` (snapshot `tree`) would do, without writing.
-    pub fn plan_restore(&self, agent: &AgentId, number: u64, tree: ObjectId) -> Result<RestorePlan> {
-        let repo = self.repo();
-        // Only what the agent links, at paths built from validated names: a forged tree's other
-        // entries (`../x`, `/etc/x`, `.git/hooks/x`) are never written; `verify` reports them.
-        let contents = bundle::load(&self.version_source(agent, number, tree), agent)?.files;
-        let work_tree = self.work_tree()?;
+/// What restoring `agent` version `number` (snapshot `tree`) would do, without writing.
+pub fn plan_restore(ws: &Workspace, agent: &AgentId, number: u64, tree: ObjectId) -> Result<RestorePlan> {
+    let repo = ws.repo();
+    // Only what the agent links, at paths built from validated names: a forged tree's other
+    // entries (`../x`, `/etc/x`, `.git/hooks/x`) are never written; `verify` reports them.
+    let contents = bundle::load(&ws.version_source(agent, number, tree), agent)?.files;
+    let work_tree = ws.work_tree()?;
 
-        // Content found here can be recovered, so overwriting it loses nothing.
-        let head_tree = git::head_commit(repo)?.map(|c| git::commit_tree(repo, c)).transpose()?;
-        let index = git::Index::read(repo)?;
-        let targets: Vec<ObjectId> = self.versions(agent)?.iter().map(|v| v.target).collect();
-        let version_trees: Vec<ObjectId> =
-            crate::git::history_cache::read_tags(repo, self.names(), agent, &targets, self.writes_caches())?
-                .into_iter()
-                .map(|c| c.data.tree)
-                .collect();
-
-        let mut files = Vec::new();
-        for (path, bytes) in &contents {
-            let current = work_tree.read(path)?;
-            let action = match &current {
-                None => FileAction::Create,
-                Some(c) if c == bytes => FileAction::Unchanged,
-                Some(_) => FileAction::Write,
-            };
-            let unsaved = match (&current, action) {
-                (Some(c), FileAction::Write) => {
-                    let id = git::blob_id(repo, c)?;
-                    let repo_path = format!("{}{path}", self.prefix());
-                    let in_head = match head_tree {
-                        Some(t) => git::blob_at(repo, t, &repo_path)? == Some(id),
-                        None => false,
-                    };
-                    let in_index = index.blob_at(&repo_path) == Some(id);
-                    let mut in_version = false;
-                    for t in &version_trees {
-                        if git::blob_at(repo, *t, path)? == Some(id) {
-                            in_version = true;
-                            break;
-                        }
-                    }
-                    !(in_head || in_index || in_version)
-                }
-                _ => false,
-            };
-            files.push(FilePlan { path: path.clone(), action, unsaved, seen: current });
-        }
-
-        // Shared files: tools and workflows that other agents' drafts use too.
-        let mut shared = Vec::new();
-        let own = agent.draft_path();
-        let linked: BTreeSet<&str> = contents.keys().map(String::as_str).filter(|p| *p != own).collect();
-        if !linked.is_empty() {
-            let (ids, _) = bundle::list_agents(&work_tree)?;
-            let mut users: Vec<(String, Vec<String>)> = linked.iter().map(|p| (p.to_string(), Vec::new())).collect();
-            for other in ids.iter().filter(|id| *id != agent) {
-                // An invalid draft cannot say what it links; it is left out of this note.
-                if let Ok(b) = bundle::load(&work_tree, other) {
-                    for (path, agents) in users.iter_mut() {
-                        if b.files.contains_key(path) {
-                            agents.push(other.to_string());
-                        }
-                    }
-                }
-            }
-            shared = users
-                .into_iter()
-                .filter(|(_, a)| !a.is_empty())
-                .map(|(path, agents)| SharedFile { path, agents })
-                .collect();
-        }
-        Ok(RestorePlan { agent: agent.to_string(), version: number, files, shared, written: false, contents })
-    }
-
-    /// The refusal for a plan that would overwrite unsaved work, unless forced.
-    fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
-        let unsaved = plan.unsaved();
-        if unsaved.is_empty() || force {
-            return Ok(());
-        }
-        Err(Error::refused(
-            format!(
-                "restore refused: {} hold{} changes found nowhere else (not in HEAD, the index, or any version of {})",
-                unsaved.join(", "),
-                if unsaved.len() == 1 { "s" } else { "" },
-                plan.agent
-            ),
-            Some(format!(
-                "publish or commit them first, or pass --force to overwrite them; `agentver diff {}` shows them",
-                plan.agent
-            )),
-        ))
-    }
-
-    /// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
-    fn stage(&self, plan: &RestorePlan) -> Result<Vec<Staged>> {
-        let work_tree = self.work_tree()?;
-        let mut staged = Vec::new();
-        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
-            // What `git checkout` would write: line endings as the attributes and autocrlf say.
-            let bytes = work_tree.checkout_bytes(&file.path, &plan.contents[&file.path])?;
-            staged.push(Staged::write(&work_tree.checked_path(&file.path)?, &bytes)?);
-        }
-        Ok(staged)
-    }
-
-    /// Refuses when a file changed since the plan read it: an editor saving meanwhile must not
-    /// lose its write. Called right before the renames.
-    fn recheck(&self, plan: &RestorePlan) -> Result<()> {
-        let work_tree = self.work_tree()?;
-        for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
-            if work_tree.read(&file.path)? != file.seen {
-                return Err(changed_meanwhile(&file.path));
-            }
-        }
-        Ok(())
-    }
-
-    /// Renames the staged files into place without losing an edit saved meanwhile.
-    ///
-    /// Each file being replaced is first kept as a hard link. After the re-check and the renames,
-    /// the kept files are compared with what the re-check read: an editor whose save landed in
-    /// the replaced file in between (it opened the file before the rename) gets every file put
-    /// back as it was, and the restore is refused.
-    fn swap_in(&self, plan: &RestorePlan, staged: Vec<Staged>) -> Result<()> {
-        let kept: Vec<Option<std::path::PathBuf>> = staged
-            .iter()
-            .map(|s| {
-                let target = s.target();
-                let name = target.file_name()?.to_string_lossy().into_owned();
-                let backup = target.with_file_name(format!(".{name}.agentver-{}.bak", std::process::id()));
-                let _ = std::fs::remove_file(&backup);
-                std::fs::hard_link(target, &backup).ok().map(|()| backup)
-            })
+    // Content found here can be recovered, so overwriting it loses nothing.
+    let head_tree = git::head_commit(repo)?.map(|c| git::commit_tree(repo, c)).transpose()?;
+    let index = git::Index::read(repo)?;
+    let targets: Vec<ObjectId> = ws.versions(agent)?.iter().map(|v| v.target).collect();
+    let version_trees: Vec<ObjectId> =
+        crate::git::history_cache::read_tags(repo, ws.names(), agent, &targets, ws.writes_caches())?
+            .into_iter()
+            .map(|c| c.data.tree)
             .collect();
-        let result = self.recheck(plan).and_then(|()| {
-            let before: Vec<Option<Vec<u8>>> = staged.iter().map(|s| std::fs::read(s.target()).ok()).collect();
-            let targets: Vec<std::path::PathBuf> = staged.iter().map(|s| s.target().to_owned()).collect();
-            for s in staged {
-                s.commit()?;
-            }
-            let changed =
-                kept.iter().zip(&before).position(|(k, b)| k.as_ref().is_some_and(|k| std::fs::read(k).ok() != *b));
-            if let Some(i) = changed {
-                // Put every file back: the kept ones by rename, the created ones removed.
-                for (target, backup) in targets.iter().zip(&kept) {
-                    match backup {
-                        Some(b) => std::fs::rename(b, target).map_err(|e| Error::io(target, e))?,
-                        None => {
-                            let _ = std::fs::remove_file(target);
-                        }
+
+    let mut files = Vec::new();
+    for (path, bytes) in &contents {
+        let current = work_tree.read(path)?;
+        let action = match &current {
+            None => FileAction::Create,
+            Some(c) if c == bytes => FileAction::Unchanged,
+            Some(_) => FileAction::Write,
+        };
+        let unsaved = match (&current, action) {
+            (Some(c), FileAction::Write) => {
+                let id = git::blob_id(repo, c)?;
+                let repo_path = format!("{}{path}", ws.prefix());
+                let in_head = match head_tree {
+                    Some(t) => git::blob_at(repo, t, &repo_path)? == Some(id),
+                    None => false,
+                };
+                let in_index = index.blob_at(&repo_path) == Some(id);
+                let mut in_version = false;
+                for t in &version_trees {
+                    if git::blob_at(repo, *t, path)? == Some(id) {
+                        in_version = true;
+                        break;
                     }
                 }
-                let path = targets[i].strip_prefix(self.root()).unwrap_or(&targets[i]).display().to_string();
-                return Err(changed_meanwhile(&path));
+                !(in_head || in_index || in_version)
             }
-            Ok(())
-        });
-        for backup in kept.iter().flatten() {
-            let _ = std::fs::remove_file(backup);
-        }
-        result
-    }
-
-    /// Writes every staged file, then renames them into place.
-    fn write_plan(&self, plan: &mut RestorePlan) -> Result<()> {
-        let staged = self.stage(plan)?;
-        self.swap_in(plan, staged)?;
-        plan.written = true;
-        Ok(())
-    }
-
-    fn version_for(&self, agent: &AgentId, reference: RefSpec) -> Result<u64> {
-        match self.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
-            Resolved::Version(n) => Ok(n),
-            Resolved::Draft => Err(Error::RestoreDraft { agent: agent.to_string() }),
-        }
-    }
-
-    /// Writes a version's files back into the work tree, byte for byte.
-    pub fn restore(&self, agent: &AgentId, reference: RefSpec, options: RestoreOptions) -> Result<RestorePlan> {
-        let number = self.version_for(agent, reference)?;
-        let data = self.version(agent, number)?;
-        let mut plan = self.plan_restore(agent, number, data.tree)?;
-        if options.dry_run {
-            return Ok(plan);
-        }
-        Self::refuse_unsaved(&plan, options.force)?;
-        self.write_plan(&mut plan)?;
-        Ok(plan)
-    }
-
-    /// A new version whose tree is exactly an old version's, then a restore of its files.
-    pub fn rollback(
-        &self,
-        agent: &AgentId,
-        reference: RefSpec,
-        options: &RollbackOptions,
-    ) -> Result<(Published, RestorePlan)> {
-        check_message(options.label.as_deref(), &options.notes)?;
-        let identity = Identity::resolve(self.repo(), options.author.as_deref())?;
-        let target = self.version_for(agent, reference)?;
-        let old = self.version(agent, target)?;
-        let mut plan = self.plan_restore(agent, target, old.tree)?;
-        // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
-        let extras = self.snapshot_extras(old.tree, &plan.contents)?;
-        if !extras.is_empty() {
-            return Err(Error::refused(
-                format!(
-                    "rollback refused: {} holds entries that are not {agent}'s files: {}",
-                    self.names().short(agent, target),
-                    extras.join(", ")
-                ),
-                Some("`agentver verify` audits the tags; the tag may be forged".into()),
-            ));
-        }
-        Self::refuse_unsaved(&plan, options.force)?;
-
-        // Stage the files first, so a write failure publishes nothing.
-        let staged = self.stage(&plan)?;
-        self.recheck(&plan)?;
-        let source = match git::head_commit(self.repo())? {
-            Some(head) => head.to_string(),
-            None => ObjectId::null(self.repo().object_hash()).to_string(),
+            _ => false,
         };
-        let label = options.label.clone().unwrap_or_else(|| format!("Rollback to v{target}"));
-        let new = NewVersion {
-            agent,
-            tree: old.tree,
-            label: Some(&label),
-            notes: &options.notes,
-            source,
-            rollback_of: Some(target),
-            identity: &identity,
-        };
-        let created =
-            git::create_version(self.repo(), self.names(), &new, self.latest(agent)?, |latest| match latest {
-                Some((n, tree)) if tree == old.tree => {
-                    Err(Error::NothingToRollBack { agent: agent.to_string(), latest: n, target })
+        files.push(FilePlan { path: path.clone(), action, unsaved, seen: current });
+    }
+
+    // Shared files: tools and workflows that other agents' drafts use too.
+    let mut shared = Vec::new();
+    let own = agent.draft_path();
+    let linked: BTreeSet<&str> = contents.keys().map(String::as_str).filter(|p| *p != own).collect();
+    if !linked.is_empty() {
+        let (ids, _) = bundle::list_agents(&work_tree)?;
+        let mut users: Vec<(String, Vec<String>)> = linked.iter().map(|p| (p.to_string(), Vec::new())).collect();
+        for other in ids.iter().filter(|id| *id != agent) {
+            // An invalid draft cannot say what it links; it is left out of this note.
+            if let Ok(b) = bundle::load(&work_tree, other) {
+                for (path, agents) in users.iter_mut() {
+                    if b.files.contains_key(path) {
+                        agents.push(other.to_string());
+                    }
                 }
-                _ => Ok(()),
-            })?;
-        self.swap_in(&plan, staged).map_err(|_| {
-            Error::refused(
-                format!(
-                    "rolled back as {} v{}, but the work tree changed meanwhile, so its files were not written",
-                    agent, created.number
-                ),
-                Some(format!("run: agentver restore {agent}@v{}", created.number)),
-            )
-        })?;
-        plan.written = true;
-        let published = Published {
-            agent: agent.to_string(),
-            version: created.number,
-            tag: created.tag,
-            commit: created.commit.to_string(),
-            tree: created.tree.to_string(),
-            label: created.label,
-        };
-        Ok((published, plan))
+            }
+        }
+        shared = users
+            .into_iter()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(path, agents)| SharedFile { path, agents })
+            .collect();
     }
+    Ok(RestorePlan { agent: agent.to_string(), version: number, files, shared, written: false, contents })
+}
+
+/// The refusal for a plan that would overwrite unsaved work, unless forced.
+fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
+    let unsaved = plan.unsaved();
+    if unsaved.is_empty() || force {
+        return Ok(());
+    }
+    Err(Error::refused(
+        format!(
+            "restore refused: {} hold{} changes found nowhere else (not in HEAD, the index, or any version of {})",
+            unsaved.join(", "),
+            if unsaved.len() == 1 { "s" } else { "" },
+            plan.agent
+        ),
+        Some(format!(
+            "publish or commit them first, or pass --force to overwrite them; `agentver diff {}` shows them",
+            plan.agent
+        )),
+    ))
+}
+
+/// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
+fn stage(ws: &Workspace, plan: &RestorePlan) -> Result<Vec<Staged>> {
+    let work_tree = ws.work_tree()?;
+    let mut staged = Vec::new();
+    for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
+        // What `git checkout` would write: line endings as the attributes and autocrlf say.
+        let bytes = work_tree.checkout_bytes(&file.path, &plan.contents[&file.path])?;
+        staged.push(Staged::write(&work_tree.checked_path(&file.path)?, &bytes)?);
+    }
+    Ok(staged)
+}
+
+/// Refuses when a file changed since the plan read it: an editor saving meanwhile must not
+/// lose its write. Called right before the renames.
+fn recheck(ws: &Workspace, plan: &RestorePlan) -> Result<()> {
+    let work_tree = ws.work_tree()?;
+    for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
+        if work_tree.read(&file.path)? != file.seen {
+            return Err(changed_meanwhile(&file.path));
+        }
+    }
+    Ok(())
+}
+
+/// Renames the staged files into place without losing an edit saved meanwhile.
+///
+/// Each file being replaced is first kept as a hard link. After the re-check and the renames,
+/// the kept files are compared with what the re-check read: an editor whose save landed in
+/// the replaced file in between (it opened the file before the rename) gets every file put
+/// back as it was, and the restore is refused.
+fn swap_in(ws: &Workspace, plan: &RestorePlan, staged: Vec<Staged>) -> Result<()> {
+    let kept: Vec<Option<std::path::PathBuf>> = staged
+        .iter()
+        .map(|s| {
+            let target = s.target();
+            let name = target.file_name()?.to_string_lossy().into_owned();
+            let backup = target.with_file_name(format!(".{name}.agentver-{}.bak", std::process::id()));
+            let _ = std::fs::remove_file(&backup);
+            std::fs::hard_link(target, &backup).ok().map(|()| backup)
+        })
+        .collect();
+    let result = recheck(ws, plan).and_then(|()| {
+        let before: Vec<Option<Vec<u8>>> = staged.iter().map(|s| std::fs::read(s.target()).ok()).collect();
+        let targets: Vec<std::path::PathBuf> = staged.iter().map(|s| s.target().to_owned()).collect();
+        for s in staged {
+            s.commit()?;
+        }
+        let changed =
+            kept.iter().zip(&before).position(|(k, b)| k.as_ref().is_some_and(|k| std::fs::read(k).ok() != *b));
+        if let Some(i) = changed {
+            // Put every file back: the kept ones by rename, the created ones removed.
+            for (target, backup) in targets.iter().zip(&kept) {
+                match backup {
+                    Some(b) => std::fs::rename(b, target).map_err(|e| Error::io(target, e))?,
+                    None => {
+                        let _ = std::fs::remove_file(target);
+                    }
+                }
+            }
+            let path = targets[i].strip_prefix(ws.root()).unwrap_or(&targets[i]).display().to_string();
+            return Err(changed_meanwhile(&path));
+        }
+        Ok(())
+    });
+    for backup in kept.iter().flatten() {
+        let _ = std::fs::remove_file(backup);
+    }
+    result
+}
+
+/// Writes every staged file, then renames them into place.
+fn write_plan(ws: &Workspace, plan: &mut RestorePlan) -> Result<()> {
+    let staged = stage(ws, plan)?;
+    swap_in(ws, plan, staged)?;
+    plan.written = true;
+    Ok(())
+}
+
+fn version_for(ws: &Workspace, agent: &AgentId, reference: RefSpec) -> Result<u64> {
+    match ws.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
+        Resolved::Version(n) => Ok(n),
+        Resolved::Draft => Err(Error::RestoreDraft { agent: agent.to_string() }),
+    }
+}
+
+/// Writes a version's files back into the work tree, byte for byte.
+pub fn restore(ws: &Workspace, agent: &AgentId, reference: RefSpec, options: RestoreOptions) -> Result<RestorePlan> {
+    let number = version_for(ws, agent, reference)?;
+    let data = ws.version(agent, number)?;
+    let mut plan = plan_restore(ws, agent, number, data.tree)?;
+    if options.dry_run {
+        return Ok(plan);
+    }
+    refuse_unsaved(&plan, options.force)?;
+    write_plan(ws, &mut plan)?;
+    Ok(plan)
+}
+
+/// A new version whose tree is exactly an old version's, then a restore of its files.
+pub fn rollback(
+    ws: &Workspace,
+    agent: &AgentId,
+    reference: RefSpec,
+    options: &RollbackOptions,
+) -> Result<(Published, RestorePlan)> {
+    check_message(options.label.as_deref(), &options.notes)?;
+    let identity = Identity::resolve(ws.repo(), options.author.as_deref())?;
+    let target = version_for(ws, agent, reference)?;
+    let old = ws.version(agent, target)?;
+    let mut plan = plan_restore(ws, agent, target, old.tree)?;
+    // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
+    let extras = ws.snapshot_extras(old.tree, &plan.contents)?;
+    if !extras.is_empty() {
+        return Err(Error::refused(
+            format!(
+                "rollback refused: {} holds entries that are not {agent}'s files: {}",
+                ws.names().short(agent, target),
+                extras.join(", ")
+            ),
+            Some("`agentver verify` audits the tags; the tag may be forged".into()),
+        ));
+    }
+    refuse_unsaved(&plan, options.force)?;
+
+    // Stage the files first, so a write failure publishes nothing.
+    let staged = stage(ws, &plan)?;
+    recheck(ws, &plan)?;
+    let source = match git::head_commit(ws.repo())? {
+        Some(head) => head.to_string(),
+        None => ObjectId::null(ws.repo().object_hash()).to_string(),
+    };
+    let label = options.label.clone().unwrap_or_else(|| format!("Rollback to v{target}"));
+    let new = NewVersion {
+        agent,
+        tree: old.tree,
+        label: Some(&label),
+        notes: &options.notes,
+        source,
+        rollback_of: Some(target),
+        identity: &identity,
+    };
+    let created = git::create_version(ws.repo(), ws.names(), &new, ws.latest(agent)?, |latest| match latest {
+        Some((n, tree)) if tree == old.tree => {
+            Err(Error::NothingToRollBack { agent: agent.to_string(), latest: n, target })
+        }
+        _ => Ok(()),
+    })?;
+    swap_in(ws, &plan, staged).map_err(|_| {
+        Error::refused(
+            format!(
+                "rolled back as {} v{}, but the work tree changed meanwhile, so its files were not written",
+                agent, created.number
+            ),
+            Some(format!("run: agentver restore {agent}@v{}", created.number)),
+        )
+    })?;
+    plan.written = true;
+    let published = Published {
+        agent: agent.to_string(),
+        version: created.number,
+        tag: created.tag,
+        commit: created.commit.to_string(),
+        tree: created.tree.to_string(),
+        label: created.label,
+    };
+    Ok((published, plan))
 }

@@ -130,18 +130,16 @@ pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
     Ok(report)
 }
 
-impl Workspace {
-    /// Writes `agents/<id>.yaml` from the template; refuses when it exists.
-    pub fn new_agent(&self, id: &AgentId) -> Result<String> {
-        let path = id.draft_path();
-        if !create_new(&self.root().join(&path), agent_template(id).as_bytes())? {
-            return Err(Error::refused(
-                format!("{path} already exists; agentver never overwrites a draft"),
-                Some(format!("edit it, or pick another id than '{id}'")),
-            ));
-        }
-        Ok(path)
+/// Writes `agents/<id>.yaml` from the template; refuses when it exists.
+pub fn new_agent(ws: &Workspace, id: &AgentId) -> Result<String> {
+    let path = id.draft_path();
+    if !create_new(&ws.root().join(&path), agent_template(id).as_bytes())? {
+        return Err(Error::refused(
+            format!("{path} already exists; agentver never overwrites a draft"),
+            Some(format!("edit it, or pick another id than '{id}'")),
+        ));
     }
+    Ok(path)
 }
 
 #[cfg(test)]

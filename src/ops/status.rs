@@ -18,37 +18,35 @@ pub struct AgentStatus {
     pub error: Option<String>,
 }
 
-impl Workspace {
-    pub fn status(&self, at: &DraftAt) -> Result<Vec<AgentStatus>> {
-        let mut ids = self.agent_ids(at)?;
-        for id in self.published_agent_ids()? {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+pub fn status(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
+    let mut ids = ws.agent_ids(at)?;
+    for id in ws.published_agent_ids()? {
+        if !ids.contains(&id) {
+            ids.push(id);
         }
-        ids.sort();
-        let mut routes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for (channel, agent) in self.channel_routes(at)? {
-            routes.entry(agent).or_default().push(channel);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let latest = self.latest(&id)?;
-            let draft = match self.draft_info(&id, latest.as_ref().map(|(_, d)| d.tree), at) {
-                // A tag folder with no version in it and no draft: nothing to report.
-                Err(crate::Error::UnknownAgent { .. }) => continue,
-                other => other?,
-            };
-            let channels = routes.remove(id.as_str()).unwrap_or_default();
-            out.push(AgentStatus {
-                agent: id.to_string(),
-                latest: latest.map(|(n, _)| n),
-                draft: draft.state,
-                tree: draft.tree,
-                channels,
-                error: draft.error,
-            });
-        }
-        Ok(out)
     }
+    ids.sort();
+    let mut routes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for (channel, agent) in ws.channel_routes(at)? {
+        routes.entry(agent).or_default().push(channel);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let latest = ws.latest(&id)?;
+        let draft = match crate::ops::history::draft_info(ws, &id, latest.as_ref().map(|(_, d)| d.tree), at) {
+            // A tag folder with no version in it and no draft: nothing to report.
+            Err(crate::Error::UnknownAgent { .. }) => continue,
+            other => other?,
+        };
+        let channels = routes.remove(id.as_str()).unwrap_or_default();
+        out.push(AgentStatus {
+            agent: id.to_string(),
+            latest: latest.map(|(n, _)| n),
+            draft: draft.state,
+            tree: draft.tree,
+            channels,
+            error: draft.error,
+        });
+    }
+    Ok(out)
 }

@@ -41,7 +41,7 @@ pub async fn run(state: Arc<State>, follow: Follow) {
 fn current(follow: &Follow) -> Result<(Workspace, Key)> {
     let ws = Workspace::discover(&follow.root)?.without_cache_writes();
     let rev = match &follow.fetch {
-        Some(remote) => ws.fetch_followed(remote, &follow.follow)?,
+        Some(remote) => crate::ops::fetch::fetch_followed(&ws, remote, &follow.follow)?,
         None => follow.follow.clone(),
     };
     let key = Key { commit: ws.rev_commit(&rev)?, tags: ws.tags_digest()? };

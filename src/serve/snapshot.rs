@@ -126,7 +126,7 @@ impl Snapshot {
         // `log --json` at this revision, its draft state from the draft loaded above.
         let logs: HashMap<AgentId, Bytes> = ws
             .in_parallel(&agents, |ws, agent| {
-                let versions = ws.version_history(agent)?;
+                let versions = crate::ops::history::version_history(ws, agent)?;
                 let latest = latest_tree(&versions);
                 let draft = match resolver.draft(agent) {
                     Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
@@ -135,7 +135,7 @@ impl Snapshot {
                 };
                 let draft = match draft {
                     Some(d) => d,
-                    None => ws.draft_info(agent, latest, &at)?,
+                    None => crate::ops::history::draft_info(ws, agent, latest, &at)?,
                 };
                 let log = Log { agent: agent.to_string(), draft, versions };
                 Ok((agent.clone(), with_revision(&log, &revision)?.into()))

@@ -112,3 +112,14 @@ fn library_errors_carry_no_command_line_syntax() {
     });
     assert!(found.is_empty(), "CLI syntax in library error hints:\n{}", found.join("\n"));
 }
+
+#[test]
+fn the_workspace_type_is_extended_only_in_its_own_module() {
+    // Commands are free functions over a &Workspace (src/ops/), not methods spread over files.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let outside: Vec<PathBuf> = files.into_iter().filter(|f| !f.starts_with(src.join("workspace"))).collect();
+    let found = violations(&outside, |code| code.contains("impl Workspace"));
+    assert!(found.is_empty(), "impl Workspace outside src/workspace/:\n{}", found.join("\n"));
+}

@@ -44,7 +44,7 @@ struct CheckOutput<'a> {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
-    let report = ws.check(&draft_at(&args.rev))?;
+    let report = agentver::ops::check::check(&ws, &draft_at(&args.rev))?;
     let format = if ui.json { Format::Json } else { args.format };
     // Text says where a file was read ("HEAD:agents/x.yaml"); JSON and annotations carry the
     // path itself, which is what tools match against the checkout.

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let bundle = ui.workspace()?.export(&args.rev)?;
+    let bundle = agentver::ops::export::export(&ui.workspace()?, &args.rev)?;
     let mut bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| crate::cli::CliError::Io(e.into()))?;
     bytes.push(b'\n');
     match args.output {

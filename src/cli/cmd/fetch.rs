@@ -45,7 +45,7 @@ pub fn report(ui: &mut Ui, report: &FetchReport, render: Render) -> Result<(), C
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let fetched = ui.workspace()?.fetch(&args.remote, args.configure)?;
+    let fetched = agentver::ops::fetch::fetch(&ui.workspace()?, &args.remote, args.configure)?;
     let render = if ui.json { Render::Json } else { Render::Human };
     report(ui, &fetched, render)?;
     Ok(Outcome::Success)

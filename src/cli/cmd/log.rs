@@ -16,9 +16,9 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let id = super::agent_id(&args.id)?;
     let ws = ui.workspace()?;
     let at = draft_at(&args.rev);
-    let log = ws.log(&id, &at)?;
+    let log = agentver::ops::history::log(&ws, &id, &at)?;
     if log.versions.is_empty()
-        && let Some(why) = ws.missing_tags(std::slice::from_ref(&id), &at)?
+        && let Some(why) = agentver::ops::fetch::missing_tags(&ws, std::slice::from_ref(&id), &at)?
     {
         ui.status(&format!("warning: {why}, so versions published elsewhere are not shown"));
         ui.status("hint: fetch them: agentver fetch");

@@ -229,7 +229,8 @@ fn markdown(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let result = ui.workspace().and_then(|ws| Ok(ws.plan(args.base.as_deref(), &draft_at(&args.head))?));
+    let result =
+        ui.workspace().and_then(|ws| Ok(agentver::ops::plan::plan(&ws, args.base.as_deref(), &draft_at(&args.head))?));
     let plan = match result {
         Ok(plan) => plan,
         // terraform's convention: with --detailed-exitcode an error is 1, a change is 2.

@@ -59,10 +59,10 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
     if let Some(remote) = &args.push {
         // Number from what the remote has, not from what this clone happens to hold.
-        let fetched = ws.fetch(remote, false)?;
+        let fetched = agentver::ops::fetch::fetch(&ws, remote, false)?;
         super::fetch::report(ui, &fetched, super::push::Render::Status)?;
     }
-    let report = ws.publish(&selection, &options)?;
+    let report = agentver::ops::publish::publish(&ws, &selection, &options)?;
     for w in &report.warnings {
         ui.warn(w);
     }
@@ -80,7 +80,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         }
     }
     if let Some(remote) = args.push {
-        let pushed = ws.push(&remote, args.force)?;
+        let pushed = agentver::ops::push::push(&ws, &remote, args.force)?;
         // With --json, stdout holds the JSON above alone; the push is told on stderr.
         super::push::report(ui, &pushed, super::push::Render::Status)?;
     }

@@ -55,7 +55,7 @@ pub fn report(ui: &mut Ui, report: &PushReport, render: Render) -> Result<(), Cl
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let pushed = ui.workspace()?.push(&args.remote, args.force)?;
+    let pushed = agentver::ops::push::push(&ui.workspace()?, &args.remote, args.force)?;
     let render = if ui.json { Render::Json } else { Render::Human };
     report(ui, &pushed, render)?;
     Ok(Outcome::Success)

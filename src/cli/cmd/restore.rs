@@ -43,7 +43,8 @@ pub fn render_plan(ui: &mut Ui, plan: &RestorePlan, dry_run: bool) -> std::io::R
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
     let options = RestoreOptions { force: args.force, dry_run: args.dry_run };
-    let plan = ui.workspace()?.restore(&spec.agent, spec.reference_or(RefSpec::Latest), options)?;
+    let plan =
+        agentver::ops::restore::restore(&ui.workspace()?, &spec.agent, spec.reference_or(RefSpec::Latest), options)?;
     if ui.json {
         ui.print_json(&plan)?;
     } else {

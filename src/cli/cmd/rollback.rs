@@ -42,7 +42,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         author: args.signing.author,
         force: args.force,
     };
-    let (published, plan) = ui.workspace()?.rollback(&spec.agent, reference, &options)?;
+    let (published, plan) = agentver::ops::restore::rollback(&ui.workspace()?, &spec.agent, reference, &options)?;
     if ui.json {
         ui.print_json(&RolledBack { published: &published, restore: &plan })?;
     } else {

@@ -14,10 +14,10 @@ pub struct Args {
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
     let at = draft_at(&args.rev);
-    let statuses = ws.status(&at)?;
+    let statuses = agentver::ops::status::status(&ws, &at)?;
     // Every agent "new" in a clone that never fetched the tags is a wrong answer: say why.
     if statuses.iter().any(|s| s.latest.is_none())
-        && let Some(why) = ws.missing_tags(&[], &at)?
+        && let Some(why) = agentver::ops::fetch::missing_tags(&ws, &[], &at)?
     {
         ui.status(&format!("warning: {why}, so versions published elsewhere are not shown"));
         ui.status("hint: fetch them: agentver fetch");

@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let audit = ui.workspace()?.verify(&draft_at(&args.rev))?;
+    let audit = agentver::ops::verify::verify(&ui.workspace()?, &draft_at(&args.rev))?;
     if ui.json {
         ui.print_json(&audit)?;
     } else {
