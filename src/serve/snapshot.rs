@@ -99,49 +99,8 @@ impl Snapshot {
         agents.sort();
         agents.dedup();
         resolver.load_everything(&agents)?;
-        let mut counters = HashMap::with_capacity(resolver.channels().channels.len());
-        let mut routes: HashMap<&str, Vec<String>> = HashMap::new();
-        for channel in &resolver.channels().channels {
-            let mut per_target = Vec::new();
-            for (i, target) in channel.targets().into_iter().enumerate() {
-                let version = match resolver.serve(channel, target, None) {
-                    Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
-                    Err(Error::TreeMismatch { .. }) => "refused".to_owned(),
-                    Err(e) => return Err(e),
-                };
-                let variant = channel.variant_name(i).unwrap_or_default();
-                per_target.push(counter(&format!(
-                    "channel=\"{}\",agent=\"{}\",version=\"{version}\",variant=\"{}\"",
-                    escape_label(&channel.name),
-                    target.agent,
-                    escape_label(variant)
-                )));
-                let list = routes.entry(target.agent.as_str()).or_default();
-                if list.last() != Some(&channel.name) {
-                    list.push(channel.name.clone());
-                }
-            }
-            counters.insert(channel.name.clone(), per_target);
-        }
-        // `log --json` at this revision, its draft state from the draft loaded above.
-        let logs: HashMap<AgentId, Bytes> = ws
-            .in_parallel(&agents, |ws, agent| {
-                let versions = crate::ops::history::version_history(ws, agent)?;
-                let latest = latest_tree(&versions);
-                let draft = match resolver.draft(agent) {
-                    Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
-                    Some(Err(e)) => DraftInfo::from_load(latest, Err(&e)),
-                    None => None,
-                };
-                let draft = match draft {
-                    Some(d) => d,
-                    None => crate::ops::history::draft_info(ws, agent, latest, &at)?,
-                };
-                let log = Log { agent: agent.to_string(), draft, versions };
-                Ok((agent.clone(), with_revision(&log, &revision)?.into()))
-            })?
-            .into_iter()
-            .collect();
+        let (counters, mut routes) = channel_counters(&resolver, counter)?;
+        let logs = logs(&ws, &resolver, &agents, &revision)?;
         let mut summaries = Vec::with_capacity(agents.len());
         for agent in &agents {
             summaries.push(AgentSummary {
@@ -205,6 +164,64 @@ impl Snapshot {
             ("trees", self.trees.len()),
         ])
     }
+}
+
+/// Each channel target's resolution counter (registered once per label set), and the channels
+/// routing to each agent. A target whose pinned tree its tag no longer holds counts as "refused";
+/// any other failure fails the snapshot.
+#[allow(clippy::type_complexity)]
+fn channel_counters<'r>(
+    resolver: &'r Resolver,
+    counter: &dyn Fn(&str) -> Arc<AtomicU64>,
+) -> Result<(HashMap<String, Vec<Arc<AtomicU64>>>, HashMap<&'r str, Vec<String>>)> {
+    let mut counters = HashMap::with_capacity(resolver.channels().channels.len());
+    let mut routes: HashMap<&str, Vec<String>> = HashMap::new();
+    for channel in &resolver.channels().channels {
+        let mut per_target = Vec::new();
+        for (i, target) in channel.targets().into_iter().enumerate() {
+            let version = match resolver.serve(channel, target, None) {
+                Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
+                Err(Error::TreeMismatch { .. }) => "refused".to_owned(),
+                Err(e) => return Err(e),
+            };
+            let variant = channel.variant_name(i).unwrap_or_default();
+            per_target.push(counter(&format!(
+                "channel=\"{}\",agent=\"{}\",version=\"{version}\",variant=\"{}\"",
+                escape_label(&channel.name),
+                target.agent,
+                escape_label(variant)
+            )));
+            let list = routes.entry(target.agent.as_str()).or_default();
+            if list.last() != Some(&channel.name) {
+                list.push(channel.name.clone());
+            }
+        }
+        counters.insert(channel.name.clone(), per_target);
+    }
+    Ok((counters, routes))
+}
+
+/// `log --json` of each agent at the revision, its draft state from the draft already loaded.
+fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str) -> Result<HashMap<AgentId, Bytes>> {
+    let at = resolver.at();
+    Ok(ws
+        .in_parallel(agents, |ws, agent| {
+            let versions = crate::ops::history::version_history(ws, agent)?;
+            let latest = latest_tree(&versions);
+            let draft = match resolver.draft(agent) {
+                Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
+                Some(Err(e)) => DraftInfo::from_load(latest, Err(&e)),
+                None => None,
+            };
+            let draft = match draft {
+                Some(d) => d,
+                None => crate::ops::history::draft_info(ws, agent, latest, at)?,
+            };
+            let log = Log { agent: agent.to_string(), draft, versions };
+            Ok((agent.clone(), with_revision(&log, revision)?.into()))
+        })?
+        .into_iter()
+        .collect())
 }
 
 /// A Prometheus label value: backslash, double quote and newline escaped.
