@@ -32,18 +32,25 @@ pub struct Served {
     /// The snapshot tree (for the draft, the tree its snapshot would have).
     pub tree: ObjectId,
     pub config: Json,
-    /// `config` serialised once, so an answer copies bytes instead of walking the value.
-    pub config_json: Box<RawValue>,
+    /// `config` serialised once, on first use, so an answer copies bytes instead of walking the
+    /// value (a server's snapshot fills it at build; a one-shot command never pays for it).
+    config_json: std::sync::OnceLock<Box<RawValue>>,
 }
 
 impl Served {
+    /// `config` as JSON bytes, serialised the first time they are asked for.
+    pub fn config_json(&self) -> &RawValue {
+        self.config_json
+            .get_or_init(|| serde_json::value::to_raw_value(&self.config).expect("a JSON value always serialises"))
+    }
+
     /// The `show --json` object of this configuration.
     pub fn shown(&self) -> crate::workspace::Shown<'_, RawValue> {
         crate::workspace::Shown {
             agent: self.agent.as_str(),
             version: self.version,
             tree: self.tree.to_string(),
-            config: &self.config_json,
+            config: self.config_json(),
         }
     }
 }
@@ -133,7 +140,7 @@ impl<'r> Resolution<'r> {
             tag: self.served.tag.as_deref(),
             tree,
             bucket: self.bucket,
-            config: &self.served.config_json,
+            config: self.served.config_json(),
             revision,
             attribution,
         }
@@ -328,15 +335,13 @@ impl Resolver {
             return Ok(s);
         }
         let located = ws.locate(agent, want, &self.at)?;
-        let config_json = serde_json::value::to_raw_value(&located.bundle.config)
-            .map_err(|e| Error::usage(format!("{agent}: the configuration does not serialise as JSON: {e}")))?;
         let served = Arc::new(Served {
             agent: located.agent,
             version: located.version,
             tag: located.tag,
             tree: located.tree,
             config: located.bundle.config,
-            config_json,
+            config_json: std::sync::OnceLock::new(),
         });
         let mut cache = self.served.write().expect("not poisoned");
         let entry = cache.entry(agent.clone()).or_default();

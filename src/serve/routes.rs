@@ -173,7 +173,7 @@ fn resolve(
     })?;
     let call = Call { caller: caller.as_deref(), call_id: call_id.as_deref(), agent_version };
     let resolution = snapshot.resolver.resolve(&channel, &call)?;
-    let mut body = Vec::with_capacity(resolution.served.config_json.get().len() + 1024);
+    let mut body = Vec::with_capacity(resolution.served.config_json().get().len() + 1024);
     serde_json::to_writer(&mut body, &resolution.answer(Some(&snapshot.revision)))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let counter = match agent_version {

@@ -117,6 +117,8 @@ impl Snapshot {
         resolver.freeze();
         let mut trees: HashMap<ObjectId, TreeEntry> = HashMap::new();
         for served in resolver.loaded() {
+            // Serialised now, off the request path.
+            served.config_json();
             let entry =
                 trees.entry(served.tree).or_insert_with(|| TreeEntry { served: served.clone(), versions: Vec::new() });
             entry.versions.push(served.version);
@@ -150,7 +152,7 @@ impl Snapshot {
                 tree: tree.to_string(),
                 agent: entry.served.agent.as_str(),
                 versions: &entry.versions,
-                config: &entry.served.config_json,
+                config: entry.served.config_json(),
             },
             &self.revision,
         ))
