@@ -582,3 +582,21 @@ fn with_fetch_it_follows_the_remote_branch_and_its_tags() {
     let deploy_main = std::process::Command::new("git").args(["-C", deploy, "rev-parse", "main"]).output().unwrap();
     assert_ne!(String::from_utf8_lossy(&deploy_main.stdout).trim(), head);
 }
+
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_cut_off() {
+    let env = published();
+    let server = Server::ready(&env, &[]);
+    let mut stream = TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = Instant::now();
+    let mut reply = Vec::new();
+    // The connection ends (with or without a 408) once the 10 s head timeout passes.
+    let _ = stream.read_to_end(&mut reply);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(20), "cut off after {waited:?}");
+    assert!(reply.is_empty() || reply.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&reply));
+    // The server itself is fine.
+    assert_eq!(server.get_as("/healthz", None).status, 200);
+}
