@@ -99,10 +99,21 @@ pub enum Error {
     VariantsNeedChannel,
     /// The call store (SQLite or PostgreSQL) failed.
     #[error("call store: {context}: {message}")]
-    CallStore { context: String, message: String },
-    /// A git operation failed; `message` holds the whole cause chain.
+    CallStore {
+        context: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+    /// A git operation failed: what agentver was doing, the cause chain as one line, and the
+    /// cause itself (`None` when it is the git program's stderr).
     #[error("{context}: {message}")]
-    Git { context: String, message: String },
+    Git {
+        context: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
 }
 
 fn describe_unchanged(unchanged: &[(String, u64)]) -> String {
@@ -112,6 +123,11 @@ fn describe_unchanged(unchanged: &[(String, u64)]) -> String {
 impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage { message: message.into(), hint: None }
+    }
+
+    /// A git failure known only as text (the git program's stderr, a lost race).
+    pub fn git(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Git { context: context.into(), message: message.into(), source: None }
     }
 
     pub fn refused(message: impl Into<String>, hint: Option<String>) -> Self {

@@ -107,8 +107,9 @@ impl Location {
     }
 }
 
-fn db(context: &str) -> impl Fn(&dyn std::fmt::Display) -> Error + '_ {
-    move |e| Error::CallStore { context: context.to_owned(), message: e.to_string() }
+/// A driver's error with what the store was doing, kept as the source.
+fn db<E: std::error::Error + Send + Sync + 'static>(context: &str) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::CallStore { context: context.to_owned(), message: e.to_string(), source: Some(Box::new(e)) }
 }
 
 impl Store {
@@ -119,14 +120,13 @@ impl Store {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
-                let conn = rusqlite::Connection::open(path).map_err(|e| db("opening")(&e))?;
-                conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| db("opening")(&e))?;
-                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-                    .map_err(|e| db("opening")(&e))?;
+                let conn = rusqlite::Connection::open(path).map_err(db("opening"))?;
+                conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db("opening"))?;
+                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(db("opening"))?;
                 Store::Sqlite(conn)
             }
             Location::Postgres(url) => {
-                let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| db("connecting")(&e))?;
+                let client = postgres::Client::connect(url, postgres::NoTls).map_err(db("connecting"))?;
                 Store::Postgres(Box::new(client))
             }
         };
@@ -138,14 +138,14 @@ impl Store {
         match self {
             Store::Sqlite(c) => {
                 let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
-                let mut statement = c.prepare_cached(sql).map_err(|e| db(sql)(&e))?;
-                let n = statement.execute(rusqlite::params_from_iter(values)).map_err(|e| db(sql)(&e))?;
+                let mut statement = c.prepare_cached(sql).map_err(db(sql))?;
+                let n = statement.execute(rusqlite::params_from_iter(values)).map_err(db(sql))?;
                 Ok(n as u64)
             }
             Store::Postgres(c) => {
                 let boxed = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-                c.execute(sql, &refs).map_err(|e| db(sql)(&e))
+                c.execute(sql, &refs).map_err(db(sql))
             }
         }
     }
@@ -153,20 +153,20 @@ impl Store {
     fn query(&mut self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>> {
         match self {
             Store::Sqlite(c) => {
-                let mut statement = c.prepare_cached(sql).map_err(|e| db(sql)(&e))?;
+                let mut statement = c.prepare_cached(sql).map_err(db(sql))?;
                 let width = statement.column_count();
                 let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
                 let rows = statement
                     .query_map(rusqlite::params_from_iter(values), |row| {
                         (0..width).map(|i| Ok(sqlite_cell(row.get_ref(i)?))).collect::<rusqlite::Result<Vec<Cell>>>()
                     })
-                    .map_err(|e| db(sql)(&e))?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| db(sql)(&e))
+                    .map_err(db(sql))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db(sql))
             }
             Store::Postgres(c) => {
                 let boxed = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-                let rows = c.query(sql, &refs).map_err(|e| db(sql)(&e))?;
+                let rows = c.query(sql, &refs).map_err(db(sql))?;
                 Ok(rows.iter().map(pg_cells).collect())
             }
         }
@@ -174,8 +174,8 @@ impl Store {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         match self {
-            Store::Sqlite(c) => c.execute_batch(sql).map_err(|e| db(sql)(&e)),
-            Store::Postgres(c) => c.batch_execute(sql).map_err(|e| db(sql)(&e)),
+            Store::Sqlite(c) => c.execute_batch(sql).map_err(db(sql)),
+            Store::Postgres(c) => c.batch_execute(sql).map_err(db(sql)),
         }
     }
 
@@ -354,10 +354,10 @@ impl Store {
         );
         match self {
             Store::Sqlite(c) => {
-                let mut statement = c.prepare_cached(&sql).map_err(|e| db(&sql)(&e))?;
+                let mut statement = c.prepare_cached(&sql).map_err(db(&sql))?;
                 let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
-                let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(|e| db(&sql)(&e))?;
-                while let Some(r) = rows.next().map_err(|e| db(&sql)(&e))? {
+                let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(db(&sql))?;
+                while let Some(r) = rows.next().map_err(db(&sql))? {
                     let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten());
                     let int = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_i64_or_null().ok().flatten());
                     let real = |i: usize| {
@@ -383,7 +383,7 @@ impl Store {
             Store::Postgres(c) => {
                 let boxed = pg_params(&params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-                let rows = c.query(&sql, &refs).map_err(|e| db(&sql)(&e))?;
+                let rows = c.query(&sql, &refs).map_err(db(&sql))?;
                 for r in &rows {
                     f(&Row {
                         version: r.get::<_, Option<i64>>(0).map(|v| v as u64),

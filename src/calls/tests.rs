@@ -306,3 +306,16 @@ fn the_sqlite_store_merges_idempotently_and_filters() {
         store.list(&Filter { since: Some("2026-12-01T00:00:00.000Z".into()), ..Filter::default() }).unwrap().is_empty()
     );
 }
+
+#[test]
+fn a_store_failure_keeps_the_drivers_error_as_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder is not a database file.
+    let e = match Store::open(&Location::Sqlite(dir.path().to_owned())) {
+        Err(e) => e,
+        Ok(_) => panic!("a folder opened as a store"),
+    };
+    assert!(e.to_string().starts_with("call store: opening: "), "{e}");
+    let source = std::error::Error::source(&e).expect("the driver's error is kept");
+    assert!(source.downcast_ref::<rusqlite::Error>().is_some(), "{source:?}");
+}

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 
 /// Wraps a gix error with what we were doing, keeping its whole chain of causes.
 pub fn git(context: impl Into<String>) -> impl FnOnce(gix::Error) -> Error {
-    move |e| Error::Git { context: context.into(), message: chain(&e) }
+    move |e| Error::Git { context: context.into(), message: chain(&e), source: Some(Box::new(e)) }
 }
 
 /// Like [`git`], but the context is only formatted when there is an error: for hot paths that
@@ -15,7 +15,7 @@ pub trait GitContext<T> {
 
 impl<T> GitContext<T> for std::result::Result<T, gix::Error> {
     fn context(self, describe: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| Error::Git { context: describe(), message: chain(&e) })
+        self.map_err(|e| Error::Git { context: describe(), message: chain(&e), source: Some(Box::new(e)) })
     }
 }
 

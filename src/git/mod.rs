@@ -46,7 +46,11 @@ pub fn open_repository(start: &std::path::Path) -> Result<gix::Repository> {
                 });
             }
             if std::env::var_os("GIT_DIR").is_some() {
-                return Err(Error::Git { context: "opening the repository GIT_DIR names".into(), message: chain(&e) });
+                return Err(Error::Git {
+                    context: "opening the repository GIT_DIR names".into(),
+                    message: chain(&e),
+                    source: Some(Box::new(e)),
+                });
             }
             return Err(Error::NotARepository { path: start.to_owned() });
         }
@@ -147,8 +151,11 @@ fn parse_author(s: &str) -> Option<(&str, &str)> {
 
 /// The id git gives these bytes as a blob, computed without writing anything.
 pub fn blob_id(repo: &gix::Repository, bytes: &[u8]) -> Result<ObjectId> {
-    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, bytes)
-        .map_err(|e| Error::Git { context: "hashing a blob".into(), message: e.to_string() })
+    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, bytes).map_err(|e| Error::Git {
+        context: "hashing a blob".into(),
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    })
 }
 
 /// The tree holding `files` at their paths. With `write`, its blobs and trees are stored;
@@ -193,8 +200,11 @@ pub fn tree_id(repo: &gix::Repository, files: &Files, write: bool) -> Result<Obj
         } else {
             let mut buf = Vec::new();
             gix::objs::WriteTo::write_to(&tree, &mut buf).map_err(|e| Error::io("tree", e))?;
-            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Tree, &buf)
-                .map_err(|e| Error::Git { context: "hashing a tree".into(), message: e.to_string() })
+            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Tree, &buf).map_err(|e| Error::Git {
+                context: "hashing a tree".into(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            })
         }
     }
     build(repo, &root, write)
@@ -246,7 +256,7 @@ pub fn list_refs(repo: &gix::Repository, prefix: &str) -> Result<Vec<(String, Op
             Some(_) if attempt < ATTEMPTS => {
                 std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt.min(10))));
             }
-            Some(message) => return Err(Error::Git { context: format!("listing {prefix}"), message }),
+            Some(message) => return Err(Error::git(format!("listing {prefix}"), message)),
         }
     }
 }
@@ -352,6 +362,7 @@ pub fn contains(repo: &gix::Repository, ancestor: ObjectId, descendant: ObjectId
     let base = repo.merge_base(ancestor, descendant).map_err(|e| Error::Git {
         context: format!("finding whether {descendant} contains {ancestor}"),
         message: e.to_string(),
+        source: Some(Box::new(e)),
     });
     match base {
         Ok(base) => Ok(Some(base.is_some_and(|b| b.detach() == ancestor))),
@@ -520,10 +531,7 @@ pub fn create_version(
             if attempt < MAX_ATTEMPTS {
                 continue;
             }
-            return Err(Error::Git {
-                context: format!("creating {full}"),
-                message: "every attempt lost its race".into(),
-            });
+            return Err(Error::git(format!("creating {full}"), "every attempt lost its race"));
         };
         match result {
             Ok(_) => {
@@ -670,6 +678,7 @@ impl RefChange {
         let name = self.name.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
             context: format!("naming {}", self.name),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
         Ok(RefEdit { change, name, deref: false })
     }
@@ -892,7 +901,7 @@ fn lock_error(repo: &gix::Repository, context: &str, message: &str) -> Error {
     if message.contains("lock") && packed_lock.exists() {
         return Error::Locked { path: packed_lock.display().to_string() };
     }
-    Error::Git { context: context.to_owned(), message: message.to_owned() }
+    Error::git(context, message)
 }
 
 /// The id of HEAD's commit, or `None` on an unborn branch.

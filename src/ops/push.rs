@@ -51,13 +51,14 @@ pub(crate) fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process:
     Command::new("git").current_dir(ws.root()).args(args).output().map_err(|e| Error::Git {
         context: format!("running git {}", args.first().unwrap_or(&"")),
         message: format!("{e} (push and fetch need the git program on PATH)"),
+        source: Some(Box::new(e)),
     })
 }
 
 pub(crate) fn failed(what: &str, out: &std::process::Output) -> Error {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
-    Error::Git { context: what.to_owned(), message }
+    Error::git(what, message)
 }
 
 /// The remote's tags under the prefix: full name → object id.
