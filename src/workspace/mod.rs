@@ -340,14 +340,7 @@ impl Workspace {
         let id = ObjectId::from_hex(tree.as_bytes())
             .map_err(|_| Error::usage(format!("'{}' is not a tree id", tree.escape_debug())))?;
         if git::tree::entry(&self.repo, id, &agent.draft_path()).is_err() {
-            return Err(Error::Usage {
-                message: format!(
-                    "tree {tree} is not in this repository, so the configuration that served the call cannot be read"
-                ),
-                hint: Some(
-                    "fetch the agent tags (agentver fetch); a draft's tree exists only once it was published".into(),
-                ),
-            });
+            return Err(Error::TreeNotFound { tree: tree.to_owned() });
         }
         let source = GitTree::new(&self.repo, id, "", &format!("{}:", &tree[..12.min(tree.len())]));
         Ok(bundle::load(&source, agent)?.config)
