@@ -97,6 +97,27 @@ pub enum Error {
     /// Comparing a split's variants needs the channel whose split they are.
     #[error("comparing variants needs the channel whose split they are")]
     VariantsNeedChannel,
+    /// A value given to agentver (an option, a field of a request) is not what it must be.
+    #[error("{what}: '{value}' is not {expected}")]
+    BadValue { what: String, value: String, expected: String },
+    /// `--since`/`--until` that is neither a time nor a duration.
+    #[error("'{text}' is not a time")]
+    BadTime { text: String },
+    /// A call store named in a form agentver does not know.
+    #[error("'{spec}' is not a call store")]
+    BadStore { spec: String },
+    /// A call store written by a newer agentver.
+    #[error("the call store has schema version {found}, newer than this agentver's {supported}: upgrade agentver")]
+    StoreTooNew { found: i64, supported: i64 },
+    /// A split comparison on a channel that has no split.
+    #[error("channel '{channel}' has no split to compare variants of")]
+    NoSplit { channel: String },
+    /// A call no agent or tree was ever reported for.
+    #[error("call '{call_id}' was never attributed to a configuration (no agent and tree were reported)")]
+    Unattributed { call_id: String },
+    /// Something agentver itself got wrong (a bug, or a thread that died): not the input's fault.
+    #[error("internal error: {what}")]
+    Internal { what: String },
     /// The call store (SQLite or PostgreSQL) failed.
     #[error("call store: {context}: {message}")]
     CallStore {

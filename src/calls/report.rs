@@ -50,8 +50,11 @@ pub fn callers(ws: &Workspace) -> Result<Callers> {
         true => Ok(Callers::Hash(key)),
         false => {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let key: [u8; 32] =
-                bytes.try_into().map_err(|_| Error::usage(format!("{}: not a 32-byte key", path.display())))?;
+            let key: [u8; 32] = bytes.try_into().map_err(|_| Error::BadValue {
+                what: "the caller key".into(),
+                value: path.display().to_string(),
+                expected: "a file of 32 bytes".into(),
+            })?;
             Ok(Callers::Hash(key))
         }
     }
@@ -93,9 +96,7 @@ fn weights(ws: &Workspace, at: &DraftAt, channel: &str) -> Result<Vec<(String, u
     let channel = channels.get(channel).ok_or_else(|| Error::UnknownChannel { channel: channel.to_owned() })?;
     match &channel.route {
         Route::Split { variants, .. } => Ok(variants.iter().map(|v| (v.name.clone(), v.weight)).collect()),
-        Route::Single(_) => {
-            Err(Error::usage(format!("channel '{}' has no split to compare variants of", channel.name)))
-        }
+        Route::Single(_) => Err(Error::NoSplit { channel: channel.name.clone() }),
     }
 }
 
@@ -189,11 +190,13 @@ pub struct Replay {
 pub fn replay(ws: &Workspace, store: &mut Store, call_id: &str) -> Result<Replay> {
     let call = store.get(call_id)?.ok_or_else(|| Error::UnknownCall { call_id: call_id.to_owned() })?;
     let (Some(agent), Some(tree)) = (&call.agent, &call.tree) else {
-        return Err(Error::usage(format!(
-            "call '{call_id}' was never attributed to a configuration (no agent and tree were reported)"
-        )));
+        return Err(Error::Unattributed { call_id: call_id.to_owned() });
     };
-    let agent = AgentId::new(agent).map_err(|e| Error::usage(format!("call '{call_id}': {e}")))?;
+    let agent = AgentId::new(agent).map_err(|e| Error::BadValue {
+        what: format!("call '{call_id}'"),
+        value: agent.clone(),
+        expected: format!("an agent id ({e})"),
+    })?;
     let config = ws.config_in_tree(&agent, tree)?;
     Ok(Replay { call, config })
 }
@@ -222,10 +225,7 @@ pub fn parse_since(text: &str) -> Result<String> {
 }
 
 fn bad_time(text: &str) -> Error {
-    Error::Usage {
-        message: format!("'{text}' is not a time"),
-        hint: Some("give an RFC 3339 time (2026-11-30T09:00:00Z) or a duration back from now (7d, 24h, 30m)".into()),
-    }
+    Error::BadTime { text: text.to_owned() }
 }
 
 /// Where a store file lives, for messages.

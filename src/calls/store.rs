@@ -93,17 +93,14 @@ impl Location {
     pub fn parse(spec: &str, base: &Path) -> Result<Location> {
         if let Some(path) = spec.strip_prefix("sqlite:") {
             if path.is_empty() {
-                return Err(Error::usage("the call store 'sqlite:' names no file"));
+                return Err(Error::BadStore { spec: spec.to_owned() });
             }
             return Ok(Location::Sqlite(base.join(path)));
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
             return Ok(Location::Postgres(spec.to_owned()));
         }
-        Err(Error::Usage {
-            message: format!("'{spec}' is not a call store"),
-            hint: Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
-        })
+        Err(Error::BadStore { spec: spec.to_owned() })
     }
 }
 
@@ -198,9 +195,7 @@ impl Store {
                     )?;
                 }
                 Some(v) if v > SCHEMA_VERSION => {
-                    return Err(Error::usage(format!(
-                        "the call store has schema version {v}, newer than this agentver's {SCHEMA_VERSION}: upgrade agentver"
-                    )));
+                    return Err(Error::StoreTooNew { found: v, supported: SCHEMA_VERSION });
                 }
                 Some(_) => {}
             }
@@ -271,12 +266,17 @@ impl Store {
             self.query("SELECT source, record FROM events WHERE call_id = $1", &[Cell::Text(Some(call_id.into()))])?;
         rows.iter()
             .map(|r| {
-                let source = r[0]
-                    .text()
-                    .and_then(Source::parse)
-                    .ok_or_else(|| Error::usage("call store: an event has no source"))?;
-                let record: Record = serde_json::from_str(r[1].text().unwrap_or_default())
-                    .map_err(|e| Error::usage(format!("call store: an event of {call_id} does not parse: {e}")))?;
+                let source = r[0].text().and_then(Source::parse).ok_or_else(|| Error::CallStore {
+                    context: format!("reading the events of {call_id}"),
+                    message: "an event has no source".into(),
+                    source: None,
+                })?;
+                let record: Record =
+                    serde_json::from_str(r[1].text().unwrap_or_default()).map_err(|e| Error::CallStore {
+                        context: format!("reading the events of {call_id}"),
+                        message: format!("an event does not parse: {e}"),
+                        source: Some(Box::new(e)),
+                    })?;
                 Ok(Event { source, record })
             })
             .collect()

@@ -76,6 +76,10 @@ fn hint(e: &Error) -> Option<String> {
         }
         Error::PushRaces { .. } => Some("the remote is busy with other publishers; run `agentver push` again".into()),
         Error::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
+        Error::BadTime { .. } => {
+            Some("give an RFC 3339 time (2026-11-30T09:00:00Z) or a duration back from now (7d, 24h, 30m)".into())
+        }
+        Error::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
         Error::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
         Error::TreeNotFound { .. } => Some(
             "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),

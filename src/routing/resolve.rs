@@ -298,7 +298,7 @@ impl Resolver {
     fn with_workspace<T>(&self, f: impl FnOnce(&Workspace) -> Result<T>) -> Result<T> {
         match self.workspace.lock().expect("not poisoned").as_ref() {
             Some(ws) => f(ws),
-            None => Err(Error::usage("the resolver is frozen: it loads nothing more")),
+            None => Err(Error::Internal { what: "the resolver is frozen: it loads nothing more".into() }),
         }
     }
 

@@ -85,7 +85,7 @@ impl Calls {
                 }
             })
             .map_err(|e| crate::Error::io("starting the call store's thread", e))?;
-        ready.recv().map_err(|_| crate::Error::usage("the call store's thread stopped"))??;
+        ready.recv().map_err(|_| crate::Error::Internal { what: "the call store's thread stopped".into() })??;
         Ok(Arc::new(Calls { jobs, callers, root, hooks, recorded: AtomicU64::new(0), dropped: AtomicU64::new(0) }))
     }
 

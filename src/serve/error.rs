@@ -75,6 +75,10 @@ impl From<Error> for ApiError {
                 (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
             }
             Error::TreeNotFound { .. } => (StatusCode::NOT_FOUND, "unknown_tree", None),
+            Error::BadValue { .. } | Error::BadTime { .. } | Error::NoSplit { .. } => {
+                (StatusCode::BAD_REQUEST, "bad_request", None)
+            }
+            Error::Unattributed { .. } => (StatusCode::NOT_FOUND, "unattributed", None),
             Error::VariantsNeedChannel => (
                 StatusCode::BAD_REQUEST,
                 "bad_request",

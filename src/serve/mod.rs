@@ -105,15 +105,20 @@ impl State {
 
 /// Checks the options and binds the listener: what can be refused is refused before serving.
 pub async fn bind(options: &Options) -> Result<TcpListener> {
-    let addr: SocketAddr = options.listen.parse().map_err(|_| Error::Usage {
-        message: format!("--listen: '{}' is not an address and port like 127.0.0.1:8700", options.listen),
-        hint: None,
+    let addr: SocketAddr = options.listen.parse().map_err(|_| Error::BadValue {
+        what: "--listen".into(),
+        value: options.listen.clone(),
+        expected: "an address and port like 127.0.0.1:8700".into(),
     })?;
     if !addr.ip().is_loopback() && options.token.is_none() && !options.insecure_no_auth {
         return Err(Error::InsecureBind { addr: addr.to_string() });
     }
     if options.interval.is_zero() {
-        return Err(Error::usage("--interval: must be at least 1 second"));
+        return Err(Error::BadValue {
+            what: "--interval".into(),
+            value: "0".into(),
+            expected: "a number of seconds, 1 or more".into(),
+        });
     }
     Workspace::discover(&options.root)?;
     TcpListener::bind(addr).await.map_err(|e| Error::io(format!("--listen {addr}"), e))

@@ -61,9 +61,10 @@ pub struct Snapshot {
 
 /// `value` serialised as a JSON object with `"revision"` added as its last member.
 pub fn with_revision(value: &impl Serialize, revision: &str) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec(value).map_err(|e| Error::usage(format!("serialising an answer: {e}")))?;
+    let mut bytes =
+        serde_json::to_vec(value).map_err(|e| Error::Internal { what: format!("serialising an answer: {e}") })?;
     if bytes.last() != Some(&b'}') {
-        return Err(Error::usage("serialising an answer: not a JSON object"));
+        return Err(Error::Internal { what: "serialising an answer: not a JSON object".into() });
     }
     bytes.pop();
     if bytes.len() > 1 {
@@ -76,7 +77,7 @@ pub fn with_revision(value: &impl Serialize, revision: &str) -> Result<Vec<u8>> 
 }
 
 fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::usage(format!("serialising an answer: {e}")))
+    serde_json::to_vec(value).map_err(|e| Error::Internal { what: format!("serialising an answer: {e}") })
 }
 
 impl Snapshot {

@@ -337,8 +337,11 @@ impl Workspace {
     /// The configuration a snapshot tree holds for `agent`, found by content id alone (replay
     /// after tags moved). The tree must be in this repository.
     pub fn config_in_tree(&self, agent: &AgentId, tree: &str) -> Result<serde_json::Value> {
-        let id = ObjectId::from_hex(tree.as_bytes())
-            .map_err(|_| Error::usage(format!("'{}' is not a tree id", tree.escape_debug())))?;
+        let id = ObjectId::from_hex(tree.as_bytes()).map_err(|_| Error::BadValue {
+            what: "tree".into(),
+            value: tree.escape_debug().to_string(),
+            expected: "a tree id (40 hex digits)".into(),
+        })?;
         if git::tree::entry(&self.repo, id, &agent.draft_path()).is_err() {
             return Err(Error::TreeNotFound { tree: tree.to_owned() });
         }

@@ -338,3 +338,30 @@ fn vapi_and_elevenlabs_hooks_check_their_secrets_and_numbers_can_be_kept() {
     let split = env.av(&["stats", "sales", "--by", "variant", "--calls", &store]).code(2);
     assert!(split.stderr.contains("hint: add --channel C"), "{}", split.stderr);
 }
+
+#[test]
+fn bad_times_stores_and_intervals_are_clear_errors() {
+    let env = published();
+    let time = env.av(&["calls", "--since", "yesterday"]).code(2);
+    assert!(
+        time.stderr.starts_with("error: 'yesterday' is not a time\nhint: give an RFC 3339 time"),
+        "{}",
+        time.stderr
+    );
+    let store = env.av(&["calls", "--calls", "mysql://db/calls"]).code(2);
+    assert!(
+        store.stderr.contains("'mysql://db/calls' is not a call store\nhint: a call store is sqlite:PATH"),
+        "{}",
+        store.stderr
+    );
+    let interval = env.av(&["serve", "--interval", "0"]).code(2);
+    assert!(interval.stderr.contains("--interval: '0' is not a number of seconds, 1 or more"), "{}", interval.stderr);
+    let listen = env.av(&["serve", "--listen", "localhost"]).code(2);
+    assert!(
+        listen.stderr.contains("--listen: 'localhost' is not an address and port like 127.0.0.1:8700"),
+        "{}",
+        listen.stderr
+    );
+    // A duration back from now is a time.
+    env.av(&["calls", "--since", "7d", "--until", "1h"]).ok();
+}
