@@ -13,9 +13,6 @@ pub enum Error {
     /// A file's content is not acceptable.
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
-    /// An argument is not acceptable.
-    #[error("{message}")]
-    Usage { message: String, hint: Option<String> },
     #[error("unknown agent '{agent}': {path} does not exist")]
     UnknownAgent { agent: String, path: String, suggestion: Option<String> },
     #[error("{agent} has no version {version}")]
@@ -40,9 +37,6 @@ pub enum Error {
     NoVersions { agent: String, suggestion: Option<String> },
     #[error("nothing to publish: {}", describe_unchanged(.unchanged))]
     NothingToPublish { unchanged: Vec<(String, u64)> },
-    /// The command was understood and declined; nothing was written.
-    #[error("{message}")]
-    Refused { message: String, hint: Option<String> },
     /// A new version would undo `version`, published from a commit the draft's commit lacks.
     #[error(
         "{agent} v{version} was published from commit {commit}, which {}; a new version would silently undo it",
@@ -97,6 +91,51 @@ pub enum Error {
     /// Comparing a split's variants needs the channel whose split they are.
     #[error("comparing variants needs the channel whose split they are")]
     VariantsNeedChannel,
+    #[error("GIT_COMMITTER_DATE '{date}' is not a date: {problem}")]
+    BadCommitterDate { date: String, problem: String },
+    #[error("--author '{author}' is not of the form \"Name <email>\"")]
+    BadAuthor { author: String },
+    #[error("unknown revision '{rev}'")]
+    UnknownRevision { rev: String },
+    #[error("revision '{rev}' is not a commit")]
+    NotACommit { rev: String },
+    #[error("'{branch}' is not a branch to follow")]
+    BadBranch { branch: String },
+    #[error("'{remote}' is not a remote name")]
+    BadRemote { remote: String },
+    #[error("--configure needs a named remote; '{remote}' is not one")]
+    UnnamedRemote { remote: String },
+    #[error("this repository is bare; agentver needs a work tree")]
+    BareRepository,
+    /// A channel name or a split that channels.toml cannot hold.
+    #[error("{problem}")]
+    BadChannel { problem: String },
+    #[error("the label and notes hold {size} bytes; the limit is {limit} (64 KiB)")]
+    MessageTooLong { size: usize, limit: usize },
+    #[error("{path} already exists; agentver never overwrites a draft")]
+    DraftExists { path: String, id: String },
+    /// Another agentver holds channels.toml's edit lock.
+    #[error("channels.toml is being edited by another agentver process")]
+    ChannelsBusy,
+    /// channels.toml changed between reading and replacing it; nothing was written.
+    #[error("channels.toml changed while it was being edited; nothing was written")]
+    ChannelsChanged,
+    /// A file changed while `restore` was writing; nothing was written.
+    #[error("restore stopped: {path} changed while restoring; nothing was written")]
+    ChangedDuringRestore { path: String },
+    /// `restore` would overwrite work found nowhere else.
+    #[error(
+        "restore refused: {} hold{} changes found nowhere else (not in HEAD, the index, or any version of {agent})",
+        .files.join(", "),
+        if .files.len() == 1 { "s" } else { "" }
+    )]
+    UnsavedWork { agent: String, files: Vec<String> },
+    /// A rollback target whose tree holds more than the agent's files.
+    #[error("rollback refused: {tag} holds entries that are not {agent}'s files: {}", .extras.join(", "))]
+    ForeignEntries { tag: String, agent: String, extras: Vec<String> },
+    /// The rollback was published but its files could not be written back.
+    #[error("rolled back as {agent} v{number}, but the work tree changed meanwhile, so its files were not written")]
+    RolledBackNotRestored { agent: String, number: u64 },
     /// A value given to agentver (an option, a field of a request) is not what it must be.
     #[error("{what}: '{value}' is not {expected}")]
     BadValue { what: String, value: String, expected: String },
@@ -142,17 +181,9 @@ fn describe_unchanged(unchanged: &[(String, u64)]) -> String {
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Self {
-        Error::Usage { message: message.into(), hint: None }
-    }
-
     /// A git failure known only as text (the git program's stderr, a lost race).
     pub fn git(context: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Git { context: context.into(), message: message.into(), source: None }
-    }
-
-    pub fn refused(message: impl Into<String>, hint: Option<String>) -> Self {
-        Error::Refused { message: message.into(), hint }
     }
 
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {

@@ -29,10 +29,16 @@ impl CliError {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::NothingToPublish { .. }
-        | Error::Refused { .. }
         | Error::SilentRevert { .. }
         | Error::TreeMismatch { .. }
         | Error::NothingToRollBack { .. }
+        | Error::DraftExists { .. }
+        | Error::ChannelsBusy
+        | Error::ChannelsChanged
+        | Error::ChangedDuringRestore { .. }
+        | Error::UnsavedWork { .. }
+        | Error::ForeignEntries { .. }
+        | Error::RolledBackNotRestored { .. }
         | Error::TagsMissing { .. }
         | Error::PushRaces { .. }
         | Error::PushUnverified { .. } => 1,
@@ -45,7 +51,6 @@ fn exit_code(e: &Error) -> u8 {
 fn hint(e: &Error) -> Option<String> {
     match e {
         Error::Invalid(d) => d.hint.clone(),
-        Error::Usage { hint, .. } | Error::Refused { hint, .. } => hint.clone(),
         Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
             Some(format!("did you mean '{s}'?"))
         }
@@ -65,6 +70,19 @@ fn hint(e: &Error) -> Option<String> {
             "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
                 .into(),
         ),
+        Error::UnknownRevision { .. } => Some("give a branch, tag or commit id that exists in this repository".into()),
+        Error::UnnamedRemote { .. } => Some("`git remote -v` lists the remotes".into()),
+        Error::BadRemote { .. } => Some("name a remote from `git remote -v`, or a URL".into()),
+        Error::MessageTooLong { .. } => Some("keep long text in the repository and link to it from the notes".into()),
+        Error::DraftExists { id, .. } => Some(format!("edit it, or pick another id than '{id}'")),
+        Error::ChannelsBusy => Some("wait for it to finish, then run the command again".into()),
+        Error::ChannelsChanged => Some("run the command again".into()),
+        Error::ChangedDuringRestore { .. } => Some("run the command again once the file is saved".into()),
+        Error::UnsavedWork { agent, .. } => Some(format!(
+            "publish or commit them first, or pass --force to overwrite them; `agentver diff {agent}` shows them"
+        )),
+        Error::ForeignEntries { .. } => Some("`agentver verify` audits the tags; the tag may be forged".into()),
+        Error::RolledBackNotRestored { agent, number } => Some(format!("run: agentver restore {agent}@v{number}")),
         Error::SplitTooSmall => Some("to send every call to one version, use `agentver pin`".into()),
         Error::BadLabel => Some("put longer text in --notes".into()),
         Error::RestoreDraft { agent } => Some(format!("agentver restore {agent}@latest")),

@@ -109,17 +109,11 @@ impl Identity {
         let time = match env("GIT_COMMITTER_DATE") {
             Some(date) => gix::date::parse(&date, None)
                 .or_else(|_| gix::date::parse(&date, Some(gix::date::Zoned::now())))
-                .map_err(|e| Error::Usage {
-                    message: format!("GIT_COMMITTER_DATE '{date}' is not a date: {e}"),
-                    hint: None,
-                })?,
+                .map_err(|e| Error::BadCommitterDate { date: date.to_string(), problem: e.to_string() })?,
             None => crate::git::clock::now(),
         };
         if let Some(author) = author {
-            let (name, email) = parse_author(author).ok_or_else(|| Error::Usage {
-                message: format!("--author '{author}' is not of the form \"Name <email>\""),
-                hint: None,
-            })?;
+            let (name, email) = parse_author(author).ok_or_else(|| Error::BadAuthor { author: author.to_owned() })?;
             return Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }));
         }
         let config = repo.config_snapshot();
@@ -698,15 +692,12 @@ pub fn rev_commit(repo: &Repository, rev: &str) -> Result<ObjectId> {
         && let Ok(id) = ObjectId::from_hex(rev.as_bytes())
         && let Ok(object) = repo.find_object(id)
     {
-        let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
+        let commit = object.peel_to_commit().map_err(|_| Error::NotACommit { rev: rev.to_owned() })?;
         return Ok(commit.id);
     }
-    let id = repo.rev_parse_single(rev).map_err(|_| Error::Usage {
-        message: format!("unknown revision '{rev}'"),
-        hint: Some("give a branch, tag or commit id that exists in this repository".into()),
-    })?;
+    let id = repo.rev_parse_single(rev).map_err(|_| Error::UnknownRevision { rev: rev.to_owned() })?;
     let object = id.object().map_err(git(format!("reading {rev}")))?;
-    let commit = object.peel_to_commit().map_err(|_| Error::usage(format!("revision '{rev}' is not a commit")))?;
+    let commit = object.peel_to_commit().map_err(|_| Error::NotACommit { rev: rev.to_owned() })?;
     Ok(commit.id)
 }
 

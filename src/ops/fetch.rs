@@ -46,7 +46,7 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
         || branch.contains(['\0', '\n', ':', ' ', '~', '^', '?', '*', '['])
         || branch.contains("..")
     {
-        return Err(Error::usage(format!("'{}' is not a branch to follow", branch.escape_debug())));
+        return Err(Error::BadBranch { branch: branch.escape_debug().to_string() });
     }
     let source = match branch {
         "HEAD" => "HEAD".to_owned(),
@@ -135,10 +135,7 @@ fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
     }
     let url = git_program(ws, &["config", "--get", "--", &format!("remote.{remote}.url")])?;
     if !url.status.success() {
-        return Err(Error::Usage {
-            message: format!("--configure needs a named remote; '{remote}' is not one"),
-            hint: Some("`git remote -v` lists the remotes".into()),
-        });
+        return Err(Error::UnnamedRemote { remote: remote.to_owned() });
     }
     let out = git_program(ws, &["config", "--add", "--", &key, &refspec])?;
     if !out.status.success() {

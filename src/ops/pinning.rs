@@ -28,19 +28,13 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>> {
 /// new text. If the file changed underneath (a hand edit while we worked), nothing is written.
 pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
     let Some(_held) = crate::git::lock::exclusive_within(lock, LOCK_WAIT)? else {
-        return Err(Error::refused(
-            format!("{FILE} is being edited by another agentver process"),
-            Some("wait for it to finish, then run the command again".into()),
-        ));
+        return Err(Error::ChannelsBusy);
     };
     let before = read(path)?;
     let new_text = edit::edit_text(before.as_deref(), change)?;
     let staged = Staged::write(path, new_text.as_bytes())?;
     if read(path)? != before {
-        return Err(Error::refused(
-            format!("{FILE} changed while it was being edited; nothing was written"),
-            Some("run the command again".into()),
-        ));
+        return Err(Error::ChannelsChanged);
     }
     staged.commit()?;
     Ok(new_text)
@@ -48,7 +42,7 @@ pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut)
 
 fn check_channel(channel: &str) -> Result<()> {
     match channel_problem(channel) {
-        Some(problem) => Err(Error::Usage { message: problem, hint: None }),
+        Some(problem) => Err(Error::BadChannel { problem }),
         None => Ok(()),
     }
 }
@@ -105,18 +99,19 @@ pub fn ab(
     let mut out: Vec<NewVariant> = Vec::new();
     for (name, spec, weight) in variants {
         if !is_valid_id(name) {
-            return Err(Error::usage(format!(
-                "variant name '{}' must match [a-z0-9][a-z0-9_-]{{0,62}}",
-                name.escape_debug()
-            )));
+            return Err(Error::BadChannel {
+                problem: format!("variant name '{}' must match [a-z0-9][a-z0-9_-]{{0,62}}", name.escape_debug()),
+            });
         }
         if out.iter().any(|v| &v.name == name) {
-            return Err(Error::usage(format!("variant name '{name}' is used twice")));
+            return Err(Error::BadChannel { problem: format!("variant name '{name}' is used twice") });
         }
         out.push(NewVariant { name: name.clone(), target: pin_target(ws, spec)?, weight: *weight });
     }
     if out.iter().all(|v| v.weight == 0) {
-        return Err(Error::usage("the weights add up to 0; give at least one variant a positive weight"));
+        return Err(Error::BadChannel {
+            problem: "the weights add up to 0; give at least one variant a positive weight".into(),
+        });
     }
     edit_channels(ws, |doc| edit::split(doc, channel, &out, sticky, salt))?;
     Ok(out)
@@ -147,7 +142,7 @@ mod tests {
         })
         .unwrap_err();
         assert!(
-            matches!(err, crate::Error::Refused { .. })
+            matches!(err, crate::Error::ChannelsChanged)
                 && err.to_string().contains("changed while it was being edited"),
             "{err}"
         );

@@ -57,10 +57,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
     let size = label.map_or(0, str::len) + notes.len();
     if size > MAX_MESSAGE_BYTES {
-        return Err(Error::Usage {
-            message: format!("the label and notes hold {size} bytes; the limit is {MAX_MESSAGE_BYTES} (64 KiB)"),
-            hint: Some("keep long text in the repository and link to it from the notes".into()),
-        });
+        return Err(Error::MessageTooLong { size, limit: MAX_MESSAGE_BYTES });
     }
     label.map_or(Ok(()), check_label)
 }

@@ -39,10 +39,7 @@ pub struct PushReport {
 /// Refuses a remote name git would take for an option (`--upload-pack=…` runs a command).
 pub fn check_remote(remote: &str) -> Result<()> {
     if remote.is_empty() || remote.starts_with('-') || remote.contains(['\0', '\n']) {
-        return Err(Error::Usage {
-            message: format!("'{}' is not a remote name", remote.escape_debug()),
-            hint: Some("name a remote from `git remote -v`, or a URL".into()),
-        });
+        return Err(Error::BadRemote { remote: remote.escape_debug().to_string() });
     }
     Ok(())
 }

@@ -66,10 +66,7 @@ impl RestorePlan {
 }
 
 fn changed_meanwhile(path: &str) -> Error {
-    Error::refused(
-        format!("restore stopped: {path} changed while restoring; nothing was written"),
-        Some("run the command again once the file is saved".into()),
-    )
+    Error::ChangedDuringRestore { path: path.to_string() }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -167,18 +164,7 @@ fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
     if unsaved.is_empty() || force {
         return Ok(());
     }
-    Err(Error::refused(
-        format!(
-            "restore refused: {} hold{} changes found nowhere else (not in HEAD, the index, or any version of {})",
-            unsaved.join(", "),
-            if unsaved.len() == 1 { "s" } else { "" },
-            plan.agent
-        ),
-        Some(format!(
-            "publish or commit them first, or pass --force to overwrite them; `agentver diff {}` shows them",
-            plan.agent
-        )),
-    ))
+    Err(Error::UnsavedWork { agent: plan.agent.clone(), files: unsaved.iter().map(ToString::to_string).collect() })
 }
 
 /// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
@@ -294,14 +280,7 @@ pub fn rollback(
     // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
     let extras = ws.snapshot_extras(old.tree, &plan.contents)?;
     if !extras.is_empty() {
-        return Err(Error::refused(
-            format!(
-                "rollback refused: {} holds entries that are not {agent}'s files: {}",
-                ws.names().short(agent, target),
-                extras.join(", ")
-            ),
-            Some("`agentver verify` audits the tags; the tag may be forged".into()),
-        ));
+        return Err(Error::ForeignEntries { tag: ws.names().short(agent, target), agent: agent.to_string(), extras });
     }
     refuse_unsaved(&plan, options.force)?;
 
@@ -328,15 +307,8 @@ pub fn rollback(
         }
         _ => Ok(()),
     })?;
-    swap_in(ws, &plan, staged).map_err(|_| {
-        Error::refused(
-            format!(
-                "rolled back as {} v{}, but the work tree changed meanwhile, so its files were not written",
-                agent, created.number
-            ),
-            Some(format!("run: agentver restore {agent}@v{}", created.number)),
-        )
-    })?;
+    swap_in(ws, &plan, staged)
+        .map_err(|_| Error::RolledBackNotRestored { agent: agent.to_string(), number: created.number })?;
     plan.written = true;
     let published = Published {
         agent: agent.to_string(),

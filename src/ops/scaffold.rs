@@ -134,10 +134,7 @@ pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
 pub fn new_agent(ws: &Workspace, id: &AgentId) -> Result<String> {
     let path = id.draft_path();
     if !create_new(&ws.root().join(&path), agent_template(id).as_bytes())? {
-        return Err(Error::refused(
-            format!("{path} already exists; agentver never overwrites a draft"),
-            Some(format!("edit it, or pick another id than '{id}'")),
-        ));
+        return Err(Error::DraftExists { path: path.to_string(), id: id.to_string() });
     }
     Ok(path)
 }

@@ -89,7 +89,11 @@ impl From<Error> for ApiError {
                 "tree_mismatch",
                 Some("the tag was moved or replaced; audit it with `agentver verify` before re-pinning".into()),
             ),
-            Error::Usage { hint, .. } => (StatusCode::BAD_REQUEST, "bad_request", hint),
+            Error::BadCommitterDate { .. }
+            | Error::BadAuthor { .. }
+            | Error::UnknownRevision { .. }
+            | Error::NotACommit { .. }
+            | Error::BadChannel { .. } => (StatusCode::BAD_REQUEST, "bad_request", None),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
         ApiError { status, code, message, hint }

@@ -106,11 +106,7 @@ impl Workspace {
         // Snapshot trees are read repeatedly (root, then each file's folder); a small object cache
         // keeps them decoded. 8 MiB bounds it.
         repo.object_cache_size_if_unset(8 * 1024 * 1024);
-        let workdir = repo
-            .workdir()
-            .ok_or_else(|| Error::usage("this repository is bare; agentver needs a work tree"))?
-            .canonicalize()
-            .map_err(|e| Error::io(&start, e))?;
+        let workdir = repo.workdir().ok_or(Error::BareRepository)?.canonicalize().map_err(|e| Error::io(&start, e))?;
         let mut root = workdir.clone();
         for dir in start.ancestors() {
             if dir.join(config::FILE).is_file() {
