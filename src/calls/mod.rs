@@ -121,7 +121,7 @@ impl Event {
         hash.update(self.source.as_str().as_bytes());
         hash.update([0]);
         hash.update(&body);
-        hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+        hex(&hash.finalize()[..16])
     }
 }
 
@@ -203,7 +203,7 @@ impl Callers {
                 let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("any key length");
                 mac.update(number.as_bytes());
                 let bytes = mac.finalize().into_bytes();
-                format!("h:{}", bytes.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+                format!("h:{}", hex(&bytes[..16]))
             }
         }
     }
@@ -217,6 +217,20 @@ pub fn normal_time(text: &str) -> Option<String> {
 /// A time from Unix milliseconds.
 pub fn time_from_millis(ms: i64) -> Option<String> {
     Some(fmt_time(jiff::Timestamp::from_millisecond(ms).ok()?))
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Now, as records store times.
+pub fn now() -> String {
+    fmt_time(jiff::Timestamp::now())
 }
 
 /// `2026-11-30T04:30:00.000Z`: fixed width, so stored times sort as text.

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use super::{Callers, Event, Record, Sentiment, Source, normal_time, time_from_millis};
+use super::{Callers, Event, Record, Sentiment, Source, hex, normal_time, time_from_millis};
 
 /// Why a payload is not a call report (the HTTP answer is 400, and nothing is stored).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -268,10 +268,6 @@ pub fn parse(source: Source, body: &Value, callers: &Callers) -> Result<Parsed, 
         Source::Elevenlabs => elevenlabs(body, callers),
         Source::Generic | Source::Agentver => generic(body, callers),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {

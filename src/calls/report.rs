@@ -130,7 +130,7 @@ pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request:
             let configured = weights(ws, &DraftAt::Rev("HEAD".into()), channel)?;
             for (name, _) in &configured {
                 if !arms.iter().any(|a| &a.arm == name) {
-                    arms.push(stats::arm(name.clone(), &[]));
+                    arms.push(stats::empty_arm(name.clone()));
                 }
             }
             let counts: Vec<(String, u64, u64)> = configured
@@ -163,8 +163,8 @@ fn comparison(ws: &Workspace, agent: &AgentId, arms: &[Arm], request: &StatsRequ
     }
     if let Some((a, b)) = request.compare {
         let (na, nb) = (format!("v{a}"), format!("v{b}"));
-        let empty_a = stats::arm(na.clone(), &[]);
-        let empty_b = stats::arm(nb.clone(), &[]);
+        let empty_a = stats::empty_arm(na.clone());
+        let empty_b = stats::empty_arm(nb.clone());
         return Ok(Some(stats::compare(find(&na).unwrap_or(&empty_a), find(&nb).unwrap_or(&empty_b))));
     }
     // Latest (as published) against the previous version that has calls.
@@ -226,14 +226,4 @@ pub fn parse_since(text: &str) -> Result<String> {
 
 fn bad_time(text: &str) -> Error {
     Error::BadTime { text: text.to_owned() }
-}
-
-/// Where a store file lives, for messages.
-pub fn describe(location: &Location) -> String {
-    match location {
-        Location::Sqlite(p) => format!("sqlite:{}", p.display()),
-        Location::Postgres(url) => {
-            url.split('@').next_back().map_or_else(|| "postgres".into(), |h| format!("postgres://…@{h}"))
-        }
-    }
 }

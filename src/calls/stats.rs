@@ -8,8 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 
-use super::store::Outcome;
-
 /// Fewer calls than this in an arm gives "not enough calls", not a verdict.
 pub const MIN_CALLS: u64 = 30;
 /// A split's arm counts are flagged as mismatched below this p-value.
@@ -333,24 +331,9 @@ impl ArmBuilder {
     }
 }
 
-/// Statistics of one arm's calls (from whole records; `ArmBuilder` for streams of rows).
-pub fn arm(name: String, calls: &[&Outcome]) -> Arm {
-    let mut builder = ArmBuilder::default();
-    for c in calls {
-        let analysis = c.analysis.as_ref().map(|a| Value::Object(a.clone()).to_string());
-        let sentiment = c.sentiment.map(|s| serde_json::to_value(s).expect("a sentiment"));
-        builder.add(&Row {
-            version: c.version,
-            variant: c.variant.as_deref(),
-            draft: c.draft,
-            success: c.success,
-            duration_ms: c.duration_ms,
-            cost: c.cost,
-            sentiment: sentiment.as_ref().and_then(Value::as_str),
-            analysis: analysis.as_deref(),
-        });
-    }
-    builder.finish(name)
+/// An arm with no calls (a configured variant nobody reached, a version asked for by name).
+pub fn empty_arm(name: String) -> Arm {
+    ArmBuilder::default().finish(name)
 }
 
 fn not_enough(a: &Arm, b: &Arm) -> Option<Test> {

@@ -402,19 +402,6 @@ impl Store {
     }
 }
 
-/// What `stats` reads of one call.
-#[derive(Clone, Debug, Default)]
-pub struct Outcome {
-    pub version: Option<u64>,
-    pub variant: Option<String>,
-    pub success: Option<bool>,
-    pub duration_ms: Option<f64>,
-    pub cost: Option<f64>,
-    pub sentiment: Option<Sentiment>,
-    pub analysis: Option<serde_json::Map<String, Value>>,
-    pub draft: bool,
-}
-
 /// Which calls: every field optional.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::platforms::{self, Parsed};
-use super::stats::{self, arm};
-use super::store::{Filter, Location, Outcome, Store};
+use super::stats;
+use super::store::{Filter, Location, Store};
 use super::*;
 
 fn event(parsed: Parsed) -> Event {
@@ -261,16 +261,25 @@ fn statistics_match_scipy() {
 
 #[test]
 fn small_arms_get_no_verdict_and_fields_are_summarised_by_type() {
-    let outcome = |success: bool, team: &str| Outcome {
-        success: Some(success),
-        duration_ms: Some(1000.0),
-        analysis: Some(json!({"demo_booked": success, "budget": 100, "team_size": team}).as_object().unwrap().clone()),
-        ..Outcome::default()
+    let analyses: Vec<String> = (0..10)
+        .map(|i| {
+            json!({"demo_booked": i % 2 == 0, "budget": 100, "team_size": if i < 3 { "solo" } else { "small" }})
+                .to_string()
+        })
+        .collect();
+    let arm = |name: &str| {
+        let mut builder = stats::ArmBuilder::default();
+        for (i, analysis) in analyses.iter().enumerate() {
+            builder.add(&stats::Row {
+                success: Some(i % 2 == 0),
+                duration_ms: Some(1000.0),
+                analysis: Some(analysis),
+                ..stats::Row::default()
+            });
+        }
+        builder.finish(name.into())
     };
-    let calls: Vec<Outcome> = (0..10).map(|i| outcome(i % 2 == 0, if i < 3 { "solo" } else { "small" })).collect();
-    let refs: Vec<&Outcome> = calls.iter().collect();
-    let a = arm("v1".into(), &refs);
-    let b = arm("v2".into(), &refs);
+    let (a, b) = (arm("v1"), arm("v2"));
     let c = stats::compare(&a, &b);
     assert!(c.success_rate.verdict.starts_with("not enough calls") && c.success_rate.p_value.is_none());
     assert_eq!(a.fields["demo_booked"], stats::Field::Rate { n: 10, rate: 0.5 });

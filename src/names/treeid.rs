@@ -22,10 +22,6 @@ impl TreeId {
         Some(TreeId(out))
     }
 
-    pub fn from_bytes(bytes: [u8; 20]) -> TreeId {
-        TreeId(bytes)
-    }
-
     pub fn as_bytes(&self) -> &[u8; 20] {
         &self.0
     }

@@ -31,6 +31,9 @@ pub struct Served {
     pub tag: Option<String>,
     /// The snapshot tree (for the draft, the tree its snapshot would have).
     pub tree: ObjectId,
+    /// `tree` and `version` as text, made once at load: a call's answer formats nothing.
+    tree_hex: String,
+    version_text: String,
     pub config: Json,
     /// `config` serialised once, on first use, so an answer copies bytes instead of walking the
     /// value (a server's snapshot fills it at build; a one-shot command never pays for it).
@@ -38,6 +41,24 @@ pub struct Served {
 }
 
 impl Served {
+    fn new(agent: AgentId, version: Resolved, tag: Option<String>, tree: ObjectId, config: Json) -> Served {
+        Served {
+            tree_hex: tree.to_string(),
+            version_text: version.to_string().trim_start_matches('v').to_owned(),
+            agent,
+            version,
+            tag,
+            tree,
+            config,
+            config_json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The tree id as hex.
+    pub fn tree_hex(&self) -> &str {
+        &self.tree_hex
+    }
+
     /// `config` as JSON bytes, serialised the first time they are asked for.
     pub fn config_json(&self) -> &RawValue {
         self.config_json
@@ -49,7 +70,7 @@ impl Served {
         crate::workspace::Shown {
             agent: self.agent.as_str(),
             version: self.version,
-            tree: self.tree.to_string(),
+            tree: self.tree_hex.clone(),
             config: self.config_json(),
         }
     }
@@ -91,14 +112,14 @@ pub struct Resolution<'r> {
 
 /// What a runtime passes on as call metadata (or dynamic variables) so the platform's call
 /// record names what served it; all strings, as the platforms' metadata fields require.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Attribution {
-    pub agentver_agent: String,
-    pub agentver_version: String,
-    pub agentver_tree: String,
-    pub agentver_channel: String,
-    pub agentver_variant: String,
-    pub agentver_revision: String,
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Attribution<'a> {
+    pub agentver_agent: &'a str,
+    pub agentver_version: &'a str,
+    pub agentver_tree: &'a str,
+    pub agentver_channel: &'a str,
+    pub agentver_variant: &'a str,
+    pub agentver_revision: &'a str,
 }
 
 /// The resolve JSON of DESIGN.md; `serve` adds the revision and the attribution.
@@ -110,49 +131,50 @@ pub struct Answer<'a, C: Serialize + ?Sized> {
     pub agent: &'a str,
     pub version: Resolved,
     pub tag: Option<&'a str>,
-    pub tree: String,
+    pub tree: &'a str,
     pub bucket: Option<Bucket>,
     pub config: &'a C,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attribution: Option<Attribution>,
+    pub attribution: Option<Attribution<'a>>,
 }
 
 impl<'r> Resolution<'r> {
     /// The answer as `resolve` prints it; with a revision (a server's), also the attribution.
-    /// The config is the one serialised at load.
+    /// Borrows everything: the config is the bytes serialised at load.
     pub fn answer<'a>(&'a self, revision: Option<&'a str>) -> Answer<'a, RawValue> {
-        let tree = self.served.tree.to_string();
-        let attribution = revision.map(|revision| Attribution {
-            agentver_agent: self.served.agent.to_string(),
-            agentver_version: self.served.version.to_string().trim_start_matches('v').to_owned(),
-            agentver_tree: tree.clone(),
-            agentver_channel: self.channel.to_owned(),
-            agentver_variant: self.variant.unwrap_or_default().to_owned(),
-            agentver_revision: revision.to_owned(),
-        });
+        self.answer_with(self.served.config_json(), revision)
+    }
+
+    fn answer_with<'a, C: Serialize + ?Sized>(&'a self, config: &'a C, revision: Option<&'a str>) -> Answer<'a, C> {
+        let s = &*self.served;
         Answer {
             channel: self.channel,
             variant: self.variant,
-            agent: self.served.agent.as_str(),
-            version: self.served.version,
-            tag: self.served.tag.as_deref(),
-            tree,
+            agent: s.agent.as_str(),
+            version: s.version,
+            tag: s.tag.as_deref(),
+            tree: &s.tree_hex,
             bucket: self.bucket,
-            config: self.served.config_json(),
+            config,
             revision,
-            attribution,
+            attribution: revision.map(|revision| Attribution {
+                agentver_agent: s.agent.as_str(),
+                agentver_version: &s.version_text,
+                agentver_tree: &s.tree_hex,
+                agentver_channel: self.channel,
+                agentver_variant: self.variant.unwrap_or_default(),
+                agentver_revision: revision,
+            }),
         }
     }
 }
 
+/// The CLI's form: the config as a value, so pretty printing indents it too.
 impl Serialize for Resolution<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let Answer { channel, variant, agent, version, tag, tree, bucket, .. } = self.answer(None);
-        let config = &self.served.config;
-        Answer { channel, variant, agent, version, tag, tree, bucket, config, revision: None, attribution: None }
-            .serialize(s)
+        self.answer_with(&self.served.config, None).serialize(s)
     }
 }
 
@@ -335,14 +357,8 @@ impl Resolver {
             return Ok(s);
         }
         let located = ws.locate(agent, want, &self.at)?;
-        let served = Arc::new(Served {
-            agent: located.agent,
-            version: located.version,
-            tag: located.tag,
-            tree: located.tree,
-            config: located.bundle.config,
-            config_json: std::sync::OnceLock::new(),
-        });
+        let served =
+            Arc::new(Served::new(located.agent, located.version, located.tag, located.tree, located.bundle.config));
         let mut cache = self.served.write().expect("not poisoned");
         let entry = cache.entry(agent.clone()).or_default();
         match want {

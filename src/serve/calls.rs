@@ -21,7 +21,7 @@ use super::record::{Decision, Recorder};
 use crate::calls::platforms::{self, Parsed};
 use crate::calls::report::{self, StatsRequest};
 use crate::calls::store::{Filter, Location, Store};
-use crate::calls::{Callers, Event, Record, Source, fmt_time};
+use crate::calls::{Callers, Event, Record, Source};
 use crate::names::id::AgentId;
 use crate::workspace::{Resolved, Workspace};
 
@@ -103,7 +103,7 @@ impl Calls {
 
     /// Merges events, answering with the stored records.
     async fn merge(&self, events: Vec<(Event, Option<String>)>) -> Result<Vec<Record>, ApiError> {
-        let at = fmt_time(jiff::Timestamp::now());
+        let at = crate::calls::now();
         Ok(self.with(move |store| store.merge(&events, &at)).await??)
     }
 }
@@ -127,7 +127,7 @@ impl Recorder for Calls {
             ..Record::default()
         };
         let event = Event { source: Source::Agentver, record };
-        let at = fmt_time(jiff::Timestamp::now());
+        let at = crate::calls::now();
         let job: Job = Box::new(move |store| {
             if let Err(e) = store.merge(&[(event, None)], &at) {
                 tracing::warn!("recording a resolve decision: {e}");

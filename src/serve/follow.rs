@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use crate::calls::now;
 use crate::error::{Error, Result};
 use crate::serve::snapshot::{Key, Snapshot};
-use crate::serve::{Options, State, now};
+use crate::serve::{Options, State};
 use crate::workspace::Workspace;
 
 pub struct Follow {

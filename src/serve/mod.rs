@@ -164,11 +164,6 @@ pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Futur
     Ok(())
 }
 
-/// Now, in RFC 3339 (UTC, milliseconds).
-pub(crate) fn now() -> String {
-    crate::calls::fmt_time(jiff::Timestamp::now())
-}
-
 /// SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     let terminate = async {

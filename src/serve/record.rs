@@ -31,7 +31,7 @@ impl Decision {
             caller: caller.map(str::to_owned),
             agent: resolution.served.agent.to_string(),
             version: resolution.served.version,
-            tree: resolution.served.tree.to_string(),
+            tree: resolution.served.tree_hex().to_owned(),
             variant: resolution.variant.map(str::to_owned),
             bucket: resolution.bucket,
             revision: revision.to_owned(),

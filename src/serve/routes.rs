@@ -190,7 +190,7 @@ fn resolve(
         counter.fetch_add(1, Relaxed);
     }
     if let (Some(id), Some(recorder)) = (call_id.as_deref(), &state.recorder) {
-        recorder.record(Decision::new(&resolution, id, caller.as_deref(), &snapshot.revision, super::now()));
+        recorder.record(Decision::new(&resolution, id, caller.as_deref(), &snapshot.revision, crate::calls::now()));
     }
     Ok(answer(snapshot, body))
 }

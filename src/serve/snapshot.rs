@@ -1,7 +1,7 @@
 //! One servable state: everything `serve` answers for one revision and one set of tags, loaded
 //! and serialised off the request path, then swapped in whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
@@ -157,15 +157,6 @@ impl Snapshot {
             },
             &self.revision,
         ))
-    }
-
-    /// How many configurations the snapshot holds, by agent (for the load log line).
-    pub fn sizes(&self) -> BTreeMap<&'static str, usize> {
-        BTreeMap::from([
-            ("agents", self.logs.len()),
-            ("channels", self.resolver.channels().channels.len()),
-            ("trees", self.trees.len()),
-        ])
     }
 }
 

@@ -171,7 +171,7 @@ fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
         }
     }
     let mut store = report::open(&ws, args.calls.as_deref())?;
-    let merged = store.merge(&events, &agentver::calls::fmt_time(jiff::Timestamp::now()))?;
+    let merged = store.merge(&events, &agentver::calls::now())?;
     let imported = Imported { events: events.len(), calls: merged.len(), ignored };
     if ui.json {
         ui.print_json(&imported)?;
