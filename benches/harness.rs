@@ -298,7 +298,7 @@ fn bench_in_process(repo: &Repo, refs: &'static str, rows: &mut Vec<Row>) {
     row(
         "history of one agent",
         in_process(11, 3, || {
-            std::hint::black_box(agentver::ops::history::log(&ws, &id, &agentver::DraftAt::WorkTree).unwrap());
+            std::hint::black_box(agentver::ops::log::log(&ws, &id, &agentver::DraftAt::WorkTree).unwrap());
         }),
     );
     let resolver = Resolver::new(agentver::Workspace::discover(dir).unwrap(), agentver::DraftAt::WorkTree).unwrap();

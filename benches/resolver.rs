@@ -55,8 +55,8 @@ fn fixture(dir: &Path) {
         &options,
     )
     .unwrap();
-    agentver::ops::pinning::pin(&ws, "+14155550100", &Spec::parse("sales@v1").unwrap()).unwrap();
-    agentver::ops::pinning::ab(
+    agentver::ops::pin::pin(&ws, "+14155550100", &Spec::parse("sales@v1").unwrap()).unwrap();
+    agentver::ops::pin::ab(
         &ws,
         "+14155550199",
         &[

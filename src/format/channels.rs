@@ -394,7 +394,7 @@ pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>
 
 /// [`parse_all`] after the byte checks (size, BOM, UTF-8).
 pub fn parse_bytes_all(bytes: &[u8], file: &str) -> (Channels, Vec<Diagnostic>) {
-    match crate::format::yaml::check_text_within(bytes, MAX_FILE_BYTES) {
+    match crate::format::text::check_text_within(bytes, MAX_FILE_BYTES) {
         Ok(text) => parse_all(text, file),
         Err(e) => (Channels::default(), vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)]),
     }

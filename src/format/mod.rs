@@ -8,4 +8,5 @@ pub mod diagnostic;
 pub mod diff;
 pub mod model;
 pub mod secrets;
+pub mod text;
 pub mod yaml;

@@ -3,19 +3,19 @@
 //! serde_yaml has no spans and is no longer maintained, so agent and tool files are read through
 //! saphyr-parser's events into a small tree whose every node and key knows its line. That tree
 //! is what validation walks, which is how every error can name a line. The reader also owns the
-//! limits DESIGN.md sets: one document per file, nesting at most [`MAX_DEPTH`] deep, alias
+//! YAML limits DESIGN.md sets (the byte-level ones are `text`'s): one document per file, nesting at most [`MAX_DEPTH`] deep, alias
 //! expansion bounded by [`MAX_ALIAS_NODES`], no duplicate keys, no byte-order mark, UTF-8 only.
 
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
+use crate::format::text::SyntaxError;
+
 /// Deepest nesting of sequences and mappings accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes that aliases may expand to in one file (a "billion laughs" stops here).
 pub const MAX_ALIAS_NODES: usize = 10_000;
-/// Largest agent, tool or workflow file accepted, in bytes.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
 /// One value with the position where it starts (1-based).
 #[derive(Clone, Debug, PartialEq)]
@@ -44,26 +44,6 @@ pub struct Key {
     pub name: String,
     pub line: u32,
     pub col: u32,
-}
-
-/// A reason the text is not acceptable YAML, with the line where it was found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: Option<u32>,
-    pub col: Option<u32>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl SyntaxError {
-    fn at(line: u32, col: u32, message: impl Into<String>) -> Self {
-        SyntaxError { line: Some(line), col: Some(col), message: message.into(), hint: None }
-    }
-
-    fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
 }
 
 impl Value {
@@ -214,34 +194,6 @@ pub mod emitter {
 }
 #[cfg(test)]
 pub use emitter::emit;
-
-/// Checks the raw bytes of an agent, tool or workflow file (size, BOM, UTF-8); returns the text.
-pub fn check_text(bytes: &[u8]) -> Result<&str, SyntaxError> {
-    check_text_within(bytes, MAX_FILE_BYTES)
-}
-
-/// [`check_text`] with another size limit, in bytes.
-pub fn check_text_within(bytes: &[u8], limit: usize) -> Result<&str, SyntaxError> {
-    if bytes.len() > limit {
-        return Err(SyntaxError {
-            line: None,
-            col: None,
-            message: format!("file is {} bytes; the limit is {limit}", bytes.len()),
-            hint: None,
-        });
-    }
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        return Err(
-            SyntaxError::at(1, 1, "file starts with a byte-order mark").hint("save the file as UTF-8 without a BOM")
-        );
-    }
-    std::str::from_utf8(bytes).map_err(|e| {
-        let before = &bytes[..e.valid_up_to()];
-        let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-        let col = (before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)) as u32 + 1;
-        SyntaxError::at(line, col, "file is not valid UTF-8").hint("save the file as UTF-8")
-    })
-}
 
 /// Parses exactly one YAML document into a tree. An empty file is a null node at line 1.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
@@ -518,15 +470,6 @@ mod tests {
         assert!(parse("a: !!binary aGk=\n").is_err());
         assert!(parse("a: [unclosed\n").is_err());
         assert!(parse("? [a, b]\n: 1\n").is_err());
-    }
-
-    #[test]
-    fn checks_bytes() {
-        assert!(check_text(b"\xEF\xBB\xBFa: 1").unwrap_err().message.contains("byte-order mark"));
-        let e = check_text(b"a: 1\nb: \xFF\n").unwrap_err();
-        assert_eq!((e.line, e.col), (Some(2), Some(4)));
-        assert!(check_text(&vec![b'#'; MAX_FILE_BYTES + 1]).is_err());
-        assert_eq!(check_text(b"a: 1").unwrap(), "a: 1");
     }
 
     #[test]

@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::git::RefChange;
-use crate::ops::push::{check_remote, failed, git_program};
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -39,7 +38,7 @@ pub fn tag_refspec(ws: &Workspace) -> String {
 /// `HEAD`) into a private ref, then the agent tags as [`fetch`] does. Returns the
 /// ref to serve. No branch of this clone is moved.
 pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<String> {
-    check_remote(remote)?;
+    git::remote::check_remote(remote)?;
     let branch = branch.strip_prefix(&format!("{remote}/")).unwrap_or(branch);
     if branch.is_empty()
         || branch.starts_with('-')
@@ -55,16 +54,16 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
     };
     let followed = "refs/agentver/serve/followed";
     let refspec = format!("+{source}:{followed}");
-    let out = git_program(ws, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
     if !out.status.success() {
-        return Err(failed(&format!("fetching {source} of '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching {source} of '{remote}'"), &out));
     }
     fetch(ws, remote, false)?;
     Ok(followed.to_owned())
 }
 
 pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchReport> {
-    check_remote(remote)?;
+    git::remote::check_remote(remote)?;
     let repo = ws.repo();
     let names = ws.names();
     let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
@@ -76,9 +75,9 @@ pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchRepor
         args.push("--unshallow");
     }
     args.extend(["--", remote, &refspec]);
-    let out = git_program(ws, &args)?;
+    let out = git::remote::run(ws.root(), &args)?;
     if !out.status.success() {
-        return Err(failed(&format!("fetching the agent tags of '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out));
     }
     let fetched = git::list_refs(repo, &scratch)?;
     let theirs: BTreeMap<String, ObjectId> = fetched
@@ -126,20 +125,20 @@ pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchRepor
 fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
     let key = format!("remote.{remote}.fetch");
     let refspec = tag_refspec(ws);
-    let out = git_program(ws, &["config", "--get-all", "--", &key])?;
+    let out = git::remote::run(ws.root(), &["config", "--get-all", "--", &key])?;
     if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == refspec) {
         return Ok(false);
     }
     if !out.status.success() && out.status.code() != Some(1) {
-        return Err(failed(&format!("reading {key}"), &out));
+        return Err(git::remote::failed(&format!("reading {key}"), &out));
     }
-    let url = git_program(ws, &["config", "--get", "--", &format!("remote.{remote}.url")])?;
+    let url = git::remote::run(ws.root(), &["config", "--get", "--", &format!("remote.{remote}.url")])?;
     if !url.status.success() {
         return Err(Error::UnnamedRemote { remote: remote.to_owned() });
     }
-    let out = git_program(ws, &["config", "--add", "--", &key, &refspec])?;
+    let out = git::remote::run(ws.root(), &["config", "--add", "--", &key, &refspec])?;
     if !out.status.success() {
-        return Err(failed(&format!("adding {refspec} to {key}"), &out));
+        return Err(git::remote::failed(&format!("adding {refspec} to {key}"), &out));
     }
     Ok(true)
 }

@@ -6,7 +6,6 @@
 //! number of times. The old tag objects stay in the object database; nothing is lost.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use crate::git::ObjectId;
 use serde::Serialize;
@@ -36,55 +35,13 @@ pub struct PushReport {
     pub renumbered: Vec<Renumbered>,
 }
 
-/// Refuses a remote name git would take for an option (`--upload-pack=…` runs a command).
-pub fn check_remote(remote: &str) -> Result<()> {
-    if remote.is_empty() || remote.starts_with('-') || remote.contains(['\0', '\n']) {
-        return Err(Error::BadRemote { remote: remote.escape_debug().to_string() });
-    }
-    Ok(())
-}
-
-pub(crate) fn git_program(ws: &Workspace, args: &[&str]) -> Result<std::process::Output> {
-    Command::new("git").current_dir(ws.root()).args(args).output().map_err(|e| Error::Git {
-        context: format!("running git {}", args.first().unwrap_or(&"")),
-        message: format!("{e} (push and fetch need the git program on PATH)"),
-        source: Some(Box::new(e)),
-    })
-}
-
-pub(crate) fn failed(what: &str, out: &std::process::Output) -> Error {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
-    Error::git(what, message)
-}
-
-/// The remote's tags under the prefix: full name → object id.
-fn remote_tags(ws: &Workspace, remote: &str) -> Result<BTreeMap<String, ObjectId>> {
-    let pattern = format!("{}*", ws.names().all_ref_prefix());
-    let out = git_program(ws, &["ls-remote", "--tags", "--", remote, &pattern])?;
-    if !out.status.success() {
-        return Err(failed(&format!("listing the tags of remote '{remote}'"), &out));
-    }
-    let mut tags = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some((id, name)) = line.split_once('\t') else { continue };
-        if name.ends_with("^{}") {
-            continue;
-        }
-        if let Ok(id) = ObjectId::from_hex(id.as_bytes()) {
-            tags.insert(name.to_owned(), id);
-        }
-    }
-    Ok(tags)
-}
-
 /// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
 /// remote's latest (see "No silent revert").
 pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
-    check_remote(remote)?;
+    git::remote::check_remote(remote)?;
     let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
     for _attempt in 0..MAX_ATTEMPTS {
-        let remote_refs = remote_tags(ws, remote)?;
+        let remote_refs = git::remote::tags(ws.root(), remote, &ws.names().all_ref_prefix())?;
         let local: BTreeMap<String, ObjectId> = git::list_refs(ws.repo(), &ws.names().all_ref_prefix())?
             .into_iter()
             .filter_map(|(name, id)| Some((name, id?)))
@@ -111,7 +68,7 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
         args.extend(missing.iter().map(|name| format!("{name}:{name}")));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = git_program(ws, &args)?;
+        let out = git::remote::run(ws.root(), &args)?;
         if out.status.success() {
             report.pushed.extend(missing.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()));
             return Ok(report);
@@ -119,7 +76,7 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         // Another clone pushed the same names meanwhile: look again.
         if !(text.contains("already exists") || text.contains("rejected") || text.contains("atomic push failed")) {
-            return Err(failed(&format!("pushing to '{remote}'"), &out));
+            return Err(git::remote::failed(&format!("pushing to '{remote}'"), &out));
         }
     }
     Err(Error::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS })
@@ -154,9 +111,9 @@ fn renumber(ws: &Workspace, remote: &str, agent: &AgentId, force: bool) -> Resul
     let names = ws.names();
     let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
     let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
-    let out = git_program(ws, &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
     if !out.status.success() {
-        return Err(failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
     }
     let theirs: BTreeMap<u64, ObjectId> = git::list_refs(repo, &scratch)?
         .into_iter()

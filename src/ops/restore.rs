@@ -1,4 +1,4 @@
-//! `restore` and `rollback`: bring a version's files back into the work tree without losing work.
+//! `restore`: bring a version's files back into the work tree without losing work.
 //!
 //! The rule: a file may be overwritten only when its current content can be found again, in HEAD,
 //! in the index, or in a published version of the agent. Anything else is work that exists nowhere
@@ -11,9 +11,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fsutil::Staged;
-use crate::git::{self, Identity, NewVersion};
+use crate::git;
 use crate::names::id::{AgentId, RefSpec};
-use crate::ops::publish::{Published, check_message};
 use crate::workspace::bundle::{self, Files};
 use crate::workspace::source::Source;
 use crate::workspace::{Resolved, Workspace};
@@ -56,7 +55,7 @@ pub struct RestorePlan {
     /// False for `--dry-run` and refusals.
     pub written: bool,
     #[serde(skip)]
-    contents: Files,
+    pub(crate) contents: Files,
 }
 
 impl RestorePlan {
@@ -73,14 +72,6 @@ fn changed_meanwhile(path: &str) -> Error {
 pub struct RestoreOptions {
     pub force: bool,
     pub dry_run: bool,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct RollbackOptions {
-    pub label: Option<String>,
-    pub notes: String,
-    pub author: Option<String>,
-    pub force: bool,
 }
 
 /// What restoring `agent` version `number` (snapshot `tree`) would do, without writing.
@@ -159,7 +150,7 @@ pub fn plan_restore(ws: &Workspace, agent: &AgentId, number: u64, tree: ObjectId
 }
 
 /// The refusal for a plan that would overwrite unsaved work, unless forced.
-fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
+pub(crate) fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
     let unsaved = plan.unsaved();
     if unsaved.is_empty() || force {
         return Ok(());
@@ -168,7 +159,7 @@ fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
 }
 
 /// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
-fn stage(ws: &Workspace, plan: &RestorePlan) -> Result<Vec<Staged>> {
+pub(crate) fn stage(ws: &Workspace, plan: &RestorePlan) -> Result<Vec<Staged>> {
     let work_tree = ws.work_tree()?;
     let mut staged = Vec::new();
     for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
@@ -181,7 +172,7 @@ fn stage(ws: &Workspace, plan: &RestorePlan) -> Result<Vec<Staged>> {
 
 /// Refuses when a file changed since the plan read it: an editor saving meanwhile must not
 /// lose its write. Called right before the renames.
-fn recheck(ws: &Workspace, plan: &RestorePlan) -> Result<()> {
+pub(crate) fn recheck(ws: &Workspace, plan: &RestorePlan) -> Result<()> {
     let work_tree = ws.work_tree()?;
     for file in plan.files.iter().filter(|f| f.action != FileAction::Unchanged) {
         if work_tree.read(&file.path)? != file.seen {
@@ -197,7 +188,7 @@ fn recheck(ws: &Workspace, plan: &RestorePlan) -> Result<()> {
 /// the kept files are compared with what the re-check read: an editor whose save landed in
 /// the replaced file in between (it opened the file before the rename) gets every file put
 /// back as it was, and the restore is refused.
-fn swap_in(ws: &Workspace, plan: &RestorePlan, staged: Vec<Staged>) -> Result<()> {
+pub(crate) fn swap_in(ws: &Workspace, plan: &RestorePlan, staged: Vec<Staged>) -> Result<()> {
     let kept: Vec<Option<std::path::PathBuf>> = staged
         .iter()
         .map(|s| {
@@ -245,7 +236,7 @@ fn write_plan(ws: &Workspace, plan: &mut RestorePlan) -> Result<()> {
     Ok(())
 }
 
-fn version_for(ws: &Workspace, agent: &AgentId, reference: RefSpec) -> Result<u64> {
+pub(crate) fn version_for(ws: &Workspace, agent: &AgentId, reference: RefSpec) -> Result<u64> {
     match ws.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
         Resolved::Version(n) => Ok(n),
         Resolved::Draft => Err(Error::RestoreDraft { agent: agent.to_string() }),
@@ -263,60 +254,4 @@ pub fn restore(ws: &Workspace, agent: &AgentId, reference: RefSpec, options: Res
     refuse_unsaved(&plan, options.force)?;
     write_plan(ws, &mut plan)?;
     Ok(plan)
-}
-
-/// A new version whose tree is exactly an old version's, then a restore of its files.
-pub fn rollback(
-    ws: &Workspace,
-    agent: &AgentId,
-    reference: RefSpec,
-    options: &RollbackOptions,
-) -> Result<(Published, RestorePlan)> {
-    check_message(options.label.as_deref(), &options.notes)?;
-    let identity = Identity::resolve(ws.repo(), options.author.as_deref())?;
-    let target = version_for(ws, agent, reference)?;
-    let old = ws.version(agent, target)?;
-    let mut plan = plan_restore(ws, agent, target, old.tree)?;
-    // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
-    let extras = ws.snapshot_extras(old.tree, &plan.contents)?;
-    if !extras.is_empty() {
-        return Err(Error::ForeignEntries { tag: ws.names().short(agent, target), agent: agent.to_string(), extras });
-    }
-    refuse_unsaved(&plan, options.force)?;
-
-    // Stage the files first, so a write failure publishes nothing.
-    let staged = stage(ws, &plan)?;
-    recheck(ws, &plan)?;
-    let source = match git::head_commit(ws.repo())? {
-        Some(head) => head.to_string(),
-        None => ObjectId::null(ws.repo().object_hash()).to_string(),
-    };
-    let label = options.label.clone().unwrap_or_else(|| format!("Rollback to v{target}"));
-    let new = NewVersion {
-        agent,
-        tree: old.tree,
-        label: Some(&label),
-        notes: &options.notes,
-        source,
-        rollback_of: Some(target),
-        identity: &identity,
-    };
-    let created = git::create_version(ws.repo(), ws.names(), &new, ws.latest(agent)?, |latest| match latest {
-        Some((n, tree)) if tree == old.tree => {
-            Err(Error::NothingToRollBack { agent: agent.to_string(), latest: n, target })
-        }
-        _ => Ok(()),
-    })?;
-    swap_in(ws, &plan, staged)
-        .map_err(|_| Error::RolledBackNotRestored { agent: agent.to_string(), number: created.number })?;
-    plan.written = true;
-    let published = Published {
-        agent: agent.to_string(),
-        version: created.number,
-        tag: created.tag,
-        commit: created.commit.to_string(),
-        tree: created.tree.to_string(),
-        label: created.label,
-    };
-    Ok((published, plan))
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::ops::history::DraftState;
+use crate::ops::log::DraftState;
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, Serialize)]
@@ -33,7 +33,7 @@ pub fn status(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let latest = ws.latest(&id)?;
-        let draft = match crate::ops::history::draft_info(ws, &id, latest.as_ref().map(|(_, d)| d.tree), at) {
+        let draft = match crate::ops::log::draft_info(ws, &id, latest.as_ref().map(|(_, d)| d.tree), at) {
             // A tag folder with no version in it and no draft: nothing to report.
             Err(crate::Error::UnknownAgent { .. }) => continue,
             other => other?,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
-use crate::ops::history::{DraftInfo, Log, latest_tree};
+use crate::ops::log::{DraftInfo, Log, latest_tree};
 use crate::routing::resolve::{Resolver, Served};
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
@@ -200,7 +200,7 @@ fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str)
     let at = resolver.at();
     Ok(ws
         .in_parallel(agents, |ws, agent| {
-            let versions = crate::ops::history::version_history(ws, agent)?;
+            let versions = crate::ops::log::version_history(ws, agent)?;
             let latest = latest_tree(&versions);
             let draft = match resolver.draft(agent) {
                 Some(Ok(served)) => DraftInfo::from_load(latest, Ok(served.tree)),
@@ -209,7 +209,7 @@ fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str)
             };
             let draft = match draft {
                 Some(d) => d,
-                None => crate::ops::history::draft_info(ws, agent, latest, at)?,
+                None => crate::ops::log::draft_info(ws, agent, latest, at)?,
             };
             let log = Log { agent: agent.to_string(), draft, versions };
             Ok((agent.clone(), with_revision(&log, revision)?.into()))

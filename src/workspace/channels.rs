@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::format::channels::{self, Channel, Channels, FILE, MAX_FILE_BYTES};
 use crate::format::diagnostic::Diagnostic;
-use crate::format::yaml;
+use crate::format::text;
 use crate::workspace::{DraftAt, Workspace};
 
 impl Workspace {
@@ -19,7 +19,7 @@ impl Workspace {
         let Some(bytes) = source.read_limited(FILE, MAX_FILE_BYTES)? else { return Ok(None) };
         let file = source.display(FILE);
         let first = |d: Vec<Diagnostic>| Error::invalid(d.into_iter().next().expect("at least one diagnostic"));
-        let text = yaml::check_text_within(&bytes, MAX_FILE_BYTES)
+        let text = text::check_text_within(&bytes, MAX_FILE_BYTES)
             .map_err(|e| first(vec![Diagnostic::error(&file, e.line, e.message).with_hint(e.hint)]))?;
         parse(text, &file).map(Some).map_err(first)
     }

@@ -125,7 +125,7 @@ impl Workspace {
             .unwrap_or_default();
         let config = match std::fs::read(root.join(config::FILE)) {
             Ok(bytes) => {
-                let text = crate::format::yaml::check_text(&bytes).map_err(|e| {
+                let text = crate::format::text::check_text(&bytes).map_err(|e| {
                     Error::invalid(crate::format::diagnostic::Diagnostic::error(config::FILE, e.line, e.message))
                 })?;
                 Config::parse(text, &crate::binary_version())?

@@ -7,7 +7,7 @@ use crate::git::ObjectId;
 
 use crate::error::{Error, Result};
 use crate::format::diagnostic::Diagnostic;
-use crate::format::yaml::MAX_FILE_BYTES;
+use crate::format::text::MAX_FILE_BYTES;
 use crate::git::tree::EntryKind;
 
 pub trait Source {

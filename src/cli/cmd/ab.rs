@@ -73,7 +73,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         StickyArg::Caller => Sticky::Caller,
         StickyArg::Call => Sticky::Call,
     });
-    let written = agentver::ops::pinning::ab(&ui.workspace()?, &args.channel, &variants, sticky, args.salt.as_deref())?;
+    let written = agentver::ops::pin::ab(&ui.workspace()?, &args.channel, &variants, sticky, args.salt.as_deref())?;
     let total: u64 = written.iter().map(|v| v.weight).sum();
     if ui.json {
         let variants = written

@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let report = agentver::ops::scaffold::init(&ui.directory, args.example)?;
+    let report = agentver::ops::init::init(&ui.directory, args.example)?;
     if ui.json {
         ui.print_json(&report)?;
         return Ok(Outcome::Success);

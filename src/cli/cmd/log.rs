@@ -16,7 +16,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let id = super::agent_id(&args.id)?;
     let ws = ui.workspace()?;
     let at = draft_at(&args.rev);
-    let log = agentver::ops::history::log(&ws, &id, &at)?;
+    let log = agentver::ops::log::log(&ws, &id, &at)?;
     if log.versions.is_empty()
         && let Some(why) = agentver::ops::fetch::missing_tags(&ws, std::slice::from_ref(&id), &at)?
     {

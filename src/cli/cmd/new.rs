@@ -18,7 +18,7 @@ struct Created<'a> {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let id = super::agent_id(&args.id)?;
-    let path = agentver::ops::scaffold::new_agent(&ui.workspace()?, &id)?;
+    let path = agentver::ops::init::new_agent(&ui.workspace()?, &id)?;
     if ui.json {
         ui.print_json(&Created { agent: id.as_str(), path: &path })?;
     } else {

@@ -28,7 +28,7 @@ struct Pinned<'a> {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
-    let target = agentver::ops::pinning::pin(&ui.workspace()?, &args.channel, &spec)?;
+    let target = agentver::ops::pin::pin(&ui.workspace()?, &args.channel, &spec)?;
     if ui.json {
         ui.print_json(&Pinned {
             channel: &args.channel,

@@ -1,6 +1,6 @@
 //! `agentver rollback <id>@<ref>`: publish an old version again as the newest, and restore it.
 
-use agentver::ops::restore::RollbackOptions;
+use agentver::ops::rollback::RollbackOptions;
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
@@ -42,7 +42,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         author: args.signing.author,
         force: args.force,
     };
-    let (published, plan) = agentver::ops::restore::rollback(&ui.workspace()?, &spec.agent, reference, &options)?;
+    let (published, plan) = agentver::ops::rollback::rollback(&ui.workspace()?, &spec.agent, reference, &options)?;
     if ui.json {
         ui.print_json(&RolledBack { published: &published, restore: &plan })?;
     } else {

@@ -16,7 +16,7 @@ struct Unpinned<'a> {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    agentver::ops::pinning::unpin(&ui.workspace()?, &args.channel)?;
+    agentver::ops::pin::unpin(&ui.workspace()?, &args.channel)?;
     if ui.json {
         ui.print_json(&Unpinned { channel: &args.channel, removed: true })?;
     } else {

@@ -1,6 +1,6 @@
 //! Edits to channels.toml's text that keep every comment, key order and blank line (toml_edit):
 //! the file is validated before and after, and only the one channel changes. Writing the file
-//! (under a lock, re-checked before the rename) is `ops::pinning`'s.
+//! (under a lock, re-checked before the rename) is `ops::pin`'s.
 
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use super::check::Checker;
 use super::schema::AGENT;
 use super::tool::check_tool_rules;
+use super::validate::Checker;
 use crate::format::diagnostic::Diagnostic;
 use crate::format::yaml::{Node, Value};
 
@@ -166,7 +166,7 @@ pub fn template_variables(text: &str) -> Vec<&str> {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
         let name = after[..end].trim();
-        if super::check::is_identifier(name) && !names.contains(&name) {
+        if super::validate::is_identifier(name) && !names.contains(&name) {
             names.push(name);
         }
         rest = &after[end + 2..];

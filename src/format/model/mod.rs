@@ -1,9 +1,9 @@
 //! The configuration formats: agent YAML (schema v1), tool YAML and workflow JSON.
 
 pub mod agent;
-pub mod check;
 pub mod schema;
 pub mod tool;
+pub mod validate;
 pub mod workflow;
 
 pub use agent::{AgentDoc, Reference, ToolUse, parse_agent};
@@ -31,7 +31,7 @@ fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) 
 }
 
 fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
-    let to_diag = |e: yaml::SyntaxError| {
+    let to_diag = |e: crate::format::text::SyntaxError| {
         if e.message.contains("tab") {
             // The parser's words ("tabs disallowed within this context") say little to a person.
             let d = Diagnostic::error(file, e.line, "this line is indented with a tab; YAML indents with spaces only")
@@ -46,6 +46,6 @@ fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
         };
         vec![Diagnostic::error(file, e.line, message).with_col(e.col).with_hint(e.hint)]
     };
-    let text = yaml::check_text(bytes).map_err(to_diag)?;
+    let text = crate::format::text::check_text(bytes).map_err(to_diag)?;
     yaml::parse(text).map_err(to_diag)
 }

@@ -1,7 +1,7 @@
 //! Tool definitions (`tools/<name>.yaml`, or inline in an agent): parse and validate.
 
-use super::check::Checker;
 use super::schema::TOOL;
+use super::validate::Checker;
 use crate::format::diagnostic::Diagnostic;
 use crate::format::yaml::Node;
 
