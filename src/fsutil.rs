@@ -6,7 +6,22 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+/// A file operation that failed, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct IoError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl IoError {
+    pub fn new(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        IoError { path: path.as_ref().display().to_string(), source }
+    }
+}
+
+type Result<T, E = IoError> = std::result::Result<T, E>;
 
 /// A file written beside its target, waiting to be renamed over it. Dropped unrenamed, it is
 /// removed (tempfile's `NamedTempFile`, named `.<name>.agentver-<pid>.<random>.tmp`, so a file a
@@ -30,17 +45,17 @@ impl Staged {
     /// [`Staged::write`]; `durable` waits for the disk before returning.
     fn stage(target: &Path, bytes: &[u8], durable: bool) -> Result<Self> {
         let dir = target.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| IoError::new(dir, e))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         clear_dead_temps(dir, &name);
         let mut temp = tempfile::Builder::new()
             .prefix(&temp_prefix(&name))
             .suffix(".tmp")
             .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
-        temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
+            .map_err(|e| IoError::new(dir, e))?;
+        temp.write_all(bytes).map_err(|e| IoError::new(temp.path(), e))?;
         if durable {
-            temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+            temp.as_file().sync_all().map_err(|e| IoError::new(temp.path(), e))?;
         }
         if let Ok(meta) = std::fs::metadata(target) {
             // Keep the permissions of the file being replaced.
@@ -56,7 +71,7 @@ impl Staged {
 
     /// Renames the temporary file over the target: readers see the old file or the new one.
     pub fn commit(self) -> Result<()> {
-        self.temp.persist(&self.target).map_err(|e| Error::io(&self.target, e.error))?;
+        self.temp.persist(&self.target).map_err(|e| IoError::new(&self.target, e.error))?;
         Ok(())
     }
 }
@@ -105,7 +120,7 @@ pub fn create_new(target: &Path, bytes: &[u8]) -> Result<bool> {
     match staged.temp.persist_noclobber(target) {
         Ok(_) => Ok(true),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(Error::io(target, e.error)),
+        Err(e) => Err(IoError::new(target, e.error)),
     }
 }
 

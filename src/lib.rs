@@ -4,30 +4,38 @@
 //! snapshot commit holding the agent file and everything it links, byte for byte. This crate is the
 //! library behind the `agentver` binary: it returns data and typed errors and never prints.
 //!
-//! Module map, by layer (each depends only on the ones listed before it; `tests/cli/layers.rs`
-//! enforces what is marked *enforced*):
-//! - [`names`]: agent ids and specs, version tag names, the tag and commit messages — each format
-//!   written once (*enforced*: depends on nothing else in the crate)
-//! - [`error`] and [`fsutil`]: the library's error type; atomic file replacement
-//! - [`git`]: the only user of gix — objects, version refs and their transactions, opening the
-//!   repository as git would, trees and line-ending filters, the history cache, advisory locks,
-//!   the signer's clock (*enforced*: gix appears nowhere else; depends only on names, errors and
-//!   file helpers). `push` and `fetch` also run the `git` program, which gix cannot replace
-//! - [`format`](mod@format): bytes into data and diagnostics — the spanned YAML reader and limits, the
-//!   agent/tool/workflow schema, `agentver.toml`, `channels.toml`, the secret scanner, diagnostics,
-//!   structured diffs (*enforced*: no file access, nothing from git: a pinned tree is [`names::treeid::TreeId`])
+//! Module map, by layer. Each layer names only the layers listed before it; `tests/cli/layers.rs`
+//! checks that rule on the source tree, with the other rules marked *enforced*:
+//! - [`names`]: agent ids and specs, version tag names, the tag and commit messages, tree ids —
+//!   each format written once; depends on nothing else in the crate
+//! - [`fsutil`]: atomic file replacement (stage, then rename) and its [`fsutil::IoError`]
+//! - [`format`](mod@format): bytes into data and diagnostics — byte-level text limits, the spanned
+//!   YAML reader, the agent/tool/workflow schema and its validation, `agentver.toml`,
+//!   `channels.toml` (read, edit), the secret scanner, structured diffs; errors are
+//!   [`format::FormatError`] (*enforced*: no file access, nothing from git)
+//! - [`git`]: the only user of gix and of the git program (*enforced*) — opening the repository
+//!   as git would (`repo`), objects, version refs and their all-or-nothing transactions, creating
+//!   a version, the signer, `remote` (push and fetch through the git program), trees and
+//!   line-ending filters, the history cache, advisory locks, the clock; errors are
+//!   [`git::GitError`], causes kept as `#[source]`
 //! - [`workspace`]: discovery, where drafts come from (the work tree through git's filters, or a
-//!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version
-//! - [`ops`]: one module per command family: free functions over a `&Workspace`, each returning
-//!   a report or a typed error (*enforced*: `impl Workspace` lives in `src/workspace/` only)
-//! - [`routing`]: sticky bucketing and the `Resolver` (which configuration serves a call)
+//!   revision), an agent and everything it links ([`workspace::bundle`]), locating any version,
+//!   latest at a revision and "no silent revert"; errors are [`workspace::WorkspaceError`]
+//! - [`routing`]: sticky bucketing and the `Resolver` (which configuration serves a call; frozen,
+//!   it answers from memory); errors are [`routing::RoutingError`]
+//! - [`ops`]: one module per command name (`init` holds `new`; `pin` holds `ab` and `unpin`): free
+//!   functions over a `&Workspace`, each returning a report or a typed error, [`ops::OpsError`]
+//!   for the commands' own refusals (*enforced*: `impl Workspace` lives in `src/workspace/` only)
 //! - [`calls`]: call records — events merged by call id, the platforms' webhook payloads and
-//!   signatures, the store (SQLite or PostgreSQL), statistics
+//!   signatures, the store (SQLite or PostgreSQL), statistics; errors are [`calls::CallsError`]
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
-//!   metrics, the hand-off of resolve decisions to a call store (no git calls of its own)
+//!   metrics, the hand-off of resolve decisions to a call store; errors to HTTP statuses, and
+//!   [`serve::ServeError`] (*enforced*: no git calls, no files, no programs of its own)
+//! - [`error`]: [`Error`], the sum of the domains' errors, which functions crossing domains return
 //!
 //! The command line (`src/cli/`, in the binary) sits on top: clap types, one file per subcommand,
-//! rendering, errors to exit codes.
+//! rendering, and the one map from errors to exit codes and hints (*enforced*: no command-line
+//! syntax in library error hints; the CLI takes nothing from git directly).
 
 pub mod calls;
 pub mod error;

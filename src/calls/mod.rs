@@ -5,10 +5,13 @@
 //! themselves (source rank, then content digest), so receiving events twice, late or out of order
 //! always gives the same record, and no field once known is lost.
 
+mod error;
 pub mod platforms;
 pub mod report;
 pub mod stats;
 pub mod store;
+
+pub use error::CallsError;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,13 +1,16 @@
 //! What the `calls`, `stats` and `replay` commands (and the server's routes for them) answer,
 //! built once here so the CLI and the server give the same JSON.
 
-use serde::Serialize;
 use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use super::stats::{self, Arm, Comparison, Srm};
 use super::store::{Filter, Location, Store};
 use super::{Callers, Record};
+use crate::calls::CallsError;
 use crate::error::{Error, Result};
+use crate::format::FormatError;
 use crate::format::channels::Route;
 use crate::names::id::AgentId;
 use crate::workspace::{DraftAt, Workspace};
@@ -93,10 +96,10 @@ fn arm_name(version: Option<u64>, draft: bool) -> String {
 /// The split weights of `channel` as channels.toml at `at` configures them.
 fn weights(ws: &Workspace, at: &DraftAt, channel: &str) -> Result<Vec<(String, u64)>> {
     let channels = ws.load_channels(at)?;
-    let channel = channels.get(channel).ok_or_else(|| Error::UnknownChannel { channel: channel.to_owned() })?;
+    let channel = channels.get(channel).ok_or_else(|| FormatError::UnknownChannel { channel: channel.to_owned() })?;
     match &channel.route {
         Route::Split { variants, .. } => Ok(variants.iter().map(|v| (v.name.clone(), v.weight)).collect()),
-        Route::Single(_) => Err(Error::NoSplit { channel: channel.name.clone() }),
+        Route::Single(_) => Err(CallsError::NoSplit { channel: channel.name.clone() }.into()),
     }
 }
 
@@ -139,7 +142,7 @@ pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request:
                 .collect();
             stats::srm(&counts)
         }
-        (true, None) => return Err(Error::VariantsNeedChannel),
+        (true, None) => return Err(CallsError::VariantsNeedChannel.into()),
         _ => None,
     };
     let comparison = comparison(ws, agent, &arms, request)?;
@@ -188,9 +191,9 @@ pub struct Replay {
 }
 
 pub fn replay(ws: &Workspace, store: &mut Store, call_id: &str) -> Result<Replay> {
-    let call = store.get(call_id)?.ok_or_else(|| Error::UnknownCall { call_id: call_id.to_owned() })?;
+    let call = store.get(call_id)?.ok_or_else(|| CallsError::UnknownCall { call_id: call_id.to_owned() })?;
     let (Some(agent), Some(tree)) = (&call.agent, &call.tree) else {
-        return Err(Error::Unattributed { call_id: call_id.to_owned() });
+        return Err(CallsError::Unattributed { call_id: call_id.to_owned() }.into());
     };
     let agent = AgentId::new(agent).map_err(|e| Error::BadValue {
         what: format!("call '{call_id}'"),
@@ -225,5 +228,5 @@ pub fn parse_since(text: &str) -> Result<String> {
 }
 
 fn bad_time(text: &str) -> Error {
-    Error::BadTime { text: text.to_owned() }
+    CallsError::BadTime { text: text.to_owned() }.into()
 }

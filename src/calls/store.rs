@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::stats::Row;
 use super::{Event, Record, Sentiment, Source, merge};
+use crate::calls::CallsError;
 use crate::error::{Error, Result};
 
 /// The schema this build writes; older stores are migrated forward, newer ones refused.
@@ -93,20 +94,22 @@ impl Location {
     pub fn parse(spec: &str, base: &Path) -> Result<Location> {
         if let Some(path) = spec.strip_prefix("sqlite:") {
             if path.is_empty() {
-                return Err(Error::BadStore { spec: spec.to_owned() });
+                return Err(CallsError::BadStore { spec: spec.to_owned() }.into());
             }
             return Ok(Location::Sqlite(base.join(path)));
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
             return Ok(Location::Postgres(spec.to_owned()));
         }
-        Err(Error::BadStore { spec: spec.to_owned() })
+        Err(CallsError::BadStore { spec: spec.to_owned() }.into())
     }
 }
 
 /// A driver's error with what the store was doing, kept as the source.
 fn db<E: std::error::Error + Send + Sync + 'static>(context: &str) -> impl Fn(E) -> Error + '_ {
-    move |e| Error::CallStore { context: context.to_owned(), message: e.to_string(), source: Some(Box::new(e)) }
+    move |e| {
+        CallsError::CallStore { context: context.to_owned(), message: e.to_string(), source: Some(Box::new(e)) }.into()
+    }
 }
 
 impl Store {
@@ -195,7 +198,7 @@ impl Store {
                     )?;
                 }
                 Some(v) if v > SCHEMA_VERSION => {
-                    return Err(Error::StoreTooNew { found: v, supported: SCHEMA_VERSION });
+                    return Err(CallsError::StoreTooNew { found: v, supported: SCHEMA_VERSION }.into());
                 }
                 Some(_) => {}
             }
@@ -266,13 +269,13 @@ impl Store {
             self.query("SELECT source, record FROM events WHERE call_id = $1", &[Cell::Text(Some(call_id.into()))])?;
         rows.iter()
             .map(|r| {
-                let source = r[0].text().and_then(Source::parse).ok_or_else(|| Error::CallStore {
+                let source = r[0].text().and_then(Source::parse).ok_or_else(|| CallsError::CallStore {
                     context: format!("reading the events of {call_id}"),
                     message: "an event has no source".into(),
                     source: None,
                 })?;
                 let record: Record =
-                    serde_json::from_str(r[1].text().unwrap_or_default()).map_err(|e| Error::CallStore {
+                    serde_json::from_str(r[1].text().unwrap_or_default()).map_err(|e| CallsError::CallStore {
                         context: format!("reading the events of {call_id}"),
                         message: format!("an event does not parse: {e}"),
                         source: Some(Box::new(e)),

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use agentver::Error;
+use agentver::error::{CallsError, Error, FormatError, GitError, OpsError, RoutingError, ServeError, WorkspaceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -28,21 +28,22 @@ impl CliError {
 /// everything else 2.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::NothingToPublish { .. }
-        | Error::SilentRevert { .. }
-        | Error::TreeMismatch { .. }
-        | Error::NothingToRollBack { .. }
-        | Error::DraftExists { .. }
-        | Error::ChannelsBusy
-        | Error::ChannelsChanged
-        | Error::ChangedDuringRestore { .. }
-        | Error::UnsavedWork { .. }
-        | Error::ForeignEntries { .. }
-        | Error::RolledBackNotRestored { .. }
-        | Error::TagsMissing { .. }
-        | Error::PushRaces { .. }
-        | Error::PushUnverified { .. } => 1,
-        Error::InChannel { source, .. } => exit_code(source),
+        Error::Ops(
+            OpsError::NothingToPublish { .. }
+            | OpsError::NothingToRollBack { .. }
+            | OpsError::DraftExists { .. }
+            | OpsError::ChannelsBusy
+            | OpsError::ChannelsChanged
+            | OpsError::ChangedDuringRestore { .. }
+            | OpsError::UnsavedWork { .. }
+            | OpsError::ForeignEntries { .. }
+            | OpsError::RolledBackNotRestored { .. }
+            | OpsError::TagsMissing { .. }
+            | OpsError::PushRaces { .. }
+            | OpsError::PushUnverified { .. },
+        ) => 1,
+        Error::Workspace(WorkspaceError::SilentRevert { .. }) | Error::Routing(RoutingError::TreeMismatch { .. }) => 1,
+        Error::Routing(RoutingError::InChannel { source, .. }) => exit_code(source),
         _ => 2,
     }
 }
@@ -50,73 +51,118 @@ fn exit_code(e: &Error) -> u8 {
 /// What to do about a library error, in command-line terms.
 fn hint(e: &Error) -> Option<String> {
     match e {
-        Error::Invalid(d) => d.hint.clone(),
-        Error::UnknownAgent { suggestion: Some(s), .. } | Error::NoVersions { suggestion: Some(s), .. } => {
-            Some(format!("did you mean '{s}'?"))
+        Error::Format(e) => format_hint(e),
+        Error::Git(e) => git_hint(e),
+        Error::Workspace(e) => workspace_hint(e),
+        Error::Routing(RoutingError::InChannel { source, .. }) => hint(source),
+        Error::Routing(RoutingError::TreeMismatch { .. }) => {
+            Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())
         }
-        Error::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
-        Error::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
-        Error::VersionNotFound { latest: None, agent, .. } | Error::NoVersions { agent, .. } => Some(format!(
-            "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
-        )),
-        Error::SilentRevert { missing: true, .. } => Some(
-            "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
-        ),
-        Error::SilentRevert { .. } => {
-            Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
-        }
-        Error::Unsupported { hint, .. } => Some(hint.clone()),
-        Error::InsecureBind { .. } => Some(
+        Error::Routing(RoutingError::DraftUnavailable { .. }) => None,
+        Error::Ops(e) => ops_hint(e),
+        Error::Calls(e) => calls_hint(e),
+        Error::Serve(ServeError::InsecureBind { .. }) => Some(
             "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
                 .into(),
         ),
-        Error::UnknownRevision { .. } => Some("give a branch, tag or commit id that exists in this repository".into()),
-        Error::UnnamedRemote { .. } => Some("`git remote -v` lists the remotes".into()),
-        Error::BadRemote { .. } => Some("name a remote from `git remote -v`, or a URL".into()),
-        Error::MessageTooLong { .. } => Some("keep long text in the repository and link to it from the notes".into()),
-        Error::DraftExists { id, .. } => Some(format!("edit it, or pick another id than '{id}'")),
-        Error::ChannelsBusy => Some("wait for it to finish, then run the command again".into()),
-        Error::ChannelsChanged => Some("run the command again".into()),
-        Error::ChangedDuringRestore { .. } => Some("run the command again once the file is saved".into()),
-        Error::UnsavedWork { agent, .. } => Some(format!(
-            "publish or commit them first, or pass --force to overwrite them; `agentver diff {agent}` shows them"
-        )),
-        Error::ForeignEntries { .. } => Some("`agentver verify` audits the tags; the tag may be forged".into()),
-        Error::RolledBackNotRestored { agent, number } => Some(format!("run: agentver restore {agent}@v{number}")),
-        Error::SplitTooSmall => Some("to send every call to one version, use `agentver pin`".into()),
-        Error::BadLabel => Some("put longer text in --notes".into()),
-        Error::RestoreDraft { agent } => Some(format!("agentver restore {agent}@latest")),
-        Error::NothingToRollBack { agent, target, .. } => {
-            Some(format!("to reset the draft, run: agentver restore {agent}@v{target}"))
+        Error::Io(_) | Error::BadValue { .. } | Error::Internal { .. } => None,
+    }
+}
+
+fn format_hint(e: &FormatError) -> Option<String> {
+    match e {
+        FormatError::Invalid(d) => d.hint.clone(),
+        FormatError::UnknownChannel { .. } => {
+            Some("`agentver channels` lists the channels; `agentver pin` adds one".into())
         }
-        Error::TagsMissing { .. } => {
-            Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into())
+        FormatError::Requires { .. } => {
+            Some("install a matching agentver, or change `requires` in agentver.toml".into())
         }
-        Error::PushRaces { .. } => Some("the remote is busy with other publishers; run `agentver push` again".into()),
-        Error::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
-        Error::BadTime { .. } => {
-            Some("give an RFC 3339 time (2026-11-30T09:00:00Z) or a duration back from now (7d, 24h, 30m)".into())
+    }
+}
+
+fn git_hint(e: &GitError) -> Option<String> {
+    match e {
+        GitError::Unsupported { hint, .. } => Some(hint.clone()),
+        GitError::UnknownRevision { .. } => {
+            Some("give a branch, tag or commit id that exists in this repository".into())
         }
-        Error::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
-        Error::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
-        Error::TreeNotFound { .. } => Some(
-            "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),
-        ),
-        Error::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),
-        Error::UnknownChannel { .. } => Some("`agentver channels` lists the channels; `agentver pin` adds one".into()),
-        Error::TreeMismatch { .. } => {
-            Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())
-        }
-        Error::Locked { path } => {
+        GitError::BadRemote { .. } => Some("name a remote from `git remote -v`, or a URL".into()),
+        GitError::Locked { path } => {
             Some(format!("if no git command is running in this repository, remove the file: rm '{path}'"))
         }
-        Error::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
-        Error::NoIdentity { .. } => Some(
+        GitError::NoIdentity { .. } => Some(
             "set one with: git config user.name \"Your Name\" && git config user.email you@example.com, or pass --author \"Name <email>\"".into(),
         ),
-        Error::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),
-        Error::Requires { .. } => Some("install a matching agentver, or change `requires` in agentver.toml".into()),
-        Error::InChannel { source, .. } => hint(source),
+        GitError::NotARepository { .. } => Some("run `agentver init` to create a config repository here".into()),
+        _ => None,
+    }
+}
+
+fn workspace_hint(e: &WorkspaceError) -> Option<String> {
+    match e {
+        WorkspaceError::UnknownAgent { suggestion: Some(s), .. }
+        | WorkspaceError::NoVersions { suggestion: Some(s), .. } => Some(format!("did you mean '{s}'?")),
+        WorkspaceError::UnknownAgent { agent, .. } => Some(format!("create it with: agentver new {agent}")),
+        WorkspaceError::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
+        WorkspaceError::VersionNotFound { latest: None, agent, .. } | WorkspaceError::NoVersions { agent, .. } => {
+            Some(format!(
+                "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
+            ))
+        }
+        WorkspaceError::SilentRevert { missing: true, .. } => Some(
+            "fetch the branch it was published from (git fetch; git pull), or pass --force to publish anyway".into(),
+        ),
+        WorkspaceError::SilentRevert { .. } => {
+            Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
+        }
+        WorkspaceError::TreeNotFound { .. } => Some(
+            "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),
+        ),
+    }
+}
+
+fn ops_hint(e: &OpsError) -> Option<String> {
+    match e {
+        OpsError::UnnamedRemote { .. } => Some("`git remote -v` lists the remotes".into()),
+        OpsError::MessageTooLong { .. } => {
+            Some("keep long text in the repository and link to it from the notes".into())
+        }
+        OpsError::DraftExists { id, .. } => Some(format!("edit it, or pick another id than '{id}'")),
+        OpsError::ChannelsBusy => Some("wait for it to finish, then run the command again".into()),
+        OpsError::ChannelsChanged => Some("run the command again".into()),
+        OpsError::ChangedDuringRestore { .. } => Some("run the command again once the file is saved".into()),
+        OpsError::UnsavedWork { agent, .. } => Some(format!(
+            "publish or commit them first, or pass --force to overwrite them; `agentver diff {agent}` shows them"
+        )),
+        OpsError::ForeignEntries { .. } => Some("`agentver verify` audits the tags; the tag may be forged".into()),
+        OpsError::RolledBackNotRestored { agent, number } => Some(format!("run: agentver restore {agent}@v{number}")),
+        OpsError::SplitTooSmall => Some("to send every call to one version, use `agentver pin`".into()),
+        OpsError::BadLabel => Some("put longer text in --notes".into()),
+        OpsError::RestoreDraft { agent } => Some(format!("agentver restore {agent}@latest")),
+        OpsError::NothingToRollBack { agent, target, .. } => {
+            Some(format!("to reset the draft, run: agentver restore {agent}@v{target}"))
+        }
+        OpsError::TagsMissing { .. } => {
+            Some("fetch the tags first: agentver fetch (or publish --push, which fetches them)".into())
+        }
+        OpsError::PushRaces { .. } => {
+            Some("the remote is busy with other publishers; run `agentver push` again".into())
+        }
+        OpsError::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
+        OpsError::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
+        OpsError::BadChannel { .. } | OpsError::BadBranch { .. } => None,
+    }
+}
+
+fn calls_hint(e: &CallsError) -> Option<String> {
+    match e {
+        CallsError::BadTime { .. } => {
+            Some("give an RFC 3339 time (2026-11-30T09:00:00Z) or a duration back from now (7d, 24h, 30m)".into())
+        }
+        CallsError::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
+        CallsError::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
+        CallsError::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),
         _ => None,
     }
 }

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use agentver::format::diff::{Change, ChangeKind};
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
+
+use agentver::format::diff::{Change, ChangeKind};
 
 /// How `diff` and `plan` print: for people, as a pull-request comment, or for programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::format::FormatError;
+type Result<T, E = FormatError> = std::result::Result<T, E>;
 use crate::format::diagnostic::Diagnostic;
 use crate::names::tagname::{DEFAULT_PREFIX, prefix_problem};
 
@@ -63,18 +64,18 @@ impl Config {
                     "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix and [calls] store, keep_caller_numbers"
                 );
             }
-            Error::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))
+            FormatError::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))
         })?;
         let mut config = Config { calls: raw.calls.unwrap_or_default(), ..Config::default() };
         if let Some(req) = raw.requires {
             let parsed = semver::VersionReq::parse(req.get_ref()).map_err(|e| {
-                Error::invalid(
+                FormatError::invalid(
                     Diagnostic::error(FILE, Some(line_of(text, req.span().start)), format!("requires: {e}"))
                         .with_hint(Some("write a semver requirement such as \">=0.2\"".to_owned())),
                 )
             })?;
             if !parsed.matches(binary_version) {
-                return Err(Error::Requires {
+                return Err(FormatError::Requires {
                     file: format!("{FILE}:{}", line_of(text, req.span().start)),
                     requirement: req.get_ref().clone(),
                     version: binary_version.to_string(),
@@ -84,7 +85,11 @@ impl Config {
         }
         if let Some(prefix) = raw.tag_prefix {
             if let Some(problem) = prefix_problem(prefix.get_ref()) {
-                return Err(Error::invalid(Diagnostic::error(FILE, Some(line_of(text, prefix.span().start)), problem)));
+                return Err(FormatError::invalid(Diagnostic::error(
+                    FILE,
+                    Some(line_of(text, prefix.span().start)),
+                    problem,
+                )));
             }
             config.tag_prefix = prefix.into_inner();
         }
@@ -109,10 +114,10 @@ mod tests {
 
     #[test]
     fn refuses() {
-        assert!(matches!(Config::parse("requires = \">=9\"", &v()), Err(Error::Requires { .. })));
-        let Err(Error::Invalid(d)) = Config::parse("\ntag_prefx = \"x\"", &v()) else { panic!() };
+        assert!(matches!(Config::parse("requires = \">=9\"", &v()), Err(FormatError::Requires { .. })));
+        let Err(FormatError::Invalid(d)) = Config::parse("\ntag_prefx = \"x\"", &v()) else { panic!() };
         assert_eq!((d.line, d.hint.as_deref()), (Some(2), Some("did you mean 'tag_prefix'?")));
-        assert!(matches!(Config::parse("requires = \"nonsense!\"", &v()), Err(Error::Invalid(_))));
-        assert!(matches!(Config::parse("tag_prefix = \"../x\"", &v()), Err(Error::Invalid(_))));
+        assert!(matches!(Config::parse("requires = \"nonsense!\"", &v()), Err(FormatError::Invalid(_))));
+        assert!(matches!(Config::parse("tag_prefix = \"../x\"", &v()), Err(FormatError::Invalid(_))));
     }
 }

@@ -6,7 +6,10 @@ pub mod channels;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
+mod error;
 pub mod model;
 pub mod secrets;
 pub mod text;
 pub mod yaml;
+
+pub use error::FormatError;

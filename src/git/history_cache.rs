@@ -15,7 +15,7 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use super::TagData;
-use crate::error::Result;
+use super::error::Result;
 use crate::names::id::AgentId;
 use crate::names::tagmessage::TagMessage;
 use crate::names::tagname::TagNames;

@@ -1,6 +1,6 @@
 //! Who signs a version and when: the tagger from `--author`, git config or the environment.
 
-use crate::error::{Error, Result};
+use super::error::{GitError, Result};
 
 /// Who signs and when.
 #[derive(Clone, Debug)]
@@ -15,11 +15,12 @@ impl Identity {
         let time = match env("GIT_COMMITTER_DATE") {
             Some(date) => gix::date::parse(&date, None)
                 .or_else(|_| gix::date::parse(&date, Some(gix::date::Zoned::now())))
-                .map_err(|e| Error::BadCommitterDate { date: date.to_string(), problem: e.to_string() })?,
+                .map_err(|e| GitError::BadCommitterDate { date: date.to_string(), problem: e.to_string() })?,
             None => crate::git::clock::now(),
         };
         if let Some(author) = author {
-            let (name, email) = parse_author(author).ok_or_else(|| Error::BadAuthor { author: author.to_owned() })?;
+            let (name, email) =
+                parse_author(author).ok_or_else(|| GitError::BadAuthor { author: author.to_owned() })?;
             return Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }));
         }
         let config = repo.config_snapshot();
@@ -30,11 +31,11 @@ impl Identity {
             .or_else(|| setting("user.email"))
             .or_else(|| env("EMAIL"));
         match (name, email) {
-            (None, None) => Err(Error::NoIdentity { missing: "a name and an email (user.name, user.email)" }),
+            (None, None) => Err(GitError::NoIdentity { missing: "a name and an email (user.name, user.email)" }),
             (Some(name), Some(email)) => {
                 Ok(Identity(gix::actor::Signature { name: name.into(), email: email.into(), time }))
             }
-            (name, _) => Err(Error::NoIdentity {
+            (name, _) => Err(GitError::NoIdentity {
                 missing: if name.is_some() { "an email (user.email)" } else { "a name (user.name)" },
             }),
         }

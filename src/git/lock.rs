@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use super::error::{GitError, Result};
 
 /// Holds an exclusive advisory lock until dropped.
 #[derive(Debug)]
@@ -18,15 +18,15 @@ pub struct Held {
 
 fn open(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| GitError::io(dir, e))?;
     }
-    OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))
+    OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| GitError::io(path, e))
 }
 
 /// Waits as long as it takes: for sections that hold the lock for microseconds.
 pub fn exclusive(path: &Path) -> Result<Held> {
     let file = open(path)?;
-    file.lock().map_err(|e| Error::io(path, e))?;
+    file.lock().map_err(|e| GitError::io(path, e))?;
     Ok(Held { _file: file })
 }
 
@@ -39,7 +39,7 @@ pub fn exclusive_within(path: &Path, timeout: Duration) -> Result<Option<Held>> 
             Ok(()) => return Ok(Some(Held { _file: file })),
             Err(TryLockError::WouldBlock) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
             Err(TryLockError::WouldBlock) => return Ok(None),
-            Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
+            Err(TryLockError::Error(e)) => return Err(GitError::io(path, e)),
         }
     }
 }

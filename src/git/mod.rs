@@ -19,6 +19,7 @@ mod refs;
 mod repo;
 mod version;
 
+pub use error::GitError;
 pub use gix::{ObjectId, Repository};
 pub use identity::*;
 pub use objects::*;

@@ -6,14 +6,14 @@ use gix::bstr::{BString, ByteSlice};
 use gix::objs::tree::{Entry, EntryKind};
 
 use super::error::{GitContext, git};
+use super::error::{GitError, Result};
 use super::{Files, ObjectId, Repository};
-use crate::error::{Error, Result};
 use crate::names::tagmessage::TagMessage;
 use crate::names::treeid::TreeId;
 
 /// The id git gives these bytes as a blob, computed without writing anything.
 pub fn blob_id(repo: &gix::Repository, bytes: &[u8]) -> Result<ObjectId> {
-    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, bytes).map_err(|e| Error::Git {
+    gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, bytes).map_err(|e| GitError::Git {
         context: "hashing a blob".into(),
         message: e.to_string(),
         source: Some(Box::new(e)),
@@ -61,8 +61,8 @@ pub fn tree_id(repo: &gix::Repository, files: &Files, write: bool) -> Result<Obj
             Ok(repo.write_object(&tree).map_err(git("writing a tree"))?.detach())
         } else {
             let mut buf = Vec::new();
-            gix::objs::WriteTo::write_to(&tree, &mut buf).map_err(|e| Error::io("tree", e))?;
-            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Tree, &buf).map_err(|e| Error::Git {
+            gix::objs::WriteTo::write_to(&tree, &mut buf).map_err(|e| GitError::io("tree", e))?;
+            gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Tree, &buf).map_err(|e| GitError::Git {
                 context: "hashing a tree".into(),
                 message: e.to_string(),
                 source: Some(Box::new(e)),

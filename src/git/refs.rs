@@ -4,8 +4,8 @@
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use super::error::{GitContext, chain, git};
+use super::error::{GitError, Result};
 use super::{ObjectId, Repository};
-use crate::error::{Error, Result};
 use crate::names::id::AgentId;
 use crate::names::tagname::TagNames;
 
@@ -48,7 +48,7 @@ pub fn list_refs(repo: &gix::Repository, prefix: &str) -> Result<Vec<(String, Op
             Some(_) if attempt < ATTEMPTS => {
                 std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt.min(10))));
             }
-            Some(message) => return Err(Error::git(format!("listing {prefix}"), message)),
+            Some(message) => return Err(GitError::git(format!("listing {prefix}"), message)),
         }
     }
 }
@@ -139,7 +139,7 @@ pub fn record_seen(repo: &gix::Repository, names: &TagNames, agent: &AgentId, nu
     if highest_seen(repo, names, agent) >= number {
         return Ok(());
     }
-    crate::fsutil::write_quick(&seen_path(repo, names, agent), format!("{number}\n").as_bytes())
+    Ok(crate::fsutil::write_quick(&seen_path(repo, names, agent), format!("{number}\n").as_bytes())?)
 }
 
 /// The object one version's ref points at, looked up by its exact name.
@@ -166,7 +166,7 @@ pub(super) fn find_exact(repo: &gix::Repository, full: &str) -> Result<Option<Ob
             return Ok(std::str::from_utf8(&bytes).ok().and_then(|s| ObjectId::from_hex(s.trim().as_bytes()).ok()));
         }
         Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {}
-        Err(e) => return Err(Error::io(&loose, e)),
+        Err(e) => return Err(GitError::io(&loose, e)),
     }
     let Some(packed) = repo.refs.cached_packed_buffer().context(|| "reading packed-refs".into())? else {
         return Ok(None);
@@ -198,7 +198,7 @@ impl RefChange {
             },
             None => Change::Delete { expected, log: RefLog::AndReference },
         };
-        let name = self.name.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| Error::Git {
+        let name = self.name.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| GitError::Git {
             context: format!("naming {}", self.name),
             message: e.to_string(),
             source: Some(Box::new(e)),
@@ -368,10 +368,10 @@ pub fn apply_atomically(repo: &Repository, changes: Vec<RefChange>, why: &str) -
 }
 
 /// A failed ref transaction, naming the lock file when one is in the way.
-pub(super) fn lock_error(repo: &gix::Repository, context: &str, message: &str) -> Error {
+pub(super) fn lock_error(repo: &gix::Repository, context: &str, message: &str) -> GitError {
     let packed_lock = repo.common_dir().join("packed-refs.lock");
     if message.contains("lock") && packed_lock.exists() {
-        return Error::Locked { path: packed_lock.display().to_string() };
+        return GitError::Locked { path: packed_lock.display().to_string() };
     }
-    Error::git(context, message)
+    GitError::git(context, message)
 }

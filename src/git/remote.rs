@@ -6,20 +6,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::error::{Error, Result};
+use super::error::{GitError, Result};
 use crate::git::ObjectId;
 
 /// Refuses a remote name git would take for an option (`--upload-pack=…` runs a command).
 pub fn check_remote(remote: &str) -> Result<()> {
     if remote.is_empty() || remote.starts_with('-') || remote.contains(['\0', '\n']) {
-        return Err(Error::BadRemote { remote: remote.escape_debug().to_string() });
+        return Err(GitError::BadRemote { remote: remote.escape_debug().to_string() });
     }
     Ok(())
 }
 
 /// Runs the git program in `dir`. Callers put `--` before remotes and refspecs.
 pub fn run(dir: &Path, args: &[&str]) -> Result<Output> {
-    Command::new("git").current_dir(dir).args(args).output().map_err(|e| Error::Git {
+    Command::new("git").current_dir(dir).args(args).output().map_err(|e| GitError::Git {
         context: format!("running git {}", args.first().unwrap_or(&"")),
         message: format!("{e} (push and fetch need the git program on PATH)"),
         source: Some(Box::new(e)),
@@ -27,10 +27,10 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<Output> {
 }
 
 /// The error for a git run that exited non-zero: what we were doing and its stderr, as one line.
-pub fn failed(what: &str, out: &Output) -> Error {
+pub fn failed(what: &str, out: &Output) -> GitError {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
-    Error::git(what, message)
+    GitError::git(what, message)
 }
 
 /// The remote's tags under `prefix` (a full ref path ending in `/`): full name → object id.

@@ -1,8 +1,8 @@
 //! Opening the repository as git would, revisions, and commit ancestry.
 
+use super::error::{GitError, Result};
 use super::error::{chain, git};
 use super::{ObjectId, Repository};
-use crate::error::{Error, Result};
 
 /// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,
 /// and repositories whose refs or objects agentver cannot read correctly are refused by name
@@ -12,7 +12,7 @@ pub fn open_repository(start: &std::path::Path) -> Result<gix::Repository> {
         Ok(repo) => repo,
         Err(e) => {
             if let Some(dir) = sha256_repository_near(start) {
-                return Err(Error::Unsupported {
+                return Err(GitError::Unsupported {
                     path: dir.display().to_string(),
                     what: "a SHA-256 repository (extensions.objectFormat = sha256)".into(),
                     hint: "use a SHA-1 repository: git init --object-format=sha1, then push your branches into it"
@@ -20,20 +20,20 @@ pub fn open_repository(start: &std::path::Path) -> Result<gix::Repository> {
                 });
             }
             if std::env::var_os("GIT_DIR").is_some() {
-                return Err(Error::Git {
+                return Err(GitError::Git {
                     context: "opening the repository GIT_DIR names".into(),
                     message: chain(&e),
                     source: Some(Box::new(e)),
                 });
             }
-            return Err(Error::NotARepository { path: start.to_owned() });
+            return Err(GitError::NotARepository { path: start.to_owned() });
         }
     };
     let config = repo.config_snapshot();
     let setting = |key: &str| config.string(key).map(|v| v.to_string().to_ascii_lowercase());
     let path = repo.git_dir().display().to_string();
     if setting("extensions.refStorage").is_some_and(|v| v != "files") {
-        return Err(Error::Unsupported {
+        return Err(GitError::Unsupported {
             path,
             what: "a reftable repository (extensions.refStorage = reftable)".into(),
             hint: "convert it to loose and packed refs: git refs migrate --ref-format=files".into(),
@@ -42,7 +42,7 @@ pub fn open_repository(start: &std::path::Path) -> Result<gix::Repository> {
     let promisor =
         repo.remote_names().iter().any(|r| config.boolean(format!("remote.{r}.promisor").as_str()) == Some(true));
     if setting("extensions.partialClone").is_some() || promisor {
-        return Err(Error::Unsupported {
+        return Err(GitError::Unsupported {
             path,
             what: "a partial clone, which lacks the objects of versions it has not checked out".into(),
             hint: "fetch every object: git config --unset remote.origin.partialclonefilter && git fetch --refetch origin && git config --unset extensions.partialClone".into(),
@@ -79,7 +79,7 @@ pub fn contains(repo: &gix::Repository, ancestor: ObjectId, descendant: ObjectId
     if !repo.has_object(ancestor) {
         return Ok(None);
     }
-    let base = repo.merge_base(ancestor, descendant).map_err(|e| Error::Git {
+    let base = repo.merge_base(ancestor, descendant).map_err(|e| GitError::Git {
         context: format!("finding whether {descendant} contains {ancestor}"),
         message: e.to_string(),
         source: Some(Box::new(e)),
@@ -105,12 +105,12 @@ pub fn rev_commit(repo: &Repository, rev: &str) -> Result<ObjectId> {
         && let Ok(id) = ObjectId::from_hex(rev.as_bytes())
         && let Ok(object) = repo.find_object(id)
     {
-        let commit = object.peel_to_commit().map_err(|_| Error::NotACommit { rev: rev.to_owned() })?;
+        let commit = object.peel_to_commit().map_err(|_| GitError::NotACommit { rev: rev.to_owned() })?;
         return Ok(commit.id);
     }
-    let id = repo.rev_parse_single(rev).map_err(|_| Error::UnknownRevision { rev: rev.to_owned() })?;
+    let id = repo.rev_parse_single(rev).map_err(|_| GitError::UnknownRevision { rev: rev.to_owned() })?;
     let object = id.object().map_err(git(format!("reading {rev}")))?;
-    let commit = object.peel_to_commit().map_err(|_| Error::NotACommit { rev: rev.to_owned() })?;
+    let commit = object.peel_to_commit().map_err(|_| GitError::NotACommit { rev: rev.to_owned() })?;
     Ok(commit.id)
 }
 

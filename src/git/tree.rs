@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::error::{GitContext, git};
+use super::error::{GitError, Result};
 use super::{ObjectId, Repository};
-use crate::error::{Error, Result};
 
 /// What a tree entry is, as far as agentver cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl<'r> Filters<'r> {
                 ToGitOutcome::Buffer(buf) => buf.to_vec(),
                 ToGitOutcome::Process(mut read) => {
                     let mut out = Vec::new();
-                    std::io::Read::read_to_end(&mut read, &mut out).map_err(|e| Error::io(rel, e))?;
+                    std::io::Read::read_to_end(&mut read, &mut out).map_err(|e| GitError::io(rel, e))?;
                     out
                 }
             })

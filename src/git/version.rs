@@ -4,6 +4,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use gix::refs::transaction::RefEdit;
 
+use super::error::{GitError, Result};
 use super::error::{chain, git};
 use super::identity::Identity;
 use super::objects::{TagData, read_tag, write_version_objects};
@@ -12,7 +13,6 @@ use super::refs::{
     recover_killed_transaction, refresh_packed_refs,
 };
 use super::{ObjectId, Repository};
-use crate::error::{Error, Result};
 use crate::names::id::AgentId;
 use crate::names::tagmessage::TagMessage;
 use crate::names::tagname::TagNames;
@@ -51,13 +51,13 @@ pub(super) const MAX_ATTEMPTS: u32 = 200;
 ///
 /// `latest` is the agent's latest version as the caller has just read it; after a lost race it is
 /// read again here.
-pub fn create_version(
+pub fn create_version<E: From<GitError>>(
     repo: &gix::Repository,
     names: &TagNames,
     new: &NewVersion<'_>,
     mut latest: Option<(u64, TagData)>,
-    mut still_wanted: impl FnMut(Option<(u64, ObjectId)>) -> Result<()>,
-) -> Result<Created> {
+    mut still_wanted: impl FnMut(Option<(u64, ObjectId)>) -> Result<(), E>,
+) -> Result<Created, E> {
     let mut attempt = 0;
     let mut locked_since: Option<std::time::Instant> = None;
     loop {
@@ -98,7 +98,7 @@ pub fn create_version(
             if attempt < MAX_ATTEMPTS {
                 continue;
             }
-            return Err(Error::git(format!("creating {full}"), "every attempt lost its race"));
+            return Err(GitError::git(format!("creating {full}"), "every attempt lost its race").into());
         };
         match result {
             Ok(_) => {
@@ -113,13 +113,13 @@ pub fn create_version(
                 if chain(&e).contains("lock")
                     && locked_since.get_or_insert_with(std::time::Instant::now).elapsed() > LOCK_PATIENCE =>
             {
-                return Err(lock_error(repo, &format!("creating {full}"), &chain(&e)));
+                return Err(lock_error(repo, &format!("creating {full}"), &chain(&e)).into());
             }
             Err(e) if chain(&e).contains("lock") && attempt < MAX_ATTEMPTS => {
                 let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 20;
                 std::thread::sleep(std::time::Duration::from_millis(2 + jitter));
             }
-            Err(e) => return Err(git(format!("creating {full}"))(e)),
+            Err(e) => return Err(git(format!("creating {full}"))(e).into()),
         }
     }
 }

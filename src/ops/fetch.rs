@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::git;
+use crate::git::ObjectId;
 use crate::git::RefChange;
+use crate::ops::OpsError;
 use crate::workspace::{DraftAt, Workspace};
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -45,7 +46,7 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
         || branch.contains(['\0', '\n', ':', ' ', '~', '^', '?', '*', '['])
         || branch.contains("..")
     {
-        return Err(Error::BadBranch { branch: branch.escape_debug().to_string() });
+        return Err(OpsError::BadBranch { branch: branch.escape_debug().to_string() }.into());
     }
     let source = match branch {
         "HEAD" => "HEAD".to_owned(),
@@ -56,7 +57,7 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
     let refspec = format!("+{source}:{followed}");
     let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
     if !out.status.success() {
-        return Err(git::remote::failed(&format!("fetching {source} of '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching {source} of '{remote}'"), &out).into());
     }
     fetch(ws, remote, false)?;
     Ok(followed.to_owned())
@@ -77,7 +78,7 @@ pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchRepor
     args.extend(["--", remote, &refspec]);
     let out = git::remote::run(ws.root(), &args)?;
     if !out.status.success() {
-        return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out).into());
     }
     let fetched = git::list_refs(repo, &scratch)?;
     let theirs: BTreeMap<String, ObjectId> = fetched
@@ -130,15 +131,15 @@ fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
         return Ok(false);
     }
     if !out.status.success() && out.status.code() != Some(1) {
-        return Err(git::remote::failed(&format!("reading {key}"), &out));
+        return Err(git::remote::failed(&format!("reading {key}"), &out).into());
     }
     let url = git::remote::run(ws.root(), &["config", "--get", "--", &format!("remote.{remote}.url")])?;
     if !url.status.success() {
-        return Err(Error::UnnamedRemote { remote: remote.to_owned() });
+        return Err(OpsError::UnnamedRemote { remote: remote.to_owned() }.into());
     }
     let out = git::remote::run(ws.root(), &["config", "--add", "--", &key, &refspec])?;
     if !out.status.success() {
-        return Err(git::remote::failed(&format!("adding {refspec} to {key}"), &out));
+        return Err(git::remote::failed(&format!("adding {refspec} to {key}"), &out).into());
     }
     Ok(true)
 }
@@ -148,7 +149,7 @@ fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
 pub fn check_numbering(ws: &Workspace, agents: &[crate::names::id::AgentId], at: &DraftAt) -> Result<()> {
     match missing_tags(ws, agents, at)? {
         None => Ok(()),
-        Some(why) => Err(Error::TagsMissing { why }),
+        Some(why) => Err(OpsError::TagsMissing { why }.into()),
     }
 }
 

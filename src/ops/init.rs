@@ -4,7 +4,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::fsutil::create_new;
+use crate::git::GitError;
 use crate::names::id::AgentId;
+use crate::ops::OpsError;
 use crate::workspace::Workspace;
 
 /// The bundled example repository (`agents.example/`), for `init --example`.
@@ -102,8 +104,8 @@ pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
     // cannot read is still a repository: only where there is none is one made.
     let found = match crate::git::open_repository(dir) {
         Ok(_) => true,
-        Err(Error::NotARepository { .. }) => false,
-        Err(e) => return Err(e),
+        Err(GitError::NotARepository { .. }) => false,
+        Err(e) => return Err(e.into()),
     };
     if !found {
         crate::git::init_repository(dir)?;
@@ -134,7 +136,7 @@ pub fn init(dir: &Path, example: bool) -> Result<InitReport> {
 pub fn new_agent(ws: &Workspace, id: &AgentId) -> Result<String> {
     let path = id.draft_path();
     if !create_new(&ws.root().join(&path), agent_template(id).as_bytes())? {
-        return Err(Error::DraftExists { path: path.to_string(), id: id.to_string() });
+        return Err(OpsError::DraftExists { path: path.to_string(), id: id.to_string() }.into());
     }
     Ok(path)
 }

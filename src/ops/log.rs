@@ -3,8 +3,10 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::format::FormatError;
 use crate::git::{self, TagData};
 use crate::names::id::AgentId;
+use crate::workspace::WorkspaceError;
 use crate::workspace::bundle;
 use crate::workspace::{DraftAt, Workspace};
 
@@ -106,10 +108,10 @@ impl DraftInfo {
                 };
                 Some(DraftInfo { state, tree: Some(tree.to_string()), error: None })
             }
-            Err(Error::UnknownAgent { .. }) if latest_tree.is_some() => {
+            Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) if latest_tree.is_some() => {
                 Some(DraftInfo { state: DraftState::Deleted, tree: None, error: None })
             }
-            Err(e @ Error::Invalid(_)) => {
+            Err(e @ Error::Format(FormatError::Invalid(_))) => {
                 Some(DraftInfo { state: DraftState::Invalid, tree: None, error: Some(e.to_string()) })
             }
             Err(_) => None,
@@ -125,7 +127,7 @@ pub fn draft_info(
     at: &DraftAt,
 ) -> Result<DraftInfo> {
     let source = ws.drafts(at)?;
-    let loaded = bundle::load(source.as_ref(), agent).and_then(|b| git::tree_id(ws.repo(), &b.files, false));
+    let loaded = bundle::load(source.as_ref(), agent).and_then(|b| Ok(git::tree_id(ws.repo(), &b.files, false)?));
     match DraftInfo::from_load(latest_tree, loaded.as_ref().map(|t| *t)) {
         Some(info) => Ok(info),
         None => Err(loaded.expect_err("only an error has no draft state")),

@@ -5,6 +5,7 @@
 //! [`Workspace`]: crate::Workspace
 
 pub mod check;
+mod error;
 pub mod export;
 pub mod fetch;
 pub mod init;
@@ -17,3 +18,5 @@ pub mod restore;
 pub mod rollback;
 pub mod status;
 pub mod verify;
+
+pub use error::OpsError;

@@ -6,10 +6,12 @@ use std::time::Duration;
 use toml_edit::DocumentMut;
 
 use crate::error::{Error, Result};
+use crate::format::FormatError;
 use crate::format::channels::edit::{self, NewTarget, NewVariant};
 use crate::format::channels::{FILE, Pin, Sticky, channel_problem};
 use crate::fsutil::Staged;
 use crate::names::id::{RefSpec, Spec, is_valid_id};
+use crate::ops::OpsError;
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
 /// How long to wait for another agentver's lock before refusing.
@@ -26,15 +28,19 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Applies `change` to the channels.toml at `path`, holding the advisory lock at `lock` (in the
 /// git directory, so it never shows in the work tree and dies with its process); returns the
 /// new text. If the file changed underneath (a hand edit while we worked), nothing is written.
-pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut) -> Result<()>) -> Result<String> {
+pub fn edit_file(
+    path: &Path,
+    lock: &Path,
+    change: impl FnOnce(&mut DocumentMut) -> Result<(), FormatError>,
+) -> Result<String> {
     let Some(_held) = crate::git::lock::exclusive_within(lock, LOCK_WAIT)? else {
-        return Err(Error::ChannelsBusy);
+        return Err(OpsError::ChannelsBusy.into());
     };
     let before = read(path)?;
     let new_text = edit::edit_text(before.as_deref(), change)?;
     let staged = Staged::write(path, new_text.as_bytes())?;
     if read(path)? != before {
-        return Err(Error::ChannelsChanged);
+        return Err(OpsError::ChannelsChanged.into());
     }
     staged.commit()?;
     Ok(new_text)
@@ -42,7 +48,7 @@ pub fn edit_file(path: &Path, lock: &Path, change: impl FnOnce(&mut DocumentMut)
 
 fn check_channel(channel: &str) -> Result<()> {
     match channel_problem(channel) {
-        Some(problem) => Err(Error::BadChannel { problem }),
+        Some(problem) => Err(OpsError::BadChannel { problem }.into()),
         None => Ok(()),
     }
 }
@@ -72,7 +78,10 @@ pub fn pin_target(ws: &Workspace, spec: &Spec) -> Result<NewTarget> {
     Ok(NewTarget { agent: agent.to_string(), pin, tree })
 }
 
-fn edit_channels(ws: &Workspace, change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<()>) -> Result<String> {
+fn edit_channels(
+    ws: &Workspace,
+    change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<(), FormatError>,
+) -> Result<String> {
     let lock = ws.repo().common_dir().join("agentver-channels.lock");
     edit_file(&ws.root().join(FILE), &lock, change)
 }
@@ -94,24 +103,26 @@ pub fn ab(
 ) -> Result<Vec<NewVariant>> {
     check_channel(channel)?;
     if variants.len() < 2 {
-        return Err(Error::SplitTooSmall);
+        return Err(OpsError::SplitTooSmall.into());
     }
     let mut out: Vec<NewVariant> = Vec::new();
     for (name, spec, weight) in variants {
         if !is_valid_id(name) {
-            return Err(Error::BadChannel {
+            return Err(OpsError::BadChannel {
                 problem: format!("variant name '{}' must match [a-z0-9][a-z0-9_-]{{0,62}}", name.escape_debug()),
-            });
+            }
+            .into());
         }
         if out.iter().any(|v| &v.name == name) {
-            return Err(Error::BadChannel { problem: format!("variant name '{name}' is used twice") });
+            return Err(OpsError::BadChannel { problem: format!("variant name '{name}' is used twice") }.into());
         }
         out.push(NewVariant { name: name.clone(), target: pin_target(ws, spec)?, weight: *weight });
     }
     if out.iter().all(|v| v.weight == 0) {
-        return Err(Error::BadChannel {
+        return Err(OpsError::BadChannel {
             problem: "the weights add up to 0; give at least one variant a positive weight".into(),
-        });
+        }
+        .into());
     }
     edit_channels(ws, |doc| edit::split(doc, channel, &out, sticky, salt))?;
     Ok(out)
@@ -142,7 +153,7 @@ mod tests {
         })
         .unwrap_err();
         assert!(
-            matches!(err, crate::Error::ChannelsChanged)
+            matches!(err, crate::Error::Ops(OpsError::ChannelsChanged))
                 && err.to_string().contains("changed while it was being edited"),
             "{err}"
         );

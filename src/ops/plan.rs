@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::format::channels::{Channel, Pin};
 use crate::format::diff::{self, Change};
+use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::routing::resolve::{ChannelView, Resolver, Served, TargetView};
+use crate::workspace::WorkspaceError;
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -254,7 +255,7 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
         // The draft on one side: `Ok(None)` where the agent has no draft there.
         let draft_at = |at: &DraftAt| match ws.locate(&id, RefSpec::Draft, at) {
             Ok(l) => Ok(Some(l)),
-            Err(Error::UnknownAgent { .. }) => Ok(None),
+            Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) => Ok(None),
             Err(e) => Err(e),
         };
         let old = match base_at {

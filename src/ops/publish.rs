@@ -1,12 +1,13 @@
 //! `publish`: snapshot drafts as new numbered versions (annotated tags over snapshot commits).
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::format::diagnostic::Diagnostic;
+use crate::git::ObjectId;
 use crate::git::{self, Identity, NewVersion};
 use crate::names::id::AgentId;
+use crate::ops::OpsError;
 use crate::workspace::bundle::{self, Bundle};
 use crate::workspace::{DraftAt, Workspace};
 
@@ -57,7 +58,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
     let size = label.map_or(0, str::len) + notes.len();
     if size > MAX_MESSAGE_BYTES {
-        return Err(Error::MessageTooLong { size, limit: MAX_MESSAGE_BYTES });
+        return Err(OpsError::MessageTooLong { size, limit: MAX_MESSAGE_BYTES }.into());
     }
     label.map_or(Ok(()), check_label)
 }
@@ -65,7 +66,7 @@ pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
 /// Refuses labels git would mangle or that would break the message format.
 pub fn check_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.contains(['\n', '\r']) {
-        return Err(Error::BadLabel);
+        return Err(OpsError::BadLabel.into());
     }
     Ok(())
 }
@@ -129,9 +130,10 @@ pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) 
         }
     }
     if named && !report.unchanged.is_empty() {
-        return Err(Error::NothingToPublish {
+        return Err(OpsError::NothingToPublish {
             unchanged: report.unchanged.iter().map(|(id, n)| (id.to_string(), *n)).collect(),
-        });
+        }
+        .into());
     }
 
     for (bundle, tree, latest) in pending {
@@ -151,7 +153,7 @@ pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) 
         let created = git::create_version(ws.repo(), ws.names(), &new, latest, |latest| match latest {
             // Someone published this very content while we were preparing.
             Some((n, latest_tree)) if latest_tree == tree => {
-                Err(Error::NothingToPublish { unchanged: vec![(agent.clone(), n)] })
+                Err(Error::from(OpsError::NothingToPublish { unchanged: vec![(agent.clone(), n)] }))
             }
             _ => Ok(()),
         })?;

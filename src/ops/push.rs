@@ -7,14 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::git::ObjectId;
 use crate::git::RefChange;
 use crate::git::{self, TagData};
 use crate::names::id::AgentId;
 use crate::names::tagmessage::{TagMessage, default_label};
+use crate::ops::OpsError;
 use crate::workspace::Workspace;
 
 /// Most push attempts before giving up on a busy remote.
@@ -76,10 +77,10 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         // Another clone pushed the same names meanwhile: look again.
         if !(text.contains("already exists") || text.contains("rejected") || text.contains("atomic push failed")) {
-            return Err(git::remote::failed(&format!("pushing to '{remote}'"), &out));
+            return Err(git::remote::failed(&format!("pushing to '{remote}'"), &out).into());
         }
     }
-    Err(Error::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS })
+    Err(OpsError::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS }.into())
 }
 
 /// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
@@ -100,7 +101,7 @@ fn check_chains(ws: &Workspace, to_push: &[&String]) -> Result<()> {
     if bad.is_empty() {
         return Ok(());
     }
-    Err(Error::PushUnverified { findings: bad })
+    Err(OpsError::PushUnverified { findings: bad }.into())
 }
 
 /// Fetches `agent`'s tags from `remote` and re-creates the local never-pushed versions on top
@@ -113,7 +114,7 @@ fn renumber(ws: &Workspace, remote: &str, agent: &AgentId, force: bool) -> Resul
     let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
     let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
     if !out.status.success() {
-        return Err(git::remote::failed(&format!("fetching {agent}'s tags from '{remote}'"), &out));
+        return Err(git::remote::failed(&format!("fetching {agent}'s tags from '{remote}'"), &out).into());
     }
     let theirs: BTreeMap<u64, ObjectId> = git::list_refs(repo, &scratch)?
         .into_iter()

@@ -6,13 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fsutil::Staged;
 use crate::git;
+use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
+use crate::ops::OpsError;
 use crate::workspace::bundle::{self, Files};
 use crate::workspace::source::Source;
 use crate::workspace::{Resolved, Workspace};
@@ -65,7 +66,7 @@ impl RestorePlan {
 }
 
 fn changed_meanwhile(path: &str) -> Error {
-    Error::ChangedDuringRestore { path: path.to_string() }
+    OpsError::ChangedDuringRestore { path: path.to_string() }.into()
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -155,7 +156,8 @@ pub(crate) fn refuse_unsaved(plan: &RestorePlan, force: bool) -> Result<()> {
     if unsaved.is_empty() || force {
         return Ok(());
     }
-    Err(Error::UnsavedWork { agent: plan.agent.clone(), files: unsaved.iter().map(ToString::to_string).collect() })
+    Err(OpsError::UnsavedWork { agent: plan.agent.clone(), files: unsaved.iter().map(ToString::to_string).collect() }
+        .into())
 }
 
 /// Writes every file the plan changes to a temporary file beside it, renaming nothing yet.
@@ -237,9 +239,9 @@ fn write_plan(ws: &Workspace, plan: &mut RestorePlan) -> Result<()> {
 }
 
 pub(crate) fn version_for(ws: &Workspace, agent: &AgentId, reference: RefSpec) -> Result<u64> {
-    match ws.resolve_ref(agent, reference, &crate::DraftAt::WorkTree)? {
+    match ws.resolve_ref(agent, reference, &crate::workspace::DraftAt::WorkTree)? {
         Resolved::Version(n) => Ok(n),
-        Resolved::Draft => Err(Error::RestoreDraft { agent: agent.to_string() }),
+        Resolved::Draft => Err(OpsError::RestoreDraft { agent: agent.to_string() }.into()),
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::git::{self, Identity, NewVersion, ObjectId};
 use crate::names::id::{AgentId, RefSpec};
+use crate::ops::OpsError;
 use crate::ops::publish::{Published, check_message};
 use crate::ops::restore::{RestorePlan, plan_restore, recheck, refuse_unsaved, stage, swap_in, version_for};
 use crate::workspace::Workspace;
@@ -31,7 +32,12 @@ pub fn rollback(
     // A rollback re-signs the old tree as it is: never one that holds more than the agent's files.
     let extras = ws.snapshot_extras(old.tree, &plan.contents)?;
     if !extras.is_empty() {
-        return Err(Error::ForeignEntries { tag: ws.names().short(agent, target), agent: agent.to_string(), extras });
+        return Err(OpsError::ForeignEntries {
+            tag: ws.names().short(agent, target),
+            agent: agent.to_string(),
+            extras,
+        }
+        .into());
     }
     refuse_unsaved(&plan, options.force)?;
 
@@ -54,12 +60,12 @@ pub fn rollback(
     };
     let created = git::create_version(ws.repo(), ws.names(), &new, ws.latest(agent)?, |latest| match latest {
         Some((n, tree)) if tree == old.tree => {
-            Err(Error::NothingToRollBack { agent: agent.to_string(), latest: n, target })
+            Err(Error::from(OpsError::NothingToRollBack { agent: agent.to_string(), latest: n, target }))
         }
         _ => Ok(()),
     })?;
     swap_in(ws, &plan, staged)
-        .map_err(|_| Error::RolledBackNotRestored { agent: agent.to_string(), number: created.number })?;
+        .map_err(|_| OpsError::RolledBackNotRestored { agent: agent.to_string(), number: created.number })?;
     plan.written = true;
     let published = Published {
         agent: agent.to_string(),

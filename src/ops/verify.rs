@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::git::ObjectId;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::format::channels::Pin;
+use crate::git::ObjectId;
 use crate::git::{self, TagData};
 use crate::names::id::AgentId;
 use crate::workspace::bundle;
@@ -161,7 +161,9 @@ fn audit_tag_objects(
                     ));
                 }
             }
-            Err(crate::Error::UnknownAgent { .. }) => problem(format!("its tree holds no {}", agent.draft_path())),
+            Err(crate::Error::Workspace(crate::error::WorkspaceError::UnknownAgent { .. })) => {
+                problem(format!("its tree holds no {}", agent.draft_path()))
+            }
             Err(e) => problem(format!("its snapshot does not validate: {e}")),
         }
         data.insert(n, d);

@@ -2,4 +2,7 @@
 //! data, shared by the CLI (and the server to come).
 
 pub mod bucket;
+mod error;
 pub mod resolve;
+
+pub use error::RoutingError;

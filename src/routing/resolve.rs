@@ -10,16 +10,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::git::ObjectId;
 use serde::Serialize;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
+use crate::format::FormatError;
 use crate::format::channels::{Channel, Channels, Pin, Route, Sticky, Target};
+use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::names::tagname::TagNames;
+use crate::routing::RoutingError;
 use crate::routing::bucket;
+use crate::workspace::WorkspaceError;
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
 /// One configuration that can serve calls.
@@ -244,7 +247,7 @@ impl Resolver {
         self.index
             .get(name)
             .map(|i| &self.channels.channels[*i])
-            .ok_or_else(|| Error::UnknownChannel { channel: name.to_owned() })
+            .ok_or_else(|| FormatError::UnknownChannel { channel: name.to_owned() }.into())
     }
 
     /// Loads every configuration any channel can serve now, so no call pays for the first load.
@@ -330,13 +333,21 @@ impl Resolver {
         let entry = cache.get(agent);
         let latest = entry.and_then(|c| c.versions.keys().next_back().copied());
         match (want, entry) {
-            (_, None) => Error::UnknownAgent { agent: agent.to_string(), path: agent.draft_path(), suggestion: None },
-            (RefSpec::Version(n), Some(_)) => Error::VersionNotFound { agent: agent.to_string(), version: n, latest },
-            (RefSpec::Latest, Some(_)) => Error::NoVersions { agent: agent.to_string(), suggestion: None },
-            (RefSpec::Draft, Some(c)) => Error::DraftUnavailable {
+            (_, None) => {
+                WorkspaceError::UnknownAgent { agent: agent.to_string(), path: agent.draft_path(), suggestion: None }
+                    .into()
+            }
+            (RefSpec::Version(n), Some(_)) => {
+                WorkspaceError::VersionNotFound { agent: agent.to_string(), version: n, latest }.into()
+            }
+            (RefSpec::Latest, Some(_)) => {
+                WorkspaceError::NoVersions { agent: agent.to_string(), suggestion: None }.into()
+            }
+            (RefSpec::Draft, Some(c)) => RoutingError::DraftUnavailable {
                 agent: agent.to_string(),
                 reason: c.draft_error.as_ref().map_or_else(|| "there is no draft file".into(), |e| e.to_string()),
-            },
+            }
+            .into(),
         }
     }
 
@@ -397,23 +408,35 @@ impl Resolver {
         if let (Some(pinned), Some(actual), RefSpec::Version(n)) = (pinned, actual_tree, want)
             && actual != pinned
         {
-            return Err(Error::TreeMismatch {
+            return Err(RoutingError::TreeMismatch {
                 channel: channel.name.clone(),
                 tag: self.names.short(&target.agent, n),
                 actual: actual.to_string(),
                 pinned: pinned.to_string(),
-            });
+            }
+            .into());
         }
         match cached {
             Some(s) => Ok(s),
             None => self.load(&target.agent, want).map_err(|e| match (e, override_version) {
                 // What the channel names does not exist: the fault is in channels.toml, at its line.
-                (e @ (Error::VersionNotFound { .. } | Error::NoVersions { .. } | Error::UnknownAgent { .. }), None) => {
+                (
+                    e @ (Error::Workspace(WorkspaceError::VersionNotFound { .. })
+                    | Error::Workspace(WorkspaceError::NoVersions { .. })
+                    | Error::Workspace(WorkspaceError::UnknownAgent { .. })),
+                    None,
+                ) => {
                     let file = match &self.at {
                         DraftAt::Rev(rev) => format!("{rev}:{}", crate::format::channels::FILE),
                         DraftAt::WorkTree => crate::format::channels::FILE.to_owned(),
                     };
-                    Error::InChannel { file, line: target.line, channel: channel.name.clone(), source: Box::new(e) }
+                    RoutingError::InChannel {
+                        file,
+                        line: target.line,
+                        channel: channel.name.clone(),
+                        source: Box::new(e),
+                    }
+                    .into()
                 }
                 (e, _) => e,
             }),

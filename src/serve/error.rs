@@ -1,10 +1,21 @@
-//! HTTP errors: `{"error": {"code", "message", "hint"}}` with the status DESIGN.md gives each.
+//! HTTP errors: `{"error": {"code", "message", "hint"}}` with the status DESIGN.md gives each
+//! library error, domain by domain; and the server's own refusals ([`ServeError`]).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{CallsError, Error, FormatError, GitError, OpsError, RoutingError, WorkspaceError};
+
+/// The server's own refusals.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `serve` asked to listen beyond loopback with nothing to authenticate callers.
+    #[error(
+        "refusing to listen on {addr} with no token: anyone who can reach it could read every agent's configuration"
+    )]
+    InsecureBind { addr: String },
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -51,52 +62,91 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let message = e.to_string();
         let (status, code, hint) = match e {
-            Error::InChannel { source, .. } => {
+            Error::Routing(RoutingError::InChannel { source, .. }) => {
                 let inner = ApiError::from(*source);
                 return ApiError { message, ..inner };
             }
-            Error::UnknownChannel { .. } => {
-                (StatusCode::NOT_FOUND, "unknown_channel", Some("GET /v1/channels lists the channels served".into()))
-            }
-            Error::UnknownAgent { .. } => {
-                (StatusCode::NOT_FOUND, "unknown_agent", Some("GET /v1/agents lists the agents served".into()))
-            }
-            Error::VersionNotFound { latest, .. } => (
-                StatusCode::NOT_FOUND,
-                "version_not_found",
-                Some(match latest {
-                    Some(l) => format!("versions run from 1 to {l}"),
-                    None => "this agent has no published version".into(),
-                }),
-            ),
-            Error::NoVersions { .. } => (StatusCode::NOT_FOUND, "no_versions", None),
-            Error::DraftUnavailable { .. } => (StatusCode::NOT_FOUND, "draft_unavailable", None),
-            Error::UnknownCall { .. } => {
-                (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
-            }
-            Error::TreeNotFound { .. } => (StatusCode::NOT_FOUND, "unknown_tree", None),
-            Error::BadValue { .. } | Error::BadTime { .. } | Error::NoSplit { .. } => {
-                (StatusCode::BAD_REQUEST, "bad_request", None)
-            }
-            Error::Unattributed { .. } => (StatusCode::NOT_FOUND, "unattributed", None),
-            Error::VariantsNeedChannel => (
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                Some("add channel=C: the split's weights come from that channel".into()),
-            ),
-            Error::TreeMismatch { .. } => (
-                StatusCode::CONFLICT,
-                "tree_mismatch",
-                Some("the tag was moved or replaced; audit it with `agentver verify` before re-pinning".into()),
-            ),
-            Error::BadCommitterDate { .. }
-            | Error::BadAuthor { .. }
-            | Error::UnknownRevision { .. }
-            | Error::NotACommit { .. }
-            | Error::BadChannel { .. } => (StatusCode::BAD_REQUEST, "bad_request", None),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+            Error::Format(e) => format_status(&e),
+            Error::Git(e) => git_status(&e),
+            Error::Workspace(e) => workspace_status(&e),
+            Error::Routing(e) => routing_status(&e),
+            Error::Calls(e) => calls_status(&e),
+            Error::Ops(OpsError::BadChannel { .. }) | Error::BadValue { .. } => BAD_REQUEST,
+            Error::Ops(_) | Error::Serve(_) | Error::Io(_) | Error::Internal { .. } => INTERNAL,
         };
         ApiError { status, code, message, hint }
+    }
+}
+
+/// An HTTP status, the error's code, and a hint in HTTP terms.
+type Status = (StatusCode, &'static str, Option<String>);
+
+const BAD_REQUEST: Status = (StatusCode::BAD_REQUEST, "bad_request", None);
+const INTERNAL: Status = (StatusCode::INTERNAL_SERVER_ERROR, "internal", None);
+
+fn format_status(e: &FormatError) -> Status {
+    match e {
+        FormatError::UnknownChannel { .. } => {
+            (StatusCode::NOT_FOUND, "unknown_channel", Some("GET /v1/channels lists the channels served".into()))
+        }
+        FormatError::Invalid(_) | FormatError::Requires { .. } => INTERNAL,
+    }
+}
+
+fn git_status(e: &GitError) -> Status {
+    match e {
+        GitError::BadCommitterDate { .. }
+        | GitError::BadAuthor { .. }
+        | GitError::UnknownRevision { .. }
+        | GitError::NotACommit { .. } => BAD_REQUEST,
+        _ => INTERNAL,
+    }
+}
+
+fn workspace_status(e: &WorkspaceError) -> Status {
+    match e {
+        WorkspaceError::UnknownAgent { .. } => {
+            (StatusCode::NOT_FOUND, "unknown_agent", Some("GET /v1/agents lists the agents served".into()))
+        }
+        WorkspaceError::VersionNotFound { latest, .. } => (
+            StatusCode::NOT_FOUND,
+            "version_not_found",
+            Some(match latest {
+                Some(l) => format!("versions run from 1 to {l}"),
+                None => "this agent has no published version".into(),
+            }),
+        ),
+        WorkspaceError::NoVersions { .. } => (StatusCode::NOT_FOUND, "no_versions", None),
+        WorkspaceError::TreeNotFound { .. } => (StatusCode::NOT_FOUND, "unknown_tree", None),
+        WorkspaceError::SilentRevert { .. } => INTERNAL,
+    }
+}
+
+fn routing_status(e: &RoutingError) -> Status {
+    match e {
+        RoutingError::DraftUnavailable { .. } => (StatusCode::NOT_FOUND, "draft_unavailable", None),
+        RoutingError::TreeMismatch { .. } => (
+            StatusCode::CONFLICT,
+            "tree_mismatch",
+            Some("the tag was moved or replaced; audit it with `agentver verify` before re-pinning".into()),
+        ),
+        RoutingError::InChannel { .. } => INTERNAL,
+    }
+}
+
+fn calls_status(e: &CallsError) -> Status {
+    match e {
+        CallsError::UnknownCall { .. } => {
+            (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
+        }
+        CallsError::Unattributed { .. } => (StatusCode::NOT_FOUND, "unattributed", None),
+        CallsError::BadTime { .. } | CallsError::NoSplit { .. } => BAD_REQUEST,
+        CallsError::VariantsNeedChannel => (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            Some("add channel=C: the split's weights come from that channel".into()),
+        ),
+        CallsError::BadStore { .. } | CallsError::StoreTooNew { .. } | CallsError::CallStore { .. } => INTERNAL,
     }
 }
 

@@ -12,6 +12,8 @@ pub mod record;
 mod routes;
 pub mod snapshot;
 
+pub use error::ServeError;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -111,7 +113,7 @@ pub async fn bind(options: &Options) -> Result<TcpListener> {
         expected: "an address and port like 127.0.0.1:8700".into(),
     })?;
     if !addr.ip().is_loopback() && options.token.is_none() && !options.insecure_no_auth {
-        return Err(Error::InsecureBind { addr: addr.to_string() });
+        return Err(ServeError::InsecureBind { addr: addr.to_string() }.into());
     }
     if options.interval.is_zero() {
         return Err(Error::BadValue {

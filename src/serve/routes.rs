@@ -214,7 +214,12 @@ async fn versions(Extract(state): Extract<Shared>, Path(id): Path<String>) -> An
     let agent = agent_id(&id)?;
     match snapshot.logs.get(&agent) {
         Some(log) => Ok(answer(&snapshot, log.clone())),
-        None => Err(crate::Error::UnknownAgent { agent: id, path: agent.draft_path(), suggestion: None }.into()),
+        None => Err(crate::Error::from(crate::error::WorkspaceError::UnknownAgent {
+            agent: id,
+            path: agent.draft_path(),
+            suggestion: None,
+        })
+        .into()),
     }
 }
 

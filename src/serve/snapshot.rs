@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftInfo, Log, latest_tree};
+use crate::routing::RoutingError;
 use crate::routing::resolve::{Resolver, Served};
 use crate::workspace::{DraftAt, Resolved, Workspace};
 
@@ -175,7 +176,7 @@ fn channel_counters<'r>(
         for (i, target) in channel.targets().into_iter().enumerate() {
             let version = match resolver.serve(channel, target, None) {
                 Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
-                Err(Error::TreeMismatch { .. }) => "refused".to_owned(),
+                Err(Error::Routing(RoutingError::TreeMismatch { .. })) => "refused".to_owned(),
                 Err(e) => return Err(e),
             };
             let variant = channel.variant_name(i).unwrap_or_default();

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::format::diagnostic::{Diagnostic, closest};
 use crate::format::model::{self, Reference, ToolUse};
 use crate::names::id::AgentId;
+use crate::workspace::WorkspaceError;
 use crate::workspace::source::Source;
 
 pub use crate::git::Files;
@@ -74,7 +75,9 @@ pub fn load(source: &dyn Source, agent: &AgentId) -> Result<Bundle> {
     let Some(bytes) = source.read(&path)? else {
         let drafts = list_agents(source).map(|(ids, _)| ids).unwrap_or_default();
         let suggestion = closest(agent.as_str(), drafts.iter().map(AgentId::as_str)).map(str::to_owned);
-        return Err(Error::UnknownAgent { agent: agent.to_string(), path: source.display(&path), suggestion });
+        return Err(
+            WorkspaceError::UnknownAgent { agent: agent.to_string(), path: source.display(&path), suggestion }.into()
+        );
     };
     let shown = source.display(&path);
     let doc = model::parse_agent(&shown, &bytes).map_err(|d| first_error(&shown, d))?;

@@ -3,10 +3,14 @@
 
 pub mod bundle;
 mod channels;
+mod error;
 pub mod source;
+
+pub use error::WorkspaceError;
 
 use std::path::{Path, PathBuf};
 
+use crate::git::GitError;
 use crate::git::ObjectId;
 use serde::Serialize;
 
@@ -106,7 +110,8 @@ impl Workspace {
         // Snapshot trees are read repeatedly (root, then each file's folder); a small object cache
         // keeps them decoded. 8 MiB bounds it.
         repo.object_cache_size_if_unset(8 * 1024 * 1024);
-        let workdir = repo.workdir().ok_or(Error::BareRepository)?.canonicalize().map_err(|e| Error::io(&start, e))?;
+        let workdir =
+            repo.workdir().ok_or(GitError::BareRepository)?.canonicalize().map_err(|e| Error::io(&start, e))?;
         let mut root = workdir.clone();
         for dir in start.ancestors() {
             if dir.join(config::FILE).is_file() {
@@ -175,7 +180,7 @@ impl Workspace {
 
     /// The commit a revision names (`HEAD`, `main`, a tag, an id).
     pub fn rev_commit(&self, rev: &str) -> Result<ObjectId> {
-        git::rev_commit(&self.repo, rev)
+        Ok(git::rev_commit(&self.repo, rev)?)
     }
 
     /// The drafts as of `at`: the work tree, or the workspace folder inside a commit.
@@ -196,19 +201,20 @@ impl Workspace {
 
     /// Every version of an agent, oldest first.
     pub fn versions(&self, agent: &AgentId) -> Result<Vec<git::VersionRef>> {
-        git::list_versions(&self.repo, &self.names, agent)
+        Ok(git::list_versions(&self.repo, &self.names, agent)?)
     }
 
     /// The tag data of one version, or `VersionNotFound`.
     pub fn version(&self, agent: &AgentId, number: u64) -> Result<git::TagData> {
         match git::find_version(&self.repo, &self.names, agent, number)? {
-            Some(target) => git::read_tag(&self.repo, target),
+            Some(target) => Ok(git::read_tag(&self.repo, target)?),
             None => match git::latest_version(&self.repo, &self.names, agent)? {
-                Some(latest) => Err(Error::VersionNotFound {
+                Some(latest) => Err(WorkspaceError::VersionNotFound {
                     agent: agent.to_string(),
                     version: number,
                     latest: Some(latest.number),
-                }),
+                }
+                .into()),
                 None => Err(self.no_versions(agent)?),
             },
         }
@@ -219,7 +225,7 @@ impl Workspace {
         let known = self.published_agent_ids()?;
         let suggestion =
             crate::format::diagnostic::closest(agent.as_str(), known.iter().map(AgentId::as_str)).map(str::to_owned);
-        Ok(Error::NoVersions { agent: agent.to_string(), suggestion })
+        Ok(WorkspaceError::NoVersions { agent: agent.to_string(), suggestion }.into())
     }
 
     /// The highest version and its tag data.
@@ -276,18 +282,20 @@ impl Workspace {
         };
         match contained {
             Some(true) => Ok(()),
-            Some(false) => Err(Error::SilentRevert {
+            Some(false) => Err(WorkspaceError::SilentRevert {
                 agent: agent.to_string(),
                 version: number,
                 commit: short.into(),
                 missing: false,
-            }),
-            None => Err(Error::SilentRevert {
+            }
+            .into()),
+            None => Err(WorkspaceError::SilentRevert {
                 agent: agent.to_string(),
                 version: number,
                 commit: short.into(),
                 missing: true,
-            }),
+            }
+            .into()),
         }
     }
 
@@ -304,7 +312,7 @@ impl Workspace {
                 let data = self.version(agent, n)?;
                 let tag = self.names.short(agent, n);
                 let bundle = match bundle::load(&self.version_source(agent, n, data.tree), agent) {
-                    Err(Error::UnknownAgent { .. }) => {
+                    Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) => {
                         return Err(Error::invalid(
                             crate::format::diagnostic::Diagnostic::error(
                                 &tag,
@@ -339,7 +347,7 @@ impl Workspace {
             expected: "a tree id (40 hex digits)".into(),
         })?;
         if git::tree::entry(&self.repo, id, &agent.draft_path()).is_err() {
-            return Err(Error::TreeNotFound { tree: tree.to_owned() });
+            return Err(WorkspaceError::TreeNotFound { tree: tree.to_owned() }.into());
         }
         let source = GitTree::new(&self.repo, id, "", &format!("{}:", &tree[..12.min(tree.len())]));
         Ok(bundle::load(&source, agent)?.config)
@@ -413,6 +421,6 @@ impl Workspace {
 
     /// Agent ids that have published versions (from ref names alone).
     pub fn published_agent_ids(&self) -> Result<Vec<AgentId>> {
-        git::published_agent_ids(&self.repo, &self.names)
+        Ok(git::published_agent_ids(&self.repo, &self.names)?)
     }
 }

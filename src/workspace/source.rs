@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::git::ObjectId;
-
 use crate::error::{Error, Result};
 use crate::format::diagnostic::Diagnostic;
 use crate::format::text::MAX_FILE_BYTES;
+use crate::git::ObjectId;
 use crate::git::tree::EntryKind;
 
 pub trait Source {
@@ -60,7 +59,7 @@ impl<'r> WorkTree<'r> {
     /// What `git checkout` would write for stored `bytes` at `rel`.
     pub fn checkout_bytes(&self, rel: &str, bytes: &[u8]) -> Result<Vec<u8>> {
         match &self.filters {
-            Some(filters) => filters.to_worktree(rel, bytes),
+            Some(filters) => Ok(filters.to_worktree(rel, bytes)?),
             None => Ok(bytes.to_vec()),
         }
     }
@@ -122,7 +121,7 @@ impl Source for WorkTree<'_> {
         }
         let bytes = std::fs::read(&path).map_err(|e| Error::io(rel, e))?;
         match &self.filters {
-            Some(filters) => filters.to_git(rel, bytes).map(Some),
+            Some(filters) => Ok(Some(filters.to_git(rel, bytes)?)),
             None => Ok(Some(bytes)),
         }
     }
@@ -166,7 +165,7 @@ impl<'r> GitTree<'r> {
 
     /// The entry at `rel`: its kind and object id.
     fn entry(&self, rel: &str) -> Result<Option<(EntryKind, ObjectId)>> {
-        crate::git::tree::entry(self.repo, self.tree, &format!("{}{}", self.prefix, rel))
+        Ok(crate::git::tree::entry(self.repo, self.tree, &format!("{}{}", self.prefix, rel))?)
     }
 }
 
@@ -191,12 +190,12 @@ impl Source for GitTree<'_> {
         if size > limit as u64 {
             return Err(too_big(self.display(rel), size, limit));
         }
-        crate::git::tree::read_object(self.repo, id, &shown).map(Some)
+        Ok(Some(crate::git::tree::read_object(self.repo, id, &shown)?))
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>> {
         match self.entry(dir)? {
-            Some((EntryKind::Tree, id)) => crate::git::tree::file_names(self.repo, id, dir),
+            Some((EntryKind::Tree, id)) => Ok(crate::git::tree::file_names(self.repo, id, dir)?),
             _ => Ok(Vec::new()),
         }
     }

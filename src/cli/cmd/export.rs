@@ -24,7 +24,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     match args.output {
         Some(path) => {
             let path = if path.is_absolute() { path } else { ui.directory.join(path) };
-            agentver::fsutil::write_atomic(&path, &bytes)?;
+            agentver::fsutil::write_atomic(&path, &bytes).map_err(agentver::Error::from)?;
             ui.status(&format!(
                 "exported {} channel{} and {} config{} at {} to {}",
                 bundle.channels.len(),

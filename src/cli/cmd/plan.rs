@@ -1,8 +1,9 @@
 //! `agentver plan`: what a change does to each channel's callers.
 
+use std::io::Write;
+
 use agentver::ops::plan::{ChannelChange, ChannelPlan, Plan};
 use agentver::routing::resolve::{ChannelView, TargetView};
-use std::io::Write;
 
 use crate::cli::render::{self, Format};
 use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};

@@ -5,7 +5,8 @@
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::{FILE, MAX_FILE_BYTES, Pin, Sticky, parse_bytes};
-use crate::error::{Error, Result};
+use crate::format::FormatError;
+type Result<T, E = FormatError> = std::result::Result<T, E>;
 use crate::format::diagnostic::Diagnostic;
 
 /// One target as written into the file.
@@ -30,21 +31,25 @@ pub fn edit_text(before: Option<&[u8]>, change: impl FnOnce(&mut DocumentMut) ->
     let text = match before {
         Some(bytes) => {
             if bytes.len() > MAX_FILE_BYTES {
-                return Err(Error::invalid(Diagnostic::error(FILE, None, "file is larger than 16 MiB")));
+                return Err(FormatError::invalid(Diagnostic::error(FILE, None, "file is larger than 16 MiB")));
             }
-            parse_bytes(bytes, FILE).map_err(|d| Error::invalid(d.into_iter().next().expect("a diagnostic")))?;
+            parse_bytes(bytes, FILE).map_err(|d| FormatError::invalid(d.into_iter().next().expect("a diagnostic")))?;
             String::from_utf8(bytes.to_vec()).expect("validated as UTF-8")
         }
         None => String::new(),
     };
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Error::invalid(Diagnostic::error(FILE, None, format!("invalid TOML: {}", e.message())))
+        FormatError::invalid(Diagnostic::error(FILE, None, format!("invalid TOML: {}", e.message())))
     })?;
     change(&mut doc)?;
     let new_text = doc.to_string();
     parse_bytes(new_text.as_bytes(), FILE).map_err(|d| {
         let d = d.into_iter().next().expect("a diagnostic");
-        Error::invalid(Diagnostic::error(FILE, d.line, format!("the edit would make the file invalid: {}", d.message)))
+        FormatError::invalid(Diagnostic::error(
+            FILE,
+            d.line,
+            format!("the edit would make the file invalid: {}", d.message),
+        ))
     })?;
     Ok(new_text)
 }
@@ -57,7 +62,7 @@ fn channels_table(doc: &mut DocumentMut) -> Result<&mut Table> {
         Item::Table(t)
     });
     item.as_table_mut().ok_or_else(|| {
-        Error::invalid(Diagnostic::error(
+        FormatError::invalid(Diagnostic::error(
             FILE,
             None,
             "'channels' is not a table; agentver edits [channels.\"…\"] tables",
@@ -169,7 +174,7 @@ pub fn split(
 pub fn unpin(doc: &mut DocumentMut, channel: &str) -> Result<()> {
     let channels = channels_table(doc)?;
     let Some(removed) = channels.remove(channel) else {
-        return Err(Error::UnknownChannel { channel: channel.to_owned() });
+        return Err(FormatError::UnknownChannel { channel: channel.to_owned() });
     };
     let Some(table) = removed.as_table() else { return Ok(()) };
     let prefix = table.decor().prefix().and_then(|p| p.as_str()).unwrap_or_default();
