@@ -2,6 +2,7 @@
 //! webhooks, `calls --version`, `stats` (versions and a split), `replay` after the tag moved,
 //! `calls import` all-or-nothing. Run against SQLite and against a real PostgreSQL server.
 
+use crate::screen::{self, snap};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -364,4 +365,21 @@ fn bad_times_stores_and_intervals_are_clear_errors() {
     );
     // A duration back from now is a time.
     env.av(&["calls", "--since", "7d", "--until", "1h"]).ok();
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    let call = |id: &str, version: u64| {
+        format!(
+            "{{\"call_id\": \"{id}\", \"agent\": \"sales\", \"version\": {version}, \"channel\": \"+14155550199\", \"started_at\": \"2026-11-02T10:00:00Z\", \"duration_ms\": 61000, \"success\": true}}\n"
+        )
+    };
+    env.write("../few.jsonl", &(call("a-1", 1) + &call("a-2", 2)));
+    snap!(env, "calls_import", "calls", "import", "../few.jsonl");
+    env.write("../bad.jsonl", &(call("b-1", 1) + "{not json\n"));
+    snap!(env, "calls_import_bad_line", "calls", "import", "../bad.jsonl");
+    snap!(env, "calls", "calls");
+    snap!(env, "calls_json", "calls", "--version", "2", "--json");
+    snap!(env, "calls_bad_time", "calls", "--since", "yesterday-ish");
 }

@@ -1,6 +1,7 @@
 //! `pin`, `ab`, `unpin`, `channels` and `resolve` against repositories built in the test.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 /// The example with sales v1 and v2 published and everything committed.
 fn published() -> TestEnv {
@@ -206,4 +207,13 @@ fn the_first_pin_after_init_keeps_the_header_on_top() {
     );
     env.av(&["unpin", "web"]).ok();
     assert_eq!(env.read("channels.toml"), header, "pin then unpin gives the file back");
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    env.av(&["ab", "+14155550199", "old=sales@v1:50", "new=sales@v2:50", "--salt", "s1"]).ok();
+    snap!(env, "channels", "channels");
+    snap!(env, "channels_json", "channels", "--json");
+    snap!(env, "channels_unknown_revision", "channels", "--rev", "nowhere");
 }

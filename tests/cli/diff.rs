@@ -1,6 +1,7 @@
 //! `agentver diff`: structured differences in text, markdown and JSON.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 fn two_versions() -> TestEnv {
     let env = TestEnv::example();
@@ -70,4 +71,14 @@ fn added_and_removed_list_items() {
     let out = env.av(&["diff", "support"]).ok().stdout;
     assert!(out.contains("- tools[lookup_order]: {"), "{out}");
     assert!(out.contains("+ tools[book_appointment]: {"), "{out}");
+}
+
+#[test]
+fn screens() {
+    let env = screen::published();
+    screen::warmer(&env);
+    snap!(env, "diff", "diff", "sales");
+    snap!(env, "diff_markdown", "diff", "sales", "--format", "markdown");
+    snap!(env, "diff_json", "diff", "sales", "--json");
+    snap!(env, "diff_no_such_version", "diff", "sales@v7");
 }

@@ -1,6 +1,7 @@
 //! `agentver init`, `new` and `schema`.
 
 use crate::env::TestEnv;
+use crate::screen::snap;
 
 #[test]
 fn init_creates_a_workspace_and_never_overwrites() {
@@ -55,4 +56,12 @@ fn outside_a_repository_is_a_clear_error() {
     let run = env.av(&["-C", dir.path().to_str().unwrap(), "status"]).code(2);
     assert!(run.stderr.starts_with("error: not inside a git repository"), "{}", run.stderr);
     assert!(run.stderr.contains("hint: run `agentver init`"), "{}", run.stderr);
+}
+
+#[test]
+fn screens() {
+    let empty = crate::env::TestEnv::empty();
+    snap!(empty, "init", "init");
+    snap!(empty, "init_again_json", "init", "--json");
+    snap!(empty, "init_example_keeps_files", "init", "--example");
 }

@@ -1,6 +1,7 @@
 //! `agentver log`: versions newest first with the draft state on top, JSON as DESIGN.md gives it.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 #[test]
 fn log_json_has_every_field() {
@@ -65,4 +66,12 @@ fn versions_sort_numerically_and_the_alias_works() {
     let text = env.av(&["log", "sales"]).ok().stdout;
     assert!(text.starts_with("draft unchanged"), "{text}");
     assert!(text.find("v11 ").unwrap() < text.find("v10 ").unwrap());
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    snap!(env, "log", "log", "sales");
+    snap!(env, "log_json", "log", "sales", "--json");
+    snap!(env, "log_unknown_agent", "log", "sals");
 }

@@ -5,24 +5,36 @@
 #![allow(clippy::print_stderr)]
 
 mod env;
+mod screen;
 
-mod gitops;
-
+mod ab;
 mod bad_input;
 mod calls;
 mod channels;
+mod check;
 mod diff;
+mod export;
+mod fetch;
+mod gitops;
 mod hostile;
 mod init;
 mod integrity;
 mod layers;
 mod log;
+mod new;
+mod pin;
+mod plan;
 mod publish;
+mod push;
+mod replay;
+mod resolve;
 mod restore;
 mod rollback;
+mod schema;
 mod serve;
 mod show;
-mod snapshots;
+mod stats;
 mod status;
 mod trust;
+mod unpin;
 mod verify;

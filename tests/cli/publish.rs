@@ -1,6 +1,7 @@
 //! `agentver publish`: snapshot commits and annotated tags, checked with git.
 
 use crate::env::{SpawnOutput, TestEnv};
+use crate::screen::{self, snap};
 
 #[test]
 fn publish_writes_an_annotated_tag_over_a_byte_exact_snapshot() {
@@ -222,4 +223,14 @@ fn parallel_publishes_all_land_with_contiguous_numbers() {
     assert_eq!(trees.len() as u64, WRITERS, "every draft landed as its own version");
     assert_eq!(env.tags().len() as u64, WRITERS, "no extra or missing versions");
     env.fsck();
+}
+
+#[test]
+fn screens() {
+    let env = crate::env::TestEnv::example();
+    snap!(env, "publish_all", "publish", "--all", "-m", "Launch");
+    screen::warmer(&env);
+    snap!(env, "publish_json", "publish", "sales", "-m", "Warmer", "--json");
+    snap!(env, "publish_unchanged", "publish", "sales");
+    snap!(env, "publish_unknown_agent", "publish", "sals");
 }

@@ -1,6 +1,7 @@
 //! `agentver restore`: byte-exact restores that never drop work that exists nowhere else.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 fn published_twice() -> TestEnv {
     let env = TestEnv::example();
@@ -88,4 +89,14 @@ fn restore_of_a_deleted_draft_and_bad_refs() {
     env.av(&["restore", "sales@v7"]).code(2);
     env.av(&["restore", "sales@draft"]).code(2);
     env.av(&["restore", "nobody@v1"]).code(2);
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    snap!(env, "restore_dry_run", "restore", "sales@v1", "--dry-run");
+    env.edit("agents/sales.yaml", "temperature: 0.5 ", "temperature: 0.9 ");
+    snap!(env, "restore_unsaved_refused", "restore", "sales@v1");
+    snap!(env, "restore_json", "restore", "sales@v1", "--force", "--json");
+    snap!(env, "restore_draft_refused", "restore", "sales@draft");
 }

@@ -1,6 +1,7 @@
 //! `agentver rollback`: a new version with an old version's exact tree, then a restore.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 #[test]
 fn rollback_publishes_the_old_tree_and_restores_it() {
@@ -46,4 +47,12 @@ fn refused_restore_publishes_nothing() {
     assert_eq!(env.read("agents/sales.yaml"), before);
     env.av(&["rollback", "sales@v1", "-m", "Back", "--force"]).ok();
     assert!(env.git(&["cat-file", "-p", "agent/sales/v3"]).contains("\nBack\n"));
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    snap!(env, "rollback", "rollback", "sales@v1");
+    snap!(env, "rollback_nothing", "rollback", "sales@v1");
+    snap!(env, "rollback_json", "rollback", "sales@v2", "--json");
 }

@@ -1,6 +1,7 @@
 //! `agentver serve`: the real binary on a free loopback port against a temporary repository,
 //! asked with a real HTTP client (ureq), its answers checked against the CLI's and git's.
 
+use crate::screen::{self, snap};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -599,4 +600,11 @@ fn a_client_that_never_finishes_its_request_head_is_cut_off() {
     assert!(reply.is_empty() || reply.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&reply));
     // The server itself is fine.
     assert_eq!(server.get_as("/healthz", None).status, 200);
+}
+
+#[test]
+fn screens() {
+    let env = screen::published();
+    snap!(env, "serve_public_without_token", "serve", "--listen", "0.0.0.0:0");
+    snap!(env, "serve_bad_interval", "serve", "--interval", "0");
 }

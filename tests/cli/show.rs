@@ -1,6 +1,7 @@
 //! `agentver show`: the published bytes, or the resolved config as JSON.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 #[test]
 fn show_prints_the_published_bytes() {
@@ -53,4 +54,13 @@ fn show_reads_drafts_at_a_revision() {
     env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
     assert_eq!(env.av(&["show", "sales@draft", "--rev", "HEAD"]).ok().raw, committed);
     env.av(&["show", "sales@draft", "--rev", "no-such-branch"]).code(2);
+}
+
+#[test]
+fn screens() {
+    let env = screen::published();
+    snap!(env, "show", "show", "support");
+    snap!(env, "show_json", "show", "support", "--json");
+    snap!(env, "show_unknown_agent", "show", "sals");
+    snap!(env, "show_no_such_version", "show", "support@v9");
 }

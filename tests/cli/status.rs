@@ -1,6 +1,7 @@
 //! `agentver status`: latest version, draft state and routing channels per agent.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 #[test]
 fn status_reports_every_agent() {
@@ -56,4 +57,15 @@ fn status_lists_agents_whose_draft_was_deleted_and_ignores_stray_tags() {
     check(&env);
     env.git(&["pack-refs", "--all"]);
     check(&env);
+}
+
+#[test]
+fn screens() {
+    let env = crate::env::TestEnv::example();
+    snap!(env, "status_new", "status");
+    env.av(&["publish", "--all", "-m", "Launch"]).ok();
+    screen::warmer(&env);
+    snap!(env, "status_modified", "status");
+    snap!(env, "status_json", "status", "--json");
+    snap!(env, "status_unknown_revision", "status", "--rev", "nowhere");
 }

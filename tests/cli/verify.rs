@@ -1,6 +1,7 @@
 //! `agentver verify`: every kind of damage a tag can suffer is found and names the tag.
 
 use crate::env::TestEnv;
+use crate::screen::{self, snap};
 
 fn three_versions() -> TestEnv {
     let env = TestEnv::example();
@@ -83,4 +84,15 @@ fn forged_and_damaged_tags_are_named() {
     }
     let audit = env.av(&["verify", "--json"]).code(1).json();
     assert!(audit["findings"].as_array().unwrap().iter().all(|f| f["tag"].as_str().unwrap().starts_with("agent/")));
+}
+
+#[test]
+fn screens() {
+    let env = screen::two_versions();
+    snap!(env, "verify", "verify");
+    snap!(env, "verify_json", "verify", "--json");
+    // A forged version: support's tag moved onto a commit that is not a snapshot.
+    env.git(&["tag", "-f", "agent/support/v1", "HEAD"]);
+    snap!(env, "verify_forged", "verify");
+    snap!(env, "verify_forged_json", "verify", "--json");
 }

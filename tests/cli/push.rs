@@ -1,0 +1,17 @@
+//! `agentver push`: whole screens (races and renumbering are tested in `gitops.rs` and `trust.rs`).
+
+use crate::screen::{self, snap};
+
+#[test]
+fn screens() {
+    let env = screen::published();
+    let remote = env.root.parent().unwrap().join("remote.git");
+    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
+    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    snap!(env, "push", "push");
+    screen::warmer(&env);
+    env.av(&["publish", "sales", "-m", "Warmer"]).ok();
+    snap!(env, "push_json", "push", "origin", "--json");
+    snap!(env, "push_nothing", "push");
+    snap!(env, "push_option_as_remote", "push", "--", "--upload-pack=touch /tmp/x");
+}
