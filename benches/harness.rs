@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use agentver::names::tagmessage::{TagMessage, commit_message, default_label};
 use common::{Repo, agent_id, agent_yaml, generate, git, hermetic, run_ok, run_with_input};
 
 /// Median wall time of `runs` runs after two warm-ups; `prepare` runs untimed before each.
@@ -36,8 +37,15 @@ fn time(runs: usize, mut prepare: impl FnMut(), mut run: impl FnMut()) -> Durati
     samples[runs / 2]
 }
 
-/// Peak resident memory of one run of `cmd`, in KiB, through GNU time.
+/// Peak resident memory of one run of `cmd`, in KiB, through GNU time; None (shown as "—") only
+/// when GNU time is not installed, which is said once on stderr. Output that does not parse
+/// stops the run rather than leaving a silent gap.
 fn peak_kib(dir: &Path, program: &Path, args: &[&str]) -> Option<u64> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    if !Path::new("/usr/bin/time").exists() {
+        WARNED.call_once(|| eprintln!("no /usr/bin/time (Debian package `time`): peak memory is not measured"));
+        return None;
+    }
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(program)
@@ -50,8 +58,10 @@ fn peak_kib(dir: &Path, program: &Path, args: &[&str]) -> Option<u64> {
         ])
         .stdout(Stdio::null())
         .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+        .expect("running /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default().trim();
+    Some(last.parse().unwrap_or_else(|_| panic!("GNU time printed {last:?}, not a size, for {args:?}")))
 }
 
 struct Row {
@@ -97,72 +107,93 @@ fn machine() -> String {
     )
 }
 
-fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mut Vec<Row>) {
-    let size = format!("{} × {}", repo.agents, repo.versions);
-    let dir = &repo.dir;
-    let id = agent_id(0);
-    let run_av = |args: &[&str]| {
-        let mut cmd = Command::new(av);
-        cmd.current_dir(dir).args(args);
+/// One generated repository under test: runs agentver there and records result rows.
+struct Bench<'a> {
+    dir: &'a Path,
+    av: &'a Path,
+    refs: &'static str,
+    size: String,
+    runs: usize,
+}
+
+impl Bench<'_> {
+    fn av(&self, args: &[&str]) {
+        let mut cmd = Command::new(self.av);
+        cmd.current_dir(self.dir).args(args);
         hermetic(&mut cmd);
         run_ok(&mut cmd);
-    };
+    }
 
-    // publish: each run edits the draft (untimed), then publishes one version.
+    /// Median time of `agentver ARGS`.
+    fn time_av(&self, runs: usize, args: &[&str]) -> Duration {
+        time(runs, || {}, || self.av(args))
+    }
+
+    /// Records a row; peak memory comes from one more run of `args`.
+    fn row(&self, rows: &mut Vec<Row>, operation: String, agentver: Duration, git: Option<Duration>, args: &[&str]) {
+        let peak_kib = peak_kib(self.dir, self.av, args);
+        rows.push(Row { size: self.size.clone(), refs: self.refs, operation, agentver, git, peak_kib });
+    }
+}
+
+/// The per-agent commands on one repository, each beside git doing the same work.
+fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mut Vec<Row>) {
+    let bench = Bench { dir: &repo.dir, av, refs, size: format!("{} × {}", repo.agents, repo.versions), runs };
+    bench_publish(&bench, repo, rows);
+    bench_reads(&bench, repo, rows);
+}
+
+/// publish: each run edits the draft (untimed), then publishes one version; git does the same
+/// work by hand.
+fn bench_publish(bench: &Bench, repo: &Repo, rows: &mut Vec<Row>) {
+    let (dir, id) = (bench.dir, agent_id(0));
     let draft = dir.join(format!("agents/{id}.yaml"));
-    let base = if refs == "loose" { 1_000_000 } else { 5_000_000 };
+    let base = if bench.refs == "loose" { 1_000_000 } else { 5_000_000 };
     let mut counter = base;
     let publish = time(
-        runs,
+        bench.runs,
         || {
             counter += 1;
             std::fs::write(&draft, agent_yaml(&id, counter)).unwrap();
         },
-        || run_av(&["publish", &id]),
+        || bench.av(&["publish", &id]),
     );
-    // The same work with git: hash both files, build three trees, commit, tag.
     let n = std::cell::Cell::new(base);
     let git_publish = time(
-        runs,
+        bench.runs,
         || {
             n.set(n.get() + 1);
             std::fs::write(&draft, agent_yaml(&id, 2_000_000 + n.get())).unwrap();
         },
-        || {
-            let n = n.get();
-            let blob =
-                String::from_utf8(run_ok(git(dir).args(["hash-object", "-w", &format!("agents/{id}.yaml")]))).unwrap();
-            let tool =
-                String::from_utf8(run_ok(git(dir).args(["hash-object", "-w", "tools/book_appointment.yaml"]))).unwrap();
-            let agents_tree = mktree(dir, &format!("100644 blob {}\t{id}.yaml\n", blob.trim()));
-            let tools_tree = mktree(dir, &format!("100644 blob {}\tbook_appointment.yaml\n", tool.trim()));
-            let root = mktree(dir, &format!("040000 tree {agents_tree}\tagents\n040000 tree {tools_tree}\ttools\n"));
-            let parent = format!("agent/{id}/v{}^{{commit}}", repo.versions);
-            let commit = String::from_utf8(run_ok(git(dir).args([
-                "commit-tree",
-                &root,
-                "-p",
-                &parent,
-                "-m",
-                &format!("{id}: bench"),
-            ])))
-            .unwrap();
-            let message = format!("{id} bench\n\nAgentver-Agent: {id}\nAgentver-Version: 0\n");
-            run_ok(git(dir).args(["tag", "-a", "-m", &message, &format!("gitseq/{refs}/{id}/v{n}"), commit.trim()]));
-        },
+        || git_publish_once(dir, &id, &format!("gitseq/{}/{id}/v{}", bench.refs, n.get()), repo.versions),
     );
     std::fs::write(&draft, agent_yaml(&id, 3_000_000 + base)).unwrap();
-    rows.push(Row {
-        size: size.clone(),
-        refs,
-        operation: "publish one version".into(),
-        agentver: publish,
-        git: Some(git_publish),
-        peak_kib: peak_kib(dir, av, &["publish", &id]),
-    });
+    bench.row(rows, "publish one version".into(), publish, Some(git_publish), &["publish", &id]);
+}
 
+/// What publishing is with the git program: hash both files, build three trees, commit on the
+/// previous version, and tag it with agentver's tag message.
+fn git_publish_once(dir: &Path, id: &str, tag: &str, versions: u64) {
+    let hash = |path: &str| String::from_utf8(run_ok(git(dir).args(["hash-object", "-w", path]))).unwrap();
+    let blob = hash(&format!("agents/{id}.yaml"));
+    let tool = hash("tools/book_appointment.yaml");
+    let agents_tree = mktree(dir, &format!("100644 blob {}\t{id}.yaml\n", blob.trim()));
+    let tools_tree = mktree(dir, &format!("100644 blob {}\tbook_appointment.yaml\n", tool.trim()));
+    let root = mktree(dir, &format!("040000 tree {agents_tree}\tagents\n040000 tree {tools_tree}\ttools\n"));
+    let parent = format!("agent/{id}/v{versions}^{{commit}}");
+    let label = default_label(id, 0);
+    let message = commit_message(id, &label);
+    let commit =
+        String::from_utf8(run_ok(git(dir).args(["commit-tree", &root, "-p", &parent, "-m", &message]))).unwrap();
+    let tag_message =
+        TagMessage { label, agent: Some(id.to_owned()), version: Some(0), ..TagMessage::default() }.format();
+    run_ok(git(dir).args(["tag", "-a", "-m", &tag_message, tag, commit.trim()]));
+}
+
+/// log, show, resolve and status, beside git reading the same data.
+fn bench_reads(bench: &Bench, repo: &Repo, rows: &mut Vec<Row>) {
+    let (dir, id, runs) = (bench.dir, agent_id(0), bench.runs);
     // log of one agent vs for-each-ref over its tags with tagger, date and message.
-    let log = time(runs, || {}, || run_av(&["log", &id, "--json"]));
     let prefix = format!("refs/tags/agent/{id}/");
     let git_log = time(
         runs,
@@ -175,20 +206,13 @@ fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mu
             ]));
         },
     );
-    rows.push(Row {
-        size: size.clone(),
-        refs,
-        operation: format!("log {id} --json"),
-        agentver: log,
-        git: Some(git_log),
-        peak_kib: peak_kib(dir, av, &["log", &id, "--json"]),
-    });
+    let log = ["log", &id, "--json"];
+    bench.row(rows, format!("log {id} --json"), bench.time_av(runs, &log), Some(git_log), &log);
 
     // show one version's file vs git show tag:path.
     let v = repo.versions / 2 + 1;
     let spec = format!("{id}@v{v}");
     let rev = format!("agent/{id}/v{v}:agents/{id}.yaml");
-    let show = time(runs, || {}, || run_av(&["show", &spec]));
     let git_show = time(
         runs,
         || {},
@@ -196,35 +220,15 @@ fn bench_repo(repo: &Repo, refs: &'static str, runs: usize, av: &Path, rows: &mu
             run_ok(git(dir).args(["show", &rev]));
         },
     );
-    rows.push(Row {
-        size: size.clone(),
-        refs,
-        operation: format!("show {spec}"),
-        agentver: show,
-        git: Some(git_show),
-        peak_kib: peak_kib(dir, av, &["show", &spec]),
-    });
+    let show = ["show", &spec];
+    bench.row(rows, format!("show {spec}"), bench.time_av(runs, &show), Some(git_show), &show);
 
     // resolve a pinned channel vs git show of the pinned file.
-    let resolve = time(runs, || {}, || run_av(&["resolve", "+14150000000", "--caller", "+16505550123"]));
-    rows.push(Row {
-        size: size.clone(),
-        refs,
-        operation: "resolve (pinned channel)".into(),
-        agentver: resolve,
-        git: Some(git_show),
-        peak_kib: peak_kib(dir, av, &["resolve", "+14150000000"]),
-    });
+    let resolve = bench.time_av(runs, &["resolve", "+14150000000", "--caller", "+16505550123"]);
+    bench.row(rows, "resolve (pinned channel)".into(), resolve, Some(git_show), &["resolve", "+14150000000"]);
 
-    let status = time(runs.min(5), || {}, || run_av(&["status", "--json"]));
-    rows.push(Row {
-        size,
-        refs,
-        operation: "status (all agents)".into(),
-        agentver: status,
-        git: None,
-        peak_kib: peak_kib(dir, av, &["status", "--json"]),
-    });
+    let status = ["status", "--json"];
+    bench.row(rows, "status (all agents)".into(), bench.time_av(runs.min(5), &status), None, &status);
 }
 
 /// Whole-workspace commands on a large config: `check`, `plan`, `export`, `status`.
@@ -327,60 +331,42 @@ fn mktree(dir: &Path, entries: &str) -> String {
     String::from_utf8(run_with_input(git(dir).args(["mktree"]), entries.as_bytes())).unwrap().trim().to_owned()
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let sizes: Vec<(usize, u64)> = arg("--sizes")
-        .unwrap_or_else(|| "10x100,100x100,100x1000".into())
-        .split(',')
-        .map(|s| {
-            let (a, v) = s.split_once('x').expect("sizes look like 10x100");
-            (a.parse().unwrap(), v.parse().unwrap())
-        })
-        .collect();
-    let runs: usize = arg("--runs").map_or(15, |r| r.parse().unwrap());
-    // N agents × 3 versions with 10 channels each: the check/plan/export scenario.
-    let scale: Option<usize> = match arg("--scale").as_deref() {
-        Some("none") => None,
-        Some(n) => Some(n.parse().expect("--scale takes a number of agents")),
-        None => Some(1000),
-    };
-    let out = arg("--out");
-    // Cargo builds the binary in the bench profile (release) for this target.
-    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
+/// The command line: `--sizes 10x100,100x100`, `--runs 15`, `--scale 1000|none`, `--out FILE`.
+struct Options {
+    sizes: Vec<(usize, u64)>,
+    runs: usize,
+    /// N agents × 3 versions with 10 channels each: the check/plan/export scenario.
+    scale: Option<usize>,
+    out: Option<String>,
+}
 
-    let started_all = Instant::now();
-    let scratch = tempfile::tempdir().unwrap();
-    // AGENTVER_BENCH_KEEP=DIR: generate into DIR and keep it, for profiling.
-    let keep = std::env::var_os("AGENTVER_BENCH_KEEP").map(PathBuf::from);
-    let scratch_path = keep.clone().unwrap_or_else(|| scratch.path().to_owned());
-    let mut rows = Vec::new();
-    for (agents, versions) in sizes {
-        let started = Instant::now();
-        let repo = generate(&scratch_path, agents, versions);
-        eprintln!("generated {agents} × {versions} in {:.1} s", started.elapsed().as_secs_f64());
-        bench_repo(&repo, "loose", runs, &av, &mut rows);
-        bench_in_process(&repo, "loose", &mut rows);
-        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
-        bench_repo(&repo, "packed", runs, &av, &mut rows);
-        bench_in_process(&repo, "packed", &mut rows);
-        if keep.is_none() {
-            std::fs::remove_dir_all(&repo.dir).unwrap();
-        }
+impl Options {
+    fn parse() -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+        let sizes = arg("--sizes")
+            .unwrap_or_else(|| "10x100,100x100,100x1000".into())
+            .split(',')
+            .map(|s| {
+                let (a, v) = s.split_once('x').expect("sizes look like 10x100");
+                (a.parse().unwrap(), v.parse().unwrap())
+            })
+            .collect();
+        let scale = match arg("--scale").as_deref() {
+            Some("none") => None,
+            Some(n) => Some(n.parse().expect("--scale takes a number of agents")),
+            None => Some(1000),
+        };
+        Options { sizes, runs: arg("--runs").map_or(15, |r| r.parse().unwrap()), scale, out: arg("--out") }
     }
+}
 
-    if let Some(agents) = scale {
-        let started = Instant::now();
-        let repo = generate(&scratch_path, agents, 3);
-        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
-        eprintln!("generated {agents} × 3 with {} channels in {:.1} s", agents * 10, started.elapsed().as_secs_f64());
-        bench_scale(&repo, runs.min(5), &av, &mut rows);
-    }
-
+/// The rows as a Markdown table.
+fn table(rows: &[Row]) -> String {
     let mut table = String::from(
         "| agents × versions | refs | operation | agentver | git | ratio | peak memory |\n|---|---|---|---|---|---|---|\n",
     );
-    for r in &rows {
+    for r in rows {
         let (git, ratio) = match r.git {
             Some(g) => (ms(g), format!("{:.2}", r.agentver.as_secs_f64() / g.as_secs_f64())),
             None => ("—".into(), "—".into()),
@@ -395,8 +381,43 @@ fn main() {
             ms(r.agentver)
         );
     }
+    table
+}
+
+fn main() {
+    let options = Options::parse();
+    let runs = options.runs;
+    // Cargo builds the binary in the bench profile (release) for this target.
+    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
+    let started_all = Instant::now();
+    let scratch = tempfile::tempdir().unwrap();
+    // AGENTVER_BENCH_KEEP=DIR: generate into DIR and keep it, for profiling.
+    let keep = std::env::var_os("AGENTVER_BENCH_KEEP").map(PathBuf::from);
+    let scratch_path = keep.clone().unwrap_or_else(|| scratch.path().to_owned());
+    let mut rows = Vec::new();
+    for &(agents, versions) in &options.sizes {
+        let started = Instant::now();
+        let repo = generate(&scratch_path, agents, versions);
+        eprintln!("generated {agents} × {versions} in {:.1} s", started.elapsed().as_secs_f64());
+        bench_repo(&repo, "loose", runs, &av, &mut rows);
+        bench_in_process(&repo, "loose", &mut rows);
+        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
+        bench_repo(&repo, "packed", runs, &av, &mut rows);
+        bench_in_process(&repo, "packed", &mut rows);
+        if keep.is_none() {
+            std::fs::remove_dir_all(&repo.dir).unwrap();
+        }
+    }
+    if let Some(agents) = options.scale {
+        let started = Instant::now();
+        let repo = generate(&scratch_path, agents, 3);
+        run_ok(git(&repo.dir).args(["pack-refs", "--all"]));
+        eprintln!("generated {agents} × 3 with {} channels in {:.1} s", agents * 10, started.elapsed().as_secs_f64());
+        bench_scale(&repo, runs.min(5), &av, &mut rows);
+    }
+    let table = table(&rows);
     print!("{table}");
-    if let Some(path) = out {
+    if let Some(path) = options.out {
         let results = format!(
             "# Benchmarks\n\nWritten by `cargo bench --bench harness -- --out BENCHMARKS.md` \
              ({:.1} minutes for this run).\n\nMachine: {}.\n\n\

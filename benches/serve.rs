@@ -251,23 +251,36 @@ fn machine() -> String {
     )
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let seconds: u64 = arg("--duration").map_or(10, |d| d.parse().unwrap());
-    let out = arg("--out");
-    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
-    let nginx = ensure_tools();
-    let scratch = tempfile::tempdir().unwrap();
+/// What the throughput half measured.
+struct Throughput {
+    table: String,
+    budget_ok: bool,
+    log_lines: usize,
+    answer_bytes: u64,
+}
+
+/// wrk scripts that vary the caller on every request.
+fn split_script(scratch: &Path, name: &str, base: &str) -> PathBuf {
+    let path = scratch.join(format!("{name}.lua"));
+    std::fs::write(
+        &path,
+        format!(
+            "math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, \"{base}?channel=%2B14155550199&caller=%2B1555\" .. math.random(1000000, 9999999))\nend\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Throughput and latency of a pinned and a split resolve, beside nginx serving the same bytes.
+fn throughput(av: &Path, nginx: &Path, scratch: &Path, seconds: u64) -> Throughput {
     let mut table = String::from(
         "| request | server | requests/s | p50 | p99 | errors | vs nginx |\n|---|---|---|---|---|---|---|\n",
     );
-
-    // Throughput and latency, beside nginx serving the same bytes.
-    let repo = scratch.path().join("example");
-    example_repo(&av, &repo);
-    let serve = Serve::start(&av, &repo, "5");
-    let www = scratch.path().join("nginx");
+    let repo = scratch.join("example");
+    example_repo(av, &repo);
+    let serve = Serve::start(av, &repo, "5");
+    let www = scratch.join("nginx");
     std::fs::create_dir_all(www.join("www")).unwrap();
     let pinned_path = "/v1/resolve?channel=%2B14155550100&caller=%2B15550001234";
     let split_path = "/v1/resolve?channel=%2B14155550199&caller=%2B15550001234";
@@ -276,22 +289,11 @@ fn main() {
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
         std::fs::write(www.join(format!("www/{name}.json")), body).unwrap();
     }
-    let (nginx_server, nginx_port) = Nginx::start(&nginx, &www);
+    let (nginx_server, nginx_port) = Nginx::start(nginx, &www);
     // The split varies the caller on every request, so every variant and bucket is exercised;
     // nginx gets the same script (its file ignores the query), so both pay wrk's Lua alike.
-    let script = |name: &str, base: &str| {
-        let path = scratch.path().join(format!("{name}.lua"));
-        std::fs::write(
-            &path,
-            format!(
-                "math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, \"{base}?channel=%2B14155550199&caller=%2B1555\" .. math.random(1000000, 9999999))\nend\n"
-            ),
-        )
-        .unwrap();
-        path
-    };
-    let serve_lua = script("serve", "/v1/resolve");
-    let nginx_lua = script("nginx", "/split.json");
+    let serve_lua = split_script(scratch, "serve", "/v1/resolve");
+    let nginx_lua = split_script(scratch, "nginx", "/split.json");
     let mut budget_ok = true;
     let cases = [
         ("pinned channel", format!("http://127.0.0.1:{}{pinned_path}", serve.port), None, "pinned.json", None),
@@ -316,45 +318,51 @@ fn main() {
     }
     drop(nginx_server);
     let log_lines = std::fs::read_to_string(&serve.log).map(|l| l.lines().count()).unwrap_or(0);
-    drop(serve);
+    let answer_bytes = std::fs::metadata(www.join("www/pinned.json")).map_or(0, |m| m.len());
+    Throughput { table, budget_ok, log_lines, answer_bytes }
+}
 
-    // The scale snapshot: build, memory, commit → served.
+/// Commits a re-pin `i` in the big repository and waits until the server serves it: (commit →
+/// served, the server's rebuild time).
+fn commit_until_served(serve: &Serve, dir: &Path, i: usize) -> (Duration, u64) {
+    let path = dir.join("channels.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = if i.is_multiple_of(2) {
+        text.replacen("version = 3", "version = 2", 1)
+    } else {
+        text.replacen("version = 2", "version = 3", 1)
+    };
+    std::fs::write(&path, text).unwrap();
+    run_ok(git(dir).args(["commit", "-q", "-am", &format!("re-pin {i}")]));
+    let head = String::from_utf8(run_ok(git(dir).args(["rev-parse", "HEAD"]))).unwrap().trim().to_owned();
+    let committed = Instant::now();
+    loop {
+        let (_, body) = get(serve.port, "/healthz");
+        if String::from_utf8_lossy(&body).contains(&head) {
+            break;
+        }
+        assert!(committed.elapsed() < Duration::from_secs(60), "never served {head}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (committed.elapsed(), serve.last_build_ms())
+}
+
+/// The scale snapshot: build, memory, commit → served; as a table.
+fn scale(av: &Path, scratch: &Path) -> String {
     let started = Instant::now();
-    let big = generate(scratch.path(), 1000, 3);
+    let big = generate(scratch, 1000, 3);
     run_ok(git(&big.dir).args(["pack-refs", "--all"]));
     eprintln!("generated 1,000 × 3 with 10,000 channels in {:.1} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
-    let serve = Serve::start(&av, &big.dir, "1");
+    let serve = Serve::start(av, &big.dir, "1");
     let first_ready = started.elapsed();
     let build_ms = serve.last_build_ms();
     let rss = serve.rss_kib("VmRSS:");
     let hwm = serve.rss_kib("VmHWM:");
-    let mut reloads = Vec::new();
-    for i in 0..5 {
-        let path = big.dir.join("channels.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = if i % 2 == 0 {
-            text.replacen("version = 3", "version = 2", 1)
-        } else {
-            text.replacen("version = 2", "version = 3", 1)
-        };
-        std::fs::write(&path, text).unwrap();
-        run_ok(git(&big.dir).args(["commit", "-q", "-am", &format!("re-pin {i}")]));
-        let head = String::from_utf8(run_ok(git(&big.dir).args(["rev-parse", "HEAD"]))).unwrap().trim().to_owned();
-        let committed = Instant::now();
-        loop {
-            let (_, body) = get(serve.port, "/healthz");
-            if String::from_utf8_lossy(&body).contains(&head) {
-                break;
-            }
-            assert!(committed.elapsed() < Duration::from_secs(60), "never served {head}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        reloads.push((committed.elapsed(), serve.last_build_ms()));
-    }
-    let reload_ms: Vec<u128> = reloads.iter().map(|(d, _)| d.as_millis()).collect();
-    let rebuild_ms: Vec<u64> = reloads.iter().map(|(_, b)| *b).collect();
-    let scale = format!(
+    let reloads: Vec<(Duration, u64)> = (0..5).map(|i| commit_until_served(&serve, &big.dir, i)).collect();
+    let reload_ms: Vec<String> = reloads.iter().map(|(d, _)| d.as_millis().to_string()).collect();
+    let rebuild_ms: Vec<String> = reloads.iter().map(|(_, b)| b.to_string()).collect();
+    format!(
         "| snapshot of 1,000 agents × 3 versions, 10,000 channels | figure | budget |\n|---|---|---|\n\
          | build (serve's own log) | {build_ms} ms | ≤ 1,000 ms |\n\
          | start → ready (process start, first snapshot) | {} ms | — |\n\
@@ -365,12 +373,24 @@ fn main() {
         first_ready.as_millis(),
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0,
-        reload_ms.iter().map(u128::to_string).collect::<Vec<_>>().join(", "),
-        rebuild_ms.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
-    );
-    drop(serve);
-    print!("{table}\n{scale}");
-    eprintln!("budget (≥ 0.8× nginx, p99 ≤ 2 ms): {}", if budget_ok { "met" } else { "missed" });
+        reload_ms.join(", "),
+        rebuild_ms.join(", "),
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let seconds: u64 = arg("--duration").map_or(10, |d| d.parse().unwrap());
+    let out = arg("--out");
+    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
+    let nginx = ensure_tools();
+    let scratch = tempfile::tempdir().unwrap();
+    let load = throughput(&av, &nginx, scratch.path(), seconds);
+    let scale = scale(&av, scratch.path());
+    let verdict = if load.budget_ok { "met" } else { "missed" };
+    print!("{}\n{scale}", load.table);
+    eprintln!("budget (≥ 0.8× nginx, p99 ≤ 2 ms): {verdict}");
     if let Some(path) = out {
         let results = format!(
             "## Serving calls\n\nWritten by `cargo bench --bench serve -- --out BENCHMARKS.md` (installs Debian's wrk and \
@@ -379,12 +399,13 @@ fn main() {
              bearer token, one log line per request to a file) and, in the same run, nginx serving the byte-identical \
              answer as a static file (`worker_processes auto`, access log on). The split varies the caller on every request \
              (a wrk Lua script), so bucketing runs on each. Answers: the example's sales agent, {} bytes. The run wrote \
-             {log_lines} log lines.\n\n{table}\nBudget ≥ 0.8× nginx's requests/s and p99 ≤ 2 ms: {}. wrk's two threads share the \
+             {} log lines.\n\n{}\nBudget ≥ 0.8× nginx's requests/s and p99 ≤ 2 ms: {verdict}. wrk's two threads share the \
              machine's two cores with the server, so tail latency here is mostly scheduling; compare p99 with nginx's \
              in the same run.\n\n{scale}",
             machine(),
-            std::fs::metadata(www.join("www/pinned.json")).map_or(0, |m| m.len()),
-            if budget_ok { "met" } else { "missed" },
+            load.answer_bytes,
+            load.log_lines,
+            load.table,
         );
         common::write_block(&path, "serve", &results);
         eprintln!("wrote {path}");

@@ -8,6 +8,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use agentver::names::tagmessage::{TagMessage, commit_message, default_label};
+
 pub const TOOL: &str = "name: book_appointment\ndescription: Books a demo slot.\ntype: webhook\nurl: https://hooks.example.com/book\nparameters: {type: object, properties: {date: {type: string}}}\n";
 
 pub fn agent_yaml(id: &str, version: u64) -> String {
@@ -63,56 +65,68 @@ pub fn generate(root: &Path, agents: usize, versions: u64) -> Repo {
         .unwrap();
     {
         let mut stream = std::io::BufWriter::new(child.stdin.take().unwrap());
-        let data = |s: &mut dyn std::io::Write, bytes: &[u8]| {
-            writeln!(s, "data {}", bytes.len()).unwrap();
-            s.write_all(bytes).unwrap();
-            s.write_all(b"\n").unwrap();
-        };
-        writeln!(stream, "blob\nmark :1").unwrap();
-        data(&mut stream, TOOL.as_bytes());
-        let mut mark = 2u64;
-        let t0 = 1_790_000_000u64;
-        for a in 0..agents {
-            let id = agent_id(a);
-            let mut parent: Option<u64> = None;
-            for v in 1..=versions {
-                let when = t0 + v * 60 + a as u64;
-                let blob = mark;
-                writeln!(stream, "blob\nmark :{blob}").unwrap();
-                data(&mut stream, agent_yaml(&id, v).as_bytes());
-                let commit = mark + 1;
-                mark += 2;
-                writeln!(stream, "commit refs/agentver-gen/{id}\nmark :{commit}").unwrap();
-                writeln!(stream, "author Bench <bench@example.com> {when} +0000").unwrap();
-                writeln!(stream, "committer Bench <bench@example.com> {when} +0000").unwrap();
-                data(&mut stream, format!("{id}: {id} v{v}\n").as_bytes());
-                if let Some(p) = parent {
-                    writeln!(stream, "from :{p}").unwrap();
-                }
-                writeln!(
-                    stream,
-                    "deleteall\nM 100644 :{blob} agents/{id}.yaml\nM 100644 :1 tools/book_appointment.yaml"
-                )
-                .unwrap();
-                writeln!(
-                    stream,
-                    "\ntag agent/{id}/v{v}\nfrom :{commit}\ntagger Bench <bench@example.com> {when} +0000"
-                )
-                .unwrap();
-                let message = format!(
-                    "{id} v{v}\n\nAgentver-Agent: {id}\nAgentver-Version: {v}\nAgentver-Source: 0000000000000000000000000000000000000000+dirty\n"
-                );
-                data(&mut stream, message.as_bytes());
-                parent = Some(commit);
-            }
-        }
-        writeln!(stream, "done").unwrap();
+        write_versions(&mut stream, agents, versions);
     }
     assert!(child.wait().unwrap().success(), "fast-import failed");
     let refs = run_ok(git(&dir).args(["for-each-ref", "--format=delete %(refname)", "refs/agentver-gen/"]));
     run_with_input(git(&dir).args(["update-ref", "--stdin"]), &refs);
+    write_drafts(&dir, agents, versions);
+    run_ok(git(&dir).args(["add", "-A"]));
+    run_ok(git(&dir).args(["commit", "-q", "-m", "drafts"]));
+    Repo { dir, agents, versions }
+}
 
-    // The work tree: every draft equal to its latest version, and the channels.
+/// One fast-import `data` command.
+fn data(s: &mut dyn std::io::Write, bytes: &[u8]) {
+    writeln!(s, "data {}", bytes.len()).unwrap();
+    s.write_all(bytes).unwrap();
+    s.write_all(b"\n").unwrap();
+}
+
+/// Every version as agentver writes it: a snapshot commit (parent = the previous version's) and
+/// an annotated tag, with the library's own commit and tag messages.
+fn write_versions(stream: &mut dyn std::io::Write, agents: usize, versions: u64) {
+    writeln!(stream, "blob\nmark :1").unwrap();
+    data(stream, TOOL.as_bytes());
+    let mut mark = 2u64;
+    let t0 = 1_790_000_000u64;
+    for a in 0..agents {
+        let id = agent_id(a);
+        let mut parent: Option<u64> = None;
+        for v in 1..=versions {
+            let when = t0 + v * 60 + a as u64;
+            let (blob, commit) = (mark, mark + 1);
+            mark += 2;
+            writeln!(stream, "blob\nmark :{blob}").unwrap();
+            data(stream, agent_yaml(&id, v).as_bytes());
+            writeln!(stream, "commit refs/agentver-gen/{id}\nmark :{commit}").unwrap();
+            writeln!(stream, "author Bench <bench@example.com> {when} +0000").unwrap();
+            writeln!(stream, "committer Bench <bench@example.com> {when} +0000").unwrap();
+            let label = default_label(&id, v);
+            data(stream, commit_message(&id, &label).as_bytes());
+            if let Some(p) = parent {
+                writeln!(stream, "from :{p}").unwrap();
+            }
+            writeln!(stream, "deleteall\nM 100644 :{blob} agents/{id}.yaml\nM 100644 :1 tools/book_appointment.yaml")
+                .unwrap();
+            writeln!(stream, "\ntag agent/{id}/v{v}\nfrom :{commit}\ntagger Bench <bench@example.com> {when} +0000")
+                .unwrap();
+            let message = TagMessage {
+                label,
+                agent: Some(id.clone()),
+                version: Some(v),
+                source: Some(format!("{}+dirty", "0".repeat(40))),
+                ..TagMessage::default()
+            };
+            data(stream, message.format().as_bytes());
+            parent = Some(commit);
+        }
+    }
+    writeln!(stream, "done").unwrap();
+}
+
+/// The work tree: every draft equal to its latest version, and ten channels per agent.
+fn write_drafts(dir: &Path, agents: usize, versions: u64) {
     std::fs::create_dir_all(dir.join("agents")).unwrap();
     std::fs::create_dir_all(dir.join("tools")).unwrap();
     std::fs::write(dir.join("tools/book_appointment.yaml"), TOOL).unwrap();
@@ -130,9 +144,6 @@ pub fn generate(root: &Path, agents: usize, versions: u64) -> Repo {
         }
     }
     std::fs::write(dir.join("channels.toml"), channels).unwrap();
-    run_ok(git(&dir).args(["add", "-A"]));
-    run_ok(git(&dir).args(["commit", "-q", "-m", "drafts"]));
-    Repo { dir, agents, versions }
 }
 
 /// Runs `cmd` with `input` on its stdin; panics when it fails.

@@ -163,6 +163,21 @@ fn calls_json(env: &TestEnv, store: &str, filters: &[&str]) -> Vec<Value> {
 
 fn end_to_end(env: &TestEnv, store: &str) {
     let v1_config = env.av(&["show", "sales@v1", "--json"]).ok().json()["config"].clone();
+    recorded_over_http(env, store, &v1_config);
+
+    // The tag moves; replay still gives the configuration that served the call, by tree.
+    let v2 = env.rev("agent/sales/v2^{commit}");
+    env.git(&["tag", "-f", "-a", "-m", "moved", "agent/sales/v1", &v2]);
+    let replay = env.av(&["replay", "c-100", "--json", "--calls", store]).ok().json();
+    assert_eq!(replay["config"], v1_config);
+    assert_eq!(replay["call"]["call_id"], json!("c-100"));
+
+    imported_and_compared(env, store);
+}
+
+/// A call resolved through the server, reported by signed Retell webhooks, then listed, counted
+/// and replayed, over the command line and HTTP.
+fn recorded_over_http(env: &TestEnv, store: &str, v1_config: &serde_json::Value) {
     let serve = Serve::start(env, store);
 
     // The runtime resolves at call start with the call's id...
@@ -208,16 +223,12 @@ fn end_to_end(env: &TestEnv, store: &str) {
     let (_, over_http) = serve.get("/v1/calls?version=1");
     assert_eq!(over_http.as_array().unwrap().len(), 1);
     let (_, replayed) = serve.get("/v1/calls/c-100");
-    assert_eq!(replayed["config"], v1_config);
-    drop(serve);
+    assert_eq!(&replayed["config"], v1_config);
+}
 
-    // The tag moves; replay still gives the configuration that served the call, by tree.
-    let v2 = env.rev("agent/sales/v2^{commit}");
-    env.git(&["tag", "-f", "-a", "-m", "moved", "agent/sales/v1", &v2]);
-    let replay = env.av(&["replay", "c-100", "--json", "--calls", store]).ok().json();
-    assert_eq!(replay["config"], v1_config);
-    assert_eq!(replay["call"]["call_id"], json!("c-100"));
-
+/// Records imported from a file (twice: nothing changes), compared by version and by variant;
+/// a bad line stores nothing.
+fn imported_and_compared(env: &TestEnv, store: &str) {
     // stats: v1 against v2 (enough calls for a verdict), then the split's variants.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("calls.jsonl");

@@ -5,9 +5,7 @@ use crate::screen::{self, snap};
 #[test]
 fn screens() {
     let env = screen::two_versions();
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    screen::add_remote(&env);
     env.av(&["push"]).ok();
     env.git(&["tag", "-d", "agent/sales/v2"]);
     snap!(env, "fetch", "fetch");

@@ -5,9 +5,7 @@ use crate::screen::{self, snap};
 #[test]
 fn screens() {
     let env = screen::published();
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    screen::add_remote(&env);
     snap!(env, "push", "push");
     screen::warmer(&env);
     env.av(&["publish", "sales", "-m", "Warmer"]).ok();

@@ -245,9 +245,14 @@ fn every_route_answers_as_the_cli_does_for_the_same_revision() {
         (&json!("sales"), &json!([1]), &v1["config"])
     );
 
-    // health, readiness, metrics need no token.
+    health_metrics_and_log(&server, &head);
+}
+
+/// After `every_route_…`'s requests: health and metrics (no token needed) count them, and the
+/// log has one line each, without the query string.
+fn health_metrics_and_log(server: &Server, head: &str) {
     let health = server.get_as("/healthz", None).json();
-    assert_eq!((health["status"].as_str(), health["revision"].as_str()), (Some("ok"), Some(head.as_str())));
+    assert_eq!((health["status"].as_str(), health["revision"].as_str()), (Some("ok"), Some(head)));
     assert!(health["error"].is_null() && health["loaded_at"].as_str().unwrap().ends_with('Z'));
     let metrics = server.get_as("/metrics", None).body;
     assert!(metrics.contains("agentver_http_requests_total{route=\"/v1/resolve\",status=\"200\"} 2"), "{metrics}");
