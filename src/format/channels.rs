@@ -86,9 +86,8 @@ impl Channels {
 
 /// Why a channel name is not acceptable: E.164 numbers, or names like `web-widget`.
 pub fn channel_problem(name: &str) -> Option<String> {
-    if let Some(digits) = name.strip_prefix('+') {
-        let ok =
-            (2..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+    if name.starts_with('+') {
+        let ok = crate::format::text::is_e164(name);
         return (!ok).then(|| format!("'{}' is not an E.164 number (+ then 2 to 15 digits)", name.escape_debug()));
     }
     let ok = (1..=64).contains(&name.len())
@@ -396,7 +395,7 @@ pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Channels, Vec<Diagnostic>
 pub fn parse_bytes_all(bytes: &[u8], file: &str) -> (Channels, Vec<Diagnostic>) {
     match crate::format::text::check_text_within(bytes, MAX_FILE_BYTES) {
         Ok(text) => parse_all(text, file),
-        Err(e) => (Channels::default(), vec![Diagnostic::error(file, e.line, e.message).with_hint(e.hint)]),
+        Err(e) => (Channels::default(), vec![e.diagnostic(file)]),
     }
 }
 

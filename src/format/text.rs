@@ -1,5 +1,8 @@
-//! The byte-level limits every file agentver reads shares: a size limit, no byte-order mark,
-//! UTF-8 only; and the problem type (`SyntaxError`, with line and column) that text readers return.
+//! What every text agentver reads shares: the byte-level limits (a size limit, no byte-order mark,
+//! UTF-8 only), the problem type text readers return (`SyntaxError`, with line and column) and its
+//! one conversion into a [`Diagnostic`], and the shapes several formats check (E.164 numbers).
+
+use crate::format::diagnostic::Diagnostic;
 
 /// Largest agent, tool or workflow file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -22,6 +25,17 @@ impl SyntaxError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The problem as `file`'s diagnostic, keeping line, column and hint.
+    pub fn diagnostic(self, file: &str) -> Diagnostic {
+        Diagnostic::error(file, self.line, self.message).with_col(self.col).with_hint(self.hint)
+    }
+}
+
+/// Whether `s` is an E.164 phone number: `+`, then 2 to 15 digits, the first not 0.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else { return false };
+    (2..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks the raw bytes of an agent, tool or workflow file (size, BOM, UTF-8); returns the text.

@@ -19,8 +19,7 @@ impl Workspace {
         let Some(bytes) = source.read_limited(FILE, MAX_FILE_BYTES)? else { return Ok(None) };
         let file = source.display(FILE);
         let first = |d: Vec<Diagnostic>| Error::invalid(d.into_iter().next().expect("at least one diagnostic"));
-        let text = text::check_text_within(&bytes, MAX_FILE_BYTES)
-            .map_err(|e| first(vec![Diagnostic::error(&file, e.line, e.message).with_hint(e.hint)]))?;
+        let text = text::check_text_within(&bytes, MAX_FILE_BYTES).map_err(|e| first(vec![e.diagnostic(&file)]))?;
         parse(text, &file).map(Some).map_err(first)
     }
 

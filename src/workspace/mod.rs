@@ -130,9 +130,8 @@ impl Workspace {
             .unwrap_or_default();
         let config = match std::fs::read(root.join(config::FILE)) {
             Ok(bytes) => {
-                let text = crate::format::text::check_text(&bytes).map_err(|e| {
-                    Error::invalid(crate::format::diagnostic::Diagnostic::error(config::FILE, e.line, e.message))
-                })?;
+                let text =
+                    crate::format::text::check_text(&bytes).map_err(|e| Error::invalid(e.diagnostic(config::FILE)))?;
                 Config::parse(text, &crate::binary_version())?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),

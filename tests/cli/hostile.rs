@@ -44,9 +44,13 @@ fn damaged_channels_toml() {
         (
             "byte-order mark",
             [b"\xEF\xBB\xBF".as_slice(), b"[channels.x]\n"].concat(),
-            "error: channels.toml:1: file starts with a byte-order mark",
+            "error: channels.toml:1:1: file starts with a byte-order mark",
         ),
-        ("not UTF-8", b"[channels.x]\nagent = \"\xFF\"\n".to_vec(), "error: channels.toml:2: file is not valid UTF-8"),
+        (
+            "not UTF-8",
+            b"[channels.x]\nagent = \"\xFF\"\n".to_vec(),
+            "error: channels.toml:2:10: file is not valid UTF-8",
+        ),
         (
             "deep inline tables",
             format!("x = {}1{}\n", "{a = ".repeat(5000), "}".repeat(5000)).into_bytes(),
@@ -86,7 +90,7 @@ fn damaged_agentver_toml() {
         ("requires = 3", "error: agentver.toml:1: "),
         ("tag_prefix = \"../../escape\"", "error: agentver.toml:1: tag_prefix"),
         ("tag_prefix = \"Agent\"", "error: agentver.toml:1: tag_prefix"),
-        ("\u{feff}requires = \">=0.1\"", "error: agentver.toml:1: file starts with a byte-order mark"),
+        ("\u{feff}requires = \">=0.1\"", "error: agentver.toml:1:1: file starts with a byte-order mark"),
         ("[section]\nx = 1", "error: agentver.toml:1: unknown field 'section'"),
     ] {
         env.write("agentver.toml", text);
@@ -94,6 +98,13 @@ fn damaged_agentver_toml() {
         refused(&env, &["publish", "sales"], want);
     }
     assert!(env.tags().is_empty());
+    // Every text's byte problems read alike: line, column and hint, as for agent files.
+    env.write("agentver.toml", "\u{feff}requires = \">=0.1\"");
+    let run = env.av(&["status"]);
+    assert_eq!(
+        run.stderr,
+        "error: agentver.toml:1:1: file starts with a byte-order mark\nhint: save the file as UTF-8 without a BOM\n"
+    );
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) 
         // Only numbers can lack a JSON form; strings and the rest convert as they are.
         yaml::Value::Float(_) | yaml::Value::BigInt(_) => {
             if let Err(e) = node.to_json() {
-                out.push(Diagnostic::error(file, e.line, e.message).with_col(e.col).with_hint(e.hint));
+                out.push(e.diagnostic(file));
             }
         }
         _ => {}
@@ -31,7 +31,7 @@ fn json_form_problems(file: &str, node: &yaml::Node, out: &mut Vec<Diagnostic>) 
 }
 
 fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
-    let to_diag = |e: crate::format::text::SyntaxError| {
+    let to_diag = |mut e: crate::format::text::SyntaxError| {
         if e.message.contains("tab") {
             // The parser's words ("tabs disallowed within this context") say little to a person.
             let d = Diagnostic::error(file, e.line, "this line is indented with a tab; YAML indents with spaces only")
@@ -39,12 +39,10 @@ fn read_yaml(file: &str, bytes: &[u8]) -> Result<yaml::Node, Vec<Diagnostic>> {
                 .with_hint(Some("replace the tab with spaces (two per level, as in the rest of the file)".into()));
             return vec![d];
         }
-        let message = if e.message.starts_with("file ") || e.message.contains("YAML") {
-            e.message
-        } else {
-            format!("invalid YAML: {}", e.message)
-        };
-        vec![Diagnostic::error(file, e.line, message).with_col(e.col).with_hint(e.hint)]
+        if !(e.message.starts_with("file ") || e.message.contains("YAML")) {
+            e.message = format!("invalid YAML: {}", e.message);
+        }
+        vec![e.diagnostic(file)]
     };
     let text = crate::format::text::check_text(bytes).map_err(to_diag)?;
     yaml::parse(text).map_err(to_diag)

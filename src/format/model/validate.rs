@@ -2,6 +2,7 @@
 
 use super::schema::{Field, Shape, TOOL};
 use crate::format::diagnostic::{Diagnostic, closest};
+use crate::format::text::is_e164;
 use crate::format::yaml::{Node, Value};
 use crate::names::id::id_problem;
 
@@ -242,11 +243,6 @@ pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-pub fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else { return false };
-    (2..=15).contains(&digits.len()) && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_language_tag(s: &str) -> bool {

@@ -4,8 +4,7 @@ use crate::format::diagnostic::Diagnostic;
 
 /// Parses a workflow file; it must hold one JSON object.
 pub fn parse_workflow(file: &str, bytes: &[u8]) -> Result<serde_json::Value, Vec<Diagnostic>> {
-    let text = crate::format::text::check_text(bytes)
-        .map_err(|e| vec![Diagnostic::error(file, e.line, e.message).with_col(e.col).with_hint(e.hint)])?;
+    let text = crate::format::text::check_text(bytes).map_err(|e| vec![e.diagnostic(file)])?;
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
