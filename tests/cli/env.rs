@@ -175,6 +175,14 @@ impl TestEnv {
         self.git(&["fsck", "--strict", "--no-progress"]);
     }
 
+    /// Adds `origin`, an empty bare repository beside the work tree; returns its path.
+    pub fn add_remote(&self) -> PathBuf {
+        let remote = self.root.parent().unwrap().join("remote.git");
+        self.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
+        self.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        remote
+    }
+
     pub fn rev(&self, rev: &str) -> String {
         self.git(&["rev-parse", rev])
     }

@@ -5,7 +5,7 @@ use crate::screen::{self, snap};
 #[test]
 fn screens() {
     let env = screen::two_versions();
-    screen::add_remote(&env);
+    env.add_remote();
     env.av(&["push"]).ok();
     env.git(&["tag", "-d", "agent/sales/v2"]);
     snap!(env, "fetch", "fetch");

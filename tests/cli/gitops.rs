@@ -160,9 +160,7 @@ fn plan_reports_each_kind_of_change() {
 #[test]
 fn plan_defaults_to_the_merge_base_with_upstream() {
     let env = deployed();
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.add_remote();
     env.git(&["push", "-q", "origin", "main"]);
     env.git(&["fetch", "-q", "origin"]);
     let base = env.rev("HEAD");
@@ -212,9 +210,7 @@ fn publish_changed_snapshots_the_revision_not_the_work_tree() {
 #[test]
 fn two_clones_race_to_push_and_the_loser_renumbers() {
     let env = deployed();
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    let remote = env.add_remote();
     env.git(&["push", "-q", "origin", "main"]);
     env.av(&["push"]).ok();
     let other = env.root.parent().unwrap().join("other");

@@ -5,7 +5,7 @@ use crate::screen::{self, snap};
 #[test]
 fn screens() {
     let env = screen::published();
-    screen::add_remote(&env);
+    env.add_remote();
     snap!(env, "push", "push");
     screen::warmer(&env);
     env.av(&["publish", "sales", "-m", "Warmer"]).ok();

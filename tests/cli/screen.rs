@@ -120,13 +120,6 @@ pub fn two_versions() -> TestEnv {
     env
 }
 
-/// Adds `origin`, an empty bare repository beside the work tree.
-pub fn add_remote(env: &TestEnv) {
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
-}
-
 /// Edits sales's draft: a higher temperature and a reworded prompt line.
 pub fn warmer(env: &TestEnv) {
     env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");

@@ -175,9 +175,7 @@ fn with_remote() -> (TestEnv, std::path::PathBuf) {
     env.av(&["publish", "--all"]).ok();
     env.av(&["pin", "+14155550100", "sales@v1"]).ok();
     env.commit_all("deployed");
-    let remote = env.root.parent().unwrap().join("remote.git");
-    env.git(&["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    let remote = env.add_remote();
     env.git(&["push", "-q", "origin", "main"]);
     env.av(&["push"]).ok();
     (env, remote)
