@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::error::Result;
 use crate::format::channels::{Pin, Route, Sticky};
 use crate::routing::resolve::{Resolver, Served};
-use crate::workspace::{DraftAt, Resolved, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 /// Bumped when the bundle's shape changes.
 pub const FORMAT: u32 = 1;
@@ -44,7 +44,7 @@ pub struct TargetEntry {
     /// The key into `configs`.
     pub config: String,
     pub agent: String,
-    pub version: Resolved,
+    pub version: Version,
     pub tag: Option<String>,
     pub tree: String,
 }
@@ -52,7 +52,7 @@ pub struct TargetEntry {
 #[derive(Serialize)]
 pub struct ConfigEntry {
     pub agent: String,
-    pub version: Resolved,
+    pub version: Version,
     pub tag: Option<String>,
     pub tree: String,
     pub config: Json,

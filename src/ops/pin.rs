@@ -12,7 +12,7 @@ use crate::format::channels::{FILE, Pin, Sticky, channel_problem};
 use crate::fsutil::Staged;
 use crate::names::id::{RefSpec, Spec, is_valid_id};
 use crate::ops::OpsError;
-use crate::workspace::{DraftAt, Resolved, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 /// How long to wait for another agentver's lock before refusing.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -59,15 +59,15 @@ pub fn pin_target(ws: &Workspace, spec: &Spec) -> Result<NewTarget> {
     let agent = &spec.agent;
     let (pin, tree) = match spec.reference {
         None | Some(RefSpec::Version(_)) => {
-            let Resolved::Version(n) =
-                ws.resolve_ref(agent, spec.reference.unwrap_or(RefSpec::Latest), &DraftAt::WorkTree)?
+            let Version::Number(n) =
+                ws.version_named(agent, spec.reference.unwrap_or(RefSpec::Latest), &DraftAt::WorkTree)?
             else {
                 unreachable!("a version reference resolves to a version")
             };
             (Pin::Version(n), Some(ws.version(agent, n)?.tree.to_string()))
         }
         Some(RefSpec::Latest) => {
-            ws.resolve_ref(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
+            ws.version_named(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
             (Pin::Latest, None)
         }
         Some(RefSpec::Draft) => {

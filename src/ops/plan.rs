@@ -14,7 +14,7 @@ use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::routing::resolve::{ChannelView, Resolver, Served, TargetView};
 use crate::workspace::WorkspaceError;
-use crate::workspace::{DraftAt, Resolved, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,7 +36,7 @@ pub struct ConfigDiff {
 #[derive(Clone, Debug, Serialize)]
 pub struct Side {
     pub agent: String,
-    pub version: Resolved,
+    pub version: Version,
     pub tree: String,
 }
 

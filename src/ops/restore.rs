@@ -16,7 +16,7 @@ use crate::names::id::{AgentId, RefSpec};
 use crate::ops::OpsError;
 use crate::workspace::bundle::{self, Files};
 use crate::workspace::source::Source;
-use crate::workspace::{Resolved, Workspace};
+use crate::workspace::{Version, Workspace};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -239,9 +239,9 @@ fn write_plan(ws: &Workspace, plan: &mut RestorePlan) -> Result<()> {
 }
 
 pub(crate) fn version_for(ws: &Workspace, agent: &AgentId, reference: RefSpec) -> Result<u64> {
-    match ws.resolve_ref(agent, reference, &crate::workspace::DraftAt::WorkTree)? {
-        Resolved::Version(n) => Ok(n),
-        Resolved::Draft => Err(OpsError::RestoreDraft { agent: agent.to_string() }.into()),
+    match ws.version_named(agent, reference, &crate::workspace::DraftAt::WorkTree)? {
+        Version::Number(n) => Ok(n),
+        Version::Draft => Err(OpsError::RestoreDraft { agent: agent.to_string() }.into()),
     }
 }
 

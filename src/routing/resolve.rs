@@ -23,13 +23,13 @@ use crate::names::tagname::TagNames;
 use crate::routing::RoutingError;
 use crate::routing::bucket;
 use crate::workspace::WorkspaceError;
-use crate::workspace::{DraftAt, Resolved, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 /// One configuration that can serve calls.
 #[derive(Debug)]
 pub struct Served {
     pub agent: AgentId,
-    pub version: Resolved,
+    pub version: Version,
     /// `agent/sales/v3`; `None` for the draft.
     pub tag: Option<String>,
     /// The snapshot tree (for the draft, the tree its snapshot would have).
@@ -44,7 +44,7 @@ pub struct Served {
 }
 
 impl Served {
-    fn new(agent: AgentId, version: Resolved, tag: Option<String>, tree: ObjectId, config: Json) -> Served {
+    fn new(agent: AgentId, version: Version, tag: Option<String>, tree: ObjectId, config: Json) -> Served {
         Served {
             tree_hex: tree.to_string(),
             version_text: version.to_string().trim_start_matches('v').to_owned(),
@@ -132,7 +132,7 @@ pub struct Answer<'a, C: Serialize + ?Sized> {
     pub channel: &'a str,
     pub variant: Option<&'a str>,
     pub agent: &'a str,
-    pub version: Resolved,
+    pub version: Version,
     pub tag: Option<&'a str>,
     pub tree: &'a str,
     pub bucket: Option<Bucket>,
@@ -377,7 +377,7 @@ impl Resolver {
                 entry.versions.insert(n, served.clone());
             }
             RefSpec::Latest => {
-                if let Resolved::Version(n) = served.version {
+                if let Version::Number(n) = served.version {
                     entry.versions.entry(n).or_insert_with(|| served.clone());
                 }
                 entry.latest = Some(served.clone());
@@ -483,7 +483,7 @@ pub struct TargetView {
     /// weight / sum of weights, for splits.
     pub share: Option<f64>,
     /// What it resolves to now; `None` with `error` set when it cannot be served.
-    pub version: Option<Resolved>,
+    pub version: Option<Version>,
     pub tag: Option<String>,
     pub tree: Option<String>,
     pub error: Option<String>,

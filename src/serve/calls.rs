@@ -23,7 +23,7 @@ use crate::calls::report::{self, StatsRequest};
 use crate::calls::store::{Filter, Location, Store};
 use crate::calls::{Callers, Event, Record, Source};
 use crate::names::id::AgentId;
-use crate::workspace::{Resolved, Workspace};
+use crate::workspace::{Version, Workspace};
 
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
@@ -116,8 +116,8 @@ impl Recorder for Calls {
             caller: d.caller.map(|c| self.callers.apply(&c)),
             agent: Some(d.agent),
             version: match d.version {
-                Resolved::Version(n) => Some(n),
-                Resolved::Draft => None,
+                Version::Number(n) => Some(n),
+                Version::Draft => None,
             },
             tree: Some(d.tree),
             variant: d.variant,

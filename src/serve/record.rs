@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::routing::resolve::{Bucket, Resolution};
-use crate::workspace::Resolved;
+use crate::workspace::Version;
 
 /// One resolve decision for a call with an id, as the call store records it (idempotent on
 /// `call_id`).
@@ -14,7 +14,7 @@ pub struct Decision {
     /// The caller's number as the runtime sent it; the store decides how to keep it.
     pub caller: Option<String>,
     pub agent: String,
-    pub version: Resolved,
+    pub version: Version,
     pub tree: String,
     pub variant: Option<String>,
     pub bucket: Option<Bucket>,

@@ -15,7 +15,7 @@ use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftInfo, Log, latest_tree};
 use crate::routing::RoutingError;
 use crate::routing::resolve::{Resolver, Served};
-use crate::workspace::{DraftAt, Resolved, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 /// What tells two servable states apart: the followed commit and a digest of the agent tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct AgentSummary {
 /// Every configuration one tree serves (rollbacks share trees; so may the draft).
 pub struct TreeEntry {
     pub served: Arc<Served>,
-    pub versions: Vec<Resolved>,
+    pub versions: Vec<Version>,
 }
 
 pub struct Snapshot {
@@ -108,8 +108,8 @@ impl Snapshot {
             summaries.push(AgentSummary {
                 agent: agent.to_string(),
                 latest: resolver.cached(agent, RefSpec::Latest).and_then(|s| match s.version {
-                    Resolved::Version(n) => Some(n),
-                    Resolved::Draft => None,
+                    Version::Number(n) => Some(n),
+                    Version::Draft => None,
                 }),
                 draft_tree: resolver.cached(agent, RefSpec::Draft).map(|s| s.tree.to_string()),
                 channels: routes.remove(agent.as_str()).unwrap_or_default(),
@@ -145,7 +145,7 @@ impl Snapshot {
         struct ByTree<'a> {
             tree: String,
             agent: &'a str,
-            versions: &'a [Resolved],
+            versions: &'a [Version],
             config: &'a serde_json::value::RawValue,
         }
         let entry = self.trees.get(tree)?;

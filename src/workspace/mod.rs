@@ -45,27 +45,31 @@ pub enum DraftAt {
     Rev(String),
 }
 
-/// Which configuration a resolved spec turned out to be.
+/// Exactly which configuration of an agent a spec names once located: the draft or a numbered
+/// version (`latest` already turned into its number). Serialised as "draft" or the number.
+///
+/// Vocabulary: a spec (`RefSpec`: draft, latest, vN) is *located* ([`Workspace::locate`],
+/// [`Workspace::version_named`]); a call is *resolved* (`routing::resolve::Resolver`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resolved {
+pub enum Version {
     Draft,
-    Version(u64),
+    Number(u64),
 }
 
-impl Serialize for Resolved {
+impl Serialize for Version {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
-            Resolved::Draft => s.serialize_str("draft"),
-            Resolved::Version(n) => s.serialize_u64(*n),
+            Version::Draft => s.serialize_str("draft"),
+            Version::Number(n) => s.serialize_u64(*n),
         }
     }
 }
 
-impl std::fmt::Display for Resolved {
+impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Resolved::Draft => f.write_str("draft"),
-            Resolved::Version(n) => write!(f, "v{n}"),
+            Version::Draft => f.write_str("draft"),
+            Version::Number(n) => write!(f, "v{n}"),
         }
     }
 }
@@ -74,7 +78,7 @@ impl std::fmt::Display for Resolved {
 #[derive(Clone, Debug)]
 pub struct Located {
     pub agent: AgentId,
-    pub version: Resolved,
+    pub version: Version,
     /// The snapshot tree: for the draft, the tree its snapshot would have.
     pub tree: ObjectId,
     pub tag: Option<String>,
@@ -85,7 +89,7 @@ pub struct Located {
 #[derive(Serialize)]
 pub struct Shown<'a, C: Serialize + ?Sized> {
     pub agent: &'a str,
-    pub version: Resolved,
+    pub version: Version,
     pub tree: String,
     pub config: &'a C,
 }
@@ -235,14 +239,14 @@ impl Workspace {
         }
     }
 
-    /// Resolves `latest` and numbers to a version number; `Draft` stays the draft. `latest` is
+    /// The version a spec names: `latest` becomes its number; `Draft` stays the draft. `latest` is
     /// the highest version (in the work tree) or the highest published from `at`'s history.
-    pub fn resolve_ref(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Resolved> {
+    pub fn version_named(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Version> {
         match reference {
-            RefSpec::Draft => Ok(Resolved::Draft),
-            RefSpec::Version(n) => Ok(Resolved::Version(n)),
+            RefSpec::Draft => Ok(Version::Draft),
+            RefSpec::Version(n) => Ok(Version::Number(n)),
             RefSpec::Latest => match self.latest_number(agent, at)? {
-                Some(n) => Ok(Resolved::Version(n)),
+                Some(n) => Ok(Version::Number(n)),
                 None => Err(self.no_versions(agent)?),
             },
         }
@@ -300,14 +304,14 @@ impl Workspace {
 
     /// Loads one agent's configuration exactly: the draft (from `at`) or a published version.
     pub fn locate(&self, agent: &AgentId, reference: RefSpec, at: &DraftAt) -> Result<Located> {
-        match self.resolve_ref(agent, reference, at)? {
-            Resolved::Draft => {
+        match self.version_named(agent, reference, at)? {
+            Version::Draft => {
                 let source = self.drafts(at)?;
                 let bundle = bundle::load(source.as_ref(), agent)?;
                 let tree = git::tree_id(&self.repo, &bundle.files, false)?;
-                Ok(Located { agent: agent.clone(), version: Resolved::Draft, tree, tag: None, bundle })
+                Ok(Located { agent: agent.clone(), version: Version::Draft, tree, tag: None, bundle })
             }
-            Resolved::Version(n) => {
+            Version::Number(n) => {
                 let data = self.version(agent, n)?;
                 let tag = self.names.short(agent, n);
                 let bundle = match bundle::load(&self.version_source(agent, n, data.tree), agent) {
@@ -328,7 +332,7 @@ impl Workspace {
                 };
                 Ok(Located {
                     agent: agent.clone(),
-                    version: Resolved::Version(n),
+                    version: Version::Number(n),
                     tree: data.tree,
                     tag: Some(tag),
                     bundle,

@@ -39,7 +39,7 @@ struct DiffOutput<'a> {
 
 #[derive(serde::Serialize)]
 struct Side<'a> {
-    version: agentver::workspace::Resolved,
+    version: agentver::workspace::Version,
     tree: String,
     tag: Option<&'a str>,
 }

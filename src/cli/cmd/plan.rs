@@ -33,7 +33,7 @@ fn target_line(state: &ChannelView) -> String {
         let version = match (&t.version, pin.as_str()) {
             (_, _) if t.error.is_some() => format!("{pin} (cannot serve)"),
             (Some(v), "latest") => format!("latest → {v}"),
-            (Some(agentver::workspace::Resolved::Draft), _) => {
+            (Some(agentver::workspace::Version::Draft), _) => {
                 format!("draft ({})", t.tree.as_deref().map_or("?", |tree| &tree[..7]))
             }
             (Some(v), _) => v.to_string(),

@@ -1,7 +1,7 @@
 //! `agentver show <spec>`: the agent file as published, or the draft.
 
 use agentver::names::id::RefSpec;
-use agentver::workspace::Resolved;
+use agentver::workspace::Version;
 
 use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 
@@ -22,7 +22,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let reference = spec.reference_or(RefSpec::Latest);
     // A published file is printed as stored: no need to parse what was validated at publish.
     if !ui.json
-        && let Resolved::Version(n) = ws.resolve_ref(&spec.agent, reference, &draft_at(&args.rev))?
+        && let Version::Number(n) = ws.version_named(&spec.agent, reference, &draft_at(&args.rev))?
     {
         let bytes = ws.published_file(&spec.agent, n)?;
         ui.out().write_all(&bytes)?;
@@ -32,7 +32,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     if ui.json {
         ui.print_json(&located.shown())?;
     } else {
-        if located.version == Resolved::Draft {
+        if located.version == Version::Draft {
             for w in &located.bundle.warnings {
                 ui.warn(w);
             }
