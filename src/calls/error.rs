@@ -3,6 +3,9 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallsError {
+    /// A line of an imported file that is not a call record: nothing from the file is stored.
+    #[error("{file}:{line}: {problem}")]
+    BadRecord { file: String, line: usize, problem: String },
     /// No record of this call in the call store.
     #[error("no call '{call_id}' in the call store")]
     UnknownCall { call_id: String },

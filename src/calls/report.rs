@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::platforms::{self, Parsed};
 use super::stats::{self, Arm, Comparison, Srm};
 use super::store::{Filter, Location, Store};
-use super::{Callers, Record};
+use super::{Callers, Event, Record, Source};
 use crate::calls::CallsError;
 use crate::error::{Error, Result};
 use crate::format::FormatError;
@@ -202,6 +203,35 @@ pub fn replay(ws: &Workspace, store: &mut Store, call_id: &str) -> Result<Replay
     })?;
     let config = ws.config_in_tree(&agent, tree)?;
     Ok(Replay { call, config })
+}
+
+/// What `calls import` stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct Imported {
+    pub events: usize,
+    pub calls: usize,
+    pub ignored: usize,
+}
+
+/// Imports a JSON Lines file of `source`'s payloads (`file` names it in errors) into the store
+/// for `ws`. Every line is checked before anything is stored: a bad line stores nothing.
+pub fn import(ws: &Workspace, flag: Option<&str>, file: &str, text: &str, source: Source) -> Result<Imported> {
+    let callers = callers(ws)?;
+    let mut events: Vec<(Event, Option<String>)> = Vec::new();
+    let mut ignored = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |problem: String| CallsError::BadRecord { file: file.to_owned(), line: i + 1, problem };
+        let body: serde_json::Value = serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
+        match platforms::parse(source, &body, &callers).map_err(|e| at(e.0))? {
+            Parsed::Event(e) => events.push((*e, Some(line.to_owned()))),
+            Parsed::Ignored(_) => ignored += 1,
+        }
+    }
+    let merged = open(ws, flag)?.merge(&events, &super::now())?;
+    Ok(Imported { events: events.len(), calls: merged.len(), ignored })
 }
 
 /// Opens the store for `ws` (the default, or `flag`).

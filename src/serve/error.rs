@@ -140,7 +140,7 @@ fn calls_status(e: &CallsError) -> Status {
             (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
         }
         CallsError::Unattributed { .. } => (StatusCode::NOT_FOUND, "unattributed", None),
-        CallsError::BadTime { .. } | CallsError::NoSplit { .. } => BAD_REQUEST,
+        CallsError::BadTime { .. } | CallsError::NoSplit { .. } | CallsError::BadRecord { .. } => BAD_REQUEST,
         CallsError::VariantsNeedChannel => (
             StatusCode::BAD_REQUEST,
             "bad_request",

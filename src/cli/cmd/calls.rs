@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use agentver::calls::platforms::{self, Parsed};
+use agentver::calls::Source;
 use agentver::calls::report;
 use agentver::calls::store::Filter;
-use agentver::calls::{Event, Source};
 
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
@@ -138,13 +137,6 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     Ok(Outcome::Success)
 }
 
-#[derive(serde::Serialize)]
-struct Imported {
-    events: usize,
-    calls: usize,
-    ignored: usize,
-}
-
 fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
     let source = Source::parse(&args.source).filter(|s| *s != Source::Agentver).ok_or_else(|| {
         CliError::usage(
@@ -152,31 +144,15 @@ fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
             Some("generic, vapi, retell or elevenlabs".into()),
         )
     })?;
-    let ws = ui.workspace()?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| CliError::usage(format!("{}: {e}", args.file.display()), None))?;
-    let callers = report::callers(&ws)?;
-    // Every line is checked before anything is stored: a bad line stores nothing.
-    let mut events: Vec<(Event, Option<String>)> = Vec::new();
-    let mut ignored = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = |why: String| CliError::usage(format!("{}:{}: {why}", args.file.display(), i + 1), None);
-        let body: serde_json::Value = serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
-        match platforms::parse(source, &body, &callers).map_err(|e| at(e.0))? {
-            Parsed::Event(e) => events.push((*e, Some(line.to_owned()))),
-            Parsed::Ignored(_) => ignored += 1,
-        }
-    }
-    let mut store = report::open(&ws, args.calls.as_deref())?;
-    let merged = store.merge(&events, &agentver::calls::now())?;
-    let imported = Imported { events: events.len(), calls: merged.len(), ignored };
+    let file = args.file.display().to_string();
+    let imported = report::import(&ui.workspace()?, args.calls.as_deref(), &file, &text, source)?;
     if ui.json {
         ui.print_json(&imported)?;
     } else {
-        writeln!(ui.out(), "imported {} events into {} calls ({} ignored)", imported.events, imported.calls, ignored)?;
+        let (events, calls, ignored) = (imported.events, imported.calls, imported.ignored);
+        writeln!(ui.out(), "imported {events} events into {calls} calls ({ignored} ignored)")?;
     }
     Ok(Outcome::Success)
 }
