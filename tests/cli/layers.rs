@@ -1,7 +1,8 @@
 //! The layer rule, checked on the source tree: each layer names only the layers below it (see
 //! `LAYERS`); gix and the git program are used only in `src/git/`; `src/format/` reads no files;
 //! the server makes no git calls of its own; `impl Workspace` lives in one module; library error
-//! hints hold no command-line syntax. A violation names the file and line.
+//! hints hold no command-line syntax; no function runs over 80 lines. A violation names the file
+//! and line.
 
 use std::path::{Path, PathBuf};
 
@@ -193,4 +194,52 @@ fn the_workspace_type_is_extended_only_in_its_own_module() {
     let outside: Vec<PathBuf> = files.into_iter().filter(|f| !f.starts_with(src.join("workspace"))).collect();
     let found = violations(&outside, |code| code.contains("impl Workspace"));
     assert!(found.is_empty(), "impl Workspace outside src/workspace/:\n{}", found.join("\n"));
+}
+
+/// Lines from each `fn` line to its closing brace at the same indent (one-line and bodiless
+/// functions are skipped), as (file:line, name, length).
+fn function_lengths(file: &Path) -> Vec<(String, String, usize)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let signature = trimmed.trim_start_matches("pub(crate) ").trim_start_matches("pub(super) ");
+        let signature = signature.trim_start_matches("pub ").trim_start_matches("async ");
+        let Some(rest) = signature.strip_prefix("fn ") else { continue };
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let Some(open) = lines[i..].iter().position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        if lines[i + open].trim_end().ends_with(';') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + open..].iter().position(|l| *l == close) {
+            found.push((format!("{}:{}", file.display(), i + 1), name, open + end + 1));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines() {
+    // The one exception is a table of cases, which reads best whole.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let long: Vec<String> = files
+        .iter()
+        .flat_map(|f| function_lengths(f))
+        .filter(|(at, name, n)| *n > 80 && !(at.contains("bad_input.rs") && name == "cases"))
+        .map(|(at, name, n)| format!("{at}: fn {name} is {n} lines"))
+        .collect();
+    assert!(long.is_empty(), "functions over 80 lines:\n{}", long.join("\n"));
+    // The measure itself works: the table of cases is seen as long.
+    let cases = function_lengths(&root.join("tests/cli/bad_input.rs"));
+    assert!(cases.iter().any(|(_, name, n)| name == "cases" && *n > 80), "{cases:?}");
 }

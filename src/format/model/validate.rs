@@ -90,151 +90,188 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks `node` against `shape`: one line per kind of value, each kind's check below.
     pub fn value(&mut self, node: &Node, path: &str, shape: &'static Shape) {
         match shape {
-            Shape::Text => {
-                if node.as_str().is_none() {
-                    self.expected(node, path, "a string");
-                }
-            }
-            Shape::Word => match node.as_str() {
-                Some(s) if !s.trim().is_empty() => {}
-                Some(_) => self.error(node.line, node.col, format!("{path}: must not be empty"), None),
-                None => self.expected(node, path, "a string"),
-            },
-            Shape::Name => match node.as_str() {
-                Some(s) => {
-                    if let Some(problem) = id_problem(s) {
-                        self.error(
-                            node.line,
-                            node.col,
-                            format!("{path}: '{}' is not a valid name: it {problem}", s.escape_debug()),
-                            Some("names match [a-z0-9][a-z0-9_-]{0,62}".to_owned()),
-                        );
-                    }
-                }
-                None => self.expected(node, path, "a name"),
-            },
-            Shape::Choice(choices) => match node.as_str() {
-                Some(s) if choices.contains(&s) => {}
-                Some(s) => {
-                    let hint = closest(s, choices.iter().copied())
-                        .map(|c| format!("did you mean '{c}'?"))
-                        .unwrap_or_else(|| format!("expected one of: {}", choices.join(", ")));
-                    self.error(
-                        node.line,
-                        node.col,
-                        format!("{path}: '{}' is not one of {}", s.escape_debug(), choices.join(", ")),
-                        Some(hint),
-                    );
-                }
-                None => self.expected(node, path, &format!("one of {}", choices.join(", "))),
-            },
-            Shape::Int { min, max } => match node.value {
-                Value::Int(i) if (*min..=*max).contains(&i) => {}
-                Value::Int(i) => {
-                    self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
-                }
-                Value::BigInt(ref i) => {
-                    self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
-                }
-                _ => self.expected(node, path, "an integer"),
-            },
-            Shape::Number { min, max } => {
-                let n = match node.value {
-                    Value::Int(i) => i as f64,
-                    Value::Float(f) => f,
-                    Value::BigInt(_) => f64::INFINITY,
-                    _ => return self.expected(node, path, "a number"),
-                };
-                if !(n >= *min && n <= *max) {
-                    self.error(node.line, node.col, format!("{path}: {n} is out of range {min}..={max}"), None);
-                }
-            }
-            Shape::Bool => {
-                if !matches!(node.value, Value::Bool(_)) {
-                    self.expected(node, path, "true or false");
-                }
-            }
-            Shape::Scalar => match node.value {
-                Value::Str(_) | Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => {}
-                Value::Float(f) if f.is_finite() => {}
-                _ => self.expected(node, path, "a string, number or boolean"),
-            },
-            Shape::Language => match node.as_str() {
-                Some(s) if is_language_tag(s) => {}
-                Some(s) => self.error(
-                    node.line,
-                    node.col,
-                    format!("{path}: '{}' is not a BCP 47 language tag", s.escape_debug()),
-                    Some("write it like en-US, en-GB, es or pt-BR".to_owned()),
-                ),
-                None => self.expected(node, path, "a language tag such as en-US"),
-            },
-            Shape::Url => match node.as_str() {
-                Some(s)
-                    if (s.starts_with("https://") || s.starts_with("http://")) && !s.contains(char::is_whitespace) => {}
-                Some(s) => self.error(
-                    node.line,
-                    node.col,
-                    format!("{path}: '{}' is not an http(s) URL", s.escape_debug()),
-                    None,
-                ),
-                None => self.expected(node, path, "a URL"),
-            },
-            Shape::Phone => match node.as_str() {
-                Some(s) if is_e164(s) => {}
-                Some(s) => self.error(
-                    node.line,
-                    node.col,
-                    format!("{path}: '{}' is not an E.164 phone number", s.escape_debug()),
-                    Some("write it like \"+14155550100\"".to_owned()),
-                ),
-                None if matches!(node.value, Value::Int(_)) => self.error(
-                    node.line,
-                    node.col,
-                    format!("{path}: phone numbers must be quoted strings"),
-                    Some("write it like \"+14155550100\" (quoted, with the +)".to_owned()),
-                ),
-                None => self.expected(node, path, "an E.164 phone number"),
-            },
+            Shape::Text => self.text(node, path),
+            Shape::Word => self.word(node, path),
+            Shape::Name => self.name(node, path),
+            Shape::Choice(choices) => self.choice(node, path, choices),
+            Shape::Int { min, max } => self.int(node, path, *min, *max),
+            Shape::Number { min, max } => self.number(node, path, *min, *max),
+            Shape::Bool => self.boolean(node, path),
+            Shape::Scalar => self.scalar(node, path),
+            Shape::Language => self.language(node, path),
+            Shape::Url => self.url(node, path),
+            Shape::Phone => self.phone(node, path),
             Shape::Object(fields) => self.object(node, path, fields, true),
-            Shape::List(item) => match node.as_seq() {
-                Some(items) => {
-                    for (i, child) in items.iter().enumerate() {
-                        self.value(child, &format!("{path}[{i}]"), item);
-                    }
-                }
-                None => self.expected(node, path, "a list"),
-            },
-            Shape::Dict(value) => match node.as_map() {
-                Some(entries) => {
-                    for (key, child) in entries {
-                        if !is_identifier(&key.name) {
-                            self.error(
-                                key.line,
-                                key.col,
-                                format!("{path}: '{}' is not a valid variable name", key.name.escape_debug()),
-                                Some(
-                                    "variable names are letters, digits and '_', not starting with a digit".to_owned(),
-                                ),
-                            );
-                        }
-                        self.value(child, &join(path, &key.name), value);
-                    }
-                }
-                None => self.expected(node, path, "a mapping"),
-            },
-            Shape::AnyMapping => {
-                if node.as_map().is_none() {
-                    self.expected(node, path, "a mapping");
-                }
+            Shape::List(item) => self.list(node, path, item),
+            Shape::Dict(value) => self.dict(node, path, value),
+            Shape::AnyMapping => self.any_mapping(node, path),
+            Shape::ToolUse => self.tool_use(node, path),
+        }
+    }
+
+    fn text(&mut self, node: &Node, path: &str) {
+        if node.as_str().is_none() {
+            self.expected(node, path, "a string");
+        }
+    }
+
+    fn word(&mut self, node: &Node, path: &str) {
+        match node.as_str() {
+            Some(s) if !s.trim().is_empty() => {}
+            Some(_) => self.error(node.line, node.col, format!("{path}: must not be empty"), None),
+            None => self.expected(node, path, "a string"),
+        }
+    }
+
+    fn name(&mut self, node: &Node, path: &str) {
+        let Some(s) = node.as_str() else { return self.expected(node, path, "a name") };
+        if let Some(problem) = id_problem(s) {
+            self.error(
+                node.line,
+                node.col,
+                format!("{path}: '{}' is not a valid name: it {problem}", s.escape_debug()),
+                Some("names match [a-z0-9][a-z0-9_-]{0,62}".to_owned()),
+            );
+        }
+    }
+
+    fn choice(&mut self, node: &Node, path: &str, choices: &[&str]) {
+        match node.as_str() {
+            Some(s) if choices.contains(&s) => {}
+            Some(s) => {
+                let hint = closest(s, choices.iter().copied())
+                    .map(|c| format!("did you mean '{c}'?"))
+                    .unwrap_or_else(|| format!("expected one of: {}", choices.join(", ")));
+                self.error(
+                    node.line,
+                    node.col,
+                    format!("{path}: '{}' is not one of {}", s.escape_debug(), choices.join(", ")),
+                    Some(hint),
+                );
             }
-            Shape::ToolUse => match &node.value {
-                Value::Str(_) => self.value(node, path, &Shape::Name),
-                Value::Map(_) => self.object(node, path, TOOL, false),
-                _ => self.expected(node, path, "a tool name or an inline tool mapping"),
-            },
+            None => self.expected(node, path, &format!("one of {}", choices.join(", "))),
+        }
+    }
+
+    fn int(&mut self, node: &Node, path: &str, min: i64, max: i64) {
+        match node.value {
+            Value::Int(i) if (min..=max).contains(&i) => {}
+            Value::Int(i) => {
+                self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
+            }
+            Value::BigInt(ref i) => {
+                self.error(node.line, node.col, format!("{path}: {i} is out of range {min}..={max}"), None)
+            }
+            _ => self.expected(node, path, "an integer"),
+        }
+    }
+
+    fn number(&mut self, node: &Node, path: &str, min: f64, max: f64) {
+        let n = match node.value {
+            Value::Int(i) => i as f64,
+            Value::Float(f) => f,
+            Value::BigInt(_) => f64::INFINITY,
+            _ => return self.expected(node, path, "a number"),
+        };
+        if !(n >= min && n <= max) {
+            self.error(node.line, node.col, format!("{path}: {n} is out of range {min}..={max}"), None);
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) {
+        if !matches!(node.value, Value::Bool(_)) {
+            self.expected(node, path, "true or false");
+        }
+    }
+
+    fn scalar(&mut self, node: &Node, path: &str) {
+        match node.value {
+            Value::Str(_) | Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => {}
+            Value::Float(f) if f.is_finite() => {}
+            _ => self.expected(node, path, "a string, number or boolean"),
+        }
+    }
+
+    fn language(&mut self, node: &Node, path: &str) {
+        match node.as_str() {
+            Some(s) if is_language_tag(s) => {}
+            Some(s) => self.error(
+                node.line,
+                node.col,
+                format!("{path}: '{}' is not a BCP 47 language tag", s.escape_debug()),
+                Some("write it like en-US, en-GB, es or pt-BR".to_owned()),
+            ),
+            None => self.expected(node, path, "a language tag such as en-US"),
+        }
+    }
+
+    fn url(&mut self, node: &Node, path: &str) {
+        match node.as_str() {
+            Some(s) if (s.starts_with("https://") || s.starts_with("http://")) && !s.contains(char::is_whitespace) => {}
+            Some(s) => {
+                self.error(node.line, node.col, format!("{path}: '{}' is not an http(s) URL", s.escape_debug()), None)
+            }
+            None => self.expected(node, path, "a URL"),
+        }
+    }
+
+    fn phone(&mut self, node: &Node, path: &str) {
+        match node.as_str() {
+            Some(s) if is_e164(s) => {}
+            Some(s) => self.error(
+                node.line,
+                node.col,
+                format!("{path}: '{}' is not an E.164 phone number", s.escape_debug()),
+                Some("write it like \"+14155550100\"".to_owned()),
+            ),
+            None if matches!(node.value, Value::Int(_)) => self.error(
+                node.line,
+                node.col,
+                format!("{path}: phone numbers must be quoted strings"),
+                Some("write it like \"+14155550100\" (quoted, with the +)".to_owned()),
+            ),
+            None => self.expected(node, path, "an E.164 phone number"),
+        }
+    }
+
+    fn list(&mut self, node: &Node, path: &str, item: &'static Shape) {
+        let Some(items) = node.as_seq() else { return self.expected(node, path, "a list") };
+        for (i, child) in items.iter().enumerate() {
+            self.value(child, &format!("{path}[{i}]"), item);
+        }
+    }
+
+    /// A mapping of variable names to values of one shape (`{{var}}` defaults).
+    fn dict(&mut self, node: &Node, path: &str, value: &'static Shape) {
+        let Some(entries) = node.as_map() else { return self.expected(node, path, "a mapping") };
+        for (key, child) in entries {
+            if !is_identifier(&key.name) {
+                self.error(
+                    key.line,
+                    key.col,
+                    format!("{path}: '{}' is not a valid variable name", key.name.escape_debug()),
+                    Some("variable names are letters, digits and '_', not starting with a digit".to_owned()),
+                );
+            }
+            self.value(child, &join(path, &key.name), value);
+        }
+    }
+
+    fn any_mapping(&mut self, node: &Node, path: &str) {
+        if node.as_map().is_none() {
+            self.expected(node, path, "a mapping");
+        }
+    }
+
+    /// A tool is linked by name or defined inline.
+    fn tool_use(&mut self, node: &Node, path: &str) {
+        match &node.value {
+            Value::Str(_) => self.name(node, path),
+            Value::Map(_) => self.object(node, path, TOOL, false),
+            _ => self.expected(node, path, "a tool name or an inline tool mapping"),
         }
     }
 }
