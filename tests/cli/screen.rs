@@ -20,6 +20,11 @@ pub fn screen(env: &TestEnv, args: &[&str]) -> String {
         run.stdout,
         run.stderr
     );
+    filtered(env, &text)
+}
+
+/// `text` with the temporary folder, date-times and ids filtered, as in every screen.
+pub fn filtered(env: &TestEnv, text: &str) -> String {
     let tmp = env.root.parent().unwrap().display().to_string();
     hashes(&dates(&text.replace(&tmp, "[TMP]")))
 }

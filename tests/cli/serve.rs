@@ -612,4 +612,30 @@ fn screens() {
     let env = screen::published();
     snap!(env, "serve_public_without_token", "serve", "--listen", "0.0.0.0:0");
     snap!(env, "serve_bad_interval", "serve", "--interval", "0");
+
+    // What a runtime sees: each route's status, revision header and JSON body, filtered.
+    let server = Server::ready(&env, &[]);
+    let exchange = |method: &str, path: &str, reply: Reply| {
+        let body = match serde_json::from_str::<Value>(&reply.body) {
+            Ok(json) => serde_json::to_string_pretty(&json).unwrap(),
+            Err(_) => reply.body.clone(),
+        };
+        let revision = reply.revision.as_deref().unwrap_or("-");
+        screen::filtered(
+            &env,
+            &format!("{method} {path}\nstatus: {}\nagentver-revision: {revision}\n{body}\n", reply.status),
+        )
+    };
+    for (name, path) in [
+        ("serve_resolve_split", "/v1/resolve?channel=%2B14155550199&caller=%2B15550001111"),
+        ("serve_channels", "/v1/channels"),
+        ("serve_versions", "/v1/agents/support/versions"),
+        ("serve_unknown_channel", "/v1/resolve?channel=nowhere"),
+    ] {
+        insta::assert_snapshot!(name, exchange("GET", path, server.get(path)));
+    }
+    let posted = server.post("/v1/resolve", r#"{"channel": "+14155550100", "call_id": "c-1"}"#);
+    insta::assert_snapshot!("serve_resolve_post", exchange("POST", "/v1/resolve", posted));
+    let unauthorized = server.get_as("/v1/channels", None);
+    insta::assert_snapshot!("serve_unauthorized", exchange("GET", "/v1/channels (no token)", unauthorized));
 }
