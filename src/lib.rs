@@ -11,7 +11,7 @@
 //! - [`fsutil`]: atomic file replacement (stage, then rename) and its [`fsutil::IoError`]
 //! - [`format`](mod@format): bytes into data and diagnostics — byte-level text limits, the spanned
 //!   YAML reader, the agent/tool/workflow schema and its validation, `agentver.toml`,
-//!   `channels.toml` (read, edit), the secret scanner, structured diffs; errors are
+//!   `channels.toml` (read, edit, one-section scan), the secret scanner, structured diffs; errors are
 //!   [`format::FormatError`] (*enforced*: no file access, nothing from git)
 //! - [`git`]: the only user of gix and of the git program (*enforced*) — opening the repository
 //!   as git would (`repo`), objects, version refs and their all-or-nothing transactions, creating
