@@ -17,6 +17,22 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The Rust files under `rel` (a folder or one file, relative to the package), leaving out those
+/// under any of the folders in `except` (relative to `rel`). Fails when there are none: a check
+/// over no files would pass silently.
+fn sources(rel: &str, except: &[&str]) -> Vec<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let mut files = Vec::new();
+    if path.is_file() {
+        files.push(path.clone());
+    } else {
+        rust_files(&path, &mut files);
+    }
+    files.retain(|f| !except.iter().any(|e| f.starts_with(path.join(e))));
+    assert!(!files.is_empty(), "no Rust files under {rel}");
+    files
+}
+
 /// (file, line number, line) for every line of `files` that `bad` flags, outside comments.
 fn violations(files: &[PathBuf], bad: impl Fn(&str) -> bool) -> Vec<String> {
     let mut found = Vec::new();
@@ -34,11 +50,8 @@ fn violations(files: &[PathBuf], bad: impl Fn(&str) -> bool) -> Vec<String> {
 
 #[test]
 fn gix_is_used_only_in_the_git_layer() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    assert!(files.len() > 30, "the source tree was not found: {}", src.display());
-    let outside: Vec<PathBuf> = files.into_iter().filter(|f| !f.starts_with(src.join("git"))).collect();
+    let outside = sources("src", &["git"]);
+    assert!(outside.len() > 30, "the source tree was not found");
     let found = violations(&outside, |code| code.contains("gix::") || code.contains("use gix"));
     assert!(found.is_empty(), "gix outside src/git/:\n{}", found.join("\n"));
 }
@@ -47,11 +60,9 @@ fn gix_is_used_only_in_the_git_layer() {
 fn the_git_program_is_run_only_from_the_git_layer() {
     // push and fetch need the git program (gix cannot push); it is run from src/git/remote.rs
     // alone, where remote names are checked and `--` ends the options.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let outside: Vec<PathBuf> = files.into_iter().filter(|f| !f.starts_with(src.join("git"))).collect();
-    let found = violations(&outside, |code| code.contains("Command::new") || code.contains("process::Command"));
+    let found = violations(&sources("src", &["git"]), |code| {
+        code.contains("Command::new") || code.contains("process::Command")
+    });
     assert!(found.is_empty(), "a program run outside src/git/:\n{}", found.join("\n"));
 }
 
@@ -74,15 +85,7 @@ fn uses_outside(code: &str, allowed: &[&str]) -> bool {
 
 /// Every line of `src/<layer>` (a folder, or one file) that names a crate module outside `allowed`.
 fn reaches_above(layer: &str, allowed: &[&str]) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer);
-    let mut files = Vec::new();
-    if path.is_file() {
-        files.push(path);
-    } else {
-        rust_files(&path, &mut files);
-    }
-    assert!(!files.is_empty(), "src/{layer} was not found");
-    violations(&files, |code| uses_outside(code, allowed))
+    violations(&sources(&format!("src/{layer}"), &[]), |code| uses_outside(code, allowed))
 }
 
 /// The layer rule: what each part of the library (and the command line, which names the library
@@ -133,10 +136,7 @@ fn the_layer_check_catches_a_violation() {
 fn formats_touch_no_files_and_no_git() {
     // Bytes in, data and diagnostics out: nothing from git (a pinned tree is names' TreeId).
     let mut found = reaches_above("format", &["format", "names"]);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/format");
-    let mut files = Vec::new();
-    rust_files(&dir, &mut files);
-    found.extend(violations(&files, |code| code.contains("std::fs::")));
+    found.extend(violations(&sources("src/format", &[]), |code| code.contains("std::fs::")));
     assert!(found.is_empty(), "src/format/ reaches files or git:\n{}", found.join("\n"));
 }
 
@@ -144,11 +144,7 @@ fn formats_touch_no_files_and_no_git() {
 fn the_server_makes_no_git_calls_of_its_own() {
     // Snapshots are built through the workspace; the server takes nothing from git but the
     // object id type, and runs no program.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/serve");
-    let mut files = Vec::new();
-    rust_files(&dir, &mut files);
-    assert!(!files.is_empty(), "src/serve/ was not found");
-    let found = violations(&files, |code| {
+    let found = violations(&sources("src/serve", &[]), |code| {
         code.match_indices("crate::git::").any(|(at, _)| !code[at..].starts_with("crate::git::ObjectId"))
             || code.contains("std::process")
             || code.contains("std::fs::")
@@ -161,11 +157,7 @@ fn the_server_makes_no_git_calls_of_its_own() {
 fn library_errors_carry_no_command_line_syntax() {
     // What to type is the CLI's business (src/cli/error.rs); the library's errors say what is
     // wrong. Check findings (diagnostics) are reports, not errors, and may name a command.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let library: Vec<PathBuf> =
-        files.into_iter().filter(|f| !f.starts_with(src.join("cli")) && !f.starts_with(src.join("serve"))).collect();
+    let library = sources("src", &["cli", "serve"]);
     // A hint may span lines: look at the three that follow it too.
     let mut found = Vec::new();
     for file in &library {
@@ -188,11 +180,7 @@ fn library_errors_carry_no_command_line_syntax() {
 #[test]
 fn the_workspace_type_is_extended_only_in_its_own_module() {
     // Commands are free functions over a &Workspace (src/ops/), not methods spread over files.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let outside: Vec<PathBuf> = files.into_iter().filter(|f| !f.starts_with(src.join("workspace"))).collect();
-    let found = violations(&outside, |code| code.contains("impl Workspace"));
+    let found = violations(&sources("src", &["workspace"]), |code| code.contains("impl Workspace"));
     assert!(found.is_empty(), "impl Workspace outside src/workspace/:\n{}", found.join("\n"));
 }
 
@@ -227,11 +215,7 @@ fn function_lengths(file: &Path) -> Vec<(String, String, usize)> {
 #[test]
 fn no_function_is_longer_than_80_lines() {
     // The one exception is a table of cases, which reads best whole.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["src", "tests", "benches", "examples"] {
-        rust_files(&root.join(dir), &mut files);
-    }
+    let files: Vec<PathBuf> = ["src", "tests", "benches", "examples"].iter().flat_map(|d| sources(d, &[])).collect();
     let long: Vec<String> = files
         .iter()
         .flat_map(|f| function_lengths(f))
@@ -240,6 +224,6 @@ fn no_function_is_longer_than_80_lines() {
         .collect();
     assert!(long.is_empty(), "functions over 80 lines:\n{}", long.join("\n"));
     // The measure itself works: the table of cases is seen as long.
-    let cases = function_lengths(&root.join("tests/cli/bad_input.rs"));
+    let cases = function_lengths(&sources("tests/cli/bad_input.rs", &[])[0]);
     assert!(cases.iter().any(|(_, name, n)| name == "cases" && *n > 80), "{cases:?}");
 }
