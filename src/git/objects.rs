@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use gix::bstr::{BString, ByteSlice};
 use gix::objs::tree::{Entry, EntryKind};
 
-use super::error::{GitContext, git};
-use super::error::{GitError, Result};
+use super::error::{GitContext, GitError, Result, git};
 use super::{Files, ObjectId, Repository};
 use crate::names::tagmessage::TagMessage;
 use crate::names::treeid::TreeId;

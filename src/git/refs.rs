@@ -3,8 +3,7 @@
 
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
-use super::error::{GitContext, chain, git};
-use super::error::{GitError, Result};
+use super::error::{GitContext, GitError, Result, chain, git};
 use super::{ObjectId, Repository};
 use crate::names::id::AgentId;
 use crate::names::tagname::TagNames;

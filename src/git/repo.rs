@@ -1,7 +1,6 @@
 //! Opening the repository as git would, revisions, and commit ancestry.
 
-use super::error::{GitError, Result};
-use super::error::{chain, git};
+use super::error::{GitError, Result, chain, git};
 use super::{ObjectId, Repository};
 
 /// Opens the repository `start` is in, as git would: `GIT_DIR` and `GIT_WORK_TREE` are honoured,

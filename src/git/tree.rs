@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use super::error::{GitContext, git};
-use super::error::{GitError, Result};
+use super::error::{GitContext, GitError, Result, git};
 use super::{ObjectId, Repository};
 
 /// What a tree entry is, as far as agentver cares.

@@ -4,8 +4,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use gix::refs::transaction::RefEdit;
 
-use super::error::{GitError, Result};
-use super::error::{chain, git};
+use super::error::{GitError, Result, chain, git};
 use super::identity::Identity;
 use super::objects::{TagData, read_tag, write_version_objects};
 use super::refs::{

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, FormatError, Result};
 use crate::format::channels::{self, Pin};
 use crate::format::diagnostic::{Diagnostic, Severity};
 use crate::format::model::{self, ToolUse};
@@ -33,7 +33,7 @@ impl CheckReport {
 fn read(source: &dyn Source, path: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
     match source.read(path) {
         Ok(bytes) => bytes,
-        Err(crate::Error::Format(crate::error::FormatError::Invalid(d))) => {
+        Err(Error::Format(FormatError::Invalid(d))) => {
             problems.push(*d);
             None
         }
@@ -48,7 +48,7 @@ fn read(source: &dyn Source, path: &str, problems: &mut Vec<Diagnostic>) -> Opti
 fn list(source: &dyn Source, dir: &str, problems: &mut Vec<Diagnostic>) -> Result<Vec<String>> {
     match source.list(dir) {
         Ok(names) => Ok(names),
-        Err(crate::Error::Format(crate::error::FormatError::Invalid(d))) => {
+        Err(Error::Format(FormatError::Invalid(d))) => {
             problems.push(*d);
             Ok(Vec::new())
         }
@@ -219,7 +219,7 @@ pub fn check(ws: &Workspace, at: &DraftAt) -> Result<CheckReport> {
             problems.extend(ds);
             Some(valid)
         }
-        Err(crate::Error::Format(crate::error::FormatError::Invalid(d))) => {
+        Err(Error::Format(FormatError::Invalid(d))) => {
             problems.push(*d);
             None
         }

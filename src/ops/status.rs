@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result, WorkspaceError};
 use crate::ops::log::DraftState;
 use crate::workspace::{DraftAt, Workspace};
 
@@ -35,7 +35,7 @@ pub fn status(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
         let latest = ws.latest(&id)?;
         let draft = match crate::ops::log::draft_info(ws, &id, latest.as_ref().map(|(_, d)| d.tree), at) {
             // A tag folder with no version in it and no draft: nothing to report.
-            Err(crate::Error::Workspace(crate::error::WorkspaceError::UnknownAgent { .. })) => continue,
+            Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) => continue,
             other => other?,
         };
         let channels = routes.remove(id.as_str()).unwrap_or_default();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result, WorkspaceError};
 use crate::format::channels::Pin;
 use crate::git::ObjectId;
 use crate::git::{self, TagData};
@@ -161,7 +161,7 @@ fn audit_tag_objects(
                     ));
                 }
             }
-            Err(crate::Error::Workspace(crate::error::WorkspaceError::UnknownAgent { .. })) => {
+            Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) => {
                 problem(format!("its tree holds no {}", agent.draft_path()))
             }
             Err(e) => problem(format!("its snapshot does not validate: {e}")),

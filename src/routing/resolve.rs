@@ -421,9 +421,11 @@ impl Resolver {
             None => self.load(&target.agent, want).map_err(|e| match (e, override_version) {
                 // What the channel names does not exist: the fault is in channels.toml, at its line.
                 (
-                    e @ (Error::Workspace(WorkspaceError::VersionNotFound { .. })
-                    | Error::Workspace(WorkspaceError::NoVersions { .. })
-                    | Error::Workspace(WorkspaceError::UnknownAgent { .. })),
+                    e @ Error::Workspace(
+                        WorkspaceError::VersionNotFound { .. }
+                        | WorkspaceError::NoVersions { .. }
+                        | WorkspaceError::UnknownAgent { .. },
+                    ),
                     None,
                 ) => {
                     let file = match &self.at {
