@@ -1,7 +1,9 @@
 //! Atomic file replacement: write a temporary file beside the target, then rename it over.
 //!
 //! Several files are staged first and renamed only once every one of them has been written, so a
-//! failure while writing leaves every target as it was.
+//! failure while writing leaves every target as it was. A new file gets the permissions any
+//! program's new file gets (0666 less the umask), a replaced one keeps its own; agentver's private
+//! files (the call store, the caller key, the spool) are created for their owner alone.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,20 +41,22 @@ fn temp_prefix(name: &str) -> String {
 impl Staged {
     /// Writes `bytes` to a temporary file in the target's folder, creating the folder if needed.
     pub fn write(target: &Path, bytes: &[u8]) -> Result<Self> {
-        Self::stage(target, bytes, true)
+        Self::stage(target, bytes, true, Access::Shared)
     }
 
     /// [`Staged::write`]; `durable` waits for the disk before returning.
-    fn stage(target: &Path, bytes: &[u8], durable: bool) -> Result<Self> {
+    fn stage(target: &Path, bytes: &[u8], durable: bool, access: Access) -> Result<Self> {
         let dir = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| IoError::new(dir, e))?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         clear_dead_temps(dir, &name);
-        let mut temp = tempfile::Builder::new()
-            .prefix(&temp_prefix(&name))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| IoError::new(dir, e))?;
+        let prefix = temp_prefix(&name);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Without this the staged file's 0600 would become the new file's mode.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(access.mode()));
+        let mut temp = builder.tempfile_in(dir).map_err(|e| IoError::new(dir, e))?;
         temp.write_all(bytes).map_err(|e| IoError::new(temp.path(), e))?;
         if durable {
             temp.as_file().sync_all().map_err(|e| IoError::new(temp.path(), e))?;
@@ -98,6 +102,60 @@ fn process_alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
+/// Who may read a file agentver creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// As any new file: 0666 less the umask.
+    Shared,
+    /// The owner alone: 0600.
+    Private,
+}
+
+impl Access {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    fn mode(self) -> u32 {
+        match self {
+            Access::Shared => 0o666,
+            Access::Private => 0o600,
+        }
+    }
+}
+
+/// Creates `dir` and its parents, the last one for its owner alone (0700) if it is new.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| IoError::new(dir, e))
+}
+
+/// Makes sure `path` exists and only its owner can read it: created empty 0600 when missing;
+/// an existing file others can read (and its SQLite `-wal` and `-shm` beside it) is narrowed to
+/// 0600.
+pub fn touch_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| IoError::new(path, e))?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| IoError::new(&file, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Replaces one file atomically.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     Staged::write(target, bytes)?.commit()
@@ -107,15 +165,24 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
 /// waiting for the disk: readers see old or new, and after a power loss the file may be old, which
 /// its users tolerate. Saves the fsync that [`write_atomic`] pays for people's files.
 pub fn write_quick(target: &Path, bytes: &[u8]) -> Result<()> {
-    Staged::stage(target, bytes, false)?.commit()
+    Staged::stage(target, bytes, false, Access::Shared)?.commit()
 }
 
 /// Creates a file only when nothing exists at `target`; returns false when something does.
 pub fn create_new(target: &Path, bytes: &[u8]) -> Result<bool> {
+    create_new_as(target, bytes, Access::Shared)
+}
+
+/// [`create_new`] for a file only its owner may read (a key).
+pub fn create_new_private(target: &Path, bytes: &[u8]) -> Result<bool> {
+    create_new_as(target, bytes, Access::Private)
+}
+
+fn create_new_as(target: &Path, bytes: &[u8], access: Access) -> Result<bool> {
     if std::fs::symlink_metadata(target).is_ok() {
         return Ok(false);
     }
-    let staged = Staged::write(target, bytes)?;
+    let staged = Staged::stage(target, bytes, true, access)?;
     // Linked into place only if nothing is there, so an existing file is never replaced.
     match staged.temp.persist_noclobber(target) {
         Ok(_) => Ok(true),
@@ -152,6 +219,31 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
         assert_eq!(left, [format!(".y.agentver-{}.tmp", std::process::id()), "x".to_owned()]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_follow_the_umask_and_private_ones_stay_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // What the kernel gives any new file here (0666 less this process's umask).
+        let probe = dir.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let shared = dir.path().join("shared");
+        write_atomic(&shared, b"x").unwrap();
+        assert_eq!(mode(&shared), mode(&probe), "a new file gets what any program's new file gets");
+        assert!(create_new(&dir.path().join("new"), b"x").unwrap());
+        assert_eq!(mode(&dir.path().join("new")), mode(&probe));
+        let key = dir.path().join("key");
+        assert!(create_new_private(&key, b"k").unwrap());
+        assert_eq!(mode(&key), 0o600);
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&shared, b"y").unwrap();
+        assert_eq!(mode(&shared), 0o640, "a replaced file keeps its mode");
+        std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o644)).unwrap();
+        touch_private(&probe).unwrap();
+        assert_eq!(mode(&probe), 0o600);
     }
 
     #[test]

@@ -1,20 +1,27 @@
 //! What the `calls`, `stats` and `replay` commands (and the server's routes for them) answer,
-//! built once here so the CLI and the server give the same JSON.
+//! built once here so the CLI and the server give the same JSON; and `calls import`.
+//!
+//! What the answers need to know about agents (their versions, latest, a split's weights, which
+//! trees served) comes through [`Catalog`] and [`Known`]: the repository for a command
+//! ([`RepoCatalog`]), the served snapshot for the server.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::platforms::{self, Parsed};
+use super::attribution::Known;
+use super::ingest::{self, Outcome};
 use super::stats::{self, Arm, Comparison, Srm};
-use super::store::{Filter, Location, Store};
-use super::{Callers, Event, Record, Source};
-use crate::calls::CallsError;
+use super::store::{Counts, Filter, Location, Store};
+use super::{Attribution, Callers, CallsError, Event, Privacy, Record, Source};
 use crate::error::{Error, Result};
 use crate::format::FormatError;
-use crate::format::channels::Route;
-use crate::names::id::AgentId;
-use crate::workspace::{DraftAt, Workspace};
+use crate::format::channels::{Channels, Route};
+use crate::names::id::{AgentId, RefSpec};
+use crate::workspace::{DraftAt, Workspace, WorkspaceError};
 
 /// The store a workspace uses: `--calls` if given, else `[calls] store`, else SQLite in the git
 /// directory.
@@ -25,9 +32,14 @@ pub fn location(ws: &Workspace, flag: Option<&str>) -> Result<Location> {
     }
 }
 
+/// Where a server spools its decisions: beside the default store, in the git directory.
+pub fn spool_dir(ws: &Workspace) -> std::path::PathBuf {
+    ws.repo().common_dir().join("agentver/spool")
+}
+
 /// How callers' numbers are kept: as given with `keep_caller_numbers = true`, else hashed with
 /// the key in `AGENTVER_CALLER_KEY` (what several servers sharing a store must agree on) or in
-/// `.git/agentver/caller-key` (created once, 32 random bytes).
+/// `.git/agentver/caller-key` (created once, 32 random bytes, readable by its owner alone).
 pub fn callers(ws: &Workspace) -> Result<Callers> {
     use sha2::{Digest, Sha256};
     if ws.config().calls.keep_caller_numbers {
@@ -46,11 +58,11 @@ pub fn callers(ws: &Workspace) -> Result<Callers> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut key))
         .map_err(|e| Error::io("/dev/urandom", e))?;
-    // Created once; if another process won the race, its key is the key.
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        crate::fsutil::create_private_dir(dir)?;
     }
-    match crate::fsutil::create_new(&path, &key)? {
+    // Created once; if another process won the race, its key is the key.
+    match crate::fsutil::create_new_private(&path, &key)? {
         true => Ok(Callers::Hash(key)),
         false => {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -64,6 +76,130 @@ pub fn callers(ws: &Workspace) -> Result<Callers> {
     }
 }
 
+/// What the store may keep, as the workspace configures it.
+pub fn privacy(ws: &Workspace) -> Result<Privacy> {
+    Ok(Privacy { callers: callers(ws)?, keep_transcripts: ws.config().calls.keep_transcripts })
+}
+
+/// Opens the store for `ws` (the default, or `flag`).
+pub fn open(ws: &Workspace, flag: Option<&str>) -> Result<Store> {
+    Store::open(&location(ws, flag)?, &privacy(ws)?)
+}
+
+/// What statistics need to know about agents and channels.
+pub trait Catalog {
+    /// The agent's published version numbers, oldest first; `UnknownAgent` when it has neither a
+    /// draft nor a version.
+    fn versions(&self, agent: &AgentId) -> Result<Vec<u64>>;
+    /// Its latest version as served.
+    fn latest(&self, agent: &AgentId) -> Result<Option<u64>>;
+    /// The split weights of `channel`.
+    fn weights(&self, channel: &str) -> Result<Vec<(String, u64)>>;
+}
+
+/// The split weights of `channel` in `channels`.
+pub fn split_weights(channels: &Channels, channel: &str) -> Result<Vec<(String, u64)>> {
+    let found = channels.get(channel).ok_or_else(|| FormatError::UnknownChannel { channel: channel.to_owned() })?;
+    match &found.route {
+        Route::Split { variants, .. } => Ok(variants.iter().map(|v| (v.name.clone(), v.weight)).collect()),
+        Route::Single(_) => Err(CallsError::NoSplit { channel: found.name.clone() }.into()),
+    }
+}
+
+/// The variants of `channel` as (name, agent), for attribution checks.
+pub fn split_variants(channels: &Channels, channel: &str) -> Option<Vec<(String, String)>> {
+    Some(match &channels.get(channel)?.route {
+        Route::Split { variants, .. } => {
+            variants.iter().map(|v| (v.name.clone(), v.target.agent.to_string())).collect()
+        }
+        Route::Single(_) => Vec::new(),
+    })
+}
+
+/// The repository as a command sees it: versions from tags, drafts and channels at HEAD.
+pub struct RepoCatalog<'w> {
+    ws: &'w Workspace,
+    agents: RefCell<HashMap<AgentId, AgentFacts>>,
+    channels: Option<Channels>,
+}
+
+#[derive(Clone)]
+struct AgentFacts {
+    exists: bool,
+    versions: BTreeMap<u64, String>,
+    draft: Option<String>,
+}
+
+impl<'w> RepoCatalog<'w> {
+    pub fn new(ws: &'w Workspace) -> Self {
+        let channels = ws.load_channels(&DraftAt::Rev("HEAD".into())).ok();
+        RepoCatalog { ws, agents: RefCell::default(), channels }
+    }
+
+    fn facts(&self, agent: &AgentId) -> Result<AgentFacts> {
+        if let Some(f) = self.agents.borrow().get(agent) {
+            return Ok(f.clone());
+        }
+        let mut versions = BTreeMap::new();
+        for v in self.ws.versions(agent)? {
+            versions.insert(v.number, self.ws.version(agent, v.number)?.tree.to_string());
+        }
+        let draft =
+            self.ws.locate(agent, RefSpec::Draft, &DraftAt::Rev("HEAD".into())).ok().map(|l| l.tree.to_string());
+        let facts = AgentFacts { exists: !versions.is_empty() || draft.is_some(), versions, draft };
+        self.agents.borrow_mut().insert(agent.clone(), facts.clone());
+        Ok(facts)
+    }
+}
+
+impl Catalog for RepoCatalog<'_> {
+    fn versions(&self, agent: &AgentId) -> Result<Vec<u64>> {
+        let facts = self.facts(agent)?;
+        if !facts.exists {
+            return Err(WorkspaceError::UnknownAgent {
+                agent: agent.to_string(),
+                path: agent.draft_path(),
+                suggestion: None,
+            }
+            .into());
+        }
+        Ok(facts.versions.keys().copied().collect())
+    }
+
+    fn latest(&self, agent: &AgentId) -> Result<Option<u64>> {
+        self.ws.latest_number(agent, &DraftAt::WorkTree)
+    }
+
+    fn weights(&self, channel: &str) -> Result<Vec<(String, u64)>> {
+        split_weights(&self.ws.load_channels(&DraftAt::Rev("HEAD".into()))?, channel)
+    }
+}
+
+impl Known for RepoCatalog<'_> {
+    fn tree(&self, agent: &AgentId, version: Option<u64>, tree: Option<&str>) -> Result<String, String> {
+        let facts = self.facts(agent).map_err(|e| e.to_string())?;
+        if !facts.exists {
+            return Err(format!("there is no agent {agent}"));
+        }
+        match (version, tree) {
+            (Some(n), _) => facts.versions.get(&n).cloned().ok_or_else(|| format!("{agent} has no version {n}")),
+            (None, None) => Err(format!("a draft of {agent} is named without its tree")),
+            (None, Some(t)) => {
+                let t = t.to_ascii_lowercase();
+                // A draft that served: HEAD's, one a version took, or a snapshot tree of the agent.
+                if facts.draft.as_deref() == Some(&t) || facts.versions.values().any(|v| *v == t) {
+                    return Ok(t);
+                }
+                self.ws.config_in_tree(agent, &t).map(|_| t).map_err(|e| format!("the draft's tree: {e}"))
+            }
+        }
+    }
+
+    fn variants(&self, channel: &str) -> Option<Vec<(String, String)>> {
+        split_variants(self.channels.as_ref()?, channel)
+    }
+}
+
 /// `stats <id>`: every arm, the comparison, and (by variant) the sample-ratio check.
 #[derive(Debug, Serialize)]
 pub struct StatsReport {
@@ -73,8 +209,9 @@ pub struct StatsReport {
     pub arms: Vec<Arm>,
     pub comparison: Option<Comparison>,
     pub sample_ratio: Option<Srm>,
-    /// Calls in the store no agent could be attributed to (kept, never dropped).
+    /// Calls in the store that are no arm: never attributed, or with an invalid attribution.
     pub unattributed: u64,
+    pub invalid_attribution: u64,
 }
 
 /// How `stats` groups and compares.
@@ -86,6 +223,32 @@ pub struct StatsRequest {
     pub by_variant: bool,
 }
 
+impl StatsRequest {
+    /// Refuses what compares nothing: an agent filter naming another agent, a variant kept with
+    /// `--by variant`, a version compared with itself or one the agent never had.
+    fn check(&self, agent: &AgentId, catalog: &dyn Catalog) -> Result<()> {
+        if let Some(other) = self.filter.agent.as_deref().filter(|a| *a != agent.as_str()) {
+            return Err(CallsError::OtherAgent { agent: agent.to_string(), other: other.to_owned() }.into());
+        }
+        if let (true, Some(variant)) = (self.by_variant, &self.filter.variant) {
+            return Err(CallsError::VariantAndByVariant { variant: variant.clone() }.into());
+        }
+        let versions = catalog.versions(agent)?;
+        if let Some((a, b)) = self.compare {
+            if a == b {
+                return Err(CallsError::SameVersion { version: a }.into());
+            }
+            for n in [a, b] {
+                if !versions.contains(&n) {
+                    let latest = versions.last().copied();
+                    return Err(WorkspaceError::VersionNotFound { agent: agent.to_string(), version: n, latest }.into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn arm_name(version: Option<u64>, draft: bool) -> String {
     match version {
         Some(v) => format!("v{v}"),
@@ -94,23 +257,23 @@ fn arm_name(version: Option<u64>, draft: bool) -> String {
     }
 }
 
-/// The split weights of `channel` as channels.toml at `at` configures them.
-fn weights(ws: &Workspace, at: &DraftAt, channel: &str) -> Result<Vec<(String, u64)>> {
-    let channels = ws.load_channels(at)?;
-    let channel = channels.get(channel).ok_or_else(|| FormatError::UnknownChannel { channel: channel.to_owned() })?;
-    match &channel.route {
-        Route::Split { variants, .. } => Ok(variants.iter().map(|v| (v.name.clone(), v.weight)).collect()),
-        Route::Single(_) => Err(CallsError::NoSplit { channel: channel.name.clone() }.into()),
-    }
-}
-
-pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {
+pub fn stats_report(
+    store: &mut Store,
+    catalog: &dyn Catalog,
+    agent: &AgentId,
+    request: &StatsRequest,
+) -> Result<StatsReport> {
+    request.check(agent, catalog)?;
     let mut filter = request.filter.clone();
     filter.agent = Some(agent.to_string());
     let mut groups: BTreeMap<(u8, u64, String), stats::ArmBuilder> = BTreeMap::new();
     store.for_each_outcome(&filter, |row| {
         let key = if request.by_variant {
-            (0, 0, row.variant.unwrap_or("(none)").to_owned())
+            // A call outside the split's assignment (no variant, or an override) is no arm.
+            match row.variant {
+                Some(v) if !row.overridden => (0, 0, v.to_owned()),
+                _ => return,
+            }
         } else {
             match row.version {
                 Some(v) => (0, v, String::new()),
@@ -131,7 +294,7 @@ pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request:
         .collect();
     let sample_ratio = match (request.by_variant, &request.filter.channel) {
         (true, Some(channel)) => {
-            let configured = weights(ws, &DraftAt::Rev("HEAD".into()), channel)?;
+            let configured = catalog.weights(channel)?;
             for (name, _) in &configured {
                 if !arms.iter().any(|a| &a.arm == name) {
                     arms.push(stats::empty_arm(name.clone()));
@@ -146,18 +309,25 @@ pub fn stats_report(ws: &Workspace, store: &mut Store, agent: &AgentId, request:
         (true, None) => return Err(CallsError::VariantsNeedChannel.into()),
         _ => None,
     };
-    let comparison = comparison(ws, agent, &arms, request)?;
+    let comparison = comparison(catalog, agent, &arms, request)?;
+    let Counts { unattributed, invalid } = store.counts()?;
     Ok(StatsReport {
         agent: agent.to_string(),
         by: if request.by_variant { "variant" } else { "version" },
         arms,
         comparison,
         sample_ratio,
-        unattributed: store.unattributed()?,
+        unattributed,
+        invalid_attribution: invalid,
     })
 }
 
-fn comparison(ws: &Workspace, agent: &AgentId, arms: &[Arm], request: &StatsRequest) -> Result<Option<Comparison>> {
+fn comparison(
+    catalog: &dyn Catalog,
+    agent: &AgentId,
+    arms: &[Arm],
+    request: &StatsRequest,
+) -> Result<Option<Comparison>> {
     let find = |name: &str| arms.iter().find(|a| a.arm == name);
     if request.by_variant {
         return Ok(match arms {
@@ -172,7 +342,7 @@ fn comparison(ws: &Workspace, agent: &AgentId, arms: &[Arm], request: &StatsRequ
         return Ok(Some(stats::compare(find(&na).unwrap_or(&empty_a), find(&nb).unwrap_or(&empty_b))));
     }
     // Latest (as published) against the previous version that has calls.
-    let latest = ws.latest_number(agent, &DraftAt::WorkTree)?;
+    let latest = catalog.latest(agent)?;
     let numbered: Vec<(u64, &Arm)> =
         arms.iter().filter_map(|a| a.arm.strip_prefix('v').and_then(|n| n.parse().ok()).map(|n| (n, a))).collect();
     let b = match latest {
@@ -188,55 +358,145 @@ fn comparison(ws: &Workspace, agent: &AgentId, arms: &[Arm], request: &StatsRequ
 #[derive(Debug, Serialize)]
 pub struct Replay {
     pub call: Record,
-    pub config: serde_json::Value,
+    /// `None` when the call cannot be replayed (never attributed, or attributed invalidly).
+    pub config: Option<serde_json::Value>,
 }
 
-pub fn replay(ws: &Workspace, store: &mut Store, call_id: &str) -> Result<Replay> {
+/// The record of `call_id` and, when it names what served it, that configuration as `config`
+/// finds it by agent and snapshot tree.
+pub fn replay(
+    store: &mut Store,
+    call_id: &str,
+    config: &dyn Fn(&AgentId, &str) -> Result<serde_json::Value>,
+) -> Result<Replay> {
     let call = store.get(call_id)?.ok_or_else(|| CallsError::UnknownCall { call_id: call_id.to_owned() })?;
-    let (Some(agent), Some(tree)) = (&call.agent, &call.tree) else {
-        return Err(CallsError::Unattributed { call_id: call_id.to_owned() }.into());
+    let served = match (&call.attribution, &call.agent, &call.tree) {
+        (Some(Attribution::Decided | Attribution::Echoed), Some(agent), Some(tree)) => {
+            Some((agent.clone(), tree.clone()))
+        }
+        _ => None,
     };
-    let agent = AgentId::new(agent).map_err(|e| Error::BadValue {
+    let Some((agent, tree)) = served else { return Ok(Replay { call, config: None }) };
+    let agent = AgentId::new(&agent).map_err(|e| Error::BadValue {
         what: format!("call '{call_id}'"),
         value: agent.clone(),
         expected: format!("an agent id ({e})"),
     })?;
-    let config = ws.config_in_tree(&agent, tree)?;
-    Ok(Replay { call, config })
+    let config = config(&agent, &tree)?;
+    Ok(Replay { call, config: Some(config) })
 }
 
-/// What `calls import` stored.
-#[derive(Clone, Debug, Serialize)]
+/// Why a replay has no configuration, as an error (for a command, which has nothing to print).
+pub fn unreplayable(replay: &Replay) -> Option<CallsError> {
+    if replay.config.is_some() {
+        return None;
+    }
+    let call_id = replay.call.call_id.clone();
+    Some(match (&replay.call.attribution, &replay.call.attribution_reason) {
+        (Some(Attribution::Invalid), reason) => {
+            CallsError::InvalidAttribution { call_id, reason: reason.clone().unwrap_or_default() }
+        }
+        _ => CallsError::Unattributed { call_id },
+    })
+}
+
+/// What `calls import` did.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Imported {
-    pub events: usize,
-    pub calls: usize,
+    /// Lines that are call reports.
+    pub records: usize,
+    /// Of those, events the store did not hold before, and ones it held already.
+    pub new: usize,
+    pub unchanged: usize,
+    /// Lines that carry no call outcome (other webhook types).
     pub ignored: usize,
 }
 
-/// Imports a JSON Lines file of `source`'s payloads (`file` names it in errors) into the store
-/// for `ws`. Every line is checked before anything is stored: a bad line stores nothing.
-pub fn import(ws: &Workspace, flag: Option<&str>, file: &str, text: &str, source: Source) -> Result<Imported> {
-    let callers = callers(ws)?;
-    let mut events: Vec<(Event, Option<String>)> = Vec::new();
-    let mut ignored = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = |problem: String| CallsError::BadRecord { file: file.to_owned(), line: i + 1, problem };
-        let body: serde_json::Value = serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
-        match platforms::parse(source, &body, &callers).map_err(|e| at(e.0))? {
-            Parsed::Event(e) => events.push((*e, Some(line.to_owned()))),
-            Parsed::Ignored(_) => ignored += 1,
-        }
-    }
-    let merged = open(ws, flag)?.merge(&events, &super::now())?;
-    Ok(Imported { events: events.len(), calls: merged.len(), ignored })
+/// How far an import is: records written of all.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
 }
 
-/// Opens the store for `ws` (the default, or `flag`).
-pub fn open(ws: &Workspace, flag: Option<&str>) -> Result<Store> {
-    Store::open(&location(ws, flag)?)
+/// Records written per transaction: a concurrent server's writer waits at most one of these.
+const IMPORT_BATCH: usize = 2000;
+
+/// Every report line of a JSON Lines file (`f` gets the 1-based line and its outcome).
+fn each_line(path: &Path, shown: &str, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(shown, e))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Error::io(shown, e))?;
+        if !line.trim().is_empty() {
+            f(i + 1, &line)?;
+        }
+    }
+    Ok(())
+}
+
+/// Imports a JSON Lines file of `source`'s payloads into `store`, streaming it twice: first
+/// every line is checked (a bad line stores nothing), then the reports are written in batches.
+/// A file in which no line is a call is an error.
+pub fn import(
+    ws: &Workspace,
+    store: &mut Store,
+    path: &Path,
+    shown: &str,
+    source: Source,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Imported> {
+    let privacy = privacy(ws)?;
+    let catalog = RepoCatalog::new(ws);
+    let mut summary = Imported::default();
+    let mut first_ignored = None;
+    each_line(path, shown, |line, text| {
+        let at = |problem: String| CallsError::BadRecord { file: shown.to_owned(), line, problem };
+        let body = ingest::json(text.as_bytes()).map_err(|e| at(e.0))?;
+        match super::platforms::parse(source, &body, &privacy).map_err(|e| at(e.0))? {
+            super::platforms::Parsed::Event(_) => summary.records += 1,
+            super::platforms::Parsed::Ignored(why) => {
+                summary.ignored += 1;
+                first_ignored.get_or_insert(why);
+            }
+        }
+        Ok(())
+    })?;
+    if summary.records == 0 {
+        let why = match first_ignored {
+            Some(why) => format!("as --source {}: {why}", source.as_str()),
+            None => "the file is empty".into(),
+        };
+        return Err(CallsError::NoCalls { file: shown.to_owned(), lines: summary.ignored, why }.into());
+    }
+    let mut batch: Vec<(Event, Option<String>)> = Vec::with_capacity(IMPORT_BATCH);
+    let mut write = |batch: &mut Vec<(Event, Option<String>)>, summary: &mut Imported| -> Result<()> {
+        let merged = store.merge(batch, &super::now(), false).map_err(|e| CallsError::ImportInterrupted {
+            file: shown.to_owned(),
+            stored: summary.new + summary.unchanged,
+            total: summary.records,
+            cause: Box::new(e),
+        })?;
+        summary.new += merged.new;
+        summary.unchanged += merged.unchanged;
+        batch.clear();
+        progress(Progress { done: summary.new + summary.unchanged, total: summary.records });
+        Ok(())
+    };
+    let mut written = Imported { records: summary.records, ignored: summary.ignored, ..Imported::default() };
+    // The file was checked line by line above; a line that fails now was changed since.
+    each_line(path, shown, |line, text| {
+        let at = |problem: String| CallsError::BadRecord { file: shown.to_owned(), line, problem };
+        let body = ingest::json(text.as_bytes()).map_err(|e| at(e.0))?;
+        if let Outcome::Report(p) = ingest::prepare(source, body, &privacy, &catalog).map_err(|e| at(e.0))? {
+            batch.push((p.event, Some(p.raw)));
+        }
+        if batch.len() == IMPORT_BATCH { write(&mut batch, &mut written) } else { Ok(()) }
+    })?;
+    if !batch.is_empty() {
+        write(&mut batch, &mut written)?;
+    }
+    Ok(written)
 }
 
 /// `--since`/`--until`: an RFC 3339 time, or a duration back from now (`7d`, `24h`, `30m`).
@@ -253,10 +513,19 @@ pub fn parse_since(text: &str) -> Result<String> {
         "s" => 1,
         _ => return Err(bad_time(text)),
     };
-    let then = jiff::Timestamp::now().as_second() - n * seconds;
-    Ok(super::fmt_time(jiff::Timestamp::from_second(then).map_err(|_| bad_time(text))?))
+    let then = n.checked_mul(seconds).and_then(|back| jiff::Timestamp::now().as_second().checked_sub(back));
+    let then = then.and_then(|t| jiff::Timestamp::from_second(t).ok()).ok_or_else(|| bad_time(text))?;
+    Ok(super::fmt_time(then))
 }
 
 fn bad_time(text: &str) -> Error {
     CallsError::BadTime { text: text.to_owned() }.into()
+}
+
+/// Parses the version a filter names: `N`, `vN` or `draft`.
+pub fn version_filter(text: &str) -> Option<Option<u64>> {
+    match text {
+        "draft" => Some(None),
+        v => v.strip_prefix('v').unwrap_or(v).parse::<u64>().ok().filter(|n| *n >= 1).map(Some),
+    }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use super::CostUnit;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 
 /// Fewer calls than this in an arm gives "not enough calls", not a verdict.
@@ -50,13 +52,14 @@ pub struct Arm {
     pub calls: u64,
     pub success: Option<Rate>,
     pub duration_ms: Option<Spread>,
-    pub cost: Option<Spread>,
+    /// Per unit (`usd`, `credits`): costs in different units are never averaged together.
+    pub cost: BTreeMap<CostUnit, Spread>,
     pub sentiment: BTreeMap<String, f64>,
     pub fields: BTreeMap<String, Field>,
     #[serde(skip)]
     durations: Vec<f64>,
     #[serde(skip)]
-    costs: Vec<f64>,
+    costs: BTreeMap<CostUnit, Vec<f64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -74,7 +77,8 @@ pub struct Comparison {
     pub b: String,
     pub success_rate: Test,
     pub duration_ms: Test,
-    pub cost: Test,
+    /// Per cost unit both arms have.
+    pub cost: BTreeMap<CostUnit, Test>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -253,6 +257,9 @@ pub struct Row<'a> {
     pub sentiment: Option<&'a str>,
     /// The analysis object's JSON text.
     pub analysis: Option<&'a str>,
+    pub cost_unit: Option<CostUnit>,
+    /// The runtime chose the version: the call belongs to no split arm.
+    pub overridden: bool,
 }
 
 /// An arm's calls, accumulated one row at a time (a million rows never become a million structs).
@@ -262,7 +269,7 @@ pub struct ArmBuilder {
     known: u64,
     successes: u64,
     durations: Vec<f64>,
-    costs: Vec<f64>,
+    costs: BTreeMap<CostUnit, Vec<f64>>,
     sentiments: BTreeMap<String, u64>,
     fields: std::collections::HashMap<String, FieldAcc>,
 }
@@ -275,7 +282,9 @@ impl ArmBuilder {
             self.successes += u64::from(s);
         }
         self.durations.extend(row.duration_ms);
-        self.costs.extend(row.cost);
+        if let Some(cost) = row.cost {
+            self.costs.entry(row.cost_unit.unwrap_or(CostUnit::Usd)).or_default().push(cost);
+        }
         if let Some(s) = row.sentiment {
             match self.sentiments.get_mut(s) {
                 Some(c) => *c += 1,
@@ -322,7 +331,7 @@ impl ArmBuilder {
             calls: self.calls,
             success,
             duration_ms: spread(self.durations.clone()),
-            cost: spread(self.costs.clone()),
+            cost: self.costs.iter().filter_map(|(unit, xs)| Some((*unit, spread(xs.clone())?))).collect(),
             sentiment: self.sentiments.into_iter().map(|(k, c)| (k, c as f64 / with_sentiment as f64)).collect(),
             fields: self.fields.into_iter().map(|(k, acc)| (k, acc.finish())).collect(),
             durations: self.durations,
@@ -345,11 +354,16 @@ fn not_enough(a: &Arm, b: &Arm) -> Option<Test> {
     })
 }
 
+/// A p-value as people read it: `p = 0.042`, and `p < 0.001` below what three decimals show.
+pub fn p_text(p: f64) -> String {
+    if p < 0.001 { "p < 0.001".into() } else { format!("p = {p:.3}") }
+}
+
 fn verdict(p: f64, diff: f64, b: &str) -> String {
     if p < 0.05 {
-        format!("{b} is {} (p = {p:.3})", if diff > 0.0 { "higher" } else { "lower" })
+        format!("{b} is {} ({})", if diff > 0.0 { "higher" } else { "lower" }, p_text(p))
     } else {
-        format!("no significant difference (p = {p:.3})")
+        format!("no significant difference ({})", p_text(p))
     }
 }
 
@@ -372,7 +386,12 @@ pub fn compare(a: &Arm, b: &Arm) -> Comparison {
         b: b.arm.clone(),
         success_rate: guard.clone().unwrap_or_else(|| test(rates, &b.arm)),
         duration_ms: guard.clone().unwrap_or_else(|| test(welch(&a.durations, &b.durations), &b.arm)),
-        cost: guard.unwrap_or_else(|| test(welch(&a.costs, &b.costs), &b.arm)),
+        cost: a
+            .costs
+            .iter()
+            .filter_map(|(unit, xs)| Some((*unit, xs, b.costs.get(unit)?)))
+            .map(|(unit, xa, xb)| (unit, guard.clone().unwrap_or_else(|| test(welch(xa, xb), &b.arm))))
+            .collect(),
     }
 }
 

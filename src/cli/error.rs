@@ -42,7 +42,8 @@ fn exit_code(e: &Error) -> u8 {
             | OpsError::PushRaces { .. }
             | OpsError::PushUnverified { .. },
         ) => 1,
-        Error::Workspace(WorkspaceError::SilentRevert { .. }) | Error::Routing(RoutingError::TreeMismatch { .. }) => 1,
+        Error::Workspace(WorkspaceError::SilentRevert { .. })
+        | Error::Routing(RoutingError::TreeMismatch { .. } | RoutingError::VersionUnservable { .. }) => 1,
         Error::Routing(RoutingError::InChannel { source, .. }) => exit_code(source),
         _ => 2,
     }
@@ -58,14 +59,28 @@ fn hint(e: &Error) -> Option<String> {
         Error::Routing(RoutingError::TreeMismatch { .. }) => {
             Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())
         }
+        Error::Routing(RoutingError::VersionUnservable { .. }) => {
+            Some("`agentver verify` names what is wrong with the tag".into())
+        }
         Error::Routing(RoutingError::DraftUnavailable { .. }) => None,
         Error::Ops(e) => ops_hint(e),
         Error::Calls(e) => calls_hint(e),
-        Error::Serve(ServeError::InsecureBind { .. }) => Some(
+        Error::Serve(e) => serve_hint(e),
+        Error::Io(_) | Error::BadValue { .. } | Error::Internal { .. } => None,
+    }
+}
+
+fn serve_hint(e: &ServeError) -> Option<String> {
+    match e {
+        ServeError::InsecureBind { .. } => Some(
             "give a token (--token-file FILE or AGENTVER_TOKEN), bind 127.0.0.1, or accept the risk with --insecure-no-auth"
                 .into(),
         ),
-        Error::Io(_) | Error::BadValue { .. } | Error::Internal { .. } => None,
+        ServeError::ShortToken { .. } => Some("generate one with: openssl rand -hex 32".into()),
+        ServeError::NoCommits { .. } => Some("commit the configuration first: git add -A && git commit".into()),
+        ServeError::UnknownFollow { suggestion: Some(s), .. } => Some(format!("did you mean {s}?")),
+        ServeError::UnknownFollow { .. } => Some("give a branch, tag or commit id that exists in this repository".into()),
+        ServeError::TreeNotServed { .. } => None,
     }
 }
 
@@ -116,6 +131,9 @@ fn workspace_hint(e: &WorkspaceError) -> Option<String> {
         WorkspaceError::SilentRevert { .. } => {
             Some("merge or rebase onto that commit first (git pull), or pass --force to publish anyway".into())
         }
+        WorkspaceError::NotASnapshot { .. } => {
+            Some("the call record names a tree no version has; `agentver verify` audits the tags".into())
+        }
         WorkspaceError::TreeNotFound { .. } => Some(
             "fetch the agent tags (agentver fetch); a draft's tree exists only once the draft was published".into(),
         ),
@@ -163,19 +181,32 @@ fn calls_hint(e: &CallsError) -> Option<String> {
         CallsError::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
         CallsError::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
         CallsError::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),
+        CallsError::NoCalls { .. } => {
+            Some("--source names what each line is: generic, vapi, retell or elevenlabs".into())
+        }
+        CallsError::ImportInterrupted { .. } => {
+            Some("import the file again once the store is back: what is stored already is not stored twice".into())
+        }
+        CallsError::VariantAndByVariant { .. } => {
+            Some("drop --variant to compare the variants, or --by variant to see one variant's calls".into())
+        }
+        CallsError::OtherAgent { agent, .. } => Some(format!("give the agent once: agentver stats {agent}")),
+        CallsError::SameVersion { .. } => Some("compare two versions: --compare v1 v2".into()),
         _ => None,
     }
 }
 
-pub fn report(error: CliError) -> ExitCode {
+pub fn report(error: CliError, json: bool) -> ExitCode {
     if matches!(&error, CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe) {
         return ExitCode::SUCCESS;
     }
-    ExitCode::from(print(&error))
+    ExitCode::from(print(&error, json))
 }
 
-/// Prints the error line and its hint; returns the exit code it maps to.
-pub fn print(error: &CliError) -> u8 {
+/// Prints the error line and its hint (as JSON under `--json`); returns the exit code it maps to.
+/// Control characters from the input are shown escaped: an error naming a hostile value cannot
+/// rewrite the terminal.
+pub fn print(error: &CliError, json: bool) -> u8 {
     let (code, hint) = match error {
         CliError::Lib(e) => (exit_code(e), hint(e)),
         CliError::Usage { hint, .. } => (2, hint.clone()),
@@ -184,9 +215,15 @@ pub fn print(error: &CliError) -> u8 {
     let mut err = std::io::stderr().lock();
     // One line: newlines inside a message (from a foreign error) are folded.
     let message = error.to_string().replace('\n', " ");
-    let _ = writeln!(err, "error: {message}");
+    if json {
+        let body = serde_json::json!({"error": {
+            "kind": if code == 1 { "refused" } else { "error" }, "message": message, "hint": hint, "exit_code": code}});
+        let _ = writeln!(err, "{body}");
+        return code;
+    }
+    let _ = writeln!(err, "error: {}", super::render::printable(&message));
     if let Some(hint) = hint {
-        let _ = writeln!(err, "hint: {hint}");
+        let _ = writeln!(err, "hint: {}", super::render::printable(&hint));
     }
     code
 }

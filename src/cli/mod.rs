@@ -178,7 +178,7 @@ pub fn main() -> ExitCode {
         (Ok(Outcome::Success), Ok(())) => ExitCode::SUCCESS,
         (Ok(Outcome::Negative), Ok(())) => ExitCode::from(1),
         (Ok(Outcome::Code(code)), Ok(())) => ExitCode::from(code),
-        (Err(e), _) => error::report(e),
-        (Ok(_), Err(e)) => error::report(CliError::Io(e)),
+        (Err(e), _) => error::report(e, ui.json),
+        (Ok(_), Err(e)) => error::report(CliError::Io(e), ui.json),
     }
 }

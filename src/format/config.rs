@@ -26,6 +26,9 @@ pub struct CallsConfig {
     /// Keep callers' numbers as given instead of a keyed hash.
     #[serde(default)]
     pub keep_caller_numbers: bool,
+    /// Keep transcripts in the raw bodies of reports (they are stripped by default).
+    #[serde(default)]
+    pub keep_transcripts: bool,
 }
 
 impl Default for Config {
@@ -57,11 +60,11 @@ impl Config {
             if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
                 hint = crate::format::diagnostic::closest(
                     unknown,
-                    ["requires", "tag_prefix", "calls", "store", "keep_caller_numbers"],
+                    ["requires", "tag_prefix", "calls", "store", "keep_caller_numbers", "keep_transcripts"],
                 )
                 .map(|c| format!("did you mean '{c}'?"));
                 message = format!(
-                    "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix and [calls] store, keep_caller_numbers"
+                    "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix and [calls] store, keep_caller_numbers, keep_transcripts"
                 );
             }
             FormatError::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))

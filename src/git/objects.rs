@@ -235,3 +235,9 @@ pub fn tree_paths(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<String>>
     walk(repo, tree, "", 0, &mut paths)?;
     Ok(paths)
 }
+
+/// Whether `id` names a tree object in this repository (a commit or tag naming a tree is not one:
+/// nothing is peeled).
+pub fn is_tree(repo: &gix::Repository, id: ObjectId) -> bool {
+    repo.find_header(id).is_ok_and(|h| h.kind() == gix::object::Kind::Tree)
+}

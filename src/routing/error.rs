@@ -11,6 +11,10 @@ pub enum RoutingError {
         "channel '{channel}': {tag} holds tree {actual} but channels.toml pins tree {pinned}; the tag was moved or replaced, so the channel will not serve it"
     )]
     TreeMismatch { channel: String, tag: String, actual: String, pinned: String },
+    /// A version that does not load (a forged or damaged tag: a snapshot holding a symlink, an
+    /// invalid file): left out of what is served, so only what asks for it fails.
+    #[error("{tag} cannot serve: {reason}")]
+    VersionUnservable { tag: String, reason: String },
     /// A frozen resolver (a server's snapshot) has no valid draft of the agent at its revision.
     #[error("{agent}: no draft can serve at this revision: {reason}")]
     DraftUnavailable { agent: String, reason: String },

@@ -111,6 +111,8 @@ pub struct Resolution<'r> {
     pub bucket: Option<Bucket>,
     /// Which of the channel's targets served: the variant's position, 0 without a split.
     pub target: usize,
+    /// The call chose the version (`agent_version`): it belongs to no split arm.
+    pub overridden: bool,
 }
 
 /// What a runtime passes on as call metadata (or dynamic variables) so the platform's call
@@ -204,6 +206,11 @@ impl AgentCache {
 pub struct Resolver {
     channels: Channels,
     index: HashMap<String, usize>,
+    /// Every numbered version some channel pins with a tree, and the first channel that does:
+    /// the tree is checked whenever that version serves, also when a call asks for it by number.
+    pins: HashMap<(AgentId, u64), (crate::names::treeid::TreeId, String)>,
+    /// Versions that failed to load, with why (a server's snapshot leaves them out).
+    broken: RwLock<HashMap<(AgentId, u64), String>>,
     /// Loaded configurations by agent: looked up with borrowed keys, so a warm call allocates
     /// nothing but the `Arc` clone it returns.
     served: RwLock<HashMap<AgentId, AgentCache>>,
@@ -230,8 +237,25 @@ impl Resolver {
 
     fn with_channels(workspace: Workspace, at: DraftAt, channels: Channels) -> Self {
         let index = channels.channels.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let mut pins = HashMap::new();
+        for channel in &channels.channels {
+            for target in channel.targets() {
+                if let (RefSpec::Version(n), Some(tree)) = (target.pin, target.tree) {
+                    pins.entry((target.agent.clone(), n)).or_insert((tree, channel.name.clone()));
+                }
+            }
+        }
         let names = workspace.names().clone();
-        Resolver { channels, index, served: RwLock::default(), workspace: Mutex::new(Some(workspace)), names, at }
+        Resolver {
+            channels,
+            index,
+            pins,
+            broken: RwLock::default(),
+            served: RwLock::default(),
+            workspace: Mutex::new(Some(workspace)),
+            names,
+            at,
+        }
     }
 
     pub fn channels(&self) -> &Channels {
@@ -260,10 +284,11 @@ impl Resolver {
         Ok(())
     }
 
-    /// Loads every version of each agent, its latest and its draft (a draft that does not load is
-    /// remembered as unservable, with why): what a per-call version override or a replay by
-    /// tree may ask for. Agents are shared out over the machine's cores, each thread with its own
-    /// repository handle. Returns the first version that fails to load.
+    /// Loads every version of each agent, its latest and its draft: what a per-call version
+    /// override or a replay by tree may ask for. A version or draft that does not load is
+    /// remembered as unservable, with why ([`Resolver::broken`]), so one damaged tag fails only
+    /// what asks for it. Agents are shared out over the machine's cores, each thread with its own
+    /// repository handle.
     pub fn load_everything(&self, agents: &[AgentId]) -> Result<()> {
         let ws = self.with_workspace(|ws| Ok(ws.clone()))?;
         ws.in_parallel(agents, |ws, agent| self.load_agent(ws, agent)).map(drop)
@@ -271,11 +296,15 @@ impl Resolver {
 
     fn load_agent(&self, ws: &Workspace, agent: &AgentId) -> Result<()> {
         for version in ws.versions(agent)? {
-            self.load_with(ws, agent, RefSpec::Version(version.number))?;
+            if let Err(e) = self.load_with(ws, agent, RefSpec::Version(version.number)) {
+                let mut broken = self.broken.write().expect("not poisoned");
+                broken.insert((agent.clone(), version.number), e.to_string());
+            }
         }
         // Latest at the revision is one of the versions just loaded.
-        if let Some(n) = ws.latest_number(agent, &self.at)? {
-            let latest = self.load_with(ws, agent, RefSpec::Version(n))?;
+        if let Some(n) = ws.latest_number(agent, &self.at)?
+            && let Some(latest) = self.cached(agent, RefSpec::Version(n))
+        {
             self.served.write().expect("not poisoned").entry(agent.clone()).or_default().latest = Some(latest);
         }
         if let Err(e) = self.load_with(ws, agent, RefSpec::Draft) {
@@ -310,14 +339,55 @@ impl Resolver {
         }
     }
 
+    /// The versions that failed to load, as (agent, number, why), sorted.
+    pub fn broken(&self) -> Vec<(AgentId, u64, String)> {
+        let broken = self.broken.read().expect("not poisoned");
+        let mut list: Vec<_> = broken.iter().map(|((a, n), why)| (a.clone(), *n, why.clone())).collect();
+        list.sort();
+        list
+    }
+
+    /// Why version `n` of `agent` may not serve: it failed to load, or a channel pins a tree
+    /// its tag does not hold (checked however the version was asked for).
+    fn refusal(&self, agent: &AgentId, n: u64, actual: Option<ObjectId>) -> Option<Error> {
+        if let Some(why) = self.broken.read().expect("not poisoned").get(&(agent.clone(), n)) {
+            return Some(
+                RoutingError::VersionUnservable { tag: self.names.short(agent, n), reason: why.clone() }.into(),
+            );
+        }
+        let (pinned, channel) = self.pins.get(&(agent.clone(), n))?;
+        let actual = actual?;
+        (actual != *pinned).then(|| {
+            RoutingError::TreeMismatch {
+                channel: channel.clone(),
+                tag: self.names.short(agent, n),
+                actual: actual.to_string(),
+                pinned: pinned.to_string(),
+            }
+            .into()
+        })
+    }
+
     /// The loaded configuration `want` names, without loading anything.
     pub fn cached(&self, agent: &AgentId, want: RefSpec) -> Option<Arc<Served>> {
         self.served.read().expect("not poisoned").get(agent).and_then(|c| c.get(want)).cloned()
     }
 
     /// The configuration `want` names: loaded now if it was not, unless the resolver is frozen.
+    /// A version a channel pins is refused when its tag no longer holds the pinned tree.
     pub fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
-        self.load(agent, want)
+        if let RefSpec::Version(n) = want
+            && let Some(refused) = self.refusal(agent, n, None)
+        {
+            return Err(refused);
+        }
+        let served = self.load(agent, want)?;
+        if let Version::Number(n) = served.version
+            && let Some(refused) = self.refusal(agent, n, Some(served.tree))
+        {
+            return Err(refused);
+        }
+        Ok(served)
     }
 
     fn with_workspace<T>(&self, f: impl FnOnce(&Workspace) -> Result<T>) -> Result<T> {
@@ -394,9 +464,20 @@ impl Resolver {
             (Some(n), _) => RefSpec::Version(n),
             (None, pin) => pin,
         };
-        let pinned = target.tree.filter(|_| override_version.is_none());
+        // What this target pins, or (for a version asked for by number) what any channel pins.
+        let pinned = match (override_version, target.tree) {
+            (None, Some(tree)) => Some((tree, channel.name.as_str())),
+            (None, None) => None,
+            (Some(n), _) => self.pins.get(&(target.agent.clone(), n)).map(|(t, c)| (*t, c.as_str())),
+        };
         // The warm path: one read-locked lookup, borrowed keys, no allocation.
         let cached = self.cached(&target.agent, want);
+        if let RefSpec::Version(n) = want
+            && let Some(why) = self.broken.read().expect("not poisoned").get(&(target.agent.clone(), n))
+        {
+            let tag = self.names.short(&target.agent, n);
+            return Err(RoutingError::VersionUnservable { tag, reason: why.clone() }.into());
+        }
         let actual_tree = match (&cached, pinned, want) {
             (Some(s), _, _) => Some(s.tree),
             (None, Some(_), RefSpec::Version(n)) => match self.with_workspace(|ws| ws.version(&target.agent, n)) {
@@ -405,11 +486,11 @@ impl Resolver {
             },
             _ => None,
         };
-        if let (Some(pinned), Some(actual), RefSpec::Version(n)) = (pinned, actual_tree, want)
+        if let (Some((pinned, pinned_by)), Some(actual), RefSpec::Version(n)) = (pinned, actual_tree, want)
             && actual != pinned
         {
             return Err(RoutingError::TreeMismatch {
-                channel: channel.name.clone(),
+                channel: pinned_by.to_owned(),
                 tag: self.names.short(&target.agent, n),
                 actual: actual.to_string(),
                 pinned: pinned.to_string(),
@@ -470,7 +551,10 @@ impl Resolver {
             }
         };
         let served = self.serve(channel, target, call.agent_version)?;
-        Ok(Resolution { channel: &channel.name, variant, served, bucket, target: index })
+        // A version the call chose itself is served outside the split's assignment: no variant.
+        let (variant, bucket) = if call.agent_version.is_some() { (None, None) } else { (variant, bucket) };
+        let overridden = call.agent_version.is_some();
+        Ok(Resolution { channel: &channel.name, variant, served, bucket, target: index, overridden })
     }
 }
 

@@ -1,110 +1,124 @@
-//! The server's side of call records: the store on its own thread (SQLite and PostgreSQL clients
-//! are synchronous), resolve decisions queued to it without waiting, and the routes that read it
-//! or feed it (`/v1/calls`, `/v1/stats`, the platforms' webhooks).
+//! The server's side of call records: decisions handed to the store's writer (spooled before the
+//! resolve is answered), and the routes that read the store or feed it (`/v1/calls`,
+//! `/v1/stats`, forgetting and pruning). The platforms' webhooks are in `hooks`.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc;
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, Query, State as Extract};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::State;
 use super::error::ApiError;
+use super::params::Params;
 use super::record::{Decision, Recorder};
-use crate::calls::platforms::{self, Parsed};
+use super::snapshot::Snapshot;
+use crate::calls::ingest::{self, Outcome};
 use crate::calls::report::{self, StatsRequest};
 use crate::calls::store::{Filter, Location, Store};
-use crate::calls::{Callers, Event, Record, Source};
+use crate::calls::writer::{Busy, Job, Writer};
+use crate::calls::{Attribution, Privacy, Record, Source};
 use crate::names::id::AgentId;
-use crate::workspace::{Version, Workspace};
+use crate::workspace::Version;
 
-type Job = Box<dyn FnOnce(&mut Store) + Send>;
-
-/// Decisions waiting for the store beyond this are dropped (and counted), never blocking a call.
-const QUEUE: usize = 65_536;
-
-/// The platforms' webhook secrets (from the environment).
-#[derive(Clone, Debug, Default)]
-pub struct HookSecrets {
-    pub vapi: Option<String>,
-    pub retell: Option<String>,
-    pub elevenlabs: Option<String>,
-}
-
-impl HookSecrets {
-    pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        HookSecrets {
-            vapi: var("AGENTVER_VAPI_SECRET"),
-            retell: var("AGENTVER_RETELL_API_KEY"),
-            elevenlabs: var("AGENTVER_ELEVENLABS_WEBHOOK_SECRET"),
-        }
-    }
-}
+/// Request bodies of reports and webhooks: a 60-minute call's report with its transcript is over
+/// a megabyte, and platforms do not all retry a refused one.
+pub const REPORT_LIMIT: usize = 16 << 20;
+/// Large bodies read at once; more wait (each may take a few times its size in memory).
+const LARGE_BODIES: usize = 8;
 
 /// The call store behind the server.
 pub struct Calls {
-    jobs: mpsc::SyncSender<Job>,
-    callers: Callers,
-    root: PathBuf,
-    pub hooks: HookSecrets,
-    pub recorded: AtomicU64,
-    pub dropped: AtomicU64,
+    writer: Writer,
+    pub privacy: Privacy,
+    /// Reports kept without a field they held that could not be read.
+    pub warnings: AtomicU64,
+    /// Reports whose echoed attribution was invalid.
+    pub invalid: AtomicU64,
+    large: tokio::sync::Semaphore,
 }
 
 impl Calls {
-    /// Starts the store's thread, which opens (creating and migrating) the store; waits for that.
-    /// The PostgreSQL client runs its own small runtime, so it must live off the server's.
-    pub fn start(
-        location: &Location,
-        callers: Callers,
-        root: PathBuf,
-        hooks: HookSecrets,
-    ) -> crate::Result<Arc<Calls>> {
-        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
-        let (opened, ready) = mpsc::channel();
-        let location = location.clone();
-        std::thread::Builder::new()
-            .name("agentver-calls".into())
-            .spawn(move || match Store::open(&location) {
-                Ok(mut store) => {
-                    let _ = opened.send(Ok(()));
-                    for job in queue {
-                        job(&mut store);
-                    }
-                }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
-                }
-            })
-            .map_err(|e| crate::Error::io("starting the call store's thread", e))?;
-        ready.recv().map_err(|_| crate::Error::Internal { what: "the call store's thread stopped".into() })??;
-        Ok(Arc::new(Calls { jobs, callers, root, hooks, recorded: AtomicU64::new(0), dropped: AtomicU64::new(0) }))
+    /// Starts the store's threads and opens the spool; waits until the store is open.
+    pub fn start(location: &Location, privacy: Privacy, spool: &std::path::Path) -> crate::Result<Arc<Calls>> {
+        let writer = Writer::start(location, &privacy, spool)?;
+        Ok(Arc::new(Calls {
+            writer,
+            privacy,
+            warnings: AtomicU64::new(0),
+            invalid: AtomicU64::new(0),
+            large: tokio::sync::Semaphore::new(LARGE_BODIES),
+        }))
     }
 
-    /// Runs `f` on the store's thread and waits for its answer.
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Store) -> T + Send + 'static) -> Result<T, ApiError> {
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Commits what is spooled and stops the store's writer, waiting up to `within`.
+    pub fn stop(&self, within: Duration) -> bool {
+        self.writer.stop(within)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        submit: impl FnOnce(Job) -> Result<(), Busy>,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |store| {
+        submit(Box::new(move |store| {
             let _ = tx.send(f(store));
-        });
-        self.jobs.try_send(job).map_err(|_| {
+        }))
+        .map_err(|_| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_busy", "the call store is not keeping up; retry")
         })?;
         rx.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the call store stopped"))
     }
 
-    /// Merges events, answering with the stored records.
-    async fn merge(&self, events: Vec<(Event, Option<String>)>) -> Result<Vec<Record>, ApiError> {
+    /// Runs `f` on the store's writer, ahead of any decisions waiting.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.run(|job| self.writer.write(job), f).await
+    }
+
+    /// Runs `f` on one of the store's readers.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.run(|job| self.writer.read(job), f).await
+    }
+
+    /// Stores one prepared report and answers with the call's record as it now stands.
+    pub async fn store(&self, prepared: ingest::Prepared) -> Result<Option<Record>, ApiError> {
+        if !prepared.event.record.warnings.is_empty() {
+            self.warnings.fetch_add(1, Relaxed);
+        }
+        if prepared.event.record.attribution == Some(Attribution::Invalid) {
+            self.invalid.fetch_add(1, Relaxed);
+        }
+        let events = vec![(prepared.event, Some(prepared.raw))];
         let at = crate::calls::now();
-        Ok(self.with(move |store| store.merge(&events, &at)).await??)
+        let mut merged = self.write(move |store| store.merge(&events, &at, true)).await??;
+        Ok(merged.records.pop())
+    }
+
+    /// Reads a report's body (up to [`REPORT_LIMIT`]), a few large ones at a time.
+    pub async fn body(&self, body: Body) -> Result<axum::body::Bytes, ApiError> {
+        let _permit = self.large.acquire().await.map_err(|_| ApiError::not_ready())?;
+        axum::body::to_bytes(body, REPORT_LIMIT).await.map_err(|e| {
+            if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+                ApiError::too_large(REPORT_LIMIT)
+            } else {
+                ApiError::bad_request(format!("reading the body: {e}"))
+            }
+        })
     }
 }
 
@@ -112,8 +126,9 @@ impl Recorder for Calls {
     fn record(&self, d: Decision) {
         let record = Record {
             call_id: d.call_id,
+            source: Some(Source::Agentver),
             channel: Some(d.channel),
-            caller: d.caller.map(|c| self.callers.apply(&c)),
+            caller: d.caller.map(|c| self.privacy.caller(&c)),
             agent: Some(d.agent),
             version: match d.version {
                 Version::Number(n) => Some(n),
@@ -123,127 +138,148 @@ impl Recorder for Calls {
             variant: d.variant,
             bucket: d.bucket.map(|b| b.value),
             revision: Some(d.revision),
+            overridden: d.overridden,
+            attribution: Some(Attribution::Decided),
             resolved_at: Some(d.resolved_at),
             ..Record::default()
         };
-        let event = Event { source: Source::Agentver, record };
-        let at = crate::calls::now();
-        let job: Job = Box::new(move |store| {
-            if let Err(e) = store.merge(&[(event, None)], &at) {
-                tracing::warn!("recording a resolve decision: {e}");
-            }
-        });
-        match self.jobs.try_send(job) {
-            Ok(()) => {
-                self.recorded.fetch_add(1, Relaxed);
-            }
-            Err(_) => {
-                self.dropped.fetch_add(1, Relaxed);
-                tracing::warn!("the call store's queue is full: a resolve decision was not recorded");
-            }
-        }
+        self.writer.record(&record);
     }
 }
 
-fn calls_of(state: &State) -> Result<&Arc<Calls>, ApiError> {
+pub(super) fn calls_of(state: &State) -> Result<&Arc<Calls>, ApiError> {
     state.calls.as_ref().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no_store", "this server records no calls"))
 }
 
-fn json_response(value: &impl serde::Serialize) -> Response {
+pub(super) fn json_response(value: &impl serde::Serialize) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
-        _ => ApiError::bad_request(e.body_text()),
-    })
+fn snapshot(state: &State) -> Result<Arc<Snapshot>, ApiError> {
+    state.snapshot.load_full().ok_or_else(ApiError::not_ready)
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))
-}
-
-/// `POST /v1/calls`: merge a record; answers with the stored record.
-pub async fn post(
-    Extract(state): Extract<Arc<State>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+/// `POST /v1/calls`: merge a runtime's report; answers with the stored record.
+pub async fn post(Extract(state): Extract<Arc<State>>, body: Body) -> Result<Response, ApiError> {
     let calls = calls_of(&state)?;
-    let body = body_of(body)?;
-    let value = parse_json(&body)?;
-    let event = match platforms::generic(&value, &calls.callers).map_err(|e| ApiError::bad_request(e.0))? {
-        Parsed::Event(e) => *e,
-        Parsed::Ignored(why) => return Err(ApiError::bad_request(why)),
+    let snapshot = snapshot(&state)?;
+    let body = calls.body(body).await?;
+    let value = ingest::json(&body).map_err(|e| ApiError::bad_request(e.0))?;
+    let prepared = match ingest::prepare(Source::Generic, value, &calls.privacy, snapshot.as_ref()) {
+        Ok(Outcome::Report(p)) => *p,
+        Ok(Outcome::Ignored(why)) => return Err(ApiError::bad_request(why)),
+        Err(e) => return Err(ApiError::bad_request(e.0)),
     };
-    let mut stored = calls.merge(vec![(event, Some(String::from_utf8_lossy(&body).into_owned()))]).await?;
-    Ok(json_response(&stored.pop()))
+    Ok(json_response(&calls.store(prepared).await?))
 }
 
-fn filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
-    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-    let version = match get("version").as_deref() {
+const FILTERS: &[&str] = &["agent", "version", "variant", "channel", "since", "until", "success"];
+
+fn filter(q: &Params) -> Result<Filter, ApiError> {
+    let version = match q.get("version") {
         None => None,
-        Some("draft") => Some(None),
-        Some(v) => Some(Some(
-            v.trim_start_matches('v')
-                .parse()
-                .map_err(|_| ApiError::bad_request(format!("version: '{v}' is not a version")))?,
-        )),
+        Some(v) => Some(
+            report::version_filter(v)
+                .ok_or_else(|| ApiError::bad_request(format!("version: '{}' is not a version", v.escape_debug())))?,
+        ),
     };
-    let time =
-        |k: &str| get(k).map(|t| report::parse_since(&t).map_err(|e| ApiError::bad_request(e.to_string()))).transpose();
+    let time = |k: &str| {
+        q.get(k).map(|t| report::parse_since(t).map_err(|e| ApiError::bad_request(e.to_string()))).transpose()
+    };
+    let number = |k: &str, max: u64| -> Result<Option<u64>, ApiError> {
+        q.get(k)
+            .map(|l| match l.parse::<u64>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(ApiError::bad_request(format!("{k} must be a number from 0 to {max}"))),
+            })
+            .transpose()
+    };
     Ok(Filter {
-        agent: get("agent"),
+        agent: q.get("agent").map(str::to_owned),
         version,
-        variant: get("variant"),
-        channel: get("channel"),
+        variant: q.get("variant").map(str::to_owned),
+        channel: q.get("channel").map(str::to_owned),
         since: time("since")?,
         until: time("until")?,
-        success: get("success")
+        success: q
+            .get("success")
             .map(|s| s.parse().map_err(|_| ApiError::bad_request("success must be true or false")))
             .transpose()?,
-        limit: Some(
-            get("limit")
-                .map(|l| l.parse().map_err(|_| ApiError::bad_request("limit must be a number")))
-                .transpose()?
-                .unwrap_or(100),
-        ),
+        limit: Some(number("limit", crate::calls::store::MAX_LIMIT)?.unwrap_or(100)),
+        offset: number("offset", i64::MAX as u64)?,
     })
 }
 
 /// `GET /v1/calls?…`: as `agentver calls`.
 pub async fn list(
     Extract(state): Extract<Arc<State>>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let calls = calls_of(&state)?;
+    let q = Params::new(q, &[FILTERS, &["limit", "offset"]].concat())?;
     let filter = filter(&q)?;
-    let found = calls.with(move |store| store.list(&filter)).await??;
+    let found = calls.read(move |store| store.list(&filter)).await??;
     Ok(json_response(&found))
 }
 
-/// `GET /v1/calls/{call_id}`: as `agentver replay`.
+/// `GET /v1/calls/{call_id}`: as `agentver replay`, the configuration taken from what the
+/// server serves (a tree it does not serve is named, not read).
 pub async fn replay(Extract(state): Extract<Arc<State>>, Path(call_id): Path<String>) -> Result<Response, ApiError> {
     let calls = calls_of(&state)?;
-    let root = calls.root.clone();
+    let snapshot = snapshot(&state)?;
     let answer = calls
-        .with(move |store| -> crate::Result<report::Replay> {
-            let ws = Workspace::discover(&root)?.without_cache_writes();
-            report::replay(&ws, store, &call_id)
+        .read(move |store| {
+            report::replay(store, &call_id, &|agent, tree| {
+                snapshot.config_value(agent, tree).ok_or_else(|| {
+                    super::ServeError::TreeNotServed { tree: tree.to_owned(), revision: snapshot.revision.clone() }
+                        .into()
+                })
+            })
         })
-        .await?;
-    Ok(json_response(&answer?))
+        .await??;
+    Ok(json_response(&answer))
 }
 
-/// `GET /v1/stats/{agent}?…`: as `agentver stats`.
+/// `DELETE /v1/calls/{call_id}`: forget a call and every event about it (a deletion request).
+pub async fn forget(Extract(state): Extract<Arc<State>>, Path(call_id): Path<String>) -> Result<Response, ApiError> {
+    let calls = calls_of(&state)?;
+    let ids = vec![call_id.clone()];
+    let at = crate::calls::now();
+    let found = calls.write(move |store| store.forget(&ids, &at)).await??;
+    if found == 0 {
+        return Err(crate::Error::from(crate::calls::CallsError::UnknownCall { call_id }).into());
+    }
+    Ok(json_response(&json!({ "forgotten": [call_id] })))
+}
+
+/// `POST /v1/calls/prune` `{"before": T}`: erase calls that started before T (retention).
+pub async fn prune(Extract(state): Extract<Arc<State>>, body: Body) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Prune {
+        before: String,
+    }
+    let calls = calls_of(&state)?;
+    let body =
+        axum::body::to_bytes(body, super::BODY_LIMIT).await.map_err(|_| ApiError::too_large(super::BODY_LIMIT))?;
+    let Prune { before } = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a prune request ({{\"before\": T}}): {e}")))?;
+    let before = report::parse_since(&before).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let cutoff = before.clone();
+    let pruned = calls.write(move |store| store.prune(&cutoff)).await??;
+    Ok(json_response(&json!({ "pruned": pruned, "before": before })))
+}
+
+/// `GET /v1/stats/{agent}?…`: as `agentver stats`, against what the server serves.
 pub async fn stats(
     Extract(state): Extract<Arc<State>>,
     Path(agent): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let calls = calls_of(&state)?;
+    let snapshot = snapshot(&state)?;
+    let q = Params::new(q, &[FILTERS, &["compare", "by"]].concat())?;
     let agent = AgentId::new(&agent).map_err(ApiError::bad_request)?;
     let compare = match q.get("compare") {
         None => None,
@@ -255,73 +291,17 @@ pub async fn stats(
             }
         }
     };
-    let request = StatsRequest {
-        filter: Filter { limit: None, ..filter(&q)? },
-        compare,
-        by_variant: q.get("by").is_some_and(|b| b == "variant"),
+    let by_variant = match q.get("by") {
+        None | Some("version") => false,
+        Some("variant") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "by must be version or variant, not '{}'",
+                other.escape_debug()
+            )));
+        }
     };
-    let root = calls.root.clone();
-    let report = calls
-        .with(move |store| {
-            let ws = Workspace::discover(&root)?.without_cache_writes();
-            report::stats_report(&ws, store, &agent, &request)
-        })
-        .await??;
+    let request = StatsRequest { filter: Filter { limit: None, ..filter(&q)? }, compare, by_variant };
+    let report = calls.read(move |store| report::stats_report(store, snapshot.as_ref(), &agent, &request)).await??;
     Ok(json_response(&report))
-}
-
-fn not_configured(platform: &str, var: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_configured", format!("the {platform} webhook is not configured"))
-        .hint(format!("set {var} for serve"))
-}
-
-fn unauthorized(e: platforms::BadSignature) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.0)
-}
-
-/// `POST /hooks/{platform}`: a platform's end-of-call webhook, its signature checked first.
-pub async fn hook(
-    Extract(state): Extract<Arc<State>>,
-    Path(platform): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let calls = calls_of(&state)?;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let body = body_of(body)?;
-    let now = jiff::Timestamp::now();
-    let source = match platform.as_str() {
-        "vapi" => {
-            let secret = calls.hooks.vapi.as_deref().ok_or_else(|| not_configured("Vapi", "AGENTVER_VAPI_SECRET"))?;
-            let bearer = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
-            platforms::verify_vapi(secret, bearer, header("x-vapi-secret")).map_err(unauthorized)?;
-            Source::Vapi
-        }
-        "retell" => {
-            let key =
-                calls.hooks.retell.as_deref().ok_or_else(|| not_configured("Retell", "AGENTVER_RETELL_API_KEY"))?;
-            platforms::verify_retell(key, header("x-retell-signature"), &body, now.as_millisecond())
-                .map_err(unauthorized)?;
-            Source::Retell
-        }
-        "elevenlabs" => {
-            let secret = calls
-                .hooks
-                .elevenlabs
-                .as_deref()
-                .ok_or_else(|| not_configured("ElevenLabs", "AGENTVER_ELEVENLABS_WEBHOOK_SECRET"))?;
-            platforms::verify_elevenlabs(secret, header("elevenlabs-signature"), &body, now.as_second())
-                .map_err(unauthorized)?;
-            Source::Elevenlabs
-        }
-        other => return Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", format!("no webhook for '{other}'"))),
-    };
-    let value = parse_json(&body)?;
-    match platforms::parse(source, &value, &calls.callers).map_err(|e| ApiError::bad_request(e.0))? {
-        Parsed::Ignored(why) => Ok(json_response(&json!({ "ignored": why }))),
-        Parsed::Event(event) => {
-            let mut stored = calls.merge(vec![(*event, Some(String::from_utf8_lossy(&body).into_owned()))]).await?;
-            Ok(json_response(&json!({ "call": stored.pop() })))
-        }
-    }
 }

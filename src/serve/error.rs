@@ -15,6 +15,18 @@ pub enum ServeError {
         "refusing to listen on {addr} with no token: anyone who can reach it could read every agent's configuration"
     )]
     InsecureBind { addr: String },
+    /// A token short enough to guess.
+    #[error("the token is shorter than {min} bytes")]
+    ShortToken { min: usize },
+    /// `--follow` in a repository with no commit yet.
+    #[error("--follow {follow}: the repository has no commit yet, so there is nothing to serve")]
+    NoCommits { follow: String },
+    /// `--follow` naming nothing.
+    #[error("--follow {follow}: no such branch, tag or commit")]
+    UnknownFollow { follow: String, suggestion: Option<String> },
+    /// A call served by a configuration this server does not serve (any more).
+    #[error("tree {tree} is not served at revision {revision}")]
+    TreeNotServed { tree: String, revision: String },
 }
 
 #[derive(Debug)]
@@ -49,12 +61,8 @@ impl ApiError {
             .hint("send Authorization: Bearer <token>, the token serve was started with")
     }
 
-    pub fn too_large() -> Self {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the body is over {} bytes", super::BODY_LIMIT),
-        )
+    pub fn too_large(limit: usize) -> Self {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {limit} bytes"))
     }
 }
 
@@ -70,10 +78,31 @@ impl From<Error> for ApiError {
             Error::Git(e) => git_status(&e),
             Error::Workspace(e) => workspace_status(&e),
             Error::Routing(e) => routing_status(&e),
+            Error::Calls(CallsError::CallStore { operation, .. }) => {
+                // The driver's words may hold SQL or names from the schema: they go to the log.
+                tracing::warn!("call store: {message}");
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_failed",
+                    format!("the call store failed while {operation}"),
+                )
+                .hint("retry; the server's log says why");
+            }
             Error::Calls(e) => calls_status(&e),
+            Error::Serve(ServeError::TreeNotServed { .. }) => (
+                StatusCode::NOT_FOUND,
+                "tree_not_served",
+                Some("`agentver replay` on a clone reads any version's tree from the repository".into()),
+            ),
             Error::Ops(OpsError::BadChannel { .. }) | Error::BadValue { .. } => BAD_REQUEST,
             Error::Ops(_) | Error::Serve(_) | Error::Io(_) | Error::Internal { .. } => INTERNAL,
         };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // A failure of the server's own is described in its log, never to the client: the
+            // words may hold file contents or values from a refused revision.
+            tracing::warn!("answering a request failed: {message}");
+            return ApiError::new(status, "internal", "the server failed to answer").hint("the server's log says why");
+        }
         ApiError { status, code, message, hint }
     }
 }
@@ -117,7 +146,9 @@ fn workspace_status(e: &WorkspaceError) -> Status {
             }),
         ),
         WorkspaceError::NoVersions { .. } => (StatusCode::NOT_FOUND, "no_versions", None),
-        WorkspaceError::TreeNotFound { .. } => (StatusCode::NOT_FOUND, "unknown_tree", None),
+        WorkspaceError::TreeNotFound { .. } | WorkspaceError::NotASnapshot { .. } => {
+            (StatusCode::NOT_FOUND, "unknown_tree", None)
+        }
         WorkspaceError::SilentRevert { .. } => INTERNAL,
     }
 }
@@ -130,6 +161,11 @@ fn routing_status(e: &RoutingError) -> Status {
             "tree_mismatch",
             Some("the tag was moved or replaced; audit it with `agentver verify` before re-pinning".into()),
         ),
+        RoutingError::VersionUnservable { .. } => (
+            StatusCode::CONFLICT,
+            "version_unservable",
+            Some("the version's tag does not load; `agentver verify` names what is wrong with it".into()),
+        ),
         RoutingError::InChannel { .. } => INTERNAL,
     }
 }
@@ -139,14 +175,25 @@ fn calls_status(e: &CallsError) -> Status {
         CallsError::UnknownCall { .. } => {
             (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
         }
-        CallsError::Unattributed { .. } => (StatusCode::NOT_FOUND, "unattributed", None),
-        CallsError::BadTime { .. } | CallsError::NoSplit { .. } | CallsError::BadRecord { .. } => BAD_REQUEST,
+        CallsError::Unattributed { .. } | CallsError::InvalidAttribution { .. } => {
+            (StatusCode::NOT_FOUND, "unattributed", None)
+        }
+        CallsError::BadTime { .. }
+        | CallsError::NoSplit { .. }
+        | CallsError::BadRecord { .. }
+        | CallsError::NoCalls { .. }
+        | CallsError::VariantAndByVariant { .. }
+        | CallsError::OtherAgent { .. }
+        | CallsError::SameVersion { .. } => BAD_REQUEST,
         CallsError::VariantsNeedChannel => (
             StatusCode::BAD_REQUEST,
             "bad_request",
             Some("add channel=C: the split's weights come from that channel".into()),
         ),
-        CallsError::BadStore { .. } | CallsError::StoreTooNew { .. } | CallsError::CallStore { .. } => INTERNAL,
+        CallsError::BadStore { .. }
+        | CallsError::StoreTooNew { .. }
+        | CallsError::CallStore { .. }
+        | CallsError::ImportInterrupted { .. } => INTERNAL,
     }
 }
 

@@ -86,8 +86,15 @@ fn failed(state: &State, key: Option<Key>, e: &Error) {
     let message = format!("{what}{e}");
     tracing::warn!("{message}");
     state.metrics.reload_failures.fetch_add(1, Relaxed);
+    // What anyone may be told: the kind of failure, never its details.
+    let kind = match (key, e) {
+        (Some(_), _) => "invalid_revision",
+        (None, Error::Ops(_)) => "fetch_failed",
+        (None, Error::Git(crate::error::GitError::UnknownRevision { .. })) => "unknown_revision",
+        (None, _) => "unreadable_repository",
+    };
     let mut health = state.health.lock().expect("not poisoned");
-    health.error = Some(message);
+    health.error = Some(super::Problem { kind, message });
     if key.is_some() {
         health.failed = key;
     }

@@ -8,20 +8,26 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The routes, as their metrics label them.
+use super::routes;
+
+/// The routes, as their metrics label them: each by its pattern, each webhook by its platform.
 pub const ROUTES: &[&str] = &[
-    "/v1/resolve",
-    "/v1/agents",
-    "/v1/agents/{id}/versions",
-    "/v1/agents/{id}/versions/{ref}",
-    "/v1/configs/{tree}",
-    "/v1/channels",
-    "/v1/calls",
-    "/v1/stats/{agent}",
-    "/hooks",
-    "/healthz",
-    "/readyz",
-    "/metrics",
+    routes::RESOLVE,
+    routes::AGENTS,
+    routes::VERSIONS,
+    routes::VERSION,
+    routes::CONFIG,
+    routes::CHANNELS,
+    routes::CALLS,
+    routes::CALL,
+    routes::PRUNE,
+    routes::STATS,
+    routes::HOOK_VAPI,
+    routes::HOOK_RETELL,
+    routes::HOOK_ELEVENLABS,
+    routes::HEALTHZ,
+    routes::READYZ,
+    routes::METRICS,
     "other",
 ];
 
@@ -60,12 +66,7 @@ impl Default for Metrics {
 
 /// The metrics label of a matched route pattern.
 pub fn route_index(pattern: Option<&str>) -> usize {
-    let pattern = match pattern {
-        Some(p) if p.starts_with("/hooks/") => "/hooks",
-        Some(p) if p.starts_with("/v1/calls") => "/v1/calls",
-        Some(p) => p,
-        None => "other",
-    };
+    let pattern = pattern.unwrap_or("other");
     ROUTES.iter().position(|r| *r == pattern).unwrap_or(ROUTES.len() - 1)
 }
 
@@ -159,11 +160,18 @@ mod tests {
         m.observe(resolve, 200, Duration::from_millis(3));
         m.observe(resolve, 404, Duration::from_micros(80));
         m.observe(route_index(Some("/hooks/vapi")), 401, Duration::from_micros(1));
+        m.observe(route_index(Some("/v1/agents/{id}/versions/{reference}")), 200, Duration::from_micros(1));
         m.resolution_counter("channel=\"a\"").fetch_add(2, Relaxed);
         let text = m.render(Some("abc"), None);
         assert!(text.contains("agentver_http_requests_total{route=\"/v1/resolve\",status=\"200\"} 2\n"), "{text}");
         assert!(text.contains("agentver_http_requests_total{route=\"/v1/resolve\",status=\"404\"} 1\n"), "{text}");
-        assert!(text.contains("agentver_http_requests_total{route=\"/hooks\",status=\"401\"} 1\n"), "{text}");
+        assert!(text.contains("agentver_http_requests_total{route=\"/hooks/vapi\",status=\"401\"} 1\n"), "{text}");
+        assert!(
+            text.contains(
+                "agentver_http_requests_total{route=\"/v1/agents/{id}/versions/{reference}\",status=\"200\"} 1\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("route=\"/v1/resolve\",le=\"0.0001\"} 2\n"), "{text}");
         assert!(text.contains("route=\"/v1/resolve\",le=\"0.0025\"} 2\n"), "{text}");
         assert!(text.contains("route=\"/v1/resolve\",le=\"0.005\"} 3\n"), "{text}");

@@ -2,12 +2,18 @@
 //! the request path when the followed ref or the agent tags move, and swapped in whole.
 //!
 //! No git calls of its own: snapshots are built through the workspace, the router reads only
-//! the snapshot. Log lines are `tracing` events; the binary decides where they go.
+//! the snapshot. Log lines are `tracing` events; the binary decides where they go. Connections
+//! are capped below the file-descriptor limit, shedding the oldest idle one first; on SIGTERM the
+//! server stops accepting, lets requests in flight finish, then has the call store commit every
+//! decision it acknowledged before it exits.
 
 pub mod calls;
+mod conns;
 mod error;
 mod follow;
+pub mod hooks;
 pub mod metrics;
+mod params;
 pub mod record;
 mod routes;
 pub mod snapshot;
@@ -21,16 +27,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
 use self::metrics::Metrics;
 use self::record::Recorder;
 use self::snapshot::{Key, Snapshot};
-use crate::error::{Error, Result};
+use crate::error::{Error, GitError, Result};
 use crate::workspace::Workspace;
 
 /// How long a client may take to send a request's head.
@@ -39,8 +42,12 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may run on after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
-/// Request bodies above this are refused with 413.
+/// How long the call store may take to commit what it acknowledged, after SIGTERM.
+const STORE_DRAIN: Duration = Duration::from_secs(30);
+/// Request bodies above this are refused with 413 (reports and webhooks take more: 16 MiB).
 pub const BODY_LIMIT: usize = 1 << 20;
+/// The shortest token accepted: anything shorter can be guessed.
+pub const MIN_TOKEN: usize = 16;
 
 pub struct Options {
     /// Where the workspace is (as `-C` names it).
@@ -57,19 +64,32 @@ pub struct Options {
     pub recorder: Option<Arc<dyn Recorder>>,
     /// The call store: decisions recorded, `/v1/calls`, `/v1/stats` and the webhooks served.
     pub store: Option<StoreOptions>,
+    /// The platforms' webhook secrets.
+    pub hooks: hooks::HookSecrets,
+    /// Connections served at once; `None`: what the file-descriptor limit allows.
+    pub max_connections: Option<usize>,
 }
 
 pub struct StoreOptions {
     pub location: crate::calls::store::Location,
-    pub callers: crate::calls::Callers,
-    pub hooks: calls::HookSecrets,
+    pub privacy: crate::calls::Privacy,
+    /// Where decisions are spooled before they reach the store.
+    pub spool: PathBuf,
+}
+
+/// Why the served state is not the followed one: a kind anyone may see, and the details only
+/// an authenticated client may (they can hold values from a refused revision).
+#[derive(Clone, Debug)]
+struct Problem {
+    kind: &'static str,
+    message: String,
 }
 
 /// What `/healthz` reports besides the snapshot.
 #[derive(Default)]
 struct Health {
     /// Why the last check failed; `None` when the served snapshot is the followed state.
-    error: Option<String>,
+    error: Option<Problem>,
     /// A state that failed to load, so it is not rebuilt every interval.
     failed: Option<Key>,
 }
@@ -83,14 +103,13 @@ pub struct State {
     token: Option<[u8; 32]>,
     recorder: Option<Arc<dyn Recorder>>,
     calls: Option<Arc<calls::Calls>>,
+    hooks: hooks::HookSecrets,
 }
 
 impl State {
     fn new(options: &Options) -> Result<Self> {
         let calls = match &options.store {
-            Some(s) => {
-                Some(calls::Calls::start(&s.location, s.callers.clone(), options.root.clone(), s.hooks.clone())?)
-            }
+            Some(s) => Some(calls::Calls::start(&s.location, s.privacy.clone(), &s.spool)?),
             None => None,
         };
         let recorder = options.recorder.clone().or_else(|| calls.clone().map(|c| c as Arc<dyn Recorder>));
@@ -101,11 +120,13 @@ impl State {
             token: options.token.as_deref().map(|t| Sha256::digest(t.as_bytes()).into()),
             recorder,
             calls,
+            hooks: options.hooks.clone(),
         })
     }
 }
 
-/// Checks the options and binds the listener: what can be refused is refused before serving.
+/// Checks the options and binds the listener: what can be refused is refused before serving,
+/// the followed ref included (a repository with no commit, a branch that does not exist).
 pub async fn bind(options: &Options) -> Result<TcpListener> {
     let addr: SocketAddr = options.listen.parse().map_err(|_| Error::BadValue {
         what: "--listen".into(),
@@ -115,6 +136,9 @@ pub async fn bind(options: &Options) -> Result<TcpListener> {
     if !addr.ip().is_loopback() && options.token.is_none() && !options.insecure_no_auth {
         return Err(ServeError::InsecureBind { addr: addr.to_string() }.into());
     }
+    if options.token.as_ref().is_some_and(|t| t.len() < MIN_TOKEN) {
+        return Err(ServeError::ShortToken { min: MIN_TOKEN }.into());
+    }
     if options.interval.is_zero() {
         return Err(Error::BadValue {
             what: "--interval".into(),
@@ -122,46 +146,56 @@ pub async fn bind(options: &Options) -> Result<TcpListener> {
             expected: "a number of seconds, 1 or more".into(),
         });
     }
-    Workspace::discover(&options.root)?;
+    let ws = Workspace::discover(&options.root)?;
+    if options.fetch.is_none() {
+        check_follow(&ws, &options.follow)?;
+    }
     TcpListener::bind(addr).await.map_err(|e| Error::io(format!("--listen {addr}"), e))
 }
 
-/// Serves until `shutdown` completes, then lets requests in flight finish (10 s at most).
+/// The followed ref must name a commit at start: say what to do when it does not.
+fn check_follow(ws: &Workspace, follow: &str) -> Result<()> {
+    match ws.rev_commit(follow) {
+        Err(Error::Git(GitError::UnknownRevision { .. })) if ws.has_no_commits() => {
+            Err(ServeError::NoCommits { follow: follow.to_owned() }.into())
+        }
+        Err(Error::Git(GitError::UnknownRevision { .. })) => {
+            let branches = ws.branch_names().unwrap_or_default();
+            let suggestion =
+                crate::format::diagnostic::closest(follow, branches.iter().map(String::as_str)).map(str::to_owned);
+            Err(ServeError::UnknownFollow { follow: follow.to_owned(), suggestion }.into())
+        }
+        other => other.map(drop),
+    }
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish (10 s at most) and has
+/// the call store commit what it acknowledged.
 pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Future<Output = ()>) -> Result<()> {
     let state = Arc::new(State::new(&options)?);
     let local = listener.local_addr().map_err(|e| Error::io("the listening socket", e))?;
-    tracing::info!("listening on http://{local}, following {}", options.follow);
+    let cap = options.max_connections.unwrap_or_else(conns::from_descriptor_limit);
+    tracing::info!("listening on http://{local}, following {} (at most {cap} connections)", options.follow);
     let follower = tokio::spawn(follow::run(state.clone(), follow::Follow::from(&options)));
-    let router = routes::router(state);
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, do not spin.
-                    tracing::warn!("accepting a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
+    let router = routes::router(state.clone());
+    let connections = conns::Connections::new(cap);
+    connections.accept_until(listener, router, shutdown).await;
     follower.abort();
     tracing::info!("stopping: finishing requests in flight");
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+    if !connections.drain(DRAIN).await {
         tracing::warn!("requests still running after {} s were cut off", DRAIN.as_secs());
+    }
+    if let Some(calls) = &state.calls {
+        let calls = calls.clone();
+        let drained = tokio::task::spawn_blocking(move || calls.stop(STORE_DRAIN)).await.unwrap_or(false);
+        if drained {
+            tracing::info!("the call store has every decision it acknowledged");
+        } else {
+            tracing::warn!(
+                "the call store did not take every decision within {} s: the spool keeps them for the next start",
+                STORE_DRAIN.as_secs()
+            );
+        }
     }
     Ok(())
 }

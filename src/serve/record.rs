@@ -19,6 +19,8 @@ pub struct Decision {
     pub variant: Option<String>,
     pub bucket: Option<Bucket>,
     pub revision: String,
+    /// The runtime chose the version (`agent_version`): no variant, no split arm.
+    pub overridden: bool,
     /// RFC 3339.
     pub resolved_at: String,
 }
@@ -35,14 +37,15 @@ impl Decision {
             variant: resolution.variant.map(str::to_owned),
             bucket: resolution.bucket,
             revision: revision.to_owned(),
+            overridden: resolution.overridden,
             resolved_at: at,
         }
     }
 }
 
-/// Where `serve` hands decisions. `record` is called on the request path, so an implementation
-/// queues and returns; a store that cannot keep up drops nothing silently but reports through
-/// its own error path (the call store's issue builds the stores).
+/// Where `serve` hands decisions. `record` is called on the request path before the answer goes
+/// out: an implementation makes the decision durable quickly (the call store spools it) and
+/// returns; it never blocks on a slow store.
 pub trait Recorder: Send + Sync {
     fn record(&self, decision: Decision);
 }

@@ -30,25 +30,47 @@ type Answer = Result<Response, ApiError>;
 
 static REVISION: HeaderName = HeaderName::from_static("agentver-revision");
 
+/// The route patterns, as the router matches them and the metrics label them.
+pub const RESOLVE: &str = "/v1/resolve";
+pub const AGENTS: &str = "/v1/agents";
+pub const VERSIONS: &str = "/v1/agents/{id}/versions";
+pub const VERSION: &str = "/v1/agents/{id}/versions/{reference}";
+pub const CONFIG: &str = "/v1/configs/{tree}";
+pub const CHANNELS: &str = "/v1/channels";
+pub const CALLS: &str = "/v1/calls";
+pub const CALL: &str = "/v1/calls/{call_id}";
+pub const PRUNE: &str = "/v1/calls/prune";
+pub const STATS: &str = "/v1/stats/{agent}";
+pub const HOOK_VAPI: &str = "/hooks/vapi";
+pub const HOOK_RETELL: &str = "/hooks/retell";
+pub const HOOK_ELEVENLABS: &str = "/hooks/elevenlabs";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
+
 pub fn router(state: Shared) -> Router {
+    use axum::routing::{delete, post};
     let v1 = Router::new()
-        .route("/v1/resolve", get(resolve_get).post(resolve_post))
-        .route("/v1/agents", get(agents))
-        .route("/v1/agents/{id}/versions", get(versions))
-        .route("/v1/agents/{id}/versions/{reference}", get(version))
-        .route("/v1/configs/{tree}", get(config))
-        .route("/v1/channels", get(channels))
-        .route("/v1/calls", get(super::calls::list).post(super::calls::post))
-        .route("/v1/calls/{call_id}", get(super::calls::replay))
-        .route("/v1/stats/{agent}", get(super::calls::stats))
+        .route(RESOLVE, get(resolve_get).post(resolve_post))
+        .route(AGENTS, get(agents))
+        .route(VERSIONS, get(versions))
+        .route(VERSION, get(version))
+        .route(CONFIG, get(config))
+        .route(CHANNELS, get(channels))
+        .route(CALLS, get(super::calls::list).post(super::calls::post))
+        .route(CALL, get(super::calls::replay).merge(delete(super::calls::forget)))
+        .route(PRUNE, post(super::calls::prune))
+        .route(STATS, get(super::calls::stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(v1)
         // Each platform's webhook checks the platform's own signature instead of the token.
-        .route("/hooks/{platform}", axum::routing::post(super::calls::hook))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route(HOOK_VAPI, post(super::hooks::vapi))
+        .route(HOOK_RETELL, post(super::hooks::retell))
+        .route(HOOK_ELEVENLABS, post(super::hooks::elevenlabs))
+        .route(HEALTHZ, get(healthz))
+        .route(READYZ, get(readyz))
+        .route(METRICS, get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -67,31 +89,45 @@ async fn observe(Extract(state): Extract<Shared>, request: Request, next: Next) 
         Err(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", "the request took too long").into_response(),
     };
     let elapsed = started.elapsed();
-    state.metrics.observe(route, response.status().as_u16(), elapsed);
-    tracing::info!(target: "agentver::http", "{method} {path} {} {}us", response.status().as_u16(), elapsed.as_micros());
+    let status = response.status().as_u16();
+    state.metrics.observe(route, status, elapsed);
+    let path = printable_path(&path);
+    tracing::info!(target: "agentver::http", method = %method, path = %path, status, duration_us = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// A request path for the log: control characters escaped, and long paths cut.
+fn printable_path(path: &str) -> String {
+    let cut = crate::calls::limits::truncate(path, 512).0;
+    cut.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 async fn fallback(Extract(state): Extract<Shared>, request: Request) -> Response {
     state.metrics.observe(route_index(None), 404, std::time::Duration::ZERO);
-    tracing::info!(target: "agentver::http", "{} {} 404 0us", request.method(), request.uri().path());
+    let path = printable_path(request.uri().path());
+    tracing::info!(target: "agentver::http", method = %request.method(), path = %path, status = 404u16, duration_us = 0u64, "request");
     ApiError::new(StatusCode::NOT_FOUND, "no_route", format!("no route {}", request.uri().path()))
         .hint("the routes are listed in the README's \"Serving calls\"")
         .into_response()
 }
 
+/// Whether `headers` carry the server's token (`Authorization: Bearer`, the scheme in any case,
+/// RFC 7235), compared in constant time; true when no token is configured.
+pub fn authorized(state: &State, headers: &axum::http::HeaderMap) -> bool {
+    let Some(expected) = &state.token else { return true };
+    use sha2::{Digest, Sha256};
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::calls::platforms::bearer_token)
+        .map(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())));
+    sent.is_some_and(|sent| bool::from(sent.ct_eq(expected)))
+}
+
 /// With a token configured, `Authorization: Bearer <token>` or 401.
 async fn require_token(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
-    if let Some(expected) = &state.token {
-        use sha2::{Digest, Sha256};
-        let sent = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .map(|t| <[u8; 32]>::from(Sha256::digest(t)));
-        if !sent.is_some_and(|sent| bool::from(sent.ct_eq(expected))) {
-            return ApiError::unauthorized().into_response();
-        }
+    if !authorized(&state, request.headers()) {
+        return ApiError::unauthorized().into_response();
     }
     next.run(request).await
 }
@@ -111,19 +147,12 @@ fn answer(snapshot: &Snapshot, body: impl Into<Bytes>) -> Response {
     response
 }
 
-#[derive(Deserialize)]
-struct ResolveQuery {
-    channel: Option<String>,
-    caller: Option<String>,
-    call_id: Option<String>,
-    agent_version: Option<String>,
-}
-
 /// A runtime's per-call version override: a number, or its digits as a string (metadata fields
 /// are strings on every platform).
 fn agent_version(value: Option<&serde_json::Value>) -> Result<Option<u64>, ApiError> {
     let n = match value {
         None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::String(s)) if s.is_empty() => return Ok(None),
         Some(serde_json::Value::Number(n)) => n.as_u64(),
         Some(serde_json::Value::String(s)) => s.strip_prefix('v').unwrap_or(s).parse().ok(),
         Some(_) => None,
@@ -134,14 +163,49 @@ fn agent_version(value: Option<&serde_json::Value>) -> Result<Option<u64>, ApiEr
     }
 }
 
-async fn resolve_get(Extract(state): Extract<Shared>, query: Result<Query<ResolveQuery>, QueryRejection>) -> Answer {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let version = agent_version(q.agent_version.map(serde_json::Value::String).as_ref())?;
-    resolve(&state, q.channel, q.caller, q.call_id, version)
+/// What a resolve request asks: empty values are absent ones; a call id is checked as every
+/// record's is.
+struct Ask {
+    channel: Option<String>,
+    caller: Option<String>,
+    call_id: Option<String>,
+    agent_version: Option<u64>,
+}
+
+impl Ask {
+    fn new(
+        channel: Option<String>,
+        caller: Option<String>,
+        call_id: Option<String>,
+        version: Option<u64>,
+    ) -> Result<Ask, ApiError> {
+        let present = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let call_id = present(call_id);
+        if let Some(id) = &call_id {
+            crate::calls::limits::call_id(id, "call_id").map_err(|e| ApiError::bad_request(e.0))?;
+        }
+        let caller = present(caller);
+        if let Some(c) = &caller {
+            crate::calls::limits::short(c, "caller").map_err(|e| ApiError::bad_request(e.0))?;
+        }
+        Ok(Ask { channel: present(channel), caller, call_id, agent_version: version })
+    }
+}
+
+async fn resolve_get(
+    Extract(state): Extract<Shared>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Answer {
+    let Query(pairs) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = super::params::Params::new(pairs, &["channel", "caller", "call_id", "agent_version"])?;
+    let get = |k: &str| q.get(k).map(str::to_owned);
+    let version = agent_version(get("agent_version").map(serde_json::Value::String).as_ref())?;
+    resolve(&state, Ask::new(get("channel"), get("caller"), get("call_id"), version)?)
 }
 
 async fn resolve_post(Extract(state): Extract<Shared>, body: Result<Bytes, BytesRejection>) -> Answer {
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct ResolveBody {
         channel: Option<String>,
         caller: Option<String>,
@@ -149,26 +213,21 @@ async fn resolve_post(Extract(state): Extract<Shared>, body: Result<Bytes, Bytes
         agent_version: Option<serde_json::Value>,
     }
     let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(BODY_LIMIT),
         _ => ApiError::bad_request(e.body_text()),
     })?;
     let b: ResolveBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not a resolve request: {e}")))?;
     let version = agent_version(b.agent_version.as_ref())?;
-    resolve(&state, b.channel, b.caller, b.call_id, version)
+    resolve(&state, Ask::new(b.channel, b.caller, b.call_id, version)?)
 }
 
-fn resolve(
-    state: &State,
-    channel: Option<String>,
-    caller: Option<String>,
-    call_id: Option<String>,
-    agent_version: Option<u64>,
-) -> Answer {
+fn resolve(state: &State, ask: Ask) -> Answer {
     // A guard, not an `Arc` clone: no reference count bounced between cores on the hot path.
     let guard = state.snapshot.load();
     let snapshot: &Snapshot = guard.as_deref().ok_or_else(ApiError::not_ready)?;
-    let channel = channel.filter(|c| !c.is_empty()).ok_or_else(|| {
+    let Ask { channel, caller, call_id, agent_version } = ask;
+    let channel = channel.ok_or_else(|| {
         ApiError::bad_request("channel is required").hint("GET /v1/resolve?channel=%2B14155550100&caller=...")
     })?;
     let call = Call { caller: caller.as_deref(), call_id: call_id.as_deref(), agent_version };
@@ -179,11 +238,10 @@ fn resolve(
     let counter = match agent_version {
         None => snapshot.counters.get(channel.as_str()).and_then(|c| c.get(resolution.target)).cloned(),
         Some(_) => Some(state.metrics.resolution_counter(&format!(
-            "channel=\"{}\",agent=\"{}\",version=\"{}\",variant=\"{}\"",
+            "channel=\"{}\",agent=\"{}\",version=\"{}\",variant=\"\"",
             escape_label(&channel),
             resolution.served.agent,
             resolution.served.version.to_string().trim_start_matches('v'),
-            escape_label(resolution.variant.unwrap_or_default()),
         ))),
     };
     if let Some(counter) = counter {
@@ -246,24 +304,39 @@ async fn config(Extract(state): Extract<Shared>, Path(tree): Path<String>) -> An
     }
 }
 
-async fn healthz(Extract(state): Extract<Shared>) -> Response {
+/// `/healthz`: open to load balancers. Anyone sees the status and the kind of a problem; only a
+/// client with the token (or any client when none is configured) sees the details, which can
+/// hold values from a refused revision.
+async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap) -> Response {
     #[derive(Serialize)]
     struct Health<'a> {
         status: &'a str,
         revision: Option<&'a str>,
         loaded_at: Option<&'a str>,
+        /// The problem's details (with the token), else its kind.
         error: Option<String>,
+        error_kind: Option<&'a str>,
+        /// Versions left out because they do not load: with the token, each tag and why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        left_out: Option<Vec<serde_json::Value>>,
+        left_out_count: usize,
     }
     let snapshot = state.snapshot.load_full();
-    let mut error = state.health.lock().expect("not poisoned").error.clone();
-    if snapshot.is_none() && error.is_none() {
-        error = Some("no snapshot is loaded yet".into());
+    let mut problem = state.health.lock().expect("not poisoned").error.clone();
+    if snapshot.is_none() && problem.is_none() {
+        problem = Some(super::Problem { kind: "not_loaded", message: "no snapshot is loaded yet".into() });
     }
+    let details = super::routes::authorized(&state, &headers);
+    let broken = snapshot.as_deref().map_or(&[][..], |s| s.broken.as_slice());
     let body = Health {
-        status: if error.is_none() { "ok" } else { "degraded" },
+        status: if problem.is_none() && broken.is_empty() { "ok" } else { "degraded" },
         revision: snapshot.as_deref().map(|s| s.revision.as_str()),
         loaded_at: snapshot.as_deref().map(|s| s.loaded_at.as_str()),
-        error,
+        error: problem.as_ref().map(|p| if details { p.message.clone() } else { p.kind.to_owned() }),
+        error_kind: problem.as_ref().map(|p| p.kind),
+        left_out: details
+            .then(|| broken.iter().map(|(tag, why)| serde_json::json!({"tag": tag, "error": why})).collect()),
+        left_out_count: broken.len(),
     };
     let status = if snapshot.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&body).unwrap_or_default())
@@ -282,15 +355,48 @@ async fn metrics(Extract(state): Extract<Shared>) -> Response {
         snapshot.as_deref().map(|s| s.build_time.as_secs_f64()),
     );
     if let Some(calls) = &state.calls {
+        let c = calls.writer().counters();
+        let counters = [
+            (
+                "agentver_call_decisions_spooled_total",
+                "Resolve decisions acknowledged (spooled before the answer).",
+                &c.spooled,
+            ),
+            ("agentver_call_decisions_recorded_total", "Resolve decisions committed to the call store.", &c.committed),
+            ("agentver_call_decisions_dropped_total", "Resolve decisions that could not be spooled.", &c.dropped),
+            (
+                "agentver_call_decisions_replayed_total",
+                "Decisions replayed from the spool of a server that stopped.",
+                &c.replayed,
+            ),
+            (
+                "agentver_call_store_retries_total",
+                "Decision batches the call store refused and that were retried.",
+                &c.retries,
+            ),
+            (
+                "agentver_call_report_warnings_total",
+                "Reports kept without a field that could not be read.",
+                &calls.warnings,
+            ),
+            (
+                "agentver_call_invalid_attributions_total",
+                "Reports whose echoed attribution named nothing served.",
+                &calls.invalid,
+            ),
+        ];
+        for (name, help, value) in counters {
+            use std::fmt::Write as _;
+            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", value.load(Relaxed));
+        }
+    }
+    if let Some(s) = snapshot.as_deref() {
         use std::fmt::Write as _;
         let _ = write!(
             text,
-            "# HELP agentver_call_decisions_recorded_total Resolve decisions handed to the call store.\n\
-             # TYPE agentver_call_decisions_recorded_total counter\nagentver_call_decisions_recorded_total {}\n\
-             # HELP agentver_call_decisions_dropped_total Decisions dropped because the store's queue was full.\n\
-             # TYPE agentver_call_decisions_dropped_total counter\nagentver_call_decisions_dropped_total {}\n",
-            calls.recorded.load(Relaxed),
-            calls.dropped.load(Relaxed)
+            "# HELP agentver_versions_left_out Versions of the served revision that do not load.\n\
+             # TYPE agentver_versions_left_out gauge\nagentver_versions_left_out {}\n",
+            s.broken.len()
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

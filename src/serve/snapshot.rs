@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::calls::attribution::Known;
+use crate::calls::report::Catalog;
+use crate::error::{Error, Result, WorkspaceError};
 use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftInfo, Log, latest_tree};
@@ -58,6 +60,8 @@ pub struct Snapshot {
     /// A resolution counter per channel and target, shared with the metrics registry so counts
     /// survive reloads.
     pub counters: HashMap<String, Vec<Arc<AtomicU64>>>,
+    /// Versions left out because they do not load (tag, why): only what needs them fails.
+    pub broken: Vec<(String, String)>,
 }
 
 /// `value` serialised as a JSON object with `"revision"` added as its last member.
@@ -116,6 +120,8 @@ impl Snapshot {
             });
         }
         let channels_json = to_json(&resolver.listing())?.into();
+        let names = ws.names().clone();
+        let broken = resolver.broken().into_iter().map(|(agent, n, why)| (names.short(&agent, n), why)).collect();
         resolver.freeze();
         let mut trees: HashMap<ObjectId, TreeEntry> = HashMap::new();
         for served in resolver.loaded() {
@@ -135,8 +141,17 @@ impl Snapshot {
             logs,
             trees,
             counters,
+            broken,
             resolver,
         })
+    }
+
+    /// The configuration `tree` holds for `agent`, when some version (or the draft) served here
+    /// holds it.
+    pub fn config_value(&self, agent: &AgentId, tree: &str) -> Option<serde_json::Value> {
+        let id = ObjectId::from_hex(tree.as_bytes()).ok()?;
+        let entry = self.trees.get(&id).filter(|e| e.served.agent == *agent)?;
+        Some(entry.served.config.clone())
     }
 
     /// `GET /v1/configs/{tree}`: `{"tree", "agent", "versions", "config"}` and the revision.
@@ -176,7 +191,9 @@ fn channel_counters<'r>(
         for (i, target) in channel.targets().into_iter().enumerate() {
             let version = match resolver.serve(channel, target, None) {
                 Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
-                Err(Error::Routing(RoutingError::TreeMismatch { .. })) => "refused".to_owned(),
+                Err(Error::Routing(RoutingError::TreeMismatch { .. } | RoutingError::VersionUnservable { .. })) => {
+                    "refused".to_owned()
+                }
                 Err(e) => return Err(e),
             };
             let variant = channel.variant_name(i).unwrap_or_default();
@@ -217,6 +234,71 @@ fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str)
         })?
         .into_iter()
         .collect())
+}
+
+/// Echoed attribution is checked against what this snapshot serves.
+impl Known for Snapshot {
+    fn tree(&self, agent: &AgentId, version: Option<u64>, tree: Option<&str>) -> std::result::Result<String, String> {
+        if !self.logs.contains_key(agent) {
+            return Err(format!("there is no agent {agent} at revision {}", self.revision));
+        }
+        match version {
+            Some(n) => match self.resolver.cached(agent, RefSpec::Version(n)) {
+                Some(s) => Ok(s.tree_hex().to_owned()),
+                None => Err(format!("{agent} has no version {n} that serves")),
+            },
+            None => {
+                let claimed = tree.ok_or_else(|| format!("a draft of {agent} is named without its tree"))?;
+                let known = ObjectId::from_hex(claimed.as_bytes()).ok().and_then(|id| self.trees.get(&id));
+                match known {
+                    Some(entry) if entry.served.agent == *agent => Ok(claimed.to_ascii_lowercase()),
+                    _ => Err(format!("tree {claimed} is no configuration of {agent} served at {}", self.revision)),
+                }
+            }
+        }
+    }
+
+    fn variants(&self, channel: &str) -> Option<Vec<(String, String)>> {
+        crate::calls::report::split_variants(self.resolver.channels(), channel)
+    }
+}
+
+/// Statistics over HTTP read versions, latest and weights from what is served.
+impl Catalog for Snapshot {
+    fn versions(&self, agent: &AgentId) -> Result<Vec<u64>> {
+        if !self.logs.contains_key(agent) {
+            return Err(WorkspaceError::UnknownAgent {
+                agent: agent.to_string(),
+                path: agent.draft_path(),
+                suggestion: None,
+            }
+            .into());
+        }
+        let mut numbers: Vec<u64> = self
+            .trees
+            .values()
+            .filter(|e| e.served.agent == *agent)
+            .flat_map(|e| e.versions.iter())
+            .filter_map(|v| match v {
+                Version::Number(n) => Some(*n),
+                Version::Draft => None,
+            })
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        Ok(numbers)
+    }
+
+    fn latest(&self, agent: &AgentId) -> Result<Option<u64>> {
+        Ok(self.resolver.cached(agent, RefSpec::Latest).and_then(|s| match s.version {
+            Version::Number(n) => Some(n),
+            Version::Draft => None,
+        }))
+    }
+
+    fn weights(&self, channel: &str) -> Result<Vec<(String, u64)>> {
+        crate::calls::report::split_weights(self.resolver.channels(), channel)
+    }
 }
 
 /// A Prometheus label value: backslash, double quote and newline escaped.

@@ -12,6 +12,9 @@ pub enum WorkspaceError {
     /// A call's configuration is named by a tree this repository does not hold.
     #[error("tree {tree} is not in this repository, so the configuration that served the call cannot be read")]
     TreeNotFound { tree: String },
+    /// A tree that holds more than one agent's snapshot would (a work tree's, a forged one).
+    #[error("tree {tree} is not a snapshot of {agent}: it holds files {agent} does not link")]
+    NotASnapshot { tree: String, agent: String },
     /// A new version would undo `version`, published from a commit the draft's commit lacks.
     #[error(
         "{agent} v{version} was published from commit {commit}, which {}; a new version would silently undo it",

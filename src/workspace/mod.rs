@@ -342,18 +342,26 @@ impl Workspace {
     }
 
     /// The configuration a snapshot tree holds for `agent`, found by content id alone (replay
-    /// after tags moved). The tree must be in this repository.
+    /// after tags moved). The id must name a tree object in this repository that is a snapshot of
+    /// the agent: its file and what it links, nothing else (a commit, a branch's tree or a tree
+    /// holding other files is not one, so a forged record cannot make replay read them).
     pub fn config_in_tree(&self, agent: &AgentId, tree: &str) -> Result<serde_json::Value> {
         let id = ObjectId::from_hex(tree.as_bytes()).map_err(|_| Error::BadValue {
             what: "tree".into(),
             value: tree.escape_debug().to_string(),
             expected: "a tree id (40 hex digits)".into(),
         })?;
-        if git::tree::entry(&self.repo, id, &agent.draft_path()).is_err() {
+        if !git::is_tree(&self.repo, id)
+            || git::tree::entry(&self.repo, id, &agent.draft_path()).ok().flatten().is_none()
+        {
             return Err(WorkspaceError::TreeNotFound { tree: tree.to_owned() }.into());
         }
         let source = GitTree::new(&self.repo, id, "", &format!("{}:", &tree[..12.min(tree.len())]));
-        Ok(bundle::load(&source, agent)?.config)
+        let bundle = bundle::load(&source, agent)?;
+        if !self.snapshot_extras(id, &bundle.files)?.is_empty() {
+            return Err(WorkspaceError::NotASnapshot { tree: tree.to_owned(), agent: agent.to_string() }.into());
+        }
+        Ok(bundle.config)
     }
 
     /// A published version's agent file, byte for byte, without parsing it (what `show` prints).
@@ -420,6 +428,22 @@ impl Workspace {
         }
         let digest = hash.finalize();
         Ok(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+    }
+
+    /// Whether the repository has no commit yet (HEAD names an unborn branch).
+    pub fn has_no_commits(&self) -> bool {
+        matches!(git::head_commit(&self.repo), Ok(None))
+    }
+
+    /// The local and remote-tracking branch names (`main`, `origin/main`), for suggestions.
+    pub fn branch_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (prefix, keep) in [("refs/heads/", ""), ("refs/remotes/", "")] {
+            for (name, _) in git::list_refs(&self.repo, prefix)? {
+                names.push(format!("{keep}{}", name.strip_prefix(prefix).unwrap_or(&name)));
+            }
+        }
+        Ok(names)
     }
 
     /// Agent ids that have published versions (from ref names alone).

@@ -135,13 +135,22 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Lines of generic records: `n` calls of `version` (and `variant`), `successes` of them
-/// successful, durations spread around `mean_ms`.
-fn records(prefix: &str, version: u64, variant: Option<&str>, n: u64, successes: u64, mean_ms: u64) -> String {
+/// Lines of generic records: `n` calls of `version` of sales in `env` (and `variant`),
+/// `successes` of them successful, durations spread around `mean_ms`.
+pub fn records(
+    env: &TestEnv,
+    prefix: &str,
+    version: u64,
+    variant: Option<&str>,
+    n: u64,
+    successes: u64,
+    mean_ms: u64,
+) -> String {
+    let tree = env.rev(&format!("agent/sales/v{version}^{{tree}}"));
     (0..n)
         .map(|i| {
             json!({
-                "call_id": format!("{prefix}-{i}"), "agent": "sales", "version": version, "tree": "0".repeat(40),
+                "call_id": format!("{prefix}-{i}"), "agent": "sales", "version": version, "tree": tree,
                 "variant": variant, "channel": "+14155550199",
                 "started_at": format!("2026-11-2{}T10:{:02}:{:02}Z", i % 5, i % 60, (i * 7) % 60),
                 "duration_ms": mean_ms - 500 + (i * 37) % 1000, "success": i < successes, "cost": 0.10 + (i % 3) as f64 / 100.0,
@@ -232,14 +241,15 @@ fn imported_and_compared(env: &TestEnv, store: &str) {
     // stats: v1 against v2 (enough calls for a verdict), then the split's variants.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("calls.jsonl");
-    let mut lines = records("a", 1, Some("control"), 80, 32, 60_000);
-    lines += &records("b", 2, Some("test"), 20, 17, 45_000);
-    lines += &records("c", 2, Some("test"), 60, 45, 45_000);
+    let mut lines = records(env, "a", 1, Some("control"), 80, 32, 60_000);
+    lines += &records(env, "b", 2, Some("test"), 20, 17, 45_000);
+    lines += &records(env, "c", 2, Some("test"), 60, 45, 45_000);
     std::fs::write(&file, &lines).unwrap();
     let imported = env.av(&["calls", "import", file.to_str().unwrap(), "--json", "--calls", store]).ok().json();
-    assert_eq!(imported["events"], json!(160));
-    // Importing the same file again changes nothing.
-    env.av(&["calls", "import", file.to_str().unwrap(), "--calls", store]).ok();
+    assert_eq!((&imported["records"], &imported["new"], &imported["unchanged"]), (&json!(160), &json!(160), &json!(0)));
+    // Importing the same file again changes nothing, and says so.
+    let again = env.av(&["calls", "import", file.to_str().unwrap(), "--calls", store]).ok();
+    assert_eq!(again.stdout, "imported 160 records: 0 new, 160 unchanged\n");
     assert_eq!(calls_json(env, store, &["--agent", "sales"]).len(), 161);
 
     let stats = env.av(&["stats", "sales", "--compare", "v1", "v2", "--json", "--calls", store]).ok().json();
@@ -266,8 +276,11 @@ fn imported_and_compared(env: &TestEnv, store: &str) {
 
     // A bad line names itself and stores nothing.
     let bad = dir.path().join("bad.jsonl");
-    std::fs::write(&bad, records("d", 1, None, 3, 1, 1000) + "{\"call_id\": \"d-9\", \"success\": \"sometimes\"}\n")
-        .unwrap();
+    std::fs::write(
+        &bad,
+        records(env, "d", 1, None, 3, 1, 1000) + "{\"call_id\": \"d-9\", \"success\": \"sometimes\"}\n",
+    )
+    .unwrap();
     let refused = env.av(&["calls", "import", bad.to_str().unwrap(), "--calls", store]).code(2);
     assert!(refused.stderr.contains("bad.jsonl:4: not a call record"), "{}", refused.stderr);
     assert_eq!(calls_json(env, store, &["--agent", "sales"]).len(), 161);
@@ -298,11 +311,12 @@ fn vapi_and_elevenlabs_hooks_check_their_secrets_and_numbers_can_be_kept() {
     let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", &store]);
     cmd.env("AGENTVER_VAPI_SECRET", "vapi-s3cret").env("AGENTVER_ELEVENLABS_WEBHOOK_SECRET", "wsec_x");
     let serve = Serve::spawn(cmd);
+    let tree = env.rev("agent/sales/v2^{tree}");
     let vapi = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
         "startedAt": "2026-11-30T10:00:00Z", "endedAt": "2026-11-30T10:01:00Z",
         "analysis": {"successEvaluation": "false"},
         "call": {"id": "vapi-1", "customer": {"number": "+16505550199"},
-                 "metadata": {"agentver_agent": "sales", "agentver_version": "2", "agentver_tree": "ab"}}}})
+                 "metadata": {"agentver_agent": "sales", "agentver_version": "2", "agentver_tree": tree}}}})
     .to_string();
     assert_eq!(serve.post("/hooks/vapi", &vapi, &[("x-vapi-secret", "wrong")]).0, 401);
     assert_eq!(serve.post("/hooks/vapi", &vapi, &[]).0, 401);

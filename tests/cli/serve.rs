@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::env::TestEnv;
 
-const TOKEN: &str = "tok-7f3a";
+const TOKEN: &str = "tok-7f3a-9c41-e0b2-5d68";
 
 /// A running `agentver serve` and the log lines it has written.
 pub struct Server {
@@ -35,6 +35,13 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
+}
+
+/// The token file, readable by its owner alone (as the README tells people to make it).
+fn write_token(env: &TestEnv, token: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    env.write("../token", &format!("{token}\n"));
+    std::fs::set_permissions(env.path("../token"), std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 fn client() -> ureq::Agent {
@@ -79,7 +86,7 @@ impl Server {
 
     /// Starts serve with a token file and waits until it is ready.
     fn ready(env: &TestEnv, extra: &[&str]) -> Server {
-        env.write("../token", &format!("{TOKEN}\n"));
+        write_token(env, TOKEN);
         let mut args = vec!["--interval", "1", "--token-file", "../token"];
         args.extend_from_slice(extra);
         let server = Server::start(env, &args, &[]);
@@ -265,10 +272,12 @@ fn health_metrics_and_log(server: &Server, head: &str) {
     );
     assert!(metrics.contains("agentver_reloads_total 1\n"), "{metrics}");
 
-    // One log line per request, without the query string (it holds caller numbers).
-    server.wait_for(|s| s.log.lock().unwrap().iter().any(|l| l.contains("GET /v1/channels 200")), "logged");
+    // One log line per request, its facts as fields, without the query string (it holds
+    // caller numbers).
+    let line = |method: &str, path: &str| format!("request method={method} path={path} status=200");
+    server.wait_for(|s| s.log.lock().unwrap().iter().any(|l| l.contains(&line("GET", "/v1/channels"))), "logged");
     let log = server.log.lock().unwrap().join("\n");
-    assert!(log.contains("GET /v1/resolve 200") && log.contains("POST /v1/resolve 200"), "{log}");
+    assert!(log.contains(&line("GET", "/v1/resolve")) && log.contains(&line("POST", "/v1/resolve")), "{log}");
     assert!(!log.contains("15550001111"), "a caller's number reached the log: {log}");
 }
 
@@ -309,10 +318,10 @@ fn errors_have_their_status_code_and_an_error_object() {
 #[test]
 fn a_token_comes_from_a_file_or_the_environment_and_a_public_bind_needs_one() {
     let env = published();
-    let server = Server::start(&env, &["--interval", "1"], &[("AGENTVER_TOKEN", "from-env")]);
+    let server = Server::start(&env, &["--interval", "1"], &[("AGENTVER_TOKEN", "from-env-0123456789")]);
     server.wait_for(|s| s.get_as("/readyz", None).status == 200, "ready");
     assert_eq!(server.get_as("/v1/agents", None).status, 401);
-    assert_eq!(server.get_as("/v1/agents", Some("from-env")).status, 200);
+    assert_eq!(server.get_as("/v1/agents", Some("from-env-0123456789")).status, 200);
     drop(server);
 
     // No token: loopback serves anyone; beyond loopback is refused unless told.
@@ -325,6 +334,51 @@ fn a_token_comes_from_a_file_or_the_environment_and_a_public_bind_needs_one() {
     env.write("../empty-token", "\n");
     let empty = env.av(&["serve", "--token-file", "../empty-token"]).code(2);
     assert!(empty.stderr.contains("the token must be one line"), "{}", empty.stderr);
+}
+
+/// Issue 18, item 34: a token short enough to guess is refused; a token file others can read
+/// is warned about.
+#[test]
+fn a_short_token_is_refused_and_a_readable_token_file_is_warned_about() {
+    let env = published();
+    env.write("../short", "x\n");
+    let short = env.av(&["serve", "--token-file", "../short"]).code(2);
+    assert!(
+        short
+            .stderr
+            .contains("error: the token is shorter than 16 bytes\nhint: generate one with: openssl rand -hex 32"),
+        "{}",
+        short.stderr
+    );
+    let from_env = env.av_env(&["serve"], &[("AGENTVER_TOKEN", Some("tok"))]).code(2);
+    assert!(from_env.stderr.contains("shorter than 16 bytes"), "{}", from_env.stderr);
+    env.write("../token", &format!("{TOKEN}\n"));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.path("../token"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut server = Server::start(&env, &["--interval", "1", "--token-file", "../token"], &[]);
+    server.wait_for(|s| s.get_as("/readyz", None).status == 200, "ready");
+    server.terminate();
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("warning: --token-file ../token: others can read the token (mode 644)\nhint: chmod 600 ../token"),
+        "{log}"
+    );
+}
+
+/// Issue 18, item 35: a followed ref that names nothing at start is an error with a hint, not a
+/// server that stays degraded.
+#[test]
+fn a_followed_ref_that_names_nothing_is_refused_at_start() {
+    let env = TestEnv::empty();
+    let unborn = env.av(&["serve", "--listen", "127.0.0.1:0"]).code(2);
+    assert!(
+        unborn.stderr.contains("the repository has no commit yet") && unborn.stderr.contains("hint: commit"),
+        "{}",
+        unborn.stderr
+    );
+    let env = published();
+    let typo = env.av(&["serve", "--listen", "127.0.0.1:0", "--follow", "mian"]).code(2);
+    assert_eq!(typo.stderr, "error: --follow mian: no such branch, tag or commit\nhint: did you mean main?\n");
 }
 
 #[test]
@@ -356,9 +410,13 @@ fn a_new_pin_is_served_within_one_interval_and_a_bad_commit_keeps_the_last_good_
     env.commit_all("broken pins");
     let broken = env.rev("HEAD");
     server.wait_for(|s| s.get_as("/healthz", None).json()["status"] == "degraded", "degraded");
+    // Without the token, only the kind of the problem; with it, the details.
     let health = server.get_as("/healthz", None).json();
-    assert_eq!(health["revision"], json!(second));
-    let error = health["error"].as_str().unwrap();
+    assert_eq!(
+        (&health["revision"], &health["error"], &health["error_kind"]),
+        (&json!(second), &json!("invalid_revision"), &json!("invalid_revision"))
+    );
+    let error = server.get("/healthz").json()["error"].as_str().unwrap().to_owned();
     assert!(error.contains(&broken) && error.contains("channels.toml:3"), "{error}");
     assert_eq!(server.get("/v1/resolve?channel=%2B14155550100").json()["version"], json!(2));
     let metrics = server.get_as("/metrics", None).body;
@@ -409,7 +467,7 @@ fn before_the_first_good_snapshot_everything_is_503() {
 
 impl Server {
     fn ready_or_not(env: &TestEnv) -> Server {
-        env.write("../token", &format!("{TOKEN}\n"));
+        write_token(env, TOKEN);
         Server::start(env, &["--interval", "1", "--token-file", "../token"], &[])
     }
 }
@@ -525,6 +583,8 @@ fn a_resolve_with_a_call_id_hands_its_decision_to_the_recorder() {
         insecure_no_auth: false,
         recorder: Some(kept.clone()),
         store: None,
+        hooks: Default::default(),
+        max_connections: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(agentver::serve::bind(&options)).unwrap();

@@ -1,15 +1,19 @@
-//! `agentver calls`: the call list filtered by version (and the rest); `calls import FILE`.
+//! `agentver calls`: the call list filtered by version (and the rest); `calls import FILE|-`,
+//! `calls forget ID...` and `calls prune --before T`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Instant;
 
-use agentver::calls::Source;
-use agentver::calls::report;
+use agentver::calls::report::{self, Progress};
 use agentver::calls::store::Filter;
+use agentver::calls::{Record, Source, limits};
 
+use crate::cli::render::printable;
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
 /// List recorded calls, newest first, filtered by agent, version, variant, channel, time and
-/// outcome; or import calls from JSON Lines.
+/// outcome; import calls from JSON Lines; forget calls; prune old ones.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -18,23 +22,49 @@ pub struct Args {
     #[command(flatten)]
     filter: FilterArgs,
     /// At most this many calls
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: u64,
 }
 
 #[derive(clap::Subcommand)]
 enum Action {
-    /// Backfill from JSON Lines: one webhook body or record per line; all lines or none
+    /// Backfill from JSON Lines (a file, or - for standard input): one webhook body, platform call
+    /// object or record per line; every line is checked before any is stored
     Import(ImportArgs),
+    /// Erase calls and every event about them (a deletion request); a late webhook for a
+    /// forgotten call is not stored
+    Forget(ForgetArgs),
+    /// Erase the calls that started before a time (retention)
+    Prune(PruneArgs),
 }
 
 #[derive(clap::Args)]
 struct ImportArgs {
-    /// The JSON Lines file
+    /// The JSON Lines file, or - for standard input
     file: PathBuf,
-    /// What each line is: a record (generic) or a platform's webhook body
+    /// What each line is: a record (generic) or a platform's webhook body or call object
     #[arg(long, value_name = "SOURCE", default_value = "generic")]
     source: String,
+    /// The call store (sqlite:PATH or postgres://...)
+    #[arg(long, value_name = "STORE")]
+    calls: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ForgetArgs {
+    /// The calls' ids
+    #[arg(required = true, value_name = "CALL_ID")]
+    ids: Vec<String>,
+    /// The call store (sqlite:PATH or postgres://...)
+    #[arg(long, value_name = "STORE")]
+    calls: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct PruneArgs {
+    /// Erase calls that started before T (RFC 3339, or a duration back: 90d)
+    #[arg(long, value_name = "T", required = true)]
+    before: String,
     /// The call store (sqlite:PATH or postgres://...)
     #[arg(long, value_name = "STORE")]
     calls: Option<String>,
@@ -45,7 +75,7 @@ struct ImportArgs {
 pub struct FilterArgs {
     /// Only this agent's calls
     #[arg(long, value_name = "ID")]
-    agent: Option<String>,
+    pub agent: Option<String>,
     /// Only calls served by version N (or the draft)
     #[arg(long, value_name = "N|draft")]
     version: Option<String>,
@@ -73,27 +103,34 @@ impl FilterArgs {
     pub fn filter(&self) -> Result<Filter, CliError> {
         let version = match self.version.as_deref() {
             None => None,
-            Some("draft") => Some(None),
-            Some(v) => Some(Some(v.trim_start_matches('v').parse::<u64>().map_err(|_| {
-                CliError::usage(format!("--version: '{v}' is not a version"), Some("give N, vN or draft".into()))
-            })?)),
+            Some(v) => Some(report::version_filter(v).ok_or_else(|| {
+                CliError::usage(
+                    format!("--version: '{}' is not a version", printable(v)),
+                    Some("give N, vN or draft".into()),
+                )
+            })?),
         };
+        let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
         Ok(Filter {
-            agent: self.agent.clone(),
+            agent: present(&self.agent),
             version,
-            variant: self.variant.clone(),
-            channel: self.channel.clone(),
+            variant: present(&self.variant),
+            channel: present(&self.channel),
             since: self.since.as_deref().map(report::parse_since).transpose()?,
             until: self.until.as_deref().map(report::parse_since).transpose()?,
             success: self.success,
             limit: None,
+            offset: None,
         })
     }
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    if let Some(Action::Import(import)) = args.action {
-        return run_import(ui, import);
+    match args.action {
+        Some(Action::Import(import)) => return run_import(ui, import),
+        Some(Action::Forget(forget)) => return run_forget(ui, forget),
+        Some(Action::Prune(prune)) => return run_prune(ui, prune),
+        None => {}
     }
     let ws = ui.workspace()?;
     let mut store = report::open(&ws, args.filter.calls.as_deref())?;
@@ -103,56 +140,151 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         ui.print_json(&calls)?;
         return Ok(Outcome::Success);
     }
-    let mut rows = vec![["STARTED", "CALL", "SERVED", "CHANNEL", "OUTCOME", "DURATION"].map(str::to_owned)];
-    for c in &calls {
-        let served = match (&c.agent, c.version, &c.tree) {
-            (Some(a), Some(v), _) => format!("{a} v{v}"),
-            (Some(a), None, Some(_)) => format!("{a} draft"),
-            _ => "(unattributed)".into(),
-        };
-        let variant = c.variant.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default();
-        let outcome = match c.success {
-            Some(true) => "success",
-            Some(false) => "failure",
-            None => "-",
-        };
-        rows.push([
-            c.started_at.as_deref().or(c.resolved_at.as_deref()).unwrap_or("-").to_owned(),
-            c.call_id.clone(),
-            format!("{served}{variant}"),
-            c.channel.clone().unwrap_or_else(|| "-".into()),
-            outcome.to_owned(),
-            c.duration_ms.map_or_else(|| "-".into(), |d| format!("{:.1}s", d as f64 / 1000.0)),
-        ]);
-    }
     if calls.is_empty() {
         ui.status("no calls match");
         return Ok(Outcome::Success);
     }
-    let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    for row in &rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:w$}")).collect();
-        writeln!(ui.out(), "{}", cells.join("  ").trim_end())?;
-    }
+    let mut rows = vec![["STARTED", "CALL", "SERVED", "CHANNEL", "OUTCOME", "DURATION"].map(str::to_owned)];
+    rows.extend(calls.iter().map(row));
+    print_table(ui, &rows)?;
     Ok(Outcome::Success)
+}
+
+/// A cell for a terminal: control characters escaped, cut to `max` characters.
+fn cell(text: &str, max: usize) -> String {
+    let shown = printable(text);
+    if shown.chars().count() <= max {
+        return shown.into_owned();
+    }
+    format!("{}…", shown.chars().take(max - 1).collect::<String>())
+}
+
+fn row(c: &Record) -> [String; 6] {
+    let served = match (&c.agent, c.version, &c.tree) {
+        (Some(a), Some(v), _) => format!("{a} v{v}"),
+        (Some(a), None, Some(_)) => format!("{a} draft"),
+        _ if c.attribution == Some(agentver::calls::Attribution::Invalid) => "(invalid attribution)".into(),
+        _ => "(unattributed)".into(),
+    };
+    let variant = c.variant.as_deref().map(|v| format!(" [{}]", cell(v, 24))).unwrap_or_default();
+    let mark = if c.overridden { " (override)" } else { "" };
+    let outcome = match c.success {
+        Some(true) => "success",
+        Some(false) => "failure",
+        None => "-",
+    };
+    [
+        c.started_at.as_deref().or(c.resolved_at.as_deref()).unwrap_or("-").to_owned(),
+        cell(&c.call_id, 40),
+        format!("{served}{variant}{mark}"),
+        c.channel.as_deref().map_or_else(|| "-".into(), |ch| cell(ch, 24)),
+        outcome.to_owned(),
+        c.duration_ms.map_or_else(|| "-".into(), |d| format!("{:.1}s", d as f64 / 1000.0)),
+    ]
+}
+
+/// Rows in aligned columns (padded by hand: cells are already cut to a few dozen characters).
+fn print_table(ui: &mut Ui, rows: &[[String; 6]]) -> Result<(), CliError> {
+    let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    for r in rows {
+        let mut line = String::new();
+        for (i, (text, width)) in r.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(text);
+            line.extend(std::iter::repeat_n(' ', width - text.chars().count()));
+        }
+        writeln!(ui.out(), "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
     let source = Source::parse(&args.source).filter(|s| *s != Source::Agentver).ok_or_else(|| {
         CliError::usage(
-            format!("--source: '{}' is not a source", args.source),
+            format!("--source: '{}' is not a source", printable(&args.source)),
             Some("generic, vapi, retell or elevenlabs".into()),
         )
     })?;
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| CliError::usage(format!("{}: {e}", args.file.display()), None))?;
-    let file = args.file.display().to_string();
-    let imported = report::import(&ui.workspace()?, args.calls.as_deref(), &file, &text, source)?;
+    let ws = ui.workspace()?;
+    let mut store = report::open(&ws, args.calls.as_deref())?;
+    // Standard input is read twice (checked, then written) from a private copy.
+    let (path, shown, _copy) = if args.file.as_os_str() == "-" {
+        let mut copy =
+            tempfile::NamedTempFile::new().map_err(|e| CliError::usage(format!("standard input: {e}"), None))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut copy)
+            .map_err(|e| CliError::usage(format!("standard input: {e}"), None))?;
+        (copy.path().to_owned(), "standard input".to_owned(), Some(copy))
+    } else {
+        (args.file.clone(), args.file.display().to_string(), None)
+    };
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal() && !ui.json;
+    let mut last = Instant::now();
+    let mut progress = |p: Progress| {
+        use std::io::Write as _;
+        if terminal && (last.elapsed().as_millis() >= 200 || p.done == p.total) {
+            last = Instant::now();
+            let rate = p.done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            let end = if p.done == p.total { "\n" } else { "" };
+            let _ = write!(
+                std::io::stderr(),
+                "\rimporting: {}/{} records ({rate:.0} records/s)\x1b[K{end}",
+                p.done,
+                p.total
+            );
+        }
+    };
+    let imported = report::import(&ws, &mut store, &path, &shown, source, &mut progress)?;
     if ui.json {
         ui.print_json(&imported)?;
     } else {
-        let (events, calls, ignored) = (imported.events, imported.calls, imported.ignored);
-        writeln!(ui.out(), "imported {events} events into {calls} calls ({ignored} ignored)")?;
+        let ignored = if imported.ignored > 0 { format!(" ({} ignored)", imported.ignored) } else { String::new() };
+        writeln!(
+            ui.out(),
+            "imported {} {}: {} new, {} unchanged{ignored}",
+            imported.records,
+            if imported.records == 1 { "record" } else { "records" },
+            imported.new,
+            imported.unchanged
+        )?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn run_forget(ui: &mut Ui, args: ForgetArgs) -> CmdResult {
+    for id in &args.ids {
+        limits::call_id(id, "CALL_ID").map_err(|e| CliError::usage(printable(&e.0).into_owned(), None))?;
+    }
+    let ws = ui.workspace()?;
+    let mut store = report::open(&ws, args.calls.as_deref())?;
+    let found = store.forget(&args.ids, &agentver::calls::now())?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "forgotten": found, "asked": args.ids.len() }))?;
+    } else {
+        let n = args.ids.len();
+        writeln!(ui.out(), "forgot {found} of {n} {}", if n == 1 { "call" } else { "calls" })?;
+        if found < n {
+            ui.status("note: a call that was not in the store is not stored if a report for it arrives later");
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn run_prune(ui: &mut Ui, args: PruneArgs) -> CmdResult {
+    let before = report::parse_since(&args.before)?;
+    let ws = ui.workspace()?;
+    let mut store = report::open(&ws, args.calls.as_deref())?;
+    let pruned = store.prune(&before)?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "pruned": pruned, "before": before }))?;
+    } else {
+        writeln!(
+            ui.out(),
+            "pruned {pruned} {} that started before {before}",
+            if pruned == 1 { "call" } else { "calls" }
+        )?;
     }
     Ok(Outcome::Success)
 }

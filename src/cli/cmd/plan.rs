@@ -236,7 +236,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         Ok(plan) => plan,
         // terraform's convention: with --detailed-exitcode an error is 1, a change is 2.
         Err(e) if args.detailed_exitcode => {
-            crate::cli::error::print(&e);
+            crate::cli::error::print(&e, ui.json);
             return Ok(Outcome::Code(1));
         }
         Err(e) => return Err(e),

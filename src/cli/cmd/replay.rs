@@ -2,6 +2,7 @@
 
 use agentver::calls::report;
 
+use crate::cli::render::printable;
 use crate::cli::{CmdResult, Outcome, Ui};
 
 /// Print the exact configuration a recorded call was served with, found by its snapshot tree id
@@ -18,7 +19,10 @@ pub struct Args {
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let ws = ui.workspace()?;
     let mut store = report::open(&ws, args.calls.as_deref())?;
-    let replay = report::replay(&ws, &mut store, &args.call_id)?;
+    let replay = report::replay(&mut store, &args.call_id, &|agent, tree| ws.config_in_tree(agent, tree))?;
+    if let Some(why) = report::unreplayable(&replay) {
+        return Err(agentver::Error::from(why).into());
+    }
     if ui.json {
         ui.print_json(&replay)?;
         return Ok(Outcome::Success);
@@ -27,7 +31,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let version = c.version.map_or_else(|| "draft".to_owned(), |v| format!("v{v}"));
     ui.status(&format!(
         "call {}: {} {version}, tree {}",
-        c.call_id,
+        printable(&c.call_id),
         c.agent.as_deref().unwrap_or_default(),
         c.tree.as_deref().unwrap_or_default()
     ));

@@ -29,9 +29,19 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     if args.agent_version == Some(0) {
         return Err(crate::cli::CliError::usage("--agent-version: versions start at 1", None));
     }
-    let resolver = Resolver::for_channel(ui.workspace()?, draft_at(&args.rev), &args.channel)?;
-    let call =
-        Call { caller: args.caller.as_deref(), call_id: args.call_id.as_deref(), agent_version: args.agent_version };
+    // A version asked for by number is checked against every channel's pinned trees, so the
+    // whole channels.toml is read; otherwise the one channel's section is enough.
+    let resolver = match args.agent_version {
+        Some(_) => Resolver::new(ui.workspace()?, draft_at(&args.rev))?,
+        None => Resolver::for_channel(ui.workspace()?, draft_at(&args.rev), &args.channel)?,
+    };
+    if let Some(id) = args.call_id.as_deref().filter(|id| !id.is_empty()) {
+        agentver::calls::limits::call_id(id, "--call-id").map_err(|e| crate::cli::CliError::usage(e.0, None))?;
+    }
+    // An empty value is an absent one (an empty caller is no bucketing key).
+    let caller = args.caller.as_deref().filter(|v| !v.is_empty());
+    let call_id = args.call_id.as_deref().filter(|v| !v.is_empty());
+    let call = Call { caller, call_id, agent_version: args.agent_version };
     let resolution = resolver.resolve(&args.channel, &call)?;
     ui.print_json(&resolution)?;
     Ok(Outcome::Success)

@@ -41,12 +41,25 @@ enum LogFormat {
     Json,
 }
 
-fn token(args: &Args) -> Result<Option<String>, CliError> {
+fn token(ui: &mut Ui, args: &Args) -> Result<Option<String>, CliError> {
     let Some(file) = &args.token_file else {
         return Ok(std::env::var("AGENTVER_TOKEN").ok().filter(|t| !t.is_empty()));
     };
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::usage(format!("--token-file {}: {e}", file.display()), None))?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(file) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            ui.status(&format!(
+                "warning: --token-file {}: others can read the token (mode {:o})\nhint: chmod 600 {}",
+                file.display(),
+                mode & 0o777,
+                file.display()
+            ));
+        }
+    }
     let token = text.trim_end_matches(['\n', '\r']);
     if token.is_empty() || token.contains(|c: char| c.is_control() || c == ' ') {
         return Err(CliError::usage(
@@ -58,12 +71,12 @@ fn token(args: &Args) -> Result<Option<String>, CliError> {
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let token = token(&args)?;
+    let token = token(ui, &args)?;
     let ws = ui.workspace()?;
     let store = agentver::serve::StoreOptions {
         location: agentver::calls::report::location(&ws, args.calls.as_deref())?,
-        callers: agentver::calls::report::callers(&ws)?,
-        hooks: agentver::serve::calls::HookSecrets::from_env(),
+        privacy: agentver::calls::report::privacy(&ws)?,
+        spool: agentver::calls::report::spool_dir(&ws),
     };
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
     let builder = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_target(false);
@@ -82,6 +95,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         insecure_no_auth: args.insecure_no_auth,
         recorder: None,
         store: Some(store),
+        hooks: agentver::serve::hooks::HookSecrets::from_env(),
+        max_connections: None,
     })?;
     Ok(Outcome::Success)
 }

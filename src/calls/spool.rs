@@ -1,0 +1,187 @@
+//! The spool: an append-only file of resolve decisions on their way to the call store.
+//!
+//! A decision is appended (one `write`, a complete line) before the resolve that made it is
+//! answered, so an acknowledged decision survives the server being killed, even with SIGKILL: the
+//! kernel has the bytes. The store's writer reads the spool behind the appenders in batches and,
+//! once it has committed everything, empties the file. Each server has its own file,
+//! `decisions-<pid>-<start>.jsonl` under `.git/agentver/spool/`, locked while it runs; at start a server
+//! takes over the files whose owner died (their lock is free) and replays them. Replaying what
+//! the store already holds changes nothing: events are idempotent.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::fsutil::IoError;
+
+/// A spool is emptied once it is this large and fully committed (so it never grows without end
+/// while the store keeps up).
+const EMPTY_AT: u64 = 8 << 20;
+
+/// This server's spool file.
+pub struct Spool {
+    path: PathBuf,
+    /// Appends, in whole lines, one at a time.
+    file: Mutex<File>,
+}
+
+/// Reads a spool file from where it last stopped, complete lines only.
+pub struct Reader {
+    path: PathBuf,
+    file: File,
+    offset: u64,
+    /// The start of a line whose end was not written yet.
+    partial: Vec<u8>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> IoError + '_ {
+    move |e| IoError::new(path, e)
+}
+
+impl Spool {
+    /// Creates this process's spool in `dir` (for its owner alone) and locks it; returns it with
+    /// the spool files of servers that died, for replaying.
+    pub fn open(dir: &Path) -> Result<(Spool, Vec<PathBuf>), IoError> {
+        crate::fsutil::create_private_dir(dir)?;
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let path = dir.join(format!("decisions-{}-{}.jsonl", std::process::id(), started.as_nanos()));
+        let mut options = OpenOptions::new();
+        options.create(true).append(true).read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(io(&path))?;
+        file.lock().map_err(io(&path))?;
+        let mut orphans = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+            let other = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if other == path || !name.starts_with("decisions-") || !name.ends_with(".jsonl") {
+                continue;
+            }
+            // A free lock means its server is gone; one that is held belongs to a live server.
+            let Ok(f) = File::open(&other) else { continue };
+            match f.try_lock() {
+                Ok(()) => orphans.push(other),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(IoError::new(&other, e)),
+            }
+        }
+        orphans.sort();
+        Ok((Spool { path, file: Mutex::new(file) }, orphans))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line (`line` holds no newline; one is added) in a single write.
+    pub fn append(&self, line: &[u8]) -> Result<(), IoError> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(&bytes).map_err(io(&self.path))
+    }
+
+    /// A reader of this spool from its start.
+    pub fn reader(&self) -> Result<Reader, IoError> {
+        Reader::open(&self.path)
+    }
+
+    /// Empties the spool when `reader` has read all of it and it is large, so it does not grow
+    /// while the store keeps up. Holds the appenders off while it checks and truncates.
+    pub fn empty_if_read(&self, reader: &mut Reader) -> Result<(), IoError> {
+        if reader.offset < EMPTY_AT || !reader.partial.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let len = file.metadata().map_err(io(&self.path))?.len();
+        if len == reader.offset {
+            file.set_len(0).map_err(io(&self.path))?;
+            reader.offset = 0;
+        }
+        Ok(())
+    }
+
+    /// Removes the spool's file once everything in it is committed (a clean stop): nothing is
+    /// appended after this.
+    pub fn clear(&self) -> Result<(), IoError> {
+        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.set_len(0).map_err(io(&self.path))?;
+        std::fs::remove_file(&self.path).map_err(io(&self.path))
+    }
+}
+
+impl Reader {
+    pub fn open(path: &Path) -> Result<Reader, IoError> {
+        let file = File::open(path).map_err(io(path))?;
+        Ok(Reader { path: path.to_owned(), file, offset: 0, partial: Vec::new() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Up to `max` complete lines after what was read before.
+    pub fn next_lines(&mut self, max: usize) -> Result<Vec<Vec<u8>>, IoError> {
+        let mut lines = Vec::new();
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            // Lines already read in, then more from the file.
+            let mut start = 0;
+            while lines.len() < max {
+                let Some(end) = self.partial[start..].iter().position(|b| *b == b'\n') else { break };
+                lines.push(self.partial[start..start + end].to_vec());
+                start += end + 1;
+            }
+            self.offset += start as u64;
+            self.partial.drain(..start);
+            if lines.len() == max {
+                return Ok(lines);
+            }
+            self.file.seek(SeekFrom::Start(self.offset + self.partial.len() as u64)).map_err(io(&self.path))?;
+            let n = self.file.read(&mut chunk).map_err(io(&self.path))?;
+            if n == 0 {
+                return Ok(lines);
+            }
+            self.partial.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Whether everything written so far has been read.
+    pub fn caught_up(&self) -> Result<bool, IoError> {
+        let len = self.file.metadata().map_err(io(&self.path))?.len();
+        Ok(len <= self.offset && self.partial.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_come_back_in_batches_and_a_dead_servers_spool_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, orphans) = Spool::open(dir.path()).unwrap();
+        assert!(orphans.is_empty());
+        for i in 0..5 {
+            spool.append(format!("line {i}").as_bytes()).unwrap();
+        }
+        let mut reader = spool.reader().unwrap();
+        assert_eq!(reader.next_lines(3).unwrap(), [b"line 0".to_vec(), b"line 1".to_vec(), b"line 2".to_vec()]);
+        assert!(!reader.caught_up().unwrap());
+        assert_eq!(reader.next_lines(10).unwrap().len(), 2);
+        assert!(reader.caught_up().unwrap());
+        // A line half written is not read until its end arrives.
+        std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b"half").unwrap();
+        assert!(reader.next_lines(10).unwrap().is_empty());
+        spool.append(b" and the rest").unwrap();
+        assert_eq!(reader.next_lines(10).unwrap(), [b"half and the rest".to_vec()]);
+        // A spool no live server holds is an orphan to replay.
+        std::fs::write(dir.path().join("decisions-1.jsonl"), b"left\n").unwrap();
+        let (_second, orphans) = Spool::open(dir.path()).unwrap();
+        assert_eq!(orphans, [dir.path().join("decisions-1.jsonl")], "the live first spool is not an orphan");
+    }
+}

@@ -1,0 +1,304 @@
+//! Writing: events merged in batches (many events, one transaction), a call forgotten on request,
+//! calls pruned by age.
+//!
+//! PostgreSQL, shared by several servers, serialises the writers of one call on the call's row
+//! (`SELECT … FOR UPDATE`, taken in call-id order after every event of the batch is inserted in
+//! key order), so no writer waits on another in a cycle, and row locks cost nothing in the lock
+//! table however large the batch: a stock `max_locks_per_transaction` imports any file. SQLite
+//! has one writer at a time, and each batch holds it only for that batch.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::Store;
+use super::sql::{Cell, db, text};
+use crate::calls::{Event, Record, Stored, merge};
+use crate::error::Result;
+
+pub(super) const COLUMNS: &str = "call_id, source, channel, caller, agent, version, tree, variant, bucket, revision, \
+    override, attribution, attribution_reason, resolved_at, started_at, ended_at, duration_ms, success, sentiment, \
+    ended_reason, cost, cost_unit, summary, analysis, warnings";
+
+/// What one merge did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Merged {
+    /// Events the store did not hold before.
+    pub new: usize,
+    /// Events it held already (sent twice), or for calls that were forgotten.
+    pub unchanged: usize,
+    /// The record of each call the events were about, in order of first appearance (when asked).
+    #[serde(skip)]
+    pub records: Vec<Record>,
+}
+
+use serde::Serialize;
+
+/// A record's cells in [`COLUMNS`] order, then `at`: the time a call is listed under (when it
+/// started, else when it was resolved, else when it was first reported).
+fn cells(r: &Record, first_seen: Option<&str>) -> Vec<Cell> {
+    let json = |v: Option<Value>| Cell::Text(v.map(|v| v.to_string()));
+    vec![
+        Cell::Text(Some(r.call_id.clone())),
+        Cell::Text(r.source.map(|s| s.as_str().to_owned())),
+        text(&r.channel),
+        text(&r.caller),
+        text(&r.agent),
+        Cell::Int(r.version.map(|v| v as i64)),
+        text(&r.tree),
+        text(&r.variant),
+        Cell::Int(r.bucket.map(|v| v as i64)),
+        text(&r.revision),
+        Cell::Bool(Some(r.overridden)),
+        Cell::Text(r.attribution.map(|a| a.as_str().to_owned())),
+        text(&r.attribution_reason),
+        text(&r.resolved_at),
+        text(&r.started_at),
+        text(&r.ended_at),
+        Cell::Int(r.duration_ms.and_then(|v| i64::try_from(v).ok())),
+        Cell::Bool(r.success),
+        Cell::Text(r.sentiment.map(|s| s.as_str().to_owned())),
+        text(&r.ended_reason),
+        Cell::Real(r.cost),
+        Cell::Text(r.cost_unit.map(|u| u.as_str().to_owned())),
+        text(&r.summary),
+        json(r.analysis.clone().map(Value::Object)),
+        json((!r.warnings.is_empty()).then(|| serde_json::json!(r.warnings))),
+        Cell::Text(r.started_at.clone().or_else(|| r.resolved_at.clone()).or_else(|| first_seen.map(str::to_owned))),
+    ]
+}
+
+/// When the first of `events` arrived.
+fn first_seen(events: &[Stored]) -> Option<&str> {
+    events.iter().map(|e| e.received_at.as_str()).min()
+}
+
+fn updates() -> String {
+    COLUMNS.split(", ").skip(1).chain(["at"]).map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One event as the columns of `events`.
+struct Row {
+    call_id: String,
+    digest: String,
+    source: &'static str,
+    record: String,
+    raw: Option<String>,
+    event_at: Option<String>,
+}
+
+fn rows(events: &[(Event, Option<String>)]) -> Vec<Row> {
+    let mut rows: Vec<Row> = events
+        .iter()
+        .map(|(e, raw)| Row {
+            call_id: e.record.call_id.clone(),
+            digest: e.digest(),
+            source: e.source.as_str(),
+            record: serde_json::to_string(&e.record).expect("a record serialises"),
+            raw: raw.clone(),
+            event_at: e.at.clone(),
+        })
+        .collect();
+    // Key order: concurrent writers insert in one order and never wait on each other in a cycle.
+    rows.sort_by(|a, b| (&a.call_id, &a.digest).cmp(&(&b.call_id, &b.digest)));
+    rows
+}
+
+impl Store {
+    /// Merges every event (with the raw body each came from, already made safe to keep) in one
+    /// transaction: all are stored or none. With `want_records`, answers each call's record.
+    pub fn merge(
+        &mut self,
+        events: &[(Event, Option<String>)],
+        received_at: &str,
+        want_records: bool,
+    ) -> Result<Merged> {
+        let rows = rows(events);
+        self.transaction(|store| {
+            let (new_ids, new) = match store {
+                Store::Sqlite(_) => store.insert_sqlite(&rows, received_at)?,
+                Store::Postgres(_) => store.insert_postgres(&rows, received_at)?,
+            };
+            store.recompute(&new_ids)?;
+            let mut merged = Merged { new, unchanged: rows.len() - new, records: Vec::new() };
+            if want_records {
+                let mut seen = BTreeSet::new();
+                for (e, _) in events {
+                    if seen.insert(&e.record.call_id)
+                        && let Some(r) = store.get(&e.record.call_id)?
+                    {
+                        merged.records.push(r);
+                    }
+                }
+            }
+            Ok(merged)
+        })
+    }
+
+    /// Inserts the events one statement each; the ids of calls with a new event.
+    fn insert_sqlite(&mut self, rows: &[Row], received_at: &str) -> Result<(Vec<String>, usize)> {
+        let mut ids = BTreeSet::new();
+        let mut new = 0;
+        for row in rows {
+            let n = self.execute(
+                "INSERT INTO events (call_id, digest, source, record, raw, received_at, event_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM forgotten WHERE call_id = $1) \
+                 ON CONFLICT (call_id, digest) DO NOTHING",
+                &[
+                    Cell::Text(Some(row.call_id.clone())),
+                    Cell::Text(Some(row.digest.clone())),
+                    Cell::Text(Some(row.source.into())),
+                    Cell::Text(Some(row.record.clone())),
+                    Cell::Text(row.raw.clone()),
+                    Cell::Text(Some(received_at.into())),
+                    Cell::Text(row.event_at.clone()),
+                ],
+                "writing events",
+            )?;
+            if n == 1 {
+                new += 1;
+                ids.insert(row.call_id.clone());
+            }
+        }
+        Ok((ids.into_iter().collect(), new))
+    }
+
+    /// Inserts all events in one statement, then locks the rows of the calls they touched.
+    fn insert_postgres(&mut self, rows: &[Row], received_at: &str) -> Result<(Vec<String>, usize)> {
+        let Store::Postgres(client) = self else { unreachable!("a PostgreSQL store") };
+        let column = |f: &dyn Fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+        let inserted = client
+            .query(
+                "INSERT INTO events (call_id, digest, source, record, raw, received_at, event_at) \
+                 SELECT t.call_id, t.digest, t.source, t.record, t.raw, $6, t.event_at \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[]) \
+                   AS t(call_id, digest, source, record, raw, event_at) \
+                 WHERE NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.call_id = t.call_id) \
+                 ON CONFLICT (call_id, digest) DO NOTHING RETURNING call_id",
+                &[
+                    &column(&|r| Some(r.call_id.clone())),
+                    &column(&|r| Some(r.digest.clone())),
+                    &column(&|r| Some(r.source.to_owned())),
+                    &column(&|r| Some(r.record.clone())),
+                    &column(&|r| r.raw.clone()),
+                    &received_at,
+                    &column(&|r| r.event_at.clone()),
+                ],
+            )
+            .map_err(db("writing events"))?;
+        let ids: BTreeSet<String> = inserted.iter().map(|r| r.get::<_, String>(0)).collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        client
+            .execute("INSERT INTO calls (call_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", &[&ids])
+            .map_err(db("locking calls"))?;
+        client
+            .query("SELECT call_id FROM calls WHERE call_id = ANY($1) ORDER BY call_id FOR UPDATE", &[&ids])
+            .map_err(db("locking calls"))?;
+        Ok((ids, inserted.len()))
+    }
+
+    /// Recomputes the records of `ids` from all of their events.
+    fn recompute(&mut self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if self.is_sqlite() {
+            for id in ids {
+                let events = self.events(id)?;
+                self.upsert(&merge(id, &events), first_seen(&events))?;
+            }
+            return Ok(());
+        }
+        let mut by_call: HashMap<String, Vec<Stored>> = HashMap::new();
+        for (id, stored) in self.events_of(ids)? {
+            by_call.entry(id).or_default().push(stored);
+        }
+        let rows: Vec<Vec<Cell>> = ids
+            .iter()
+            .map(|id| {
+                let events = by_call.get(id).map_or(&[][..], Vec::as_slice);
+                cells(&merge(id, events), first_seen(events))
+            })
+            .collect();
+        self.upsert_all(&rows)
+    }
+
+    /// Stores one record.
+    pub(super) fn upsert(&mut self, r: &Record, first_seen: Option<&str>) -> Result<()> {
+        let placeholders: Vec<String> = (1..=26).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO calls ({COLUMNS}, at) VALUES ({}) ON CONFLICT (call_id) DO UPDATE SET {}",
+            placeholders.join(", "),
+            updates()
+        );
+        self.execute(&sql, &cells(r, first_seen), "writing a call")?;
+        Ok(())
+    }
+
+    /// Stores many records in one statement, one array per column (PostgreSQL).
+    fn upsert_all(&mut self, rows: &[Vec<Cell>]) -> Result<()> {
+        let Store::Postgres(client) = self else { unreachable!("a PostgreSQL store") };
+        let names: Vec<&str> = COLUMNS.split(", ").chain(["at"]).collect();
+        let mut arrays: Vec<Box<dyn postgres::types::ToSql + Sync>> = Vec::new();
+        let mut casts = Vec::new();
+        for (i, _) in names.iter().enumerate() {
+            let (array, cast): (Box<dyn postgres::types::ToSql + Sync>, &str) = match &rows[0][i] {
+                Cell::Text(_) => {
+                    (Box::new(rows.iter().map(|r| r[i].text().map(str::to_owned)).collect::<Vec<_>>()), "text")
+                }
+                Cell::Int(_) => (Box::new(rows.iter().map(|r| r[i].int()).collect::<Vec<_>>()), "bigint"),
+                Cell::Real(_) => (Box::new(rows.iter().map(|r| r[i].real()).collect::<Vec<_>>()), "double precision"),
+                Cell::Bool(_) => (Box::new(rows.iter().map(|r| r[i].boolean()).collect::<Vec<_>>()), "boolean"),
+            };
+            arrays.push(array);
+            casts.push(format!("${}::{cast}[]", i + 1));
+        }
+        let sql = format!(
+            "INSERT INTO calls ({COLUMNS}, at) SELECT * FROM unnest({}) ON CONFLICT (call_id) DO UPDATE SET {}",
+            casts.join(", "),
+            updates()
+        );
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = arrays.iter().map(|b| b.as_ref()).collect();
+        client.execute(&sql, &refs).map_err(db("writing calls"))?;
+        Ok(())
+    }
+
+    /// Erases calls and every event about them (a deletion request), and remembers their ids so
+    /// that a late webhook cannot bring one back. Returns how many calls the store held.
+    pub fn forget(&mut self, call_ids: &[String], at: &str) -> Result<usize> {
+        self.transaction(|store| {
+            let mut found = 0;
+            for id in call_ids {
+                let id = Cell::Text(Some(id.clone()));
+                let one = std::slice::from_ref(&id);
+                let calls = store.execute("DELETE FROM calls WHERE call_id = $1", one, "forgetting a call")?;
+                let events = store.execute("DELETE FROM events WHERE call_id = $1", one, "forgetting a call")?;
+                if calls + events > 0 {
+                    found += 1;
+                }
+                store.execute(
+                    "INSERT INTO forgotten (call_id, at) VALUES ($1, $2) ON CONFLICT (call_id) DO NOTHING",
+                    &[id, Cell::Text(Some(at.into()))],
+                    "forgetting a call",
+                )?;
+            }
+            Ok(found)
+        })
+    }
+
+    /// Erases the calls listed under a time before `before` (retention), with their events.
+    pub fn prune(&mut self, before: &str) -> Result<usize> {
+        self.transaction(|store| {
+            let before = Cell::Text(Some(before.into()));
+            store.execute(
+                "DELETE FROM events WHERE call_id IN (SELECT call_id FROM calls WHERE at < $1)",
+                std::slice::from_ref(&before),
+                "pruning calls",
+            )?;
+            let n = store.execute("DELETE FROM calls WHERE at < $1", std::slice::from_ref(&before), "pruning calls")?;
+            // Deletion requests that old are kept no longer either: no webhook comes that late.
+            store.execute("DELETE FROM forgotten WHERE at < $1", &[before], "pruning calls")?;
+            Ok(n as usize)
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! The call store behind a server: its own threads, since both drivers are synchronous (and the
+//! PostgreSQL client runs a runtime of its own, which cannot live inside the server's).
+//!
+//! One writer thread owns the store's write connection. Each turn it first runs every report,
+//! forget and prune waiting (so they never wait behind decisions for more than one batch), then
+//! commits one batch of decisions read from the spool (up to [`BATCH`] per transaction). Two
+//! reader threads, with connections of their own, answer lists, replays and statistics, so a
+//! long statistic holds up no write. A batch that fails (the store is down, another writer held
+//! it too long) is kept and tried again; nothing read from the spool is lost. On stop the writer
+//! commits everything spooled before it exits, and removes the spool.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use super::spool::{Reader, Spool};
+use super::store::{Location, Store};
+use super::{Event, Privacy, Record, Source};
+use crate::error::{Error, Result};
+
+/// Decisions committed per transaction.
+pub const BATCH: usize = 1024;
+/// Reports and reads waiting beyond this are refused (503, retry): the store is not keeping up.
+const QUEUE: usize = 4096;
+/// How long the writer sleeps when nothing is waiting (it also wakes for every report).
+const IDLE: Duration = Duration::from_millis(5);
+/// How often dropped decisions are reported in the log (once per interval, not once per call).
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Reader threads.
+const READERS: usize = 2;
+
+pub type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
+/// What the writer counts, for `/metrics`.
+#[derive(Default)]
+pub struct Counters {
+    /// Decisions written to the spool (acknowledged).
+    pub spooled: AtomicU64,
+    /// Decisions committed to the store.
+    pub committed: AtomicU64,
+    /// Decisions that could not be spooled (the disk refused the write).
+    pub dropped: AtomicU64,
+    /// Decisions replayed from the spools of servers that died.
+    pub replayed: AtomicU64,
+    /// Decision batches that failed and were retried.
+    pub retries: AtomicU64,
+}
+
+struct Inner {
+    spool: Spool,
+    counters: Counters,
+    stop: AtomicBool,
+}
+
+pub struct Writer {
+    inner: Arc<Inner>,
+    writes: mpsc::SyncSender<Job>,
+    reads: mpsc::SyncSender<Job>,
+    finished: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+/// Why a job was not taken.
+#[derive(Debug)]
+pub struct Busy;
+
+impl Writer {
+    /// Opens the store on its own threads (waiting until it is open and migrated) and the spool
+    /// in `spool_dir`, taking over the spools of servers that died.
+    pub fn start(location: &Location, privacy: &Privacy, spool_dir: &Path) -> Result<Writer> {
+        let (spool, orphans) = Spool::open(spool_dir)?;
+        let inner = Arc::new(Inner { spool, counters: Counters::default(), stop: AtomicBool::new(false) });
+        let (writes, write_jobs) = mpsc::sync_channel::<Job>(QUEUE);
+        let (opened, ready) = mpsc::channel();
+        let (done, finished) = mpsc::channel();
+        let (shared, location_w, privacy_w) = (inner.clone(), location.clone(), privacy.clone());
+        spawn("agentver-calls-writer", move || match Store::open(&location_w, &privacy_w) {
+            Ok(store) => {
+                let _ = opened.send(Ok(()));
+                run(store, &shared, &write_jobs, orphans);
+                let _ = done.send(());
+            }
+            Err(e) => {
+                let _ = opened.send(Err(e));
+            }
+        })?;
+        ready.recv().map_err(|_| Error::Internal { what: "the call store's writer stopped".into() })??;
+        let (reads, read_jobs) = mpsc::sync_channel::<Job>(QUEUE);
+        let read_jobs = Arc::new(Mutex::new(read_jobs));
+        for i in 0..READERS {
+            let (jobs, location, privacy) = (read_jobs.clone(), location.clone(), privacy.clone());
+            let (opened, ready) = mpsc::channel();
+            spawn(&format!("agentver-calls-reader-{i}"), move || match Store::open(&location, &privacy) {
+                Ok(mut store) => {
+                    let _ = opened.send(Ok(()));
+                    while let Ok(job) = { jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() } {
+                        job(&mut store);
+                    }
+                }
+                Err(e) => {
+                    let _ = opened.send(Err(e));
+                }
+            })?;
+            ready.recv().map_err(|_| Error::Internal { what: "a call store reader stopped".into() })??;
+        }
+        Ok(Writer { inner, writes, reads, finished: Mutex::new(Some(finished)) })
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// Spools one resolve decision; when this returns, the decision survives a crash. A decision
+    /// the disk refuses is counted as dropped (and reported in the log once per interval).
+    pub fn record(&self, decision: &Record) {
+        let line = serde_json::to_vec(decision).expect("a record serialises");
+        match self.inner.spool.append(&line) {
+            Ok(()) => self.inner.counters.spooled.fetch_add(1, Relaxed),
+            Err(_) => self.inner.counters.dropped.fetch_add(1, Relaxed),
+        };
+    }
+
+    /// Runs `job` on the writer, before any decision batch still waiting.
+    pub fn write(&self, job: Job) -> Result<(), Busy> {
+        self.writes.try_send(job).map_err(|_| Busy)
+    }
+
+    /// Runs `job` on a reader.
+    pub fn read(&self, job: Job) -> Result<(), Busy> {
+        self.reads.try_send(job).map_err(|_| Busy)
+    }
+
+    /// Asks the writer to commit everything spooled and stop; waits up to `within`. Returns
+    /// whether it finished (if not, the spool stays, and the next server replays it).
+    pub fn stop(&self, within: Duration) -> bool {
+        self.inner.stop.store(true, Relaxed);
+        // Wakes the writer at once.
+        let _ = self.writes.try_send(Box::new(|_| {}));
+        let finished = self.finished.lock().unwrap_or_else(|p| p.into_inner()).take();
+        finished.is_some_and(|f| f.recv_timeout(within).is_ok())
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| Error::io("starting the call store's threads", e))
+}
+
+/// Decisions read from a spool, waiting to be committed, and whether they are a dead server's.
+type Batch = (Vec<(Event, Option<String>)>, bool);
+
+/// The writer's state between turns.
+struct Loop {
+    own: Reader,
+    orphans: VecDeque<Reader>,
+    /// A batch read from a spool that is not committed yet (kept across failures).
+    pending: Option<Batch>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    reported_at: Instant,
+    reported_dropped: u64,
+}
+
+fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec<PathBuf>) {
+    let own = match inner.spool.reader() {
+        Ok(r) => r,
+        Err(e) => return tracing::error!("the call store's writer cannot read its spool: {e}"),
+    };
+    let orphans = orphans.iter().filter_map(|p| Reader::open(p).ok()).collect();
+    let mut state = Loop {
+        own,
+        orphans,
+        pending: None,
+        retry_at: None,
+        backoff: Duration::from_millis(50),
+        reported_at: Instant::now(),
+        reported_dropped: 0,
+    };
+    loop {
+        while let Ok(job) = jobs.try_recv() {
+            job(&mut store);
+        }
+        state.report_dropped(&inner.counters);
+        let wrote = match state.retry_at {
+            Some(at) if Instant::now() < at => false,
+            _ => state.step(&mut store, inner).unwrap_or_else(|e| {
+                inner.counters.retries.fetch_add(1, Relaxed);
+                tracing::warn!("recording resolve decisions failed, retrying in {} ms: {e}", state.backoff.as_millis());
+                state.retry_at = Some(Instant::now() + state.backoff);
+                state.backoff = (state.backoff * 2).min(Duration::from_secs(5));
+                false
+            }),
+        };
+        if wrote {
+            continue;
+        }
+        if inner.stop.load(Relaxed) && state.retry_at.is_none() && state.pending.is_none() {
+            while let Ok(job) = jobs.try_recv() {
+                job(&mut store);
+            }
+            state.report_dropped(&inner.counters);
+            if let Err(e) = inner.spool.clear() {
+                tracing::warn!("removing the spool: {e}");
+            }
+            return;
+        }
+        match jobs.recv_timeout(IDLE) {
+            Ok(job) => job(&mut store),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => inner.stop.store(true, Relaxed),
+        }
+    }
+}
+
+impl Loop {
+    /// Commits the next batch of decisions; whether there was one.
+    fn step(&mut self, store: &mut Store, inner: &Inner) -> Result<bool> {
+        if self.pending.is_none() {
+            self.pending = self.next_batch(inner)?;
+        }
+        let Some((batch, replayed)) = &self.pending else { return Ok(false) };
+        store.merge(batch, &super::now(), false)?;
+        let counter = if *replayed { &inner.counters.replayed } else { &inner.counters.committed };
+        counter.fetch_add(batch.len() as u64, Relaxed);
+        self.pending = None;
+        self.retry_at = None;
+        self.backoff = Duration::from_millis(50);
+        Ok(true)
+    }
+
+    /// The next decisions: those a dead server left first, then this server's own.
+    fn next_batch(&mut self, inner: &Inner) -> Result<Option<Batch>> {
+        while let Some(orphan) = self.orphans.front_mut() {
+            let lines = orphan.next_lines(BATCH)?;
+            if !lines.is_empty() {
+                return Ok(Some((decode(&lines, orphan.path()), true)));
+            }
+            let path = orphan.path().to_owned();
+            self.orphans.pop_front();
+            tracing::info!("replayed the decisions of a server that stopped ({})", path.display());
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        let lines = self.own.next_lines(BATCH)?;
+        if lines.is_empty() {
+            inner.spool.empty_if_read(&mut self.own)?;
+            return Ok(None);
+        }
+        Ok(Some((decode(&lines, self.own.path()), false)))
+    }
+
+    /// Reports dropped decisions once per interval, with how many since the last report.
+    fn report_dropped(&mut self, counters: &Counters) {
+        if self.reported_at.elapsed() < REPORT_EVERY {
+            return;
+        }
+        let dropped = counters.dropped.load(Relaxed);
+        if dropped > self.reported_dropped {
+            tracing::warn!(
+                "{} resolve decisions could not be spooled in the last {} s (the disk refused the write)",
+                dropped - self.reported_dropped,
+                REPORT_EVERY.as_secs()
+            );
+        }
+        self.reported_dropped = dropped;
+        self.reported_at = Instant::now();
+    }
+}
+
+/// Spool lines back into decision events; a line that does not parse (cut short by a crash) is
+/// skipped with a warning.
+fn decode(lines: &[Vec<u8>], path: &Path) -> Vec<(Event, Option<String>)> {
+    lines
+        .iter()
+        .filter_map(|line| match serde_json::from_slice::<Record>(line) {
+            Ok(record) => Some((Event { source: Source::Agentver, at: record.resolved_at.clone(), record }, None)),
+            Err(e) => {
+                tracing::warn!("{}: a spooled decision does not parse and is skipped: {e}", path.display());
+                None
+            }
+        })
+        .collect()
+}
