@@ -135,18 +135,26 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Makes sure `path` exists and only its owner can read it: created empty 0600 when missing;
 /// an existing file others can read (and its SQLite `-wal` and `-shm` beside it) is narrowed to
-/// 0600.
+/// 0600. An existing file is never opened here: closing any descriptor of a file drops every
+/// POSIX lock the process holds on it, and SQLite's connections to it rely on theirs.
 pub fn touch_private(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(|e| IoError::new(path, e))?;
+    if std::fs::symlink_metadata(path).is_err() {
+        let mut options = std::fs::OpenOptions::new();
+        options.create_new(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(IoError::new(path, e)),
+        }
+    }
     #[cfg(unix)]
     for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::PermissionsExt;
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
         if let Ok(meta) = std::fs::metadata(&file)
+            && meta.is_file()
             && meta.permissions().mode() & 0o077 != 0
         {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))

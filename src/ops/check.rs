@@ -374,6 +374,19 @@ fn check_numbered_pin(
             )
             .with_hint(Some("the tag was moved or replaced; `agentver verify` audits the tags".into())),
         ),
+        // Without the tree, a tag moved or forged onto other content would serve unnoticed.
+        (Some(actual), None) => Some(
+            Diagnostic::warning(
+                file,
+                Some(target.line),
+                format!(
+                    "{what}: pins {tag} by number only, so a moved or forged tag would serve; its tree is {actual}"
+                ),
+            )
+            .with_hint(Some(
+                "record the tree: run `agentver pin` (or `agentver ab` for a split) for this channel again".into(),
+            )),
+        ),
         _ => None,
     })
 }

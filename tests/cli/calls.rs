@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::env::TestEnv;
 use crate::serve::{Server, published};
 
-const RETELL_KEY: &str = "key_test_4b1d";
+pub const RETELL_KEY: &str = "key_test_4b1d";
 
 /// A PostgreSQL server for the tests: `AGENTVER_TEST_POSTGRES` (what `.ci/run` starts), else a
 /// throwaway cluster started here from Debian's postgresql package (as `nobody` when root).
@@ -88,7 +88,7 @@ fn postgres_server() -> &'static str {
 }
 
 /// A fresh database on the test server, as a store URL.
-fn postgres_store() -> String {
+pub fn postgres_store() -> String {
     let server = postgres_server();
     let name = format!("t{}_{}", std::process::id(), rand_suffix());
     let mut client = postgres::Client::connect(server, postgres::NoTls).expect("the test PostgreSQL server");
@@ -105,33 +105,33 @@ fn rand_suffix() -> String {
 }
 
 /// `serve` with a call store, answering `(status, JSON)`.
-struct Serve(Server);
+pub struct Serve(pub Server);
 
 impl Serve {
-    fn start(env: &TestEnv, store: &str) -> Serve {
+    pub fn start(env: &TestEnv, store: &str) -> Serve {
         let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", store]);
         cmd.env("AGENTVER_RETELL_API_KEY", RETELL_KEY);
         Serve::spawn(cmd)
     }
 
-    fn spawn(cmd: Command) -> Serve {
+    pub fn spawn(cmd: Command) -> Serve {
         let server = Server::spawn(cmd, None);
         server.wait_for(|s| s.get("/readyz").status == 200, "ready");
         Serve(server)
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub fn get(&self, path: &str) -> (u16, Value) {
         let r = self.0.get(path);
         (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
     }
 
-    fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    pub fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
         let r = self.0.post_with(path, body, headers);
         (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
     }
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
@@ -164,7 +164,7 @@ pub fn records(
         + "\n"
 }
 
-fn calls_json(env: &TestEnv, store: &str, filters: &[&str]) -> Vec<Value> {
+pub fn calls_json(env: &TestEnv, store: &str, filters: &[&str]) -> Vec<Value> {
     let mut args = vec!["calls", "--json", "--limit", "10000", "--calls", store];
     args.extend_from_slice(filters);
     env.av(&args).ok().json().as_array().unwrap().clone()

@@ -90,7 +90,7 @@ impl TestEnv {
         self.write(rel, &text.replacen(from, to, 1));
     }
 
-    fn configure(&self, cmd: &mut Command) {
+    pub fn configure(&self, cmd: &mut Command) {
         cmd.current_dir(&self.root)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

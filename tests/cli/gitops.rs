@@ -8,8 +8,38 @@ fn deployed() -> TestEnv {
     let env = TestEnv::example();
     env.av(&["publish", "--all"]).ok();
     env.av(&["pin", "+14155550100", "sales@v1"]).ok();
+    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@draft:20"]).ok();
     env.commit_all("deployed");
     env
+}
+
+/// Issue 18, item 33: the example's split pins v1 by number only (nothing is published when it
+/// is written); once v1 exists, `check` says a forged tag would serve there, and `ab` records
+/// the tree as `pin` does.
+#[test]
+fn a_numbered_pin_without_its_tree_is_warned_about_and_ab_records_the_tree() {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    let run = env.av(&["check"]).ok();
+    assert!(
+        run.stdout.contains("warning: channels.toml:26: channel '+14155550199': pins agent/sales/v1 by number only"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hint: record the tree: run `agentver pin` (or `agentver ab` for a split)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("check: 0 errors, 2 warnings"), "{}", run.stderr);
+    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@draft:20"]).ok();
+    let tree = env.rev("agent/sales/v1^{tree}");
+    assert!(
+        env.read("channels.toml")
+            .contains(&format!("name = \"control\", agent = \"sales\", version = 1, weight = 80, tree = \"{tree}\"")),
+        "{}",
+        env.read("channels.toml")
+    );
 }
 
 #[test]
@@ -266,8 +296,6 @@ fn two_clones_race_to_push_and_the_loser_renumbers() {
 #[test]
 fn export_is_byte_identical_and_self_contained() {
     let env = deployed();
-    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@draft:20"]).ok();
-    env.commit_all("split");
     let first = env.av(&["export"]).ok().raw;
     env.av(&["export", "-o", "bundle.json"]).ok();
     assert_eq!(std::fs::read(env.path("bundle.json")).unwrap(), first);

@@ -65,3 +65,33 @@ fn screens() {
     snap!(empty, "init_again_json", "init", "--json");
     snap!(empty, "init_example_keeps_files", "init", "--example");
 }
+
+/// Issue 18, item 37: the files `init`, `new` and `restore` create get what any program's new
+/// file gets (0644 under umask 022), not the staged temporary file's 0600.
+#[test]
+fn new_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::empty();
+    let under_umask = |args: &str| {
+        let mut cmd = std::process::Command::new("sh");
+        env.configure(&mut cmd);
+        let out = cmd
+            .args(["-c", &format!("umask 022 && exec \"$0\" {args}")])
+            .arg(env!("CARGO_BIN_EXE_agentver"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let mode = |rel: &str| std::fs::metadata(env.path(rel)).unwrap().permissions().mode() & 0o777;
+    under_umask("init --example");
+    for file in ["channels.toml", "agents/sales.yaml", "tools/book_appointment.yaml"] {
+        assert_eq!(mode(file), 0o644, "{file}");
+    }
+    under_umask("new billing");
+    assert_eq!(mode("agents/billing.yaml"), 0o644);
+    env.commit_all("scaffold");
+    under_umask("publish billing");
+    std::fs::remove_file(env.path("agents/billing.yaml")).unwrap();
+    under_umask("restore billing@v1");
+    assert_eq!(mode("agents/billing.yaml"), 0o644);
+}

@@ -26,6 +26,7 @@ mod pin;
 mod plan;
 mod publish;
 mod push;
+mod records;
 mod replay;
 mod resolve;
 mod restore;

@@ -18,9 +18,9 @@ const TOKEN: &str = "tok-7f3a-9c41-e0b2-5d68";
 
 /// A running `agentver serve` and the log lines it has written.
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    pub log: Arc<Mutex<Vec<String>>>,
     pub http: ureq::Agent,
     token: Option<String>,
 }
@@ -100,7 +100,7 @@ impl Server {
         Reply { status: response.status().as_u16(), revision, body: response.body_mut().read_to_string().unwrap() }
     }
 
-    fn get_as(&self, path: &str, token: Option<&str>) -> Reply {
+    pub fn get_as(&self, path: &str, token: Option<&str>) -> Reply {
         let mut request = self.http.get(format!("{}{path}", self.base));
         if let Some(t) = token {
             request = request.header("Authorization", format!("Bearer {t}"));
@@ -143,7 +143,7 @@ impl Server {
         self.get_as("/healthz", None).json()["revision"].as_str().map(str::to_owned)
     }
 
-    fn terminate(&mut self) -> Option<i32> {
+    pub fn terminate(&mut self) -> Option<i32> {
         let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(15) {
