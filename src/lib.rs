@@ -26,10 +26,14 @@
 //! - [`ops`]: one module per command name (`init` holds `new`; `pin` holds `ab` and `unpin`): free
 //!   functions over a `&Workspace`, each returning a report or a typed error, [`ops::OpsError`]
 //!   for the commands' own refusals (*enforced*: `impl Workspace` lives in `src/workspace/` only)
-//! - [`calls`]: call records — events merged by call id, the platforms' webhook payloads and
-//!   signatures, the store (SQLite or PostgreSQL), statistics; errors are [`calls::CallsError`]
+//! - [`calls`]: call records — events merged by call id (outcomes by event time, attribution by
+//!   agentver's decision or a checked echo), the platforms' webhook payloads and signatures, what
+//!   a record may hold (`limits`) and keep (`privacy`), the store (SQLite or PostgreSQL, batched
+//!   writes), the spool and the store's writer thread behind a server, statistics; errors are
+//!   [`calls::CallsError`]
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
-//!   metrics, the hand-off of resolve decisions to a call store; errors to HTTP statuses, and
+//!   the connection cap, metrics, the platforms' webhooks, the hand-off of resolve decisions to
+//!   the call store's spool; errors to HTTP statuses, and
 //!   [`serve::ServeError`] (*enforced*: no git calls, no files, no programs of its own)
 //! - [`error`]: [`Error`], the sum of the domains' errors, which functions crossing domains return
 //!

@@ -8,11 +8,12 @@ use super::attribution::{self, Known};
 use super::platforms::{self, BadPayload, Parsed};
 use super::{Event, Privacy, Source};
 
-/// A report ready for the store: the event and the raw body to keep beside it.
+/// A report ready for the store: the event and the raw body to keep beside it (none for
+/// agentver's own format, which is read strictly: the event holds all of it).
 #[derive(Debug)]
 pub struct Prepared {
     pub event: Event,
-    pub raw: String,
+    pub raw: Option<String>,
 }
 
 /// What a body turned out to be.
@@ -35,6 +36,9 @@ pub fn prepare(source: Source, mut body: Value, privacy: &Privacy, known: &dyn K
         Parsed::Event(e) => *e,
     };
     attribution::check(&mut event.record, known);
-    privacy.scrub(&mut body);
-    Ok(Outcome::Report(Box::new(Prepared { event, raw: body.to_string() })))
+    let raw = (source != Source::Generic).then(|| {
+        privacy.scrub(&mut body);
+        body.to_string()
+    });
+    Ok(Outcome::Report(Box::new(Prepared { event, raw })))
 }

@@ -208,12 +208,17 @@ impl Event {
 
     /// What identifies this event's content: the same report received twice is one event.
     pub fn digest(&self) -> String {
-        let body = serde_json::to_vec(&self.record).expect("a record serialises");
+        self.stored_form().0
+    }
+
+    /// The digest and the record's JSON, as the store keeps them (serialised once for both).
+    pub fn stored_form(&self) -> (String, String) {
+        let body = serde_json::to_string(&self.record).expect("a record serialises");
         let mut hash = Sha256::new();
         hash.update(self.source.as_str().as_bytes());
         hash.update([0]);
-        hash.update(&body);
-        hex(&hash.finalize()[..16])
+        hash.update(body.as_bytes());
+        (hex(&hash.finalize()[..16]), body)
     }
 }
 

@@ -405,7 +405,7 @@ pub fn generic(body: &Value, privacy: &Privacy) -> Result<Parsed, BadPayload> {
     if let Some(key) = DECIDED.iter().find(|k| object.contains_key(**k)) {
         return Err(bad(format!("{key} is recorded by agentver's own resolve decision, not by a report")));
     }
-    let report: Report = serde_json::from_value(body.clone()).map_err(|e| bad(format!("not a call record: {e}")))?;
+    let mut report = Report::deserialize(body).map_err(|e| bad(format!("not a call record: {e}")))?;
     if let Some(s) = report.source.as_deref().filter(|s| *s != "generic") {
         return Err(bad(format!(
             "source '{}': the source is decided by where a report arrives, and this is a generic report",
@@ -413,7 +413,7 @@ pub fn generic(body: &Value, privacy: &Privacy) -> Result<Parsed, BadPayload> {
         )));
     }
     let mut r = Record { call_id: call_id(Some(&report.call_id), "call_id")?, ..Record::default() };
-    report_outcomes(&mut r, &report, privacy)?;
+    report_outcomes(&mut r, &mut report, privacy)?;
     r.channel = report.channel;
     r.caller = report.caller.filter(|c| !c.is_empty()).map(|c| privacy.caller(&c));
     r.ended_reason = report.ended_reason;
@@ -440,21 +440,21 @@ pub fn generic(body: &Value, privacy: &Privacy) -> Result<Parsed, BadPayload> {
 }
 
 /// The outcome fields of agentver's own format, each checked (a wrong one refuses the report).
-fn report_outcomes(r: &mut Record, report: &Report, privacy: &Privacy) -> Result<(), BadPayload> {
+fn report_outcomes(r: &mut Record, report: &mut Report, privacy: &Privacy) -> Result<(), BadPayload> {
     let time = |t: Option<String>, field: &str| -> Result<Option<String>, BadPayload> {
         t.map(|t| {
             normal_time(&t).ok_or_else(|| bad(format!("{field}: '{}' is not an RFC 3339 time", t.escape_debug())))
         })
         .transpose()
     };
-    r.started_at = time(report.started_at.clone(), "started_at")?;
-    r.ended_at = time(report.ended_at.clone(), "ended_at")?;
+    r.started_at = time(report.started_at.take(), "started_at")?;
+    r.ended_at = time(report.ended_at.take(), "ended_at")?;
     let number = |n: Option<serde_json::Number>, field: &str| {
         n.map(|n| limits::finite(&n).ok_or_else(|| bad(format!("{field} is out of range")))).transpose()
     };
-    let duration = number(report.duration_ms.clone(), "duration_ms")?;
+    let duration = number(report.duration_ms.take(), "duration_ms")?;
     r.duration_ms = duration.map(|d| limits::duration_ms(d, "duration_ms")).transpose().map_err(|e| bad(e.0))?;
-    r.cost = number(report.cost.clone(), "cost")?.map(|c| limits::cost(c, "cost")).transpose().map_err(|e| bad(e.0))?;
+    r.cost = number(report.cost.take(), "cost")?.map(|c| limits::cost(c, "cost")).transpose().map_err(|e| bad(e.0))?;
     r.cost_unit = match report.cost_unit.as_deref() {
         None => r.cost.map(|_| CostUnit::Usd),
         Some(u) => Some(
@@ -480,8 +480,8 @@ fn report_outcomes(r: &mut Record, report: &Report, privacy: &Privacy) -> Result
         }
         r.summary = Some(privacy.scrub_text(s).into_owned());
     }
-    if let Some(fields) = &report.analysis {
-        let (mut kept, dropped) = limits::analysis(fields.clone());
+    if let Some(fields) = report.analysis.take() {
+        let (mut kept, dropped) = limits::analysis(fields);
         if let Some(e) = dropped.into_iter().next() {
             return Err(bad(e.0));
         }

@@ -419,8 +419,11 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// Records written per transaction: a concurrent server's writer waits at most one of these.
-const IMPORT_BATCH: usize = 2000;
+/// Records written per transaction. Each commit rewrites every index page it touched, so large
+/// transactions import several times faster; but while a server shares the store its writer
+/// waits for each one, so then they are kept short (tens of milliseconds).
+const IMPORT_BATCH: usize = 20_000;
+const IMPORT_BATCH_SHARED: usize = 1_000;
 
 /// Every report line of a JSON Lines file (`f` gets the 1-based line and its outcome).
 fn each_line(path: &Path, shown: &str, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
@@ -469,7 +472,9 @@ pub fn import(
         };
         return Err(CallsError::NoCalls { file: shown.to_owned(), lines: summary.ignored, why }.into());
     }
-    let mut batch: Vec<(Event, Option<String>)> = Vec::with_capacity(IMPORT_BATCH);
+    let size =
+        if store.is_sqlite() && super::spool::in_use(&spool_dir(ws)) { IMPORT_BATCH_SHARED } else { IMPORT_BATCH };
+    let mut batch: Vec<(Event, Option<String>)> = Vec::with_capacity(size);
     let mut write = |batch: &mut Vec<(Event, Option<String>)>, summary: &mut Imported| -> Result<()> {
         let merged = store.merge(batch, &super::now(), false).map_err(|e| CallsError::ImportInterrupted {
             file: shown.to_owned(),
@@ -489,9 +494,9 @@ pub fn import(
         let at = |problem: String| CallsError::BadRecord { file: shown.to_owned(), line, problem };
         let body = ingest::json(text.as_bytes()).map_err(|e| at(e.0))?;
         if let Outcome::Report(p) = ingest::prepare(source, body, &privacy, &catalog).map_err(|e| at(e.0))? {
-            batch.push((p.event, Some(p.raw)));
+            batch.push((p.event, p.raw));
         }
-        if batch.len() == IMPORT_BATCH { write(&mut batch, &mut written) } else { Ok(()) }
+        if batch.len() == size { write(&mut batch, &mut written) } else { Ok(()) }
     })?;
     if !batch.is_empty() {
         write(&mut batch, &mut written)?;

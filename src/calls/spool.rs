@@ -114,6 +114,19 @@ impl Spool {
     }
 }
 
+/// Whether a live server spools into `dir` (a spool file whose lock is held): then it shares the
+/// store, and a writer beside it keeps its transactions short.
+pub fn in_use(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name.starts_with("decisions-")
+            && name.ends_with(".jsonl")
+            && File::open(e.path()).is_ok_and(|f| matches!(f.try_lock(), Err(TryLockError::WouldBlock)))
+    })
+}
+
 impl Reader {
     pub fn open(path: &Path) -> Result<Reader, IoError> {
         let file = File::open(path).map_err(io(path))?;

@@ -3,10 +3,12 @@
 //!
 //! One writer thread owns the store's write connection. Each turn it first runs every report,
 //! forget and prune waiting (so they never wait behind decisions for more than one batch), then
-//! commits one batch of decisions read from the spool (up to [`BATCH`] per transaction). Two
+//! commits one batch of decisions read from the spool (up to [`BATCH`] per transaction, a few
+//! milliseconds). Two
 //! reader threads, with connections of their own, answer lists, replays and statistics, so a
 //! long statistic holds up no write. A batch that fails (the store is down, another writer held
-//! it too long) is kept and tried again; nothing read from the spool is lost. On stop the writer
+//! it too long) is kept and tried again; nothing read from the spool is lost. SQLite's WAL
+//! checkpoints run on a thread of their own, never inside the writer's commits. On stop the writer
 //! commits everything spooled before it exits, and removes the spool.
 
 use std::collections::VecDeque;
@@ -21,7 +23,7 @@ use super::{Event, Privacy, Record, Source};
 use crate::error::{Error, Result};
 
 /// Decisions committed per transaction.
-pub const BATCH: usize = 1024;
+pub const BATCH: usize = 256;
 /// Reports and reads waiting beyond this are refused (503, retry): the store is not keeping up.
 const QUEUE: usize = 4096;
 /// How long the writer sleeps when nothing is waiting (it also wakes for every report).
@@ -30,6 +32,8 @@ const IDLE: Duration = Duration::from_millis(5);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Reader threads.
 const READERS: usize = 2;
+/// How often committed pages are moved from the WAL into the database (SQLite).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 pub type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
@@ -76,7 +80,11 @@ impl Writer {
         let (done, finished) = mpsc::channel();
         let (shared, location_w, privacy_w) = (inner.clone(), location.clone(), privacy.clone());
         spawn("agentver-calls-writer", move || match Store::open(&location_w, &privacy_w) {
-            Ok(store) => {
+            Ok(mut store) => {
+                if let Err(e) = store.checkpoint_elsewhere() {
+                    let _ = opened.send(Err(e));
+                    return;
+                }
                 let _ = opened.send(Ok(()));
                 run(store, &shared, &write_jobs, orphans);
                 let _ = done.send(());
@@ -103,6 +111,9 @@ impl Writer {
                 }
             })?;
             ready.recv().map_err(|_| Error::Internal { what: "a call store reader stopped".into() })??;
+        }
+        if let Location::Sqlite(_) = location {
+            checkpoints(location, privacy, inner.clone())?;
         }
         Ok(Writer { inner, writes, reads, finished: Mutex::new(Some(finished)) })
     }
@@ -140,6 +151,20 @@ impl Writer {
         let finished = self.finished.lock().unwrap_or_else(|p| p.into_inner()).take();
         finished.is_some_and(|f| f.recv_timeout(within).is_ok())
     }
+}
+
+/// SQLite's checkpoints, on a connection of their own every [`CHECKPOINT_EVERY`], so the writer
+/// never runs one inside a commit.
+fn checkpoints(location: &Location, privacy: &Privacy, inner: Arc<Inner>) -> Result<()> {
+    let mut store = Store::open(location, privacy)?;
+    spawn("agentver-calls-checkpoints", move || {
+        while !inner.stop.load(Relaxed) {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            if let Err(e) = store.checkpoint() {
+                tracing::warn!("{e}");
+            }
+        }
+    })
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {

@@ -103,7 +103,7 @@ impl Calls {
         if prepared.event.record.attribution == Some(Attribution::Invalid) {
             self.invalid.fetch_add(1, Relaxed);
         }
-        let events = vec![(prepared.event, Some(prepared.raw))];
+        let events = vec![(prepared.event, prepared.raw)];
         let at = crate::calls::now();
         let mut merged = self.write(move |store| store.merge(&events, &at, true)).await??;
         Ok(merged.records.pop())

@@ -57,6 +57,20 @@ pub fn db<E: std::error::Error + Send + Sync + 'static>(operation: &'static str)
     move |e| CallsError::CallStore { operation, message: e.to_string(), source: Some(Box::new(e)) }.into()
 }
 
+/// Bound by reference: no value is copied on its way into a statement.
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Cell::Text(Some(t)) => ValueRef::Text(t.as_bytes()),
+            Cell::Int(Some(i)) => ValueRef::Integer(*i),
+            Cell::Real(Some(r)) => ValueRef::Real(*r),
+            Cell::Bool(Some(b)) => ValueRef::Integer(i64::from(*b)),
+            _ => ValueRef::Null,
+        }))
+    }
+}
+
 pub fn sqlite_value(c: &Cell) -> rusqlite::types::Value {
     use rusqlite::types::Value as V;
     match c {

@@ -77,8 +77,12 @@ fn updates() -> String {
     COLUMNS.split(", ").skip(1).chain(["at"]).map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ")
 }
 
-/// One event as the columns of `events`.
+/// A call and the events of a batch that were new for it.
+type Fresh = (String, Vec<Stored>);
+
+/// One event as the columns of `events`, and where it is in the batch.
 struct Row {
+    index: usize,
     call_id: String,
     digest: String,
     source: &'static str,
@@ -90,13 +94,18 @@ struct Row {
 fn rows(events: &[(Event, Option<String>)]) -> Vec<Row> {
     let mut rows: Vec<Row> = events
         .iter()
-        .map(|(e, raw)| Row {
-            call_id: e.record.call_id.clone(),
-            digest: e.digest(),
-            source: e.source.as_str(),
-            record: serde_json::to_string(&e.record).expect("a record serialises"),
-            raw: raw.clone(),
-            event_at: e.at.clone(),
+        .enumerate()
+        .map(|(index, (e, raw))| {
+            let (digest, record) = e.stored_form();
+            Row {
+                index,
+                call_id: e.record.call_id.clone(),
+                digest,
+                source: e.source.as_str(),
+                record,
+                raw: raw.clone(),
+                event_at: e.at.clone(),
+            }
         })
         .collect();
     // Key order: concurrent writers insert in one order and never wait on each other in a cycle.
@@ -115,11 +124,18 @@ impl Store {
     ) -> Result<Merged> {
         let rows = rows(events);
         self.transaction(|store| {
-            let (new_ids, new) = match store {
-                Store::Sqlite(_) => store.insert_sqlite(&rows, received_at)?,
-                Store::Postgres(_) => store.insert_postgres(&rows, received_at)?,
+            let new = match store {
+                Store::Sqlite(_) => {
+                    let (fresh, new) = store.insert_sqlite(&rows, events, received_at)?;
+                    store.record_sqlite(fresh)?;
+                    new
+                }
+                Store::Postgres(_) => {
+                    let (ids, new) = store.insert_postgres(&rows, received_at)?;
+                    store.recompute(&ids)?;
+                    new
+                }
             };
-            store.recompute(&new_ids)?;
             let mut merged = Merged { new, unchanged: rows.len() - new, records: Vec::new() };
             if want_records {
                 let mut seen = BTreeSet::new();
@@ -135,9 +151,14 @@ impl Store {
         })
     }
 
-    /// Inserts the events one statement each; the ids of calls with a new event.
-    fn insert_sqlite(&mut self, rows: &[Row], received_at: &str) -> Result<(Vec<String>, usize)> {
-        let mut ids = BTreeSet::new();
+    /// Inserts the events one statement each; the events inserted, by call.
+    fn insert_sqlite(
+        &mut self,
+        rows: &[Row],
+        events: &[(Event, Option<String>)],
+        received_at: &str,
+    ) -> Result<(Vec<Fresh>, usize)> {
+        let mut fresh: Vec<Fresh> = Vec::new();
         let mut new = 0;
         for row in rows {
             let n = self.execute(
@@ -157,10 +178,42 @@ impl Store {
             )?;
             if n == 1 {
                 new += 1;
-                ids.insert(row.call_id.clone());
+                let Store::Sqlite(c) = self else { unreachable!("a SQLite store") };
+                let stored = Stored {
+                    event: events[row.index].0.clone(),
+                    received_at: received_at.into(),
+                    seq: c.last_insert_rowid(),
+                };
+                // Rows are in call-id order: a call's events are next to each other.
+                match fresh.last_mut() {
+                    Some((id, list)) if *id == row.call_id => list.push(stored),
+                    _ => fresh.push((row.call_id.clone(), vec![stored])),
+                }
             }
         }
-        Ok((ids.into_iter().collect(), new))
+        Ok((fresh, new))
+    }
+
+    /// Records the calls the new events are about. A call the store had no row for has no other
+    /// events, so its record is merged from the new ones alone and inserted; only a call known
+    /// before is recomputed from everything stored for it.
+    fn record_sqlite(&mut self, fresh: Vec<Fresh>) -> Result<()> {
+        static NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = NEW.get_or_init(|| {
+            let placeholders: Vec<String> = (1..=26).map(|i| format!("${i}")).collect();
+            format!(
+                "INSERT INTO calls ({COLUMNS}, at) VALUES ({}) ON CONFLICT (call_id) DO NOTHING",
+                placeholders.join(", ")
+            )
+        });
+        for (id, events) in fresh {
+            let inserted = self.execute(sql, &cells(&merge(&id, &events), first_seen(&events)), "writing a call")?;
+            if inserted == 0 {
+                let events = self.events(&id)?;
+                self.upsert(&merge(&id, &events), first_seen(&events))?;
+            }
+        }
+        Ok(())
     }
 
     /// Inserts all events in one statement, then locks the rows of the calls they touched.
@@ -197,16 +250,9 @@ impl Store {
         Ok((ids, inserted.len()))
     }
 
-    /// Recomputes the records of `ids` from all of their events.
+    /// Recomputes the records of `ids` from all of their events (PostgreSQL, in one statement).
     fn recompute(&mut self, ids: &[String]) -> Result<()> {
         if ids.is_empty() {
-            return Ok(());
-        }
-        if self.is_sqlite() {
-            for id in ids {
-                let events = self.events(id)?;
-                self.upsert(&merge(id, &events), first_seen(&events))?;
-            }
             return Ok(());
         }
         let mut by_call: HashMap<String, Vec<Stored>> = HashMap::new();
@@ -225,13 +271,17 @@ impl Store {
 
     /// Stores one record.
     pub(super) fn upsert(&mut self, r: &Record, first_seen: Option<&str>) -> Result<()> {
-        let placeholders: Vec<String> = (1..=26).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO calls ({COLUMNS}, at) VALUES ({}) ON CONFLICT (call_id) DO UPDATE SET {}",
-            placeholders.join(", "),
-            updates()
-        );
-        self.execute(&sql, &cells(r, first_seen), "writing a call")?;
+        // Made once: the statement cache is keyed by this text.
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let placeholders: Vec<String> = (1..=26).map(|i| format!("${i}")).collect();
+            format!(
+                "INSERT INTO calls ({COLUMNS}, at) VALUES ({}) ON CONFLICT (call_id) DO UPDATE SET {}",
+                placeholders.join(", "),
+                updates()
+            )
+        });
+        self.execute(sql, &cells(r, first_seen), "writing a call")?;
         Ok(())
     }
 

@@ -100,7 +100,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         writeln!(out, "  success rate  {}", line(&c.success_rate, Unit::Points))?;
         writeln!(out, "  duration      {}", line(&c.duration_ms, Unit::Seconds))?;
         for (unit, test) in &c.cost {
-            writeln!(out, "  cost ({})  {}", unit.as_str(), line(test, Unit::Cost))?;
+            writeln!(out, "  {:<14}{}", format!("cost ({})", unit.as_str()), line(test, Unit::Cost))?;
         }
     }
     if let Some(s) = &report.sample_ratio {
