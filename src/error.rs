@@ -9,6 +9,7 @@ use crate::format::diagnostic::Diagnostic;
 pub use crate::fsutil::IoError;
 pub use crate::git::GitError;
 pub use crate::ops::OpsError;
+pub use crate::platforms::PlatformError;
 pub use crate::routing::RoutingError;
 pub use crate::serve::ServeError;
 pub use crate::workspace::WorkspaceError;
@@ -29,6 +30,8 @@ pub enum Error {
     Ops(#[from] OpsError),
     #[error(transparent)]
     Calls(#[from] CallsError),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error(transparent)]

@@ -27,13 +27,18 @@
 //!   functions over a `&Workspace`, each returning a report or a typed error, [`ops::OpsError`]
 //!   for the commands' own refusals (*enforced*: `impl Workspace` lives in `src/workspace/` only)
 //! - [`calls`]: call records — events merged by call id (outcomes by event time, attribution by
-//!   agentver's decision or a checked echo), the platforms' webhook payloads and signatures, what
-//!   a record may hold (`limits`) and keep (`privacy`), the store (SQLite or PostgreSQL, batched
-//!   writes), the spool and the store's writer thread behind a server, statistics; errors are
-//!   [`calls::CallsError`]
+//!   agentver's decision or a checked echo), the lenient reader platform payloads go through and
+//!   agentver's own strict report format (`read`), what a record may hold (`limits`) and keep
+//!   (`privacy`), the store (SQLite or PostgreSQL, batched writes), the spool and the store's
+//!   writer thread behind a server, statistics; errors are [`calls::CallsError`]
+//! - [`platforms`]: one folder per platform (Vapi, Retell, ElevenLabs, Twilio): its field map and
+//!   agent format (render, import, the drift check), its end-of-call payloads and signature, its
+//!   call-start answer; the field-map machinery both directions run on; errors are
+//!   [`platforms::PlatformError`]
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
-//!   the connection cap, metrics, the platforms' webhooks, the hand-off of resolve decisions to
-//!   the call store's spool; errors to HTTP statuses, and
+//!   the connection cap, metrics, the platforms' webhooks and call-start hooks (answered from
+//!   renders cached per snapshot), the hand-off of resolve decisions to the call store's spool;
+//!   errors to HTTP statuses, and
 //!   [`serve::ServeError`] (*enforced*: no git calls, no files, no programs of its own)
 //! - [`error`]: [`Error`], the sum of the domains' errors, which functions crossing domains return
 //!
@@ -48,6 +53,7 @@ pub mod fsutil;
 pub mod git;
 pub mod names;
 pub mod ops;
+pub mod platforms;
 #[cfg(test)]
 mod proptests;
 pub mod routing;

@@ -62,7 +62,7 @@ fn mutated(base: &'static str) -> impl Strategy<Value = String> {
 }
 
 fn printable() -> impl Strategy<Value = String> {
-    "[^\\p{C}]{0,40}|[^\\p{C}\n]{0,20}\n[^\\p{C}]{0,40}"
+    "[^\\p{C}]{0,40}|[^\\p{C}\n]{0,20}\n[^\\p{C}]{0,40}|([^\\p{C}\n]{0,20}\n){1,4}[^\\p{C}\n]{0,20}\n?"
 }
 
 fn free_value() -> impl Strategy<Value = Json> {
@@ -184,6 +184,13 @@ proptest! {
         let back = doc.root.to_json().unwrap();
         prop_assert_eq!(&back, &value);
         prop_assert_eq!(yaml::emit(&back), text);
+    }
+
+    #[test]
+    fn any_json_survives_emit_and_parse(value in free_value()) {
+        let text = yaml::emit(&value);
+        let back = yaml::parse(&text).map_err(|e| TestCaseError::fail(format!("{text}\n{e:?}")))?.to_json().unwrap();
+        prop_assert_eq!(&back, &value, "{}", text);
     }
 
     #[test]

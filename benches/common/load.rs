@@ -105,8 +105,14 @@ pub fn millis(text: &str) -> f64 {
 
 /// wrk with 2 threads and 64 connections; `script` (Lua) varies each request when given.
 pub fn wrk(url: &str, seconds: u64, script: Option<&Path>) -> Load {
+    wrk_with(url, seconds, script, 2, 64)
+}
+
+/// wrk with `threads` threads and `connections` connections.
+pub fn wrk_with(url: &str, seconds: u64, script: Option<&Path>, threads: u32, connections: u32) -> Load {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency", "-H", &format!("Authorization: Bearer {TOKEN}")]);
+    let (t, c) = (format!("-t{threads}"), format!("-c{connections}"));
+    cmd.args([&t, &c, &format!("-d{seconds}s"), "--latency", "-H", &format!("Authorization: Bearer {TOKEN}")]);
     if let Some(s) = script {
         cmd.arg("-s").arg(s);
     }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::attribution::{self, Known};
-use super::platforms::{self, BadPayload, Parsed};
+use super::read::{BadPayload, Parse, Parsed};
 use super::{Event, Privacy, Source};
 
 /// A report ready for the store: the event and the raw body to keep beside it (none for
@@ -29,9 +29,15 @@ pub fn json(bytes: &[u8]) -> Result<Value, BadPayload> {
     serde_json::from_slice(bytes).map_err(|e| BadPayload(format!("the body is not JSON: {e}")))
 }
 
-/// Normalises `body` from `source` and checks its attribution against `known`.
-pub fn prepare(source: Source, mut body: Value, privacy: &Privacy, known: &dyn Known) -> Result<Outcome, BadPayload> {
-    let mut event = match platforms::parse(source, &body, privacy)? {
+/// Normalises `body` from `source` with `parse` and checks its attribution against `known`.
+pub fn prepare(
+    parse: Parse,
+    source: Source,
+    mut body: Value,
+    privacy: &Privacy,
+    known: &dyn Known,
+) -> Result<Outcome, BadPayload> {
+    let mut event = match parse(source, &body, privacy)? {
         Parsed::Ignored(why) => return Ok(Outcome::Ignored(why)),
         Parsed::Event(e) => *e,
     };

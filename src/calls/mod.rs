@@ -11,8 +11,8 @@ pub mod attribution;
 mod error;
 pub mod ingest;
 pub mod limits;
-pub mod platforms;
 pub mod privacy;
+pub mod read;
 pub mod report;
 pub mod spool;
 pub mod stats;
@@ -343,7 +343,7 @@ pub fn time_from_millis(ms: i64) -> Option<String> {
 }
 
 /// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -360,6 +360,3 @@ pub fn now() -> String {
 pub fn fmt_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
-
-#[cfg(test)]
-mod tests;

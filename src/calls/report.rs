@@ -447,6 +447,7 @@ pub fn import(
     path: &Path,
     shown: &str,
     source: Source,
+    parse: super::read::Parse,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Imported> {
     let privacy = privacy(ws)?;
@@ -456,9 +457,9 @@ pub fn import(
     each_line(path, shown, |line, text| {
         let at = |problem: String| CallsError::BadRecord { file: shown.to_owned(), line, problem };
         let body = ingest::json(text.as_bytes()).map_err(|e| at(e.0))?;
-        match super::platforms::parse(source, &body, &privacy).map_err(|e| at(e.0))? {
-            super::platforms::Parsed::Event(_) => summary.records += 1,
-            super::platforms::Parsed::Ignored(why) => {
+        match parse(source, &body, &privacy).map_err(|e| at(e.0))? {
+            super::read::Parsed::Event(_) => summary.records += 1,
+            super::read::Parsed::Ignored(why) => {
                 summary.ignored += 1;
                 first_ignored.get_or_insert(why);
             }
@@ -493,7 +494,7 @@ pub fn import(
     each_line(path, shown, |line, text| {
         let at = |problem: String| CallsError::BadRecord { file: shown.to_owned(), line, problem };
         let body = ingest::json(text.as_bytes()).map_err(|e| at(e.0))?;
-        if let Outcome::Report(p) = ingest::prepare(source, body, &privacy, &catalog).map_err(|e| at(e.0))? {
+        if let Outcome::Report(p) = ingest::prepare(parse, source, body, &privacy, &catalog).map_err(|e| at(e.0))? {
             batch.push((p.event, p.raw));
         }
         if batch.len() == size { write(&mut batch, &mut written) } else { Ok(()) }

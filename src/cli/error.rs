@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use agentver::error::{CallsError, Error, FormatError, GitError, OpsError, RoutingError, ServeError, WorkspaceError};
+use agentver::error::{
+    CallsError, Error, FormatError, GitError, OpsError, PlatformError, RoutingError, ServeError, WorkspaceError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -32,6 +34,7 @@ fn exit_code(e: &Error) -> u8 {
             OpsError::NothingToPublish { .. }
             | OpsError::NothingToRollBack { .. }
             | OpsError::DraftExists { .. }
+            | OpsError::ImportOverwrites { .. }
             | OpsError::ChannelsBusy
             | OpsError::ChannelsChanged
             | OpsError::ChangedDuringRestore { .. }
@@ -66,6 +69,9 @@ fn hint(e: &Error) -> Option<String> {
         Error::Ops(e) => ops_hint(e),
         Error::Calls(e) => calls_hint(e),
         Error::Serve(e) => serve_hint(e),
+        Error::Platform(PlatformError::NotAnAgent { .. }) => Some(
+            "give the object as the platform's API returns it (for Retell: the agent, and its LLM with --llm)".into(),
+        ),
         Error::Io(_) | Error::BadValue { .. } | Error::Internal { .. } => None,
     }
 }
@@ -147,6 +153,12 @@ fn ops_hint(e: &OpsError) -> Option<String> {
             Some("keep long text in the repository and link to it from the notes".into())
         }
         OpsError::DraftExists { id, .. } => Some(format!("edit it, or pick another id than '{id}'")),
+        OpsError::ImportInvalid { .. } => Some(
+            "this is a bug in the field map, or a value agentver cannot hold: please report it with the file".into(),
+        ),
+        OpsError::ImportOverwrites { .. } => Some(
+            "--dry-run shows what would be written; --force replaces the files (commit or stash them first)".into(),
+        ),
         OpsError::ChannelsBusy => Some("wait for it to finish, then run the command again".into()),
         OpsError::ChannelsChanged => Some("run the command again".into()),
         OpsError::ChangedDuringRestore { .. } => Some("run the command again once the file is saved".into()),

@@ -65,6 +65,8 @@ enum Command {
     Stats(cmd::stats::Args),
     Replay(cmd::replay::Args),
     Schema(cmd::schema::Args),
+    Render(cmd::render::Args),
+    Import(cmd::import::Args),
 }
 
 /// What a command returns when it did not fail: 0, or 1 for a negative answer (`--exit-code`).
@@ -172,6 +174,8 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(&mut ui, args),
         Command::Replay(args) => cmd::replay::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
+        Command::Render(args) => cmd::render::run(&mut ui, args),
+        Command::Import(args) => cmd::import::run(&mut ui, args),
     };
     let flushed = ui.out.flush();
     match (result, flushed) {

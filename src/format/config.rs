@@ -15,6 +15,23 @@ pub struct Config {
     pub requires: Option<semver::VersionReq>,
     pub tag_prefix: String,
     pub calls: CallsConfig,
+    pub platforms: PlatformsConfig,
+}
+
+/// `[platforms]`: what the call-start hooks need beyond secrets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformsConfig {
+    #[serde(default)]
+    pub twilio: TwilioConfig,
+}
+
+/// `[platforms.twilio]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioConfig {
+    /// The bot's WebSocket URL (`wss://…`) that Twilio's `<Stream>` connects a call to.
+    pub stream_url: Option<String>,
 }
 
 /// `[calls]`: where call records are kept and whether callers' numbers are.
@@ -33,7 +50,12 @@ pub struct CallsConfig {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { requires: None, tag_prefix: DEFAULT_PREFIX.to_owned(), calls: CallsConfig::default() }
+        Config {
+            requires: None,
+            tag_prefix: DEFAULT_PREFIX.to_owned(),
+            calls: CallsConfig::default(),
+            platforms: PlatformsConfig::default(),
+        }
     }
 }
 
@@ -43,6 +65,7 @@ struct Raw {
     requires: Option<toml::Spanned<String>>,
     tag_prefix: Option<toml::Spanned<String>>,
     calls: Option<CallsConfig>,
+    platforms: Option<PlatformsConfig>,
 }
 
 /// 1-based line of a byte offset.
@@ -60,16 +83,42 @@ impl Config {
             if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
                 hint = crate::format::diagnostic::closest(
                     unknown,
-                    ["requires", "tag_prefix", "calls", "store", "keep_caller_numbers", "keep_transcripts"],
+                    [
+                        "requires",
+                        "tag_prefix",
+                        "calls",
+                        "store",
+                        "keep_caller_numbers",
+                        "keep_transcripts",
+                        "platforms",
+                        "twilio",
+                        "stream_url",
+                    ],
                 )
                 .map(|c| format!("did you mean '{c}'?"));
                 message = format!(
-                    "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix and [calls] store, keep_caller_numbers, keep_transcripts"
+                    "unknown field '{unknown}'; agentver.toml knows requires, tag_prefix, [calls] store, keep_caller_numbers, keep_transcripts and [platforms.twilio] stream_url"
                 );
             }
             FormatError::invalid(Diagnostic::error(FILE, line, message).with_hint(hint))
         })?;
-        let mut config = Config { calls: raw.calls.unwrap_or_default(), ..Config::default() };
+        let mut config = Config {
+            calls: raw.calls.unwrap_or_default(),
+            platforms: raw.platforms.unwrap_or_default(),
+            ..Config::default()
+        };
+        if let Some(url) = &config.platforms.twilio.stream_url
+            && !(url.starts_with("wss://") || url.starts_with("ws://"))
+        {
+            return Err(FormatError::invalid(
+                Diagnostic::error(
+                    FILE,
+                    None,
+                    format!("[platforms.twilio] stream_url: '{}' is not a WebSocket URL", url.escape_debug()),
+                )
+                .with_hint(Some("write the bot's wss:// URL, e.g. stream_url = \"wss://bot.example.com/ws\"".into())),
+            ));
+        }
         if let Some(req) = raw.requires {
             let parsed = semver::VersionReq::parse(req.get_ref()).map_err(|e| {
                 FormatError::invalid(

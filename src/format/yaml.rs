@@ -118,9 +118,9 @@ impl Node {
     }
 }
 
-/// The YAML writer the property tests use to round-trip values; agentver itself never writes
-/// YAML (drafts are the user's bytes).
-#[cfg(test)]
+/// The YAML writer for drafts agentver makes itself (`import`); a user's drafts are never
+/// rewritten (they are the user's bytes). The property tests check that [`parse`] reads every
+/// emitted value back unchanged.
 pub mod emitter {
     use super::*;
 
@@ -143,6 +143,7 @@ pub mod emitter {
         match value {
             serde_json::Value::Object(_) => "{}".to_owned(),
             serde_json::Value::Array(_) => "[]".to_owned(),
+            serde_json::Value::String(s) if is_plain(s) => s.clone(),
             // JSON's escapes are YAML's; `\/` never appears in serde_json output.
             other => other.to_string(),
         }
@@ -172,9 +173,41 @@ pub mod emitter {
     fn emit_seq(items: &[serde_json::Value], indent: usize, out: &mut String) {
         for item in items {
             out.push_str(&" ".repeat(indent));
-            out.push('-');
-            emit_child(item, indent, out);
+            match item {
+                // A mapping in a list starts on the dash's line: `- name: x`.
+                serde_json::Value::Object(m) if !m.is_empty() => {
+                    let mut block = String::new();
+                    emit_map(m, indent + 2, &mut block);
+                    out.push_str("- ");
+                    out.push_str(&block[indent + 2..]);
+                }
+                _ => {
+                    out.push('-');
+                    emit_child(item, indent, out);
+                }
+            }
         }
+    }
+
+    /// A string YAML reads back as that string without quotes: no indicator or comment
+    /// character of YAML's, no edge spaces, not a word another reader takes for a boolean or
+    /// null, and not a number.
+    fn is_plain(s: &str) -> bool {
+        let safe = |c: char| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '_' | '-' | '.' | '/' | '+' | '(' | ')' | '?' | '=' | '~' | '$' | ';')
+                || (!c.is_ascii()
+                    && !c.is_control()
+                    && !c.is_whitespace()
+                    && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}'))
+        };
+        let first_ok = s.chars().next().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '('));
+        let word = s.to_ascii_lowercase();
+        first_ok
+            && !s.ends_with(' ')
+            && s.chars().all(safe)
+            && !matches!(word.as_str(), "yes" | "no" | "on" | "off" | "y" | "n" | "true" | "false" | "null" | "~")
+            && matches!(resolve_plain(s), Value::Str(_))
     }
 
     fn emit_child(value: &serde_json::Value, indent: usize, out: &mut String) {
@@ -185,14 +218,35 @@ pub mod emitter {
                 serde_json::Value::Array(a) => emit_seq(a, indent + 2, out),
                 _ => unreachable!("is_block"),
             }
+        } else if let Some(text) = value.as_str().filter(|s| is_literal(s)) {
+            // Prompts read as written: a literal block, each line indented under its key.
+            out.push_str(if text.ends_with('\n') { " |\n" } else { " |-\n" });
+            for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent + 2));
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
         } else {
             out.push(' ');
             out.push_str(&emit_scalar(value));
             out.push('\n');
         }
     }
+
+    /// A multi-line string that a literal block (`|` or `|-`) holds exactly: printable, no
+    /// leading space or break (the block's indentation would change), at most one final break.
+    fn is_literal(s: &str) -> bool {
+        s.contains('\n')
+            && !s.starts_with([' ', '\n'])
+            && !s.ends_with("\n\n")
+            && !s.ends_with(' ')
+            && !s.split('\n').any(|line| line.ends_with(' ') || line.starts_with('\t'))
+            && s.chars()
+                .all(|c| c == '\n' || !(c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}')))
+    }
 }
-#[cfg(test)]
 pub use emitter::emit;
 
 /// Parses exactly one YAML document into a tree. An empty file is a null node at line 1.

@@ -29,6 +29,23 @@ pub fn is_valid_id(s: &str) -> bool {
     id_problem(s).is_none()
 }
 
+/// A name turned into an id: lowercase ASCII letters and digits, every other run of characters
+/// one `-`, at most 63 long; `None` when nothing of it is left (`"Sales Agent (EU)"` →
+/// `sales-agent-eu`).
+pub fn slug(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(MAX_ID_LEN);
+    let out = out.trim_end_matches(['-', '_']).to_owned();
+    (!out.is_empty()).then_some(out)
+}
+
 /// An agent id that has been checked against the id pattern.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AgentId(String);

@@ -55,6 +55,12 @@ pub enum OpsError {
     ChannelsChanged,
     #[error("{path} already exists; agentver never overwrites a draft")]
     DraftExists { path: String, id: String },
+    /// An import would replace files that hold something else.
+    #[error("{} already exist{} with other content; nothing was written", paths.join(", "), if paths.len() == 1 { "s" } else { "" })]
+    ImportOverwrites { paths: Vec<String> },
+    /// What an import made does not pass the checks (a platform value agentver cannot hold).
+    #[error("the imported draft does not pass check: {problem}")]
+    ImportInvalid { problem: String },
     #[error("--configure needs a named remote; '{remote}' is not one")]
     UnnamedRemote { remote: String },
     #[error("'{branch}' is not a branch to follow")]

@@ -8,6 +8,7 @@ pub mod check;
 mod error;
 pub mod export;
 pub mod fetch;
+pub mod import;
 pub mod init;
 pub mod log;
 pub mod pin;

@@ -166,11 +166,12 @@ pub async fn post(Extract(state): Extract<Arc<State>>, body: Body) -> Result<Res
     let snapshot = snapshot(&state)?;
     let body = calls.body(body).await?;
     let value = ingest::json(&body).map_err(|e| ApiError::bad_request(e.0))?;
-    let prepared = match ingest::prepare(Source::Generic, value, &calls.privacy, snapshot.as_ref()) {
-        Ok(Outcome::Report(p)) => *p,
-        Ok(Outcome::Ignored(why)) => return Err(ApiError::bad_request(why)),
-        Err(e) => return Err(ApiError::bad_request(e.0)),
-    };
+    let prepared =
+        match ingest::prepare(crate::platforms::parse, Source::Generic, value, &calls.privacy, snapshot.as_ref()) {
+            Ok(Outcome::Report(p)) => *p,
+            Ok(Outcome::Ignored(why)) => return Err(ApiError::bad_request(why)),
+            Err(e) => return Err(ApiError::bad_request(e.0)),
+        };
     Ok(json_response(&calls.store(prepared).await?))
 }
 

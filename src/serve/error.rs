@@ -94,7 +94,7 @@ impl From<Error> for ApiError {
                 "tree_not_served",
                 Some("`agentver replay` on a clone reads any version's tree from the repository".into()),
             ),
-            Error::Ops(OpsError::BadChannel { .. }) | Error::BadValue { .. } => BAD_REQUEST,
+            Error::Ops(OpsError::BadChannel { .. }) | Error::BadValue { .. } | Error::Platform(_) => BAD_REQUEST,
             Error::Ops(_) | Error::Serve(_) | Error::Io(_) | Error::Internal { .. } => INTERNAL,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

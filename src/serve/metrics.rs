@@ -25,6 +25,8 @@ pub const ROUTES: &[&str] = &[
     routes::HOOK_VAPI,
     routes::HOOK_RETELL,
     routes::HOOK_ELEVENLABS,
+    routes::HOOK_ELEVENLABS_INITIATION,
+    routes::HOOK_TWILIO,
     routes::HEALTHZ,
     routes::READYZ,
     routes::METRICS,

@@ -17,6 +17,7 @@ mod params;
 pub mod record;
 mod routes;
 pub mod snapshot;
+pub mod start;
 
 pub use error::ServeError;
 
@@ -68,6 +69,12 @@ pub struct Options {
     pub hooks: hooks::HookSecrets,
     /// Connections served at once; `None`: what the file-descriptor limit allows.
     pub max_connections: Option<usize>,
+    /// The URL the platforms reach this server at (`https://agentver.example.com`): Twilio
+    /// signs it, and a session cookie is `Secure` behind https.
+    pub public_url: Option<String>,
+    /// Where Twilio's `<Stream>` connects a call: the bot's WebSocket (`[platforms.twilio]
+    /// stream_url` in agentver.toml).
+    pub twilio_stream_url: Option<String>,
 }
 
 pub struct StoreOptions {
@@ -104,6 +111,8 @@ pub struct State {
     recorder: Option<Arc<dyn Recorder>>,
     calls: Option<Arc<calls::Calls>>,
     hooks: hooks::HookSecrets,
+    public_url: Option<String>,
+    twilio_stream_url: Option<String>,
 }
 
 impl State {
@@ -121,6 +130,8 @@ impl State {
             recorder,
             calls,
             hooks: options.hooks.clone(),
+            public_url: options.public_url.clone(),
+            twilio_stream_url: options.twilio_stream_url.clone(),
         })
     }
 }

@@ -44,6 +44,8 @@ pub const STATS: &str = "/v1/stats/{agent}";
 pub const HOOK_VAPI: &str = "/hooks/vapi";
 pub const HOOK_RETELL: &str = "/hooks/retell";
 pub const HOOK_ELEVENLABS: &str = "/hooks/elevenlabs";
+pub const HOOK_ELEVENLABS_INITIATION: &str = "/hooks/elevenlabs/initiation";
+pub const HOOK_TWILIO: &str = "/hooks/twilio";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
@@ -68,6 +70,8 @@ pub fn router(state: Shared) -> Router {
         .route(HOOK_VAPI, post(super::hooks::vapi))
         .route(HOOK_RETELL, post(super::hooks::retell))
         .route(HOOK_ELEVENLABS, post(super::hooks::elevenlabs))
+        .route(HOOK_ELEVENLABS_INITIATION, post(super::start::elevenlabs_initiation))
+        .route(HOOK_TWILIO, post(super::start::twilio))
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics))
@@ -119,7 +123,7 @@ pub fn authorized(state: &State, headers: &axum::http::HeaderMap) -> bool {
     let sent = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::calls::platforms::bearer_token)
+        .and_then(crate::calls::read::bearer_token)
         .map(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())));
     sent.is_some_and(|sent| bool::from(sent.ct_eq(expected)))
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result, WorkspaceError};
 use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftInfo, Log, latest_tree};
+use crate::platforms::Platform;
 use crate::routing::RoutingError;
 use crate::routing::resolve::{Resolver, Served};
 use crate::workspace::{DraftAt, Version, Workspace};
@@ -62,6 +63,12 @@ pub struct Snapshot {
     pub counters: HashMap<String, Vec<Arc<AtomicU64>>>,
     /// Versions left out because they do not load (tag, why): only what needs them fails.
     pub broken: Vec<(String, String)>,
+    /// Each configuration rendered for a platform, made on first use and kept with the snapshot:
+    /// a call-start hook renders once per snapshot, not once per call.
+    renders: std::sync::RwLock<HashMap<(ObjectId, Platform), Arc<serde_json::Value>>>,
+    /// Each hook's whole answer per channel and target: it depends on nothing else (the
+    /// attribution is the target's, the revision the snapshot's), so it is made once.
+    answers: std::sync::RwLock<HashMap<String, Bytes>>,
 }
 
 /// `value` serialised as a JSON object with `"revision"` added as its last member.
@@ -143,7 +150,28 @@ impl Snapshot {
             counters,
             broken,
             resolver,
+            renders: std::sync::RwLock::default(),
+            answers: std::sync::RwLock::default(),
         })
+    }
+
+    /// The answer cached under `key`, made by `make` the first time.
+    pub fn answer(&self, key: &str, make: impl FnOnce() -> Bytes) -> Bytes {
+        if let Some(found) = self.answers.read().expect("not poisoned").get(key) {
+            return found.clone();
+        }
+        let made = make();
+        self.answers.write().expect("not poisoned").entry(key.to_owned()).or_insert(made).clone()
+    }
+
+    /// `served` rendered for `platform`, from the cache.
+    pub fn rendered(&self, platform: Platform, served: &Served) -> Arc<serde_json::Value> {
+        let key = (served.tree, platform);
+        if let Some(found) = self.renders.read().expect("not poisoned").get(&key) {
+            return found.clone();
+        }
+        let made = Arc::new(crate::platforms::render(platform, &served.config).object);
+        self.renders.write().expect("not poisoned").entry(key).or_insert(made).clone()
     }
 
     /// The configuration `tree` holds for `agent`, when some version (or the draft) served here

@@ -201,11 +201,11 @@ fn recorded_over_http(env: &TestEnv, store: &str, v1_config: &serde_json::Value)
         "call_analysis": {"call_successful": true, "user_sentiment": "Positive", "custom_analysis_data": {"demo_booked": true}}}})
     .to_string();
     // A wrong signature is refused and stores nothing.
-    let forged = agentver::calls::platforms::sign_retell("key_wrong", ended.as_bytes(), now_ms());
+    let forged = agentver::platforms::retell::sign_retell("key_wrong", ended.as_bytes(), now_ms());
     let (status, _) = serve.post("/hooks/retell", &ended, &[("x-retell-signature", &forged)]);
     assert_eq!(status, 401);
     for body in [&ended, &analyzed] {
-        let signature = agentver::calls::platforms::sign_retell(RETELL_KEY, body.as_bytes(), now_ms());
+        let signature = agentver::platforms::retell::sign_retell(RETELL_KEY, body.as_bytes(), now_ms());
         let (status, answer) = serve.post("/hooks/retell", body, &[("x-retell-signature", &signature)]);
         assert_eq!(status, 200, "{answer}");
     }
@@ -335,9 +335,9 @@ fn vapi_and_elevenlabs_hooks_check_their_secrets_and_numbers_can_be_kept() {
         "analysis": {"call_successful": "success"}}})
     .to_string();
     let secs = now_ms() / 1000;
-    let old = agentver::calls::platforms::sign_elevenlabs("wsec_x", el.as_bytes(), secs - 31 * 60);
+    let old = agentver::platforms::elevenlabs::sign_elevenlabs("wsec_x", el.as_bytes(), secs - 31 * 60);
     assert_eq!(serve.post("/hooks/elevenlabs", &el, &[("elevenlabs-signature", &old)]).0, 401);
-    let good = agentver::calls::platforms::sign_elevenlabs("wsec_x", el.as_bytes(), secs);
+    let good = agentver::platforms::elevenlabs::sign_elevenlabs("wsec_x", el.as_bytes(), secs);
     let (status, stored) = serve.post("/hooks/elevenlabs", &el, &[("elevenlabs-signature", &good)]);
     assert_eq!((status, &stored["call"]["success"]), (200, &json!(true)), "{stored}");
     // Unattributed, it is kept all the same.

@@ -103,8 +103,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("routing", &["names", "format", "git", "workspace", "error", "Error", "Result"]),
     ("ops", &["names", "fsutil", "format", "git", "workspace", "routing", "error", "binary_version", "Error"]),
     ("calls", &["names", "fsutil", "format", "workspace", "routing", "error", "Error", "Result"]),
-    ("serve", &["names", "format", "git", "workspace", "routing", "ops", "calls", "error", "Error", "Result"]),
-    ("cli", &["names", "fsutil", "format", "workspace", "routing", "ops", "calls", "serve", "error", "Error"]),
+    ("platforms", &["names", "format", "calls", "error"]),
+    (
+        "serve",
+        &["names", "format", "git", "workspace", "routing", "ops", "calls", "platforms", "error", "Error", "Result"],
+    ),
+    (
+        "cli",
+        &["names", "fsutil", "format", "workspace", "routing", "ops", "calls", "platforms", "serve", "error", "Error"],
+    ),
 ];
 
 #[test]

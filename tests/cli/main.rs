@@ -24,6 +24,7 @@ mod log;
 mod new;
 mod pin;
 mod plan;
+mod platforms;
 mod publish;
 mod push;
 mod records;

@@ -198,7 +198,7 @@ fn numbers_and_transcripts_never_reach_the_store_and_calls_can_be_forgotten() {
         "call_analysis": {"call_successful": true, "call_summary": "Asked for a call back on 650-555-0123."}}})
     .to_string();
     assert!(analyzed.len() > 1 << 20, "{} bytes", analyzed.len());
-    let signature = agentver::calls::platforms::sign_retell(RETELL_KEY, analyzed.as_bytes(), now_ms());
+    let signature = agentver::platforms::retell::sign_retell(RETELL_KEY, analyzed.as_bytes(), now_ms());
     let (status, answer) = serve.post("/hooks/retell", &analyzed, &[("x-retell-signature", &signature)]);
     assert_eq!(status, 200, "{answer}");
     let everything = stored(&path, "SELECT COALESCE(raw, '') || record FROM events").join("\n")
@@ -285,7 +285,7 @@ const EL_SECRET: &str = "wsec_records";
 
 fn retell_hook(server: &Server, body: &Value) -> (u16, Value) {
     let text = body.to_string();
-    let signature = agentver::calls::platforms::sign_retell(RETELL_KEY, text.as_bytes(), now_ms());
+    let signature = agentver::platforms::retell::sign_retell(RETELL_KEY, text.as_bytes(), now_ms());
     let reply = server.post_with("/hooks/retell", text, &[("x-retell-signature", &signature)]);
     (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
 }

@@ -585,6 +585,8 @@ fn a_resolve_with_a_call_id_hands_its_decision_to_the_recorder() {
         store: None,
         hooks: Default::default(),
         max_connections: None,
+        public_url: None,
+        twilio_stream_url: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(agentver::serve::bind(&options)).unwrap();

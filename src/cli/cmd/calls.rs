@@ -236,7 +236,7 @@ fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
             );
         }
     };
-    let imported = report::import(&ws, &mut store, &path, &shown, source, &mut progress)?;
+    let imported = report::import(&ws, &mut store, &path, &shown, source, agentver::platforms::parse, &mut progress)?;
     if ui.json {
         ui.print_json(&imported)?;
     } else {

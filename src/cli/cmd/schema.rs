@@ -1,12 +1,22 @@
-//! `agentver schema`: the JSON Schema of the agent format, for editors.
+//! `agentver schema [--for agent|tool|channels]`: the JSON Schema of a file format, for editors.
 
 use crate::cli::{CmdResult, Outcome, Ui};
 
-/// Print a JSON Schema (draft 2020-12) of agents/<id>.yaml, for editor completion and checks.
+/// Print a JSON Schema (draft 2020-12) of agents/<id>.yaml (the default), tools/<name>.yaml or
+/// channels.toml, for editor completion and checks.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Which file's schema: agent, tool or channels
+    #[arg(long = "for", value_name = "FILE", default_value = "agent", value_parser = ["agent", "tool", "channels"])]
+    of: String,
+}
 
-pub fn run(ui: &mut Ui, _args: Args) -> CmdResult {
-    ui.print_json(&agentver::format::model::schema::json_schema())?;
+pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
+    let schema = match args.of.as_str() {
+        "tool" => agentver::format::model::schema::tool_json_schema(),
+        "channels" => agentver::format::channels::schema::json_schema(),
+        _ => agentver::format::model::schema::json_schema(),
+    };
+    ui.print_json(&schema)?;
     Ok(Outcome::Success)
 }

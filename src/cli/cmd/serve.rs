@@ -30,6 +30,10 @@ pub struct Args {
     /// Allow listening beyond loopback with no token
     #[arg(long)]
     insecure_no_auth: bool,
+    /// The URL the platforms reach this server at (https://agentver.example.com): Twilio signs
+    /// it, so /hooks/twilio needs it
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// How each log line on stderr is written
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -72,6 +76,14 @@ fn token(ui: &mut Ui, args: &Args) -> Result<Option<String>, CliError> {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let token = token(ui, &args)?;
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(CliError::usage(
+            format!("--public-url '{}' is not an http(s) URL", url.escape_debug()),
+            Some("give the URL the platforms call, e.g. --public-url https://agentver.example.com".into()),
+        ));
+    }
     let ws = ui.workspace()?;
     let store = agentver::serve::StoreOptions {
         location: agentver::calls::report::location(&ws, args.calls.as_deref())?,
@@ -97,6 +109,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         store: Some(store),
         hooks: agentver::serve::hooks::HookSecrets::from_env(),
         max_connections: None,
+        public_url: args.public_url,
+        twilio_stream_url: ws.config().platforms.twilio.stream_url.clone(),
     })?;
     Ok(Outcome::Success)
 }

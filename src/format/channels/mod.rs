@@ -4,6 +4,7 @@
 
 pub mod edit;
 mod scan;
+pub mod schema;
 #[cfg(test)]
 mod tests;
 

@@ -140,6 +140,7 @@ pub static TOOL: &[Field] = &[
     field("url", Shape::Url, "endpoint of a webhook tool"),
     field("number", Shape::Phone, "E.164 number a transfer_call tool dials"),
     field("parameters", Shape::AnyMapping, "JSON Schema object of the tool's arguments"),
+    field("provider_options", Shape::AnyMapping, "platform-specific settings of the tool, kept verbatim"),
 ];
 
 pub static AGENT: &[Field] = &[
@@ -184,7 +185,55 @@ pub fn find_field_path(name: &str) -> Option<String> {
     walk(AGENT, "", name)
 }
 
-/// The agent format as a JSON Schema (draft 2020-12), for editors.
+/// The shape of the agent field at a dotted path (`speech.tts.voice_id`), walking objects only.
+pub fn shape_at(path: &str) -> Option<&'static Shape> {
+    shape_in(AGENT, path)
+}
+
+/// The shape of the tool field at a dotted path.
+pub fn tool_shape_at(path: &str) -> Option<&'static Shape> {
+    shape_in(TOOL, path)
+}
+
+fn shape_in(mut fields: &'static [Field], path: &str) -> Option<&'static Shape> {
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let field = fields.iter().find(|f| f.name == part)?;
+        if parts.peek().is_none() {
+            return Some(&field.shape);
+        }
+        let Shape::Object(inner) = &field.shape else { return None };
+        fields = inner;
+    }
+    None
+}
+
+/// Whether a JSON value is one the validator accepts for a scalar shape (objects and lists are
+/// never accepted here: their fields are checked one by one).
+pub fn accepts(shape: &Shape, value: &Json) -> bool {
+    let text = value.as_str();
+    match shape {
+        Shape::Text => text.is_some(),
+        Shape::Word => text.is_some_and(|s| !s.trim().is_empty()),
+        Shape::Name => text.is_some_and(|s| crate::names::id::id_problem(s).is_none()),
+        Shape::Choice(values) => text.is_some_and(|s| values.contains(&s)),
+        Shape::Int { min, max } => value.as_i64().is_some_and(|n| (*min..=*max).contains(&n)),
+        Shape::Number { min, max } => value.as_f64().is_some_and(|n| (*min..=*max).contains(&n)),
+        Shape::Bool => value.is_boolean(),
+        Shape::Scalar => value.is_string() || value.is_number() || value.is_boolean(),
+        Shape::Language => text.is_some_and(super::validate::is_language_tag),
+        Shape::Url => text.is_some_and(|s| {
+            (s.starts_with("https://") || s.starts_with("http://")) && !s.contains(char::is_whitespace)
+        }),
+        Shape::Phone => text.is_some_and(crate::format::text::is_e164),
+        Shape::AnyMapping => value.is_object(),
+        Shape::Object(_) | Shape::List(_) | Shape::Dict(_) | Shape::ToolUse => false,
+    }
+}
+
+/// The agent format as a JSON Schema (draft 2020-12), for editors: the field table, plus the
+/// rules that span fields (a system prompt unless a workflow; `values` exactly for enum fields;
+/// a tool's `url` and `number` by its type).
 pub fn json_schema() -> Json {
     let mut schema = object_schema(AGENT);
     let map = schema.as_object_mut().expect("object");
@@ -195,8 +244,54 @@ pub fn json_schema() -> Json {
         "description".into(),
         json!("A voice agent draft, agents/<id>.yaml. `prompt.system` is required unless `workflow` is set."),
     );
-    map.insert("$defs".into(), json!({ "tool": object_schema(TOOL) }));
+    map.insert("if".into(), json!({ "not": { "required": ["workflow"] } }));
+    map.insert(
+        "then".into(),
+        json!({ "required": ["prompt"], "properties": { "prompt": { "required": ["system"] } } }),
+    );
+    map.insert("$defs".into(), json!({ "tool": tool_object() }));
+    let field = schema.pointer_mut("/properties/analysis/properties/fields/items").expect("analysis fields");
+    field
+        .as_object_mut()
+        .expect("object")
+        .insert("if".into(), json!({ "required": ["type"], "properties": { "type": { "const": "enum" } } }));
+    field.as_object_mut().expect("object").insert("then".into(), json!({ "required": ["values"] }));
+    field.as_object_mut().expect("object").insert("else".into(), json!({ "not": { "required": ["values"] } }));
     schema
+}
+
+/// A tool definition: the field table, `url` exactly for webhooks, `number` exactly for
+/// transfers, and parameters of type object.
+fn tool_object() -> Json {
+    let mut tool = object_schema(TOOL);
+    let rules = json!([
+        { "if": { "properties": { "type": { "const": "webhook" } } },
+          "then": { "required": ["url"] }, "else": { "not": { "required": ["url"] } } },
+        { "if": { "properties": { "type": { "const": "transfer_call" } } },
+          "then": { "required": ["number"] }, "else": { "not": { "required": ["number"] } } },
+    ]);
+    let map = tool.as_object_mut().expect("object");
+    map.insert("allOf".into(), rules);
+    map["properties"]["parameters"] = json!({
+        "type": "object",
+        "properties": { "type": { "const": "object" } },
+        "description": "JSON Schema object of the tool's arguments",
+    });
+    tool
+}
+
+/// `tools/<name>.yaml` as a JSON Schema, for editors.
+pub fn tool_json_schema() -> Json {
+    let mut tool = tool_object();
+    let map = tool.as_object_mut().expect("object");
+    map.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    map.insert("$id".into(), json!("https://agentver.dev/schema/tool-v1.json"));
+    map.insert("title".into(), json!("agentver tool (schema v1)"));
+    map.insert(
+        "description".into(),
+        json!("A shared tool definition, tools/<name>.yaml; `name` equals the file name."),
+    );
+    tool
 }
 
 fn object_schema(fields: &'static [Field]) -> Json {
@@ -217,7 +312,7 @@ const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,62}$";
 fn shape_schema(shape: &Shape) -> Json {
     match shape {
         Shape::Text => json!({ "type": "string" }),
-        Shape::Word => json!({ "type": "string", "minLength": 1 }),
+        Shape::Word => json!({ "type": "string", "pattern": "\\S" }),
         Shape::Name => json!({ "type": "string", "pattern": NAME_PATTERN }),
         Shape::Choice(values) => json!({ "type": "string", "enum": values }),
         Shape::Int { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
@@ -225,7 +320,7 @@ fn shape_schema(shape: &Shape) -> Json {
         Shape::Bool => json!({ "type": "boolean" }),
         Shape::Scalar => json!({ "type": ["string", "number", "boolean"] }),
         Shape::Language => json!({ "type": "string", "pattern": "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$" }),
-        Shape::Url => json!({ "type": "string", "pattern": "^https?://" }),
+        Shape::Url => json!({ "type": "string", "pattern": "^https?://\\S*$" }),
         Shape::Phone => json!({ "type": "string", "pattern": "^\\+[1-9][0-9]{1,14}$" }),
         Shape::Object(fields) => object_schema(fields),
         Shape::List(item) => json!({ "type": "array", "items": shape_schema(item) }),

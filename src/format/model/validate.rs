@@ -282,7 +282,8 @@ pub fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn is_language_tag(s: &str) -> bool {
+/// A BCP 47 tag's shape: a 2 to 8 letter primary subtag, then alphanumeric subtags of 1 to 8.
+pub fn is_language_tag(s: &str) -> bool {
     let mut parts = s.split('-');
     let primary = parts.next().unwrap_or("");
     (2..=8).contains(&primary.len())

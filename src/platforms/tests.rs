@@ -4,10 +4,22 @@
 
 use serde_json::{Value, json};
 
-use super::platforms::{self, Parsed};
-use super::stats;
-use super::store::{Filter, Location, Store};
-use super::*;
+use crate::calls::read::Parsed;
+use crate::calls::stats;
+use crate::calls::store::{Filter, Location, Store};
+use crate::calls::*;
+
+/// The readers under the names these tests knew them by when they lived in `calls`.
+mod platforms {
+    pub use crate::calls::read::generic;
+    pub use crate::platforms::elevenlabs::report::parse as elevenlabs;
+    pub use crate::platforms::elevenlabs::{sign_elevenlabs, verify_elevenlabs};
+    pub use crate::platforms::parse;
+    pub use crate::platforms::retell::report::parse as retell;
+    pub use crate::platforms::retell::{sign_retell, verify_retell};
+    pub use crate::platforms::vapi::report::parse as vapi;
+    pub use crate::platforms::vapi::{VapiAuth, sign_vapi, verify_vapi};
+}
 
 const TREE: &str = "9f1c9f1c9f1c9f1c9f1c9f1c9f1c9f1c9f1c9f1c";
 
