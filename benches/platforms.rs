@@ -69,7 +69,9 @@ fn settle(port: u16) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         let body = String::from_utf8_lossy(&get(port, "/metrics").1).into_owned();
-        if counter(&body, "agentver_call_decisions_recorded_total") >= counter(&body, "agentver_call_decisions_spooled_total") {
+        if counter(&body, "agentver_call_decisions_recorded_total")
+            >= counter(&body, "agentver_call_decisions_spooled_total")
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
