@@ -452,6 +452,7 @@ pub fn import(
 ) -> Result<Imported> {
     let privacy = privacy(ws)?;
     let catalog = RepoCatalog::new(ws);
+    store.for_bulk_writes()?;
     let mut summary = Imported::default();
     let mut first_ignored = None;
     each_line(path, shown, |line, text| {
