@@ -112,14 +112,19 @@ impl Calls {
     /// Reads a report's body (up to [`REPORT_LIMIT`]), a few large ones at a time.
     pub async fn body(&self, body: Body) -> Result<axum::body::Bytes, ApiError> {
         let _permit = self.large.acquire().await.map_err(|_| ApiError::not_ready())?;
-        axum::body::to_bytes(body, REPORT_LIMIT).await.map_err(|e| {
-            if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-                ApiError::too_large(REPORT_LIMIT)
-            } else {
-                ApiError::bad_request(format!("reading the body: {e}"))
-            }
-        })
+        read_limited(body, REPORT_LIMIT).await
     }
+}
+
+/// A request body up to `limit` bytes: 413 beyond it, 400 when the connection breaks.
+pub async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request(format!("reading the body: {e}"))
+        }
+    })
 }
 
 impl Recorder for Calls {

@@ -31,13 +31,7 @@ pub const REFUSAL: &str = "Sorry, this number cannot take calls right now. Pleas
 pub async fn read_body(state: &State, body: Body) -> Result<Bytes, ApiError> {
     match &state.calls {
         Some(calls) => calls.body(body).await,
-        None => axum::body::to_bytes(body, super::BODY_LIMIT).await.map_err(|e| {
-            if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-                ApiError::too_large(super::BODY_LIMIT)
-            } else {
-                ApiError::bad_request(format!("reading the body: {e}"))
-            }
-        }),
+        None => super::calls::read_limited(body, super::BODY_LIMIT).await,
     }
 }
 
