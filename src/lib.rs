@@ -47,6 +47,7 @@
 //! syntax in library error hints; the CLI takes nothing from git directly).
 
 pub mod calls;
+pub mod console;
 pub mod error;
 pub mod format;
 pub mod fsutil;

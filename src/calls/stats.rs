@@ -340,6 +340,13 @@ impl ArmBuilder {
     }
 }
 
+impl Arm {
+    /// The arm's call durations (ms), for a distribution.
+    pub fn durations(&self) -> &[f64] {
+        &self.durations
+    }
+}
+
 /// An arm with no calls (a configured variant nobody reached, a version asked for by name).
 pub fn empty_arm(name: String) -> Arm {
     ArmBuilder::default().finish(name)

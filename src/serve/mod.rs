@@ -13,6 +13,7 @@ mod error;
 mod follow;
 pub mod hooks;
 pub mod metrics;
+mod pages;
 mod params;
 pub mod record;
 mod routes;

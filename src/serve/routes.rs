@@ -52,6 +52,7 @@ pub const METRICS: &str = "/metrics";
 
 pub fn router(state: Shared) -> Router {
     use axum::routing::{delete, post};
+    let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     let v1 = Router::new()
         .route(RESOLVE, get(resolve_get).post(resolve_post))
         .route(AGENTS, get(agents))
@@ -75,6 +76,8 @@ pub fn router(state: Shared) -> Router {
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics))
+        // The console's pages and their login, beside the API.
+        .merge(crate::console::router(super::pages::console(state.clone(), secure)))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

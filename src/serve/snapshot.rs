@@ -57,6 +57,8 @@ pub struct Snapshot {
     pub channels_json: Bytes,
     /// `log --json` of each agent, with the revision.
     pub logs: HashMap<AgentId, Bytes>,
+    /// The same logs as data, for the console's pages.
+    pub histories: HashMap<AgentId, Arc<Log>>,
     pub trees: HashMap<ObjectId, TreeEntry>,
     /// A resolution counter per channel and target, shared with the metrics registry so counts
     /// survive reloads.
@@ -113,7 +115,11 @@ impl Snapshot {
         agents.dedup();
         resolver.load_everything(&agents)?;
         let (counters, mut routes) = channel_counters(&resolver, counter)?;
-        let logs = logs(&ws, &resolver, &agents, &revision)?;
+        let histories = logs(&ws, &resolver, &agents)?;
+        let logs = histories
+            .iter()
+            .map(|(agent, log)| Ok((agent.clone(), Bytes::from(with_revision(log.as_ref(), &revision)?))))
+            .collect::<Result<HashMap<_, _>>>()?;
         let mut summaries = Vec::with_capacity(agents.len());
         for agent in &agents {
             summaries.push(AgentSummary {
@@ -146,6 +152,7 @@ impl Snapshot {
             agents_json: to_json(&summaries)?.into(),
             channels_json,
             logs,
+            histories,
             trees,
             counters,
             broken,
@@ -242,7 +249,7 @@ fn channel_counters<'r>(
 }
 
 /// `log --json` of each agent at the revision, its draft state from the draft already loaded.
-fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str) -> Result<HashMap<AgentId, Bytes>> {
+fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId]) -> Result<HashMap<AgentId, Arc<Log>>> {
     let at = resolver.at();
     Ok(ws
         .in_parallel(agents, |ws, agent| {
@@ -258,7 +265,7 @@ fn logs(ws: &Workspace, resolver: &Resolver, agents: &[AgentId], revision: &str)
                 None => crate::ops::log::draft_info(ws, agent, latest, at)?,
             };
             let log = Log { agent: agent.to_string(), draft, versions };
-            Ok((agent.clone(), with_revision(&log, revision)?.into()))
+            Ok((agent.clone(), Arc::new(log)))
         })?
         .into_iter()
         .collect())

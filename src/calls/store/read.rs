@@ -178,6 +178,33 @@ impl Store {
         Ok(rows.iter().map(|r| record(r)).collect())
     }
 
+    /// Calls per agent since `since` (the agents page's "last 7 days").
+    pub fn calls_per_agent(&mut self, since: &str) -> Result<Vec<(String, u64)>> {
+        let rows = self.query(
+            "SELECT agent, COUNT(*) FROM calls WHERE at >= $1 AND agent IS NOT NULL GROUP BY agent",
+            &[Cell::Text(Some(since.to_owned()))],
+            "counting calls per agent",
+        )?;
+        Ok(rows.iter().filter_map(|r| Some((r[0].text()?.to_owned(), r[1].int().unwrap_or(0).max(0) as u64))).collect())
+    }
+
+    /// Calls matching `filter` per day (`YYYY-MM-DD` of their time, UTC) and version (`None`: the
+    /// draft or unknown), oldest day first.
+    pub fn daily(&mut self, filter: &Filter) -> Result<Vec<(String, Option<u64>, u64)>> {
+        let (clause, params) = filter.sql_with(false);
+        let sql = format!(
+            "SELECT substr(at, 1, 10) AS day, version, COUNT(*) FROM calls{clause} \
+             GROUP BY day, version ORDER BY day, version"
+        );
+        let rows = self.query(&sql, &params, "counting calls per day")?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some((r[0].text()?.to_owned(), r[1].int().map(|v| v as u64), r[2].int().unwrap_or(0).max(0) as u64))
+            })
+            .collect())
+    }
+
     /// The calls that are no statistic's arm.
     pub fn counts(&mut self) -> Result<Counts> {
         let rows = self.query(

@@ -4,6 +4,7 @@ pub mod ab;
 pub mod calls;
 pub mod channels;
 pub mod check;
+pub mod console;
 pub mod diff;
 pub mod export;
 pub mod fetch;

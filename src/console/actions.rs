@@ -1,0 +1,301 @@
+//! The editor's actions in `agentver console`: Save version, Restore (the nothing-lost refusal
+//! shown, the overwrite offered), Roll back, the channel's version dropdown and split weights.
+//! Each is the library call its command makes, with the same refusals; each is a POST that
+//! must carry the session's CSRF token (the origin is checked before it gets here).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::html::{self, Section};
+use super::session::{self, Session};
+use super::view::View;
+use super::{Console, Ctx, PageError, respond};
+use crate::names::id::{AgentId, RefSpec, Spec};
+use crate::ops::publish::{PublishOptions, Selection};
+use crate::ops::restore::RestoreOptions;
+use crate::ops::rollback::RollbackOptions;
+use crate::routing::resolve::ChannelView;
+use crate::workspace::{DraftAt, Workspace};
+
+/// The work tree the actions change.
+pub struct Editor {
+    pub root: PathBuf,
+}
+
+type Shared = Arc<Console>;
+type Form = axum::Form<Vec<(String, String)>>;
+
+pub fn routes(r: Router<Shared>) -> Router<Shared> {
+    use axum::routing::post;
+    r.route("/agents/{id}/publish", post(publish))
+        .route("/agents/{id}/restore", post(restore))
+        .route("/agents/{id}/rollback", post(rollback))
+        .route("/channels/pin", post(pin))
+        .route("/channels/ab", post(ab))
+}
+
+fn field<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    form.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn csrf_input(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+/// The draft's Save version form.
+pub fn save_form(agent: &str, csrf: &str) -> Markup {
+    html! {
+        details {
+            summary { "Save version" }
+            form.stack method="post" action={"/agents/" (agent) "/publish"} {
+                (csrf_input(csrf))
+                label { "Label" input name="label" maxlength="200"; }
+                label { "Notes" textarea name="notes" rows="3" {} }
+                div { button.primary type="submit" { "Save version" } }
+            }
+        }
+    }
+}
+
+/// A version's Restore and Roll back buttons.
+pub fn version_forms(agent: &str, version: u64, csrf: &str) -> Markup {
+    html! {
+        div.actions {
+            form method="post" action={"/agents/" (agent) "/restore"} {
+                (csrf_input(csrf))
+                input type="hidden" name="version" value=(version);
+                button type="submit" { "Restore v" (version) " into the draft" }
+            }
+            form method="post" action={"/agents/" (agent) "/rollback"} {
+                (csrf_input(csrf))
+                input type="hidden" name="version" value=(version);
+                button type="submit" { "Roll back to v" (version) }
+            }
+        }
+    }
+}
+
+/// Every spec a channel can be pinned to: each agent's draft, latest and versions.
+pub fn pin_choices(view: &dyn View) -> Result<Vec<(String, String)>, PageError> {
+    let mut out = Vec::new();
+    for row in view.agents()? {
+        let log = view.log(&AgentId::new(&row.agent).map_err(PageError::bad)?)?;
+        if !log.versions.is_empty() {
+            out.push((format!("{}@latest", row.agent), format!("{} latest (floats)", row.agent)));
+        }
+        for v in &log.versions {
+            out.push((format!("{}@v{}", row.agent, v.version), format!("{} v{} {}", row.agent, v.version, v.label)));
+        }
+        out.push((format!("{}@draft", row.agent), format!("{} draft", row.agent)));
+    }
+    Ok(out)
+}
+
+fn select(name: &str, label: &str, choices: &[(String, String)], selected: &str) -> Markup {
+    html! {
+        select name=(name) aria-label=(label) {
+            @for (value, text) in choices { option value=(value) selected[value == selected] { (text) } }
+        }
+    }
+}
+
+fn current_spec(t: &crate::routing::resolve::TargetView) -> String {
+    format!("{}@{}", t.agent, t.pin)
+}
+
+/// A channel's version dropdown, or its split's weights.
+pub fn channel_forms(ch: &ChannelView, choices: &[(String, String)], csrf: &str) -> Markup {
+    let single = ch.targets.len() == 1 && ch.targets[0].variant.is_none();
+    html! {
+        @if single {
+            form.actions method="post" action="/channels/pin" {
+                (csrf_input(csrf))
+                input type="hidden" name="channel" value=(ch.channel);
+                (select("spec", &format!("version for {}", ch.channel), choices, &current_spec(&ch.targets[0])))
+                button type="submit" { "Pin" }
+            }
+        } @else {
+            form.stack method="post" action="/channels/ab" {
+                (csrf_input(csrf))
+                input type="hidden" name="channel" value=(ch.channel);
+                @for t in &ch.targets {
+                    @let name = t.variant.clone().unwrap_or_default();
+                    input type="hidden" name="name" value=(name);
+                    input type="hidden" name="spec" value=(current_spec(t));
+                    label { "Weight of " (name) " (" (current_spec(t)) ")"
+                        input type="number" name="weight" min="0" max=(crate::format::channels::MAX_WEIGHT) value=(t.weight.unwrap_or(0)); }
+                }
+                div { button type="submit" { "Set weights" } }
+            }
+        }
+    }
+}
+
+/// Pin a channel that is not in the file yet.
+pub fn new_pin_form(choices: &[(String, String)], csrf: &str) -> Markup {
+    html! {
+        h2 { "Pin a channel" }
+        form.filters method="post" action="/channels/pin" {
+            (csrf_input(csrf))
+            label { "Channel" input name="channel" required placeholder="+14155550100"; }
+            label { "Serves" (select("spec", "version to serve", choices, "")) }
+            button type="submit" { "Pin" }
+        }
+    }
+}
+
+/// Checks the CSRF token, then runs `act` on the work tree off the async threads and answers
+/// with its outcome as a page.
+async fn act(
+    c: Shared,
+    ctx: Ctx,
+    form: &[(String, String)],
+    act: impl FnOnce(&Workspace) -> Result<Markup, PageError> + Send + 'static,
+) -> Response {
+    let Some(s): Option<&Session> = ctx.session.as_ref() else {
+        return super::error_page(&c, None, StatusCode::FORBIDDEN, "no session: load a page first");
+    };
+    if !session::csrf_ok(s, field(form, "csrf")) {
+        return super::error_page(
+            &c,
+            Some(s),
+            StatusCode::FORBIDDEN,
+            "the form's CSRF token is not this session's: reload the page",
+        );
+    }
+    let root = c.editor.as_ref().map(|e| e.root.clone()).expect("actions are routed with an editor");
+    let done = tokio::task::spawn_blocking(move || act(&Workspace::discover(&root)?))
+        .await
+        .unwrap_or_else(|_| Err(PageError::unavailable("the action stopped")));
+    match done {
+        Ok(main) => respond(&c, &ctx, None, "Done", Section::None, main),
+        Err(e) => super::error_page(&c, ctx.session.as_ref(), e.status, &e.message),
+    }
+}
+
+fn agent(id: &str) -> Result<AgentId, PageError> {
+    AgentId::new(id).map_err(PageError::bad)
+}
+
+fn version_of(form: &[(String, String)]) -> Result<u64, PageError> {
+    field(form, "version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| PageError::bad("version: a version number is needed"))
+}
+
+fn text(form: &[(String, String)], key: &str) -> Option<String> {
+    field(form, key).map(|s| s.replace("\r\n", "\n").trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
+    let (label, notes) = (text(&form, "label"), text(&form, "notes").unwrap_or_default());
+    act(c, ctx, &form.clone(), move |ws| {
+        let agent = agent(&id)?;
+        let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
+        let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
+        Ok(html! {
+            @for p in &report.published { (html::notice("ok", html! { "Published " (p.tag) "." })) }
+            @for (a, n) in &report.unchanged { (html::notice("warn", html! { (a) " is unchanged since v" (n) ": nothing published." })) }
+            p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
+        })
+    })
+    .await
+}
+
+async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
+    let overwrite = field(&form, "overwrite") == Some("yes");
+    let version = version_of(&form);
+    let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
+    act(c, ctx, &form.clone(), move |ws| {
+        let (agent, n) = (agent(&id)?, version?);
+        let options = RestoreOptions { force: overwrite, dry_run: false };
+        match crate::ops::restore::restore(ws, &agent, RefSpec::Version(n), options) {
+            Ok(plan) => Ok(html! {
+                (html::notice("ok", html! { "Restored " (plan.agent) " v" (plan.version) " into the draft." }))
+                p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
+            }),
+            Err(e @ crate::Error::Ops(crate::ops::OpsError::UnsavedWork { .. })) => Ok(html! {
+                h1 { "Restore v" (n) " of " (agent) "?" }
+                (html::notice("warn", html! { (e.to_string()) }))
+                p { "Restoring would overwrite work that is saved nowhere else. Overwrite it only if you mean to lose it." }
+                form method="post" action={"/agents/" (agent) "/restore"} {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="version" value=(n);
+                    input type="hidden" name="overwrite" value="yes";
+                    button.primary type="submit" { "Overwrite the unsaved changes and restore v" (n) }
+                }
+                p { a href={"/agents/" (agent)} { "Cancel" } }
+            }),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+async fn rollback(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
+    let version = version_of(&form);
+    act(c, ctx, &form.clone(), move |ws| {
+        let (agent, n) = (agent(&id)?, version?);
+        let options = RollbackOptions { label: None, notes: String::new(), author: None, force: false };
+        let (published, _) = crate::ops::rollback::rollback(ws, &agent, RefSpec::Version(n), &options)?;
+        Ok(html! {
+            (html::notice("ok", html! { "Rolled back: " (published.tag) " serves v" (n) "'s configuration." }))
+            p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
+        })
+    })
+    .await
+}
+
+fn spec(text: &str) -> Result<Spec, PageError> {
+    Spec::parse(text).map_err(|e| PageError::bad(format!("'{}' is not <id>@<ref>: {e}", text.escape_debug())))
+}
+
+async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
+    let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
+    let target = field(&form, "spec").unwrap_or_default().to_owned();
+    act(c, ctx, &form.clone(), move |ws| {
+        let t = crate::ops::pin::pin(ws, &channel, &spec(&target)?)?;
+        Ok(html! {
+            (html::notice("ok", html! { "Pinned " (channel) " to " (t.agent) " " (t.pin.to_string()) "." }))
+            p { a href="/channels" { "Back to the channels" } }
+        })
+    })
+    .await
+}
+
+async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
+    let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
+    let all = |k: &str| form.iter().filter(|(f, _)| f == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let (names, specs, weights) = (all("name"), all("spec"), all("weight"));
+    act(c, ctx, &form.clone(), move |ws| {
+        if names.len() != specs.len() || names.len() != weights.len() {
+            return Err(PageError::bad("each variant needs a name, a spec and a weight"));
+        }
+        let mut variants = Vec::new();
+        for ((name, s), w) in names.iter().zip(&specs).zip(&weights) {
+            let weight =
+                w.trim().parse::<u64>().ok().filter(|w| *w <= crate::format::channels::MAX_WEIGHT).ok_or_else(
+                    || {
+                        PageError::bad(format!(
+                            "the weight of {name} must be a whole number from 0 to {}",
+                            crate::format::channels::MAX_WEIGHT
+                        ))
+                    },
+                )?;
+            variants.push((name.clone(), spec(s)?, weight));
+        }
+        let written = crate::ops::pin::ab(ws, &channel, &variants, None, None)?;
+        Ok(html! {
+            (html::notice("ok", html! { "Split " (channel) ": "
+                (written.iter().map(|v| format!("{} {}", v.name, v.weight)).collect::<Vec<_>>().join(", ")) "." }))
+            p { a href="/channels" { "Back to the channels" } }
+        })
+    })
+    .await
+}

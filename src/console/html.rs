@@ -1,0 +1,155 @@
+//! The page frame (head, navigation, the mode's banner) and the small pieces every page uses.
+//! Everything interpolated goes through maud, which escapes it: nothing from a repository or a
+//! call record reaches a page as markup.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::assets;
+
+/// What the frame needs besides the page's own content.
+pub struct Frame<'a> {
+    pub title: &'a str,
+    /// `None` for the work tree; the served commit in `serve`.
+    pub revision: Option<&'a str>,
+    /// The session's CSRF token, for the logout form (and the actions' forms).
+    pub csrf: Option<&'a str>,
+    /// `serve` with a token: a logout button.
+    pub logout: bool,
+    /// The navigation entry to mark as current.
+    pub section: Section,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Agents,
+    Channels,
+    Calls,
+    None,
+}
+
+pub fn page(frame: &Frame<'_>, main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                // htmx must not add its own <style>: the CSP allows the console's stylesheet only.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+                title { (frame.title) " · agentver" }
+                link rel="stylesheet" href=(assets::CSS_PATH);
+                script src=(assets::HTMX_PATH) defer {}
+            }
+            body hx-boost="false" {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    nav aria-label="Main" {
+                        a.brand href="/" { "agentver" }
+                        ul {
+                            (nav_item("/", "Agents", frame.section == Section::Agents))
+                            (nav_item("/channels", "Channels", frame.section == Section::Channels))
+                            (nav_item("/calls", "Calls", frame.section == Section::Calls))
+                        }
+                    }
+                    p.mode {
+                        @match frame.revision {
+                            Some(r) => { "Serving revision " code { (short(r)) } " (read-only)" }
+                            None => { "Work tree (drafts are the files on disk)" }
+                        }
+                    }
+                    @if frame.logout {
+                        form method="post" action="/logout" {
+                            @if let Some(t) = frame.csrf { input type="hidden" name="csrf" value=(t); }
+                            button type="submit" { "Log out" }
+                        }
+                    }
+                }
+                main id="main" { (main) }
+            }
+        }
+    }
+}
+
+fn nav_item(href: &str, text: &str, current: bool) -> Markup {
+    html! {
+        li {
+            @if current { a href=(href) aria-current="page" { (text) } } @else { a href=(href) { (text) } }
+        }
+    }
+}
+
+/// The first 12 hex digits of an object id.
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// `v3`, or "draft" for none.
+pub fn version_number(n: Option<u64>) -> String {
+    n.map(|n| format!("v{n}")).unwrap_or_else(|| "draft".into())
+}
+
+/// A percentage with one decimal.
+pub fn percent(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A duration in ms as seconds with one decimal.
+pub fn seconds(ms: f64) -> String {
+    format!("{:.1} s", ms / 1000.0)
+}
+
+/// A query string from pairs, each value percent-encoded.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            out.append_pair(k, v);
+        }
+    }
+    out.finish()
+}
+
+/// A path segment percent-encoded (call ids come from callers).
+pub fn segment(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// A notice for the page's top: `kind` is `ok`, `warn` or `error`.
+pub fn notice(kind: &str, text: Markup) -> Markup {
+    html! { div class={"notice " (kind)} role=(if kind == "error" { "alert" } else { "status" }) { (text) } }
+}
+
+/// The login page: it is served before there is a session, so it links no asset (its style
+/// is inline and allowed by its hash in the page's CSP).
+pub fn login(next: &str, failed: bool) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { "Log in · agentver" }
+                style { (PreEscaped(LOGIN_STYLE)) }
+            }
+            body {
+                main {
+                    h1 { "agentver" }
+                    @if failed { p role="alert" { "That token is not this server's token." } }
+                    form method="post" action="/login" {
+                        input type="hidden" name="next" value=(next);
+                        label for="token" { "Server token" }
+                        input id="token" name="token" type="password" autocomplete="current-password" required;
+                        button type="submit" { "Log in" }
+                    }
+                    p { "The token is the one " code { "serve" } " was started with; it is exchanged for a session and never kept in the browser." }
+                }
+            }
+        }
+    }
+}
+
+/// The login page's whole style (its hash is in the CSP).
+pub const LOGIN_STYLE: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}\
+label,input,button{display:block;margin:.5rem 0;font:inherit}input{width:100%;padding:.4rem}";

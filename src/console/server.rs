@@ -1,0 +1,57 @@
+//! `agentver console`: the pages over the work tree with the editor's actions, on a loopback
+//! address only, until the shutdown future completes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use super::actions::Editor;
+use super::view::WorkTree;
+use super::{Access, Console};
+use crate::error::{Error, Result};
+
+/// Where `agentver console` listens unless told.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8701";
+
+/// Binds `listen`, which must be a loopback address (the console changes the work tree and
+/// has no login).
+pub async fn bind(listen: &str) -> Result<TcpListener> {
+    let addr: SocketAddr = listen.parse().map_err(|_| Error::BadValue {
+        what: "--listen".into(),
+        value: listen.to_owned(),
+        expected: "a loopback address and port like 127.0.0.1:8701".into(),
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(Error::BadValue {
+            what: "--listen".into(),
+            value: listen.to_owned(),
+            expected: "a loopback address (127.0.0.1 or [::1]): the console edits the work tree and has no login"
+                .into(),
+        });
+    }
+    TcpListener::bind(addr).await.map_err(|e| Error::io(format!("--listen {addr}"), e))
+}
+
+/// Serves the console for the work tree at `root` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    root: PathBuf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let source = WorkTree::open(root.clone())?;
+    let console = Arc::new(Console {
+        source: Arc::new(source),
+        access: Access::Open,
+        sessions: Default::default(),
+        secure: false,
+        editor: Some(Editor { root }),
+    });
+    let router: axum::Router = super::router(console);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::io("serving the console", e))
+}

@@ -1,0 +1,101 @@
+//! The console's pages in `serve`: read-only, from the served snapshot and the server's call
+//! store, behind a login when a token is configured.
+
+use std::sync::Arc;
+
+use super::State;
+use super::snapshot::Snapshot;
+use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
+use crate::calls::store::Store;
+use crate::console::view::{AgentRow, Job, Records, Source, View, serving};
+use crate::console::{Access, Console};
+use crate::error::{Result, WorkspaceError};
+use crate::names::id::{AgentId, RefSpec};
+use crate::ops::log::Log;
+use crate::routing::resolve::{ChannelView, Served};
+
+/// The console over what this server serves.
+pub fn console(state: Arc<State>, secure: bool) -> Arc<Console> {
+    let access = match state.token {
+        Some(hash) => Access::Token(hash),
+        None => Access::Open,
+    };
+    Arc::new(Console {
+        source: Arc::new(ServedSource(state)),
+        access,
+        sessions: Default::default(),
+        secure,
+        editor: None,
+    })
+}
+
+struct ServedSource(Arc<State>);
+
+impl Source for ServedSource {
+    fn view(&self) -> Result<Option<Arc<dyn View>>> {
+        Ok(self.0.snapshot.load_full().map(|s| Arc::new(Loaded(s)) as Arc<dyn View>))
+    }
+
+    fn records(&self) -> Option<&dyn Records> {
+        self.0.calls.as_ref().map(|c| c as &dyn Records)
+    }
+}
+
+impl Records for Arc<super::calls::Calls> {
+    fn read(&self, job: Job) -> bool {
+        self.writer().read(job).is_ok()
+    }
+}
+
+struct Loaded(Arc<Snapshot>);
+
+impl View for Loaded {
+    fn revision(&self) -> Option<&str> {
+        Some(&self.0.revision)
+    }
+
+    fn agents(&self) -> Result<Vec<AgentRow>> {
+        let listing = self.0.resolver.listing();
+        let mut rows: Vec<AgentRow> = self
+            .0
+            .histories
+            .iter()
+            .map(|(agent, log)| AgentRow {
+                agent: agent.to_string(),
+                latest: log.versions.first().map(|v| v.version),
+                draft: log.draft.state,
+                channels: serving(&listing, agent.as_str()),
+            })
+            .collect();
+        rows.sort_by(|a, b| a.agent.cmp(&b.agent));
+        Ok(rows)
+    }
+
+    fn log(&self, agent: &AgentId) -> Result<Arc<Log>> {
+        self.0.histories.get(agent).cloned().ok_or_else(|| {
+            WorkspaceError::UnknownAgent { agent: agent.to_string(), path: agent.draft_path(), suggestion: None }.into()
+        })
+    }
+
+    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
+        self.log(agent)?;
+        self.0.resolver.configuration(agent, want)
+    }
+
+    fn channels(&self) -> Vec<ChannelView> {
+        self.0.resolver.listing()
+    }
+
+    fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {
+        report::stats_report(store, self.0.as_ref(), agent, request)
+    }
+
+    fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay> {
+        let snapshot = &self.0;
+        report::replay(store, call_id, &|agent, tree| {
+            snapshot.config_value(agent, tree).ok_or_else(|| {
+                super::ServeError::TreeNotServed { tree: tree.to_owned(), revision: snapshot.revision.clone() }.into()
+            })
+        })
+    }
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The console in a real browser: Debian's chromium through /usr/bin/chromedriver (selenium).
+
+Usage: console.py CONSOLE_URL SERVE_URL TOKEN AGENTVER   (run in the fixture repository)
+
+Opens the history panel, compares v1 with the draft, restores v1 (the refusal on unsaved work,
+then the overwrite), pins a channel with the dropdown, changes split weights and checks the CLI
+agrees; logs in to serve with the token, pages through calls filtered by version, finds the
+stats chart and its table. axe-core (npm registry, tests only) runs on every page: no WCAG 2 AA
+violation. Hostile values must not run: no alert, no injected element. With
+AGENTVER_SCREENSHOTS=DIR, each page is saved as DIR/<name>.png.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+console, serve, token, agentver = sys.argv[1:5]
+shots = os.environ.get("AGENTVER_SCREENSHOTS")
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+    if not cond:
+        failures.append(name)
+
+
+def axe_source():
+    """axe-core from the npm registry, cached under target/."""
+    cache = pathlib.Path(__file__).resolve().parents[2] / "target" / "axe"
+    js = cache / "package" / "axe.min.js"
+    if not js.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(["npm", "pack", "axe-core@4", "--silent"], cwd=cache, check=True,
+                             capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        subprocess.run(["tar", "xzf", out, "package/axe.min.js"], cwd=cache, check=True)
+    return js.read_text()
+
+
+AXE = axe_source()
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+              "--disable-gpu", "--force-prefers-reduced-motion"]:
+        options.add_argument(a)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def no_alert(d, where):
+    try:
+        text = d.switch_to.alert.text
+        d.switch_to.alert.dismiss()
+        check(f"{where}: no script ran", False, f"an alert said {text!r}")
+    except NoAlertPresentException:
+        pass
+    injected = d.execute_script("return document.querySelectorAll('img[onerror], img[src=x]').length")
+    check(f"{where}: no injected element", injected == 0, f"{injected} injected images")
+
+
+def audit(d, name):
+    """axe-core at WCAG 2 A and AA on the page now shown, and a screenshot."""
+    no_alert(d, name)
+    d.execute_script(AXE)
+    result = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.length + ' ' + v.nodes[0].html)))"
+        ".catch(e => done(['axe failed: ' + e]));")
+    check(f"{name}: axe finds no WCAG 2 AA violation", not result, "; ".join(result))
+    if shots:
+        pathlib.Path(shots).mkdir(parents=True, exist_ok=True)
+        d.save_screenshot(os.path.join(shots, f"{name}.png"))
+
+
+def wait_for(d, text, seconds=5):
+    """Whether `text` shows in the page within `seconds` (a click's navigation may be pending)."""
+    try:
+        WebDriverWait(d, seconds).until(lambda d: text in d.page_source)
+        return True
+    except TimeoutException:
+        return False
+
+
+def cli(*args):
+    return subprocess.run([agentver, *args], check=True, capture_output=True, text=True).stdout
+
+
+d = browser()
+d.set_script_timeout(30)
+d.implicitly_wait(2)
+try:
+    # The agents page and the history panel.
+    d.get(console + "/")
+    audit(d, "agents")
+    d.find_element(By.LINK_TEXT, "sales").click()
+    check("history: the draft on top", d.find_element(By.CSS_SELECTOR, ".history > li").text.startswith("Draft"))
+    items = d.find_elements(By.CSS_SELECTOR, ".history > li .num")
+    check("history: versions newest first", [i.text for i in items[:3]] == ["Draft", "v2", "v1"],
+          [i.text for i in items])
+    check("history: the hostile label is text", "<script>alert('label')</script>" in d.page_source.replace("&lt;", "<").replace("&gt;", ">")
+          and d.find_elements(By.XPATH, "//script[contains(., 'label')]") == [])
+    audit(d, "history")
+
+    # Compare v1 with the draft, then change the sides in place (htmx).
+    d.find_element(By.LINK_TEXT, "Compare v1 with the draft").click()
+    check("compare: the changed field", "llm.temperature" in d.page_source)
+    Select(d.find_element(By.NAME, "to")).select_by_value("2")
+    d.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    check("compare: the sides swap in place", wait_for(d, "sales: v1 → v2"), d.find_element(By.TAG_NAME, "h1").text)
+    audit(d, "compare")
+
+    # A version's configuration.
+    d.get(console + "/agents/sales/versions/v1")
+    check("version: the tag", "agent/sales/v1" in d.page_source)
+    audit(d, "version")
+
+    # Restore v1 over unsaved work: the refusal, then the overwrite.
+    path = pathlib.Path("agents/sales.yaml")
+    path.write_text(path.read_text().replace("temperature: 0.5", "temperature: 0.8"))
+    d.get(console + "/agents/sales")
+    d.find_element(By.XPATH, "//button[normalize-space()='Restore v1 into the draft']").click()
+    check("restore: the refusal is shown", wait_for(d, "Overwrite the unsaved changes"))
+    check("restore: nothing written on refusal", "temperature: 0.8" in path.read_text())
+    audit(d, "restore-refused")
+    d.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Overwrite the unsaved')]").click()
+    check("restore: done", wait_for(d, "Restored sales v1"))
+    check("restore: the file is v1's", path.read_bytes() == subprocess.run(
+        ["git", "show", "agent/sales/v1:agents/sales.yaml"], check=True, capture_output=True).stdout)
+
+    # Pin a channel with the dropdown, then split weights.
+    d.get(console + "/channels")
+    audit(d, "channels")
+    row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550100']]")
+    Select(row.find_element(By.NAME, "spec")).select_by_value("sales@v2")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Pin']").click()
+    check("pin: done", wait_for(d, "Pinned +14155550100 to sales v2"), d.page_source[:400])
+    channels = json.loads(cli("channels", "--json"))
+    pinned = next(c for c in channels if c["channel"] == "+14155550100")
+    check("pin: the CLI agrees", pinned["targets"][0]["pin"] == 2, pinned)
+    d.get(console + "/channels")
+    row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550199']]")
+    weights = row.find_elements(By.NAME, "weight")
+    for w, value in zip(weights, ["30", "70"]):
+        w.clear()
+        w.send_keys(value)
+    row.find_element(By.XPATH, ".//button[normalize-space()='Set weights']").click()
+    check("weights: done", wait_for(d, "Split +14155550199"))
+    channels = json.loads(cli("channels", "--json"))
+    split = next(c for c in channels if c["channel"] == "+14155550199")
+    check("weights: the CLI agrees", [t["weight"] for t in split["targets"]] == [30, 70], split)
+    check("tags: git has v1 and v2", set(cli("log", "sales", "--json") and subprocess.run(
+        ["git", "tag", "-l", "agent/sales/*"], check=True, capture_output=True, text=True).stdout.split())
+          >= {"agent/sales/v1", "agent/sales/v2"})
+
+    # serve: the login, then calls filtered by version, paged.
+    d.delete_all_cookies()
+    d.get(serve + "/calls?agent=sales&version=1")
+    check("serve: the login page first", "/login" in d.current_url, d.current_url)
+    audit(d, "login")
+    d.find_element(By.ID, "token").send_keys(token)
+    d.find_element(By.XPATH, "//button[normalize-space()='Log in']").click()
+    wait_for(d, "Older")
+    rows = d.find_elements(By.CSS_SELECTOR, "tbody tr")
+    check("serve: calls of v1 after the login", len(rows) == 50 and all("v1" in r.text for r in rows), len(rows))
+    audit(d, "calls")
+    d.find_element(By.LINK_TEXT, "Older").click()
+    wait_for(d, "Page 2")
+    rows = d.find_elements(By.CSS_SELECTOR, "tbody tr")
+    check("serve: the second page", len(rows) == 30, len(rows))
+    d.get(serve + "/calls?agent=sales&version=2")
+    d.find_element(By.PARTIAL_LINK_TEXT, "onerror").click()
+    check("call: the record", wait_for(d, "Configuration that served it"))
+    audit(d, "call")
+
+    # The stats page: the chart, its title and its table.
+    d.get(serve + "/agents/sales/stats?by=variant&channel=%2B14155550199")
+    svg = d.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
+    check("stats: charts drawn", len(svg) >= 2, len(svg))
+    check("stats: the forest plot's title", "Success rate" in d.find_element(By.ID, "forest-t").get_attribute("textContent"))
+    check("stats: the data table", "Figures per arm" in d.page_source and "control" in d.page_source)
+    audit(d, "stats")
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    audit(d, "stats-dark")
+    d.set_window_size(390, 844)
+    d.get(serve + "/agents/sales")
+    wide = d.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 2")
+    check("phone width: the history panel does not scroll sideways", not wide)
+    audit(d, "history-phone")
+finally:
+    d.quit()
+
+if failures:
+    print(f"browser: {len(failures)} checks failed")
+    sys.exit(1)
+print("browser: all checks passed")

@@ -1,0 +1,423 @@
+//! The console: `agentver console` over the work tree (pages and the editor's actions) and the
+//! read-only pages of `agentver serve` behind a login, asked with a real HTTP client; the
+//! actions checked by the CLI and git; a real browser drives both (tests/browser/console.py).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::env::TestEnv;
+
+pub const TOKEN: &str = "tok-console-0123456789abcdef";
+const HOSTILE_LABEL: &str = "<script>alert('label')</script>";
+const HOSTILE_CALL: &str = "\"><img src=x onerror=alert('call')>";
+
+/// A running console or server, its base URL and the session cookie it gave.
+pub struct Page {
+    child: Child,
+    pub base: String,
+    http: ureq::Agent,
+    cookie: Option<String>,
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Got {
+    pub status: u16,
+    pub headers: ureq::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// Runs `cmd` (listening on port 0) and waits for the line naming its address (`marker`).
+    fn spawn(mut cmd: std::process::Command, marker: &'static str) -> Page {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split(marker).nth(1) {
+                    let addr: String =
+                        rest.chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '/').collect();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(20)).expect("the server did not start");
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Page { child, base: format!("http://{addr}"), http, cookie: None }
+    }
+
+    pub fn console(env: &TestEnv) -> Page {
+        Page::spawn(env.av_cmd(&["console", "--listen", "127.0.0.1:0"]), "console at http://")
+    }
+
+    pub fn serve(env: &TestEnv, extra: &[&str]) -> Page {
+        let mut cmd = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1"]);
+        cmd.args(extra).env("AGENTVER_TOKEN", TOKEN);
+        let page = Page::spawn(cmd, "listening on http://");
+        for _ in 0..200 {
+            if page.get("/readyz").status == 200 {
+                return page;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("serve did not become ready");
+    }
+
+    fn keep_cookie(&mut self, got: &Got) {
+        if let Some(c) = got.headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+        }
+    }
+
+    fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Got {
+        let mut r = response.unwrap();
+        Got { status: r.status().as_u16(), headers: r.headers().clone(), body: r.body_mut().read_to_string().unwrap() }
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Got {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Page::reply(request.call())
+    }
+
+    pub fn get(&self, path: &str) -> Got {
+        self.get_with(path, &[])
+    }
+
+    /// GET that keeps the session cookie it is given.
+    pub fn open(&mut self, path: &str) -> Got {
+        let got = self.get(path);
+        self.keep_cookie(&got);
+        got
+    }
+
+    /// A form POST from this origin (or `origin`).
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Got {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", origin.unwrap_or(&self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let got = Page::reply(request.send(body));
+        self.keep_cookie(&got);
+        got
+    }
+}
+
+/// The session's CSRF token, from a page's forms.
+pub fn csrf(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    body[at..at + 64].to_owned()
+}
+
+/// sales v1 and v2 (v2 labelled with markup), support and intake, a pin and a split committed,
+/// and 120 calls recorded across both versions and variants (one with a hostile call id).
+pub fn fixture() -> TestEnv {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all", "-m", "first"]).ok();
+    env.edit("agents/sales.yaml", "temperature: 0.3", "temperature: 0.5");
+    env.av(&["publish", "sales", "-m", HOSTILE_LABEL]).ok();
+    env.av(&["pin", "+14155550100", "sales@v1"]).ok();
+    env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@v2:20"]).ok();
+    env.commit_all("pins");
+    let mut lines = crate::calls::records(&env, "a", 1, Some("control"), 80, 52, 60_000);
+    lines += &crate::calls::records(&env, "b", 2, Some("test"), 40, 30, 50_000);
+    let tree = env.rev("agent/sales/v2^{tree}");
+    lines += &serde_json::json!({
+        "call_id": HOSTILE_CALL, "agent": "sales", "version": 2, "tree": tree, "variant": "test",
+        "channel": "+14155550199", "started_at": "2026-11-24T11:00:00Z", "success": true,
+        "analysis": {"note": "<script>alert('analysis')</script>"}
+    })
+    .to_string();
+    env.write("../calls.jsonl", &lines);
+    env.av(&["calls", "import", "../calls.jsonl"]).ok();
+    env
+}
+
+#[test]
+fn the_console_renders_every_page_from_the_work_tree() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let home = page.open("/");
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = home.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(home.headers["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Strict"));
+    for agent in ["sales", "support", "intake"] {
+        assert!(home.body.contains(&format!("href=\"/agents/{agent}\"")), "{agent} missing");
+    }
+    // 121 calls of sales this week? The fixture's calls are dated November 2026, not recent.
+    assert!(home.body.contains("Calls, 7 days"));
+
+    let history = page.get("/agents/sales").body;
+    let (draft, v2, v1) =
+        (history.find("Draft").unwrap(), history.find(">v2<").unwrap(), history.find(">v1<").unwrap());
+    assert!(draft < v2 && v2 < v1, "the draft on top, then newest first");
+    assert!(history.contains("serves +14155550100"), "the pin shows on v1");
+    assert!(history.contains("serves +14155550199 (test)"));
+    assert!(history.contains("&lt;script&gt;alert('label')&lt;/script&gt;"), "the label is text");
+    assert!(!history.contains(HOSTILE_LABEL));
+    assert!(history.contains("Save version") || history.contains("unchanged"));
+
+    let v1 = page.get("/agents/sales/versions/v1");
+    assert_eq!(v1.status, 200);
+    assert!(v1.body.contains("agent/sales/v1") && v1.body.contains(&env.rev("agent/sales/v1^{tree}")));
+    let compare = page.get("/agents/sales/compare?from=1&to=2").body;
+    assert!(compare.contains("llm.temperature") && compare.contains("0.3") && compare.contains("0.5"), "{compare}");
+    let fragment = page.get_with("/agents/sales/compare?from=1&to=draft", &[("HX-Request", "true")]);
+    assert!(!fragment.body.contains("<html") && fragment.body.contains("llm.temperature"));
+    assert!(fragment.headers["vary"].to_str().unwrap().contains("HX-Request"));
+
+    let channels = page.get("/channels").body;
+    assert!(channels.contains("+14155550100") && channels.contains("<meter") && channels.contains("80 (80.0%)"));
+    assert_eq!(page.get("/agents/nobody").status, 404);
+    assert_eq!(page.get("/agents/sales/versions/v9").status, 404);
+    assert_eq!(page.get("/assets/htmx-2.0.11.min.js").status, 200);
+}
+
+#[test]
+fn calls_and_stats_pages_filter_page_and_escape() {
+    let env = fixture();
+    let page = Page::console(&env);
+    let v2 = page.get("/calls?agent=sales&version=2").body;
+    assert_eq!(v2.matches("href=\"/calls/b-").count(), 40, "v2's 40 calls and the hostile one");
+    assert!(!v2.contains("href=\"/calls/a-"));
+    let first = page.get("/calls?agent=sales&version=1").body;
+    assert_eq!(first.matches("href=\"/calls/a-").count(), 50, "a page holds 50");
+    assert!(first.contains("rel=\"next\""));
+    let second = page.get("/calls?agent=sales&version=1&page=2").body;
+    assert_eq!(second.matches("href=\"/calls/a-").count(), 30);
+    assert_eq!(page.get("/calls?version=zz").status, 400);
+    // The hostile call id is text in the list and a percent-encoded link.
+    assert!(!v2.contains("<img src=x") && v2.contains("&quot;&gt;&lt;img src=x onerror=alert('call')&gt;"));
+    let encoded = "%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert%28%27call%27%29%3E";
+    let call = page.get(&format!("/calls/{encoded}"));
+    assert_eq!(call.status, 200, "{}", call.body);
+    assert!(call.body.contains("&lt;script&gt;alert('analysis')") && !call.body.contains("<script>alert"));
+    assert!(call.body.contains("Configuration that served it") && call.body.contains("temperature"));
+
+    let stats = page.get("/agents/sales/stats?by=variant&channel=%2B14155550199").body;
+    assert!(stats.contains("<svg") && stats.contains("<title id=\"forest-t\">"), "a chart with its title");
+    assert!(stats.contains("Figures per arm") && stats.contains("control") && stats.contains("test"));
+    assert!(stats.contains("Sample ratio mismatch") || stats.contains("match the split's weights"));
+    let cli = env.av(&["stats", "sales", "--by", "variant", "--channel", "+14155550199", "--json"]).ok().json();
+    let control = &cli["arms"].as_array().unwrap().iter().find(|a| a["arm"] == "control").unwrap()["success"];
+    let shown = format!("{:.1}%", control["rate"].as_f64().unwrap() * 100.0);
+    assert!(stats.contains(&shown), "the page's rate is the CLI's: {shown}");
+    let csv = page.get("/agents/sales/stats.csv?by=variant&channel=%2B14155550199");
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.body.lines().any(|l| l.starts_with("control,80,80,52,")), "{}", csv.body);
+}
+
+fn channels(env: &TestEnv) -> Value {
+    env.av(&["channels", "--json"]).ok().json()
+}
+
+#[test]
+fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let token = csrf(&page.open("/agents/sales").body);
+
+    // Refused: no token, a wrong token, another origin, another host name.
+    let pin = [("channel", "+14155550100"), ("spec", "sales@v2")];
+    assert_eq!(page.post("/channels/pin", &pin, None).status, 403);
+    let wrong = [("csrf", "0".repeat(64).leak() as &str), ("channel", "+14155550100"), ("spec", "sales@v2")];
+    assert_eq!(page.post("/channels/pin", &wrong, None).status, 403);
+    let good = [("csrf", token.as_str()), ("channel", "+14155550100"), ("spec", "sales@v2")];
+    assert_eq!(page.post("/channels/pin", &good, Some("http://evil.example")).status, 403);
+    assert_eq!(page.get_with("/", &[("Host", "evil.example")]).status, 403);
+    assert_eq!(channels(&env)[0]["targets"][0]["pin"], 1, "nothing changed");
+
+    // Pin with the dropdown's value: channels.toml as `agentver pin` writes it.
+    let before = env.read("channels.toml");
+    let got = page.post("/channels/pin", &good, None);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(channels(&env)[0]["targets"][0]["pin"], 2);
+    let from_console = env.read("channels.toml");
+    env.write("channels.toml", &before);
+    env.av(&["pin", "+14155550100", "sales@v2"]).ok();
+    assert_eq!(env.read("channels.toml"), from_console, "byte for byte as the CLI writes it");
+
+    // Split weights.
+    let weights = [
+        ("csrf", token.as_str()),
+        ("channel", "+14155550199"),
+        ("name", "control"),
+        ("spec", "sales@v1"),
+        ("weight", "50"),
+        ("name", "test"),
+        ("spec", "sales@v2"),
+        ("weight", "50"),
+    ];
+    assert_eq!(page.post("/channels/ab", &weights, None).status, 200);
+    let split = channels(&env);
+    let split = split.as_array().unwrap().iter().find(|c| c["channel"] == "+14155550199").unwrap().clone();
+    assert_eq!(split["targets"][0]["weight"], 50);
+    assert_eq!(split["targets"][1]["weight"], 50);
+
+    // Save version: a tag as `publish` makes it.
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    let saved = page.post(
+        "/agents/sales/publish",
+        &[("csrf", &token), ("label", "Cooler"), ("notes", "from the console")],
+        None,
+    );
+    assert!(saved.body.contains("Published agent/sales/v3"), "{}", saved.body);
+    assert!(env.tags().contains(&"agent/sales/v3".to_owned()));
+    let log = env.av(&["log", "sales", "--json"]).ok().json();
+    assert_eq!(log["versions"][0]["label"], "Cooler");
+    assert_eq!(log["versions"][0]["notes"], "from the console");
+
+    // Restore v1 over unsaved work: refused, with the overwrite offered; then overwritten.
+    env.edit("agents/sales.yaml", "temperature: 0.6", "temperature: 0.9");
+    let refused = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1")], None);
+    assert!(refused.body.contains("Overwrite the unsaved changes"), "{}", refused.body);
+    assert!(env.read("agents/sales.yaml").contains("temperature: 0.9"), "nothing written");
+    let done = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1"), ("overwrite", "yes")], None);
+    assert!(done.body.contains("Restored sales v1"), "{}", done.body);
+    assert_eq!(
+        env.git_bytes("agent/sales/v1:agents/sales.yaml"),
+        std::fs::read(env.path("agents/sales.yaml")).unwrap()
+    );
+
+    // Roll back: a new version holding v1's tree.
+    let rolled = page.post("/agents/sales/rollback", &[("csrf", &token), ("version", "1")], None);
+    assert!(rolled.body.contains("Rolled back: agent/sales/v4"), "{}", rolled.body);
+    assert_eq!(env.rev("agent/sales/v4^{tree}"), env.rev("agent/sales/v1^{tree}"));
+    env.fsck();
+}
+
+#[test]
+fn serve_pages_need_a_session_from_the_token() {
+    let env = fixture();
+    let mut page = Page::serve(&env, &["--public-url", "https://agents.example.com"]);
+    let before = page.get("/agents/sales");
+    assert_eq!(before.status, 303);
+    assert_eq!(before.headers["location"], "/login?next=%2Fagents%2Fsales");
+    assert!(!before.body.contains("sales"));
+    assert_eq!(page.get("/assets/htmx-2.0.11.min.js").status, 401);
+    assert_eq!(page.get("/calls").status, 303);
+    let login = page.get("/login?next=/agents/sales");
+    assert!(login.body.contains("type=\"password\"") && !login.body.contains("Sales"));
+    assert_eq!(page.post("/login", &[("token", "wrong-token-0123456789"), ("next", "/")], None).status, 401);
+    assert!(page.cookie.is_none());
+    let ok = page.post("/login", &[("token", TOKEN), ("next", "/agents/sales")], None);
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.headers["location"], "/agents/sales");
+    let cookie = ok.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure"), "{cookie}");
+    assert!(!cookie.contains(TOKEN));
+    let history = page.get("/agents/sales");
+    assert_eq!(history.status, 200);
+    assert!(history.body.contains(">v2<") && history.body.contains("read-only"));
+    assert!(!history.body.contains("Roll back to"), "serve has no actions");
+    assert_eq!(page.post("/channels/pin", &[("channel", "x"), ("spec", "sales@v1")], None).status, 404);
+    let calls = page.get("/calls?agent=sales&version=2");
+    assert_eq!(calls.body.matches("href=\"/calls/b-").count(), 40);
+    // An open redirect is not possible through next=.
+    let elsewhere = page.post("/login", &[("token", TOKEN), ("next", "//evil.example/")], None);
+    assert_eq!(elsewhere.headers["location"], "/");
+    // Logout ends the session.
+    let token = csrf(&page.get("/").body);
+    let live = page.cookie.clone();
+    assert_eq!(page.post("/logout", &[("csrf", &token)], None).status, 303);
+    page.cookie = live;
+    assert_eq!(page.get("/agents/sales").status, 303, "the old cookie no longer works");
+}
+
+#[test]
+fn a_real_browser_drives_the_console() {
+    if std::env::var_os("AGENTVER_SKIP_BROWSER").is_some() {
+        eprintln!("AGENTVER_SKIP_BROWSER is set: the browser test did not run");
+        return;
+    }
+    let env = fixture();
+    let console = Page::console(&env);
+    let serve = Page::serve(&env, &[]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/console.py");
+    // Debian's python3, whose python3-selenium `.ci/run` installs beside chromium.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script).arg(&console.base).arg(&serve.base).arg(TOKEN).arg(env!("CARGO_BIN_EXE_agentver"));
+    env.configure(&mut cmd);
+    // AGENTVER_SCREENSHOTS=DIR saves each page (docs/console/*.png are made so).
+    if let Some(dir) = std::env::var_os("AGENTVER_SCREENSHOTS") {
+        cmd.env("AGENTVER_SCREENSHOTS", dir);
+    }
+    let out = cmd.output().expect("python3 runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the browser run failed:\n{text}");
+    assert!(text.contains("browser: all checks passed"), "{text}");
+}
+
+/// The `<main>` of `html`, one tag per line, volatile values (ids, dates, tokens) filtered.
+fn main_of(env: &TestEnv, html: &str) -> String {
+    let start = html.find("<main id=\"main\">").expect("a main element");
+    let end = html.rfind("</main>").expect("a main element") + 7;
+    let tokens = regex_lite_hex64(&html[start..end]);
+    crate::screen::filtered(env, &tokens.replace("><", ">\n<"))
+}
+
+/// 64-hex-digit runs (session CSRF tokens) replaced.
+fn regex_lite_hex64(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() == 64 { "[TOKEN]" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+#[test]
+fn each_page_renders_as_its_snapshot() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    page.open("/");
+    for (name, path) in [
+        ("console_agents", "/"),
+        ("console_history", "/agents/sales"),
+        ("console_version", "/agents/support/versions/v1"),
+        ("console_compare", "/agents/sales/compare?from=1&to=2"),
+        ("console_channels", "/channels"),
+        ("console_calls", "/calls?agent=sales&version=2&success=false"),
+        ("console_stats", "/agents/sales/stats?by=variant&channel=%2B14155550199"),
+    ] {
+        let got = page.get(path);
+        assert_eq!(got.status, 200, "{path}: {}", got.body);
+        insta::assert_snapshot!(name, main_of(&env, &got.body));
+    }
+}
