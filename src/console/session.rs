@@ -99,3 +99,41 @@ pub fn set_cookie(session: Option<&Session>, secure: bool) -> HeaderValue {
 pub fn csrf_ok(session: &Session, sent: Option<&str>) -> bool {
     sent.is_some_and(|s| s.as_bytes().ct_eq(session.csrf.as_bytes()).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cookie(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(&format!("other=1; {COOKIE}={value}")).unwrap());
+        h
+    }
+
+    #[test]
+    fn a_session_is_found_until_it_expires_or_ends() {
+        let sessions = Sessions::default();
+        let live = sessions.create();
+        let found = sessions.find(&with_cookie(&live.id)).expect("a live session");
+        assert_eq!(found.csrf, live.csrf);
+        assert!(csrf_ok(&found, Some(&live.csrf)));
+        assert!(!csrf_ok(&found, Some(&live.id)) && !csrf_ok(&found, None));
+        let expired = sessions.create_with(Duration::ZERO);
+        assert!(sessions.find(&with_cookie(&expired.id)).is_none(), "an expired session is no session");
+        sessions.end(&live.id);
+        assert!(sessions.find(&with_cookie(&live.id)).is_none(), "an ended session is no session");
+        assert!(sessions.find(&with_cookie("not-hex")).is_none());
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_strict_and_secure_behind_https() {
+        let s = Session { id: "a".repeat(64), csrf: "b".repeat(64) };
+        let plain = set_cookie(Some(&s), false);
+        assert!(
+            plain.to_str().unwrap().contains("HttpOnly; SameSite=Strict")
+                && !plain.to_str().unwrap().contains("Secure")
+        );
+        assert!(set_cookie(Some(&s), true).to_str().unwrap().ends_with("; Secure"));
+        assert!(set_cookie(None, false).to_str().unwrap().contains("Max-Age=0"));
+    }
+}

@@ -120,10 +120,14 @@ try:
     check("compare: the sides swap in place", wait_for(d, "sales: v1 → v2"), d.find_element(By.TAG_NAME, "h1").text)
     audit(d, "compare")
 
-    # A version's configuration.
+    # A version's configuration; a hostile prompt is text.
     d.get(console + "/agents/sales/versions/v1")
     check("version: the tag", "agent/sales/v1" in d.page_source)
     audit(d, "version")
+    d.get(console + "/agents/support/versions/v2")
+    check("version: the hostile prompt shows as text",
+          "<script>alert('prompt')</script>" in d.find_element(By.TAG_NAME, "main").text)
+    audit(d, "version-hostile")
 
     # Restore v1 over unsaved work: the refusal, then the overwrite.
     path = pathlib.Path("agents/sales.yaml")
@@ -137,6 +141,23 @@ try:
     check("restore: done", wait_for(d, "Restored sales v1"))
     check("restore: the file is v1's", path.read_bytes() == subprocess.run(
         ["git", "show", "agent/sales/v1:agents/sales.yaml"], check=True, capture_output=True).stdout)
+
+    # Save version (the restored draft differs from v2), then roll back to v2.
+    d.get(console + "/agents/sales")
+    d.find_element(By.XPATH, "//summary[normalize-space()='Save version']").click()
+    d.find_element(By.NAME, "label").send_keys("From the browser")
+    d.find_element(By.NAME, "notes").send_keys("Back to v1's prompt.")
+    d.find_element(By.XPATH, "//button[normalize-space()='Save version']").click()
+    check("save version: published", wait_for(d, "Published agent/sales/v3"))
+    log = json.loads(cli("log", "sales", "--json"))
+    check("save version: the CLI agrees", log["versions"][0]["label"] == "From the browser"
+          and log["versions"][0]["notes"] == "Back to v1's prompt.", log["versions"][0])
+    d.get(console + "/agents/sales")
+    d.find_element(By.XPATH, "//button[normalize-space()='Roll back to v2']").click()
+    check("roll back: published", wait_for(d, "Rolled back: agent/sales/v4"))
+    tree = lambda rev: subprocess.run(["git", "rev-parse", rev + "^{tree}"], check=True, capture_output=True,
+                                      text=True).stdout.strip()
+    check("roll back: v4 holds v2's tree", tree("agent/sales/v4") == tree("agent/sales/v2"))
 
     # Pin a channel with the dropdown, then split weights.
     d.get(console + "/channels")
@@ -159,9 +180,8 @@ try:
     channels = json.loads(cli("channels", "--json"))
     split = next(c for c in channels if c["channel"] == "+14155550199")
     check("weights: the CLI agrees", [t["weight"] for t in split["targets"]] == [30, 70], split)
-    check("tags: git has v1 and v2", set(cli("log", "sales", "--json") and subprocess.run(
-        ["git", "tag", "-l", "agent/sales/*"], check=True, capture_output=True, text=True).stdout.split())
-          >= {"agent/sales/v1", "agent/sales/v2"})
+    tags = subprocess.run(["git", "tag", "-l", "agent/sales/*"], check=True, capture_output=True, text=True).stdout
+    check("tags: git lists v1 to v4", set(tags.split()) == {f"agent/sales/v{n}" for n in range(1, 5)}, tags)
 
     # serve: the login, then calls filtered by version, paged.
     d.delete_all_cookies()

@@ -13,6 +13,7 @@ use crate::env::TestEnv;
 
 pub const TOKEN: &str = "tok-console-0123456789abcdef";
 const HOSTILE_LABEL: &str = "<script>alert('label')</script>";
+const HOSTILE_PROMPT: &str = "<script>alert('prompt')</script>\"><img src=x onerror=alert('prompt')>";
 const HOSTILE_CALL: &str = "\"><img src=x onerror=alert('call')>";
 
 /// A running console or server, its base URL and the session cookie it gave.
@@ -142,6 +143,12 @@ pub fn fixture() -> TestEnv {
     env.av(&["publish", "--all", "-m", "first"]).ok();
     env.edit("agents/sales.yaml", "temperature: 0.3", "temperature: 0.5");
     env.av(&["publish", "sales", "-m", HOSTILE_LABEL]).ok();
+    env.edit(
+        "agents/support.yaml",
+        "    Look the order up",
+        &format!("    Never say {HOSTILE_PROMPT}.\n    Look the order up"),
+    );
+    env.av(&["publish", "support", "-m", "hostile prompt"]).ok();
     env.av(&["pin", "+14155550100", "sales@v1"]).ok();
     env.av(&["ab", "+14155550199", "control=sales@v1:80", "test=sales@v2:20"]).ok();
     env.commit_all("pins");
@@ -185,6 +192,9 @@ fn the_console_renders_every_page_from_the_work_tree() {
     assert!(!history.contains(HOSTILE_LABEL));
     assert!(history.contains("Save version") || history.contains("unchanged"));
 
+    let support = page.get("/agents/support/versions/v2").body;
+    assert!(support.contains("&lt;script&gt;alert('prompt')") && !support.contains("<script>alert"), "{support}");
+    assert!(!support.contains("<img src=x"));
     let v1 = page.get("/agents/sales/versions/v1");
     assert_eq!(v1.status, 200);
     assert!(v1.body.contains("agent/sales/v1") && v1.body.contains(&env.rev("agent/sales/v1^{tree}")));
