@@ -137,7 +137,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let agent = agent_id(&id)?;
         let v = view(&c).await?;
         let log = v.log(&agent)?;
-        let serving = serving_versions(&v.channels(), agent.as_str());
+        let serving = serving_versions(&v.channels_of(&agent), agent.as_str());
         let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
         let editing = c.editor.is_some();
         let main = html! {
@@ -288,7 +288,7 @@ pub async fn channels(State(c): State<Shared>, ctx: Ctx) -> Response {
                 thead { tr { th scope="col" { "Channel" } th scope="col" { "Serves" } th scope="col" { "Sticky" } th scope="col" { "Salt" }
                     @if c.editor.is_some() { th scope="col" { "Change" } } } }
                 tbody {
-                    @for ch in &listing {
+                    @for ch in listing.iter() {
                         tr {
                             th scope="row" { (ch.channel) }
                             td {

@@ -31,7 +31,11 @@ pub trait View: Send + Sync {
     fn log(&self, agent: &AgentId) -> Result<Arc<Log>>;
     fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>>;
     /// `channels --json`.
-    fn channels(&self) -> Vec<ChannelView>;
+    fn channels(&self) -> Arc<Vec<ChannelView>>;
+    /// The channels with a target on `agent`.
+    fn channels_of(&self, agent: &AgentId) -> Vec<ChannelView> {
+        self.channels().iter().filter(|c| c.targets.iter().any(|t| t.agent == agent.as_str())).cloned().collect()
+    }
     /// `stats` against this state's versions and weights.
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport>;
     /// `replay`, the configuration read from what this state serves.
@@ -113,23 +117,13 @@ impl View for WorkTreeView {
         None
     }
 
+    /// `status` of the work tree: the same figures, made the way the command makes them.
     fn agents(&self) -> Result<Vec<AgentRow>> {
-        let mut ids = self.ws().agent_ids(&DraftAt::WorkTree)?;
-        ids.extend(self.ws().published_agent_ids()?);
-        ids.sort();
-        ids.dedup();
-        let listing = self.resolver.listing();
-        let mut rows = Vec::with_capacity(ids.len());
-        for agent in ids {
-            let log = crate::ops::log::log(&self.ws(), &agent, &DraftAt::WorkTree)?;
-            rows.push(AgentRow {
-                latest: log.versions.first().map(|v| v.version),
-                draft: log.draft.state,
-                channels: serving(&listing, agent.as_str()),
-                agent: agent.to_string(),
-            });
-        }
-        Ok(rows)
+        let rows = crate::ops::status::status(&self.ws(), &DraftAt::WorkTree)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AgentRow { agent: r.agent, latest: r.latest, draft: r.draft, channels: r.channels })
+            .collect())
     }
 
     fn log(&self, agent: &AgentId) -> Result<Arc<Log>> {
@@ -144,8 +138,14 @@ impl View for WorkTreeView {
         self.resolver.configuration(agent, want)
     }
 
-    fn channels(&self) -> Vec<ChannelView> {
-        self.resolver.listing()
+    fn channels(&self) -> Arc<Vec<ChannelView>> {
+        Arc::new(self.resolver.listing())
+    }
+
+    /// Resolves only the channels that route to `agent` (the others' agents are not loaded).
+    fn channels_of(&self, agent: &AgentId) -> Vec<ChannelView> {
+        let channels = self.resolver.channels().channels.iter();
+        channels.filter(|c| c.targets().iter().any(|t| t.agent == *agent)).map(|c| self.resolver.view(c).0).collect()
     }
 
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {
@@ -155,9 +155,4 @@ impl View for WorkTreeView {
     fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay> {
         report::replay(store, call_id, &|agent, tree| self.ws().config_in_tree(agent, tree))
     }
-}
-
-/// The channels with a target on `agent`, in file order.
-pub fn serving(listing: &[ChannelView], agent: &str) -> Vec<String> {
-    listing.iter().filter(|c| c.targets.iter().any(|t| t.agent == agent)).map(|c| c.channel.clone()).collect()
 }

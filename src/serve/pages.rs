@@ -7,7 +7,7 @@ use super::State;
 use super::snapshot::Snapshot;
 use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
 use crate::calls::store::Store;
-use crate::console::view::{AgentRow, Job, Records, Source, View, serving};
+use crate::console::view::{AgentRow, Job, Records, Source, View};
 use crate::console::{Access, Console};
 use crate::error::{Result, WorkspaceError};
 use crate::names::id::{AgentId, RefSpec};
@@ -55,20 +55,16 @@ impl View for Loaded {
     }
 
     fn agents(&self) -> Result<Vec<AgentRow>> {
-        let listing = self.0.resolver.listing();
-        let mut rows: Vec<AgentRow> = self
-            .0
-            .histories
-            .iter()
-            .map(|(agent, log)| AgentRow {
-                agent: agent.to_string(),
-                latest: log.versions.first().map(|v| v.version),
+        let rows = self.0.summaries.iter().filter_map(|s| {
+            let log = self.0.histories.get(&AgentId::new(&s.agent).ok()?)?;
+            Some(AgentRow {
+                agent: s.agent.clone(),
+                latest: s.latest,
                 draft: log.draft.state,
-                channels: serving(&listing, agent.as_str()),
+                channels: s.channels.clone(),
             })
-            .collect();
-        rows.sort_by(|a, b| a.agent.cmp(&b.agent));
-        Ok(rows)
+        });
+        Ok(rows.collect())
     }
 
     fn log(&self, agent: &AgentId) -> Result<Arc<Log>> {
@@ -82,8 +78,8 @@ impl View for Loaded {
         self.0.resolver.configuration(agent, want)
     }
 
-    fn channels(&self) -> Vec<ChannelView> {
-        self.0.resolver.listing()
+    fn channels(&self) -> Arc<Vec<ChannelView>> {
+        self.0.listing.clone()
     }
 
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {

@@ -17,7 +17,7 @@ use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftInfo, Log, latest_tree};
 use crate::platforms::Platform;
 use crate::routing::RoutingError;
-use crate::routing::resolve::{Resolver, Served};
+use crate::routing::resolve::{ChannelView, Resolver, Served};
 use crate::workspace::{DraftAt, Version, Workspace};
 
 /// What tells two servable states apart: the followed commit and a digest of the agent tags.
@@ -55,6 +55,9 @@ pub struct Snapshot {
     pub resolver: Resolver,
     pub agents_json: Bytes,
     pub channels_json: Bytes,
+    /// `GET /v1/agents` and `/v1/channels` as data, for the console's pages.
+    pub summaries: Vec<AgentSummary>,
+    pub listing: Arc<Vec<ChannelView>>,
     /// `log --json` of each agent, with the revision.
     pub logs: HashMap<AgentId, Bytes>,
     /// The same logs as data, for the console's pages.
@@ -132,7 +135,8 @@ impl Snapshot {
                 channels: routes.remove(agent.as_str()).unwrap_or_default(),
             });
         }
-        let channels_json = to_json(&resolver.listing())?.into();
+        let listing = resolver.listing();
+        let channels_json = to_json(&listing)?.into();
         let names = ws.names().clone();
         let broken = resolver.broken().into_iter().map(|(agent, n, why)| (names.short(&agent, n), why)).collect();
         resolver.freeze();
@@ -150,6 +154,8 @@ impl Snapshot {
             loaded_at,
             build_time: started.elapsed(),
             agents_json: to_json(&summaries)?.into(),
+            summaries,
+            listing: Arc::new(listing),
             channels_json,
             logs,
             histories,
