@@ -212,6 +212,10 @@ pub struct StatsReport {
     /// Calls in the store that are no arm: never attributed, or with an invalid attribution.
     pub unattributed: u64,
     pub invalid_attribution: u64,
+    /// Calls per day and version (`None`: the draft or unknown), oldest day first: counted in
+    /// the same pass, for the console's chart; not part of `stats --json`.
+    #[serde(skip)]
+    pub daily: Vec<(String, Option<u64>, u64)>,
 }
 
 /// How `stats` groups and compares.
@@ -267,7 +271,17 @@ pub fn stats_report(
     let mut filter = request.filter.clone();
     filter.agent = Some(agent.to_string());
     let mut groups: BTreeMap<(u8, u64, String), stats::ArmBuilder> = BTreeMap::new();
+    let mut days: HashMap<Option<u64>, BTreeMap<String, u64>> = HashMap::new();
     store.for_each_outcome(&filter, |row| {
+        if let Some(day) = row.day {
+            let per = days.entry(row.version).or_default();
+            match per.get_mut(day) {
+                Some(n) => *n += 1,
+                None => {
+                    per.insert(day.to_owned(), 1);
+                }
+            }
+        }
         let key = if request.by_variant {
             // A call outside the split's assignment (no variant, or an override) is no arm.
             match row.variant {
@@ -319,7 +333,15 @@ pub fn stats_report(
         sample_ratio,
         unattributed,
         invalid_attribution: invalid,
+        daily: daily(days),
     })
+}
+
+fn daily(days: HashMap<Option<u64>, BTreeMap<String, u64>>) -> Vec<(String, Option<u64>, u64)> {
+    let mut out: Vec<(String, Option<u64>, u64)> =
+        days.into_iter().flat_map(|(v, per)| per.into_iter().map(move |(d, n)| (d, v, n))).collect();
+    out.sort();
+    out
 }
 
 fn comparison(

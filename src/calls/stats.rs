@@ -260,6 +260,8 @@ pub struct Row<'a> {
     pub cost_unit: Option<CostUnit>,
     /// The runtime chose the version: the call belongs to no split arm.
     pub overridden: bool,
+    /// `YYYY-MM-DD` of the call's time.
+    pub day: Option<&'a str>,
 }
 
 /// An arm's calls, accumulated one row at a time (a million rows never become a million structs).

@@ -81,20 +81,32 @@ pub fn version_forms(agent: &str, version: u64, csrf: &str) -> Markup {
     }
 }
 
-/// Every spec a channel can be pinned to: each agent's draft, latest and versions.
-pub fn pin_choices(view: &dyn View) -> Result<Vec<(String, String)>, PageError> {
-    let mut out = Vec::new();
-    for row in view.agents()? {
-        let log = view.log(&AgentId::new(&row.agent).map_err(PageError::bad)?)?;
-        if !log.versions.is_empty() {
-            out.push((format!("{}@latest", row.agent), format!("{} latest (floats)", row.agent)));
-        }
-        for v in &log.versions {
-            out.push((format!("{}@v{}", row.agent, v.version), format!("{} v{} {}", row.agent, v.version, v.label)));
-        }
-        out.push((format!("{}@draft", row.agent), format!("{} draft", row.agent)));
+/// What a channel can be pinned to, per agent: latest (floating), each version newest first, the
+/// draft. Made from the agents page's figures, so no agent's history is read for it.
+pub struct Choices {
+    latest: Vec<(String, Option<u64>)>,
+}
+
+impl Choices {
+    pub fn of(view: &dyn View) -> Result<Choices, PageError> {
+        Ok(Choices { latest: view.agents()?.into_iter().map(|r| (r.agent, r.latest)).collect() })
     }
-    Ok(out)
+
+    /// The specs of `agent` (a channel's dropdown lists its own agent's versions).
+    pub fn for_agent(&self, agent: &str) -> Vec<(String, String)> {
+        let latest = self.latest.iter().find(|(a, _)| a == agent).and_then(|(_, l)| *l);
+        let mut out = Vec::new();
+        if let Some(l) = latest {
+            out.push((format!("{agent}@latest"), format!("{agent} latest (floats, now v{l})")));
+            out.extend((1..=l).rev().map(|n| (format!("{agent}@v{n}"), format!("{agent} v{n}"))));
+        }
+        out.push((format!("{agent}@draft"), format!("{agent} draft")));
+        out
+    }
+
+    pub fn all(&self) -> Vec<(String, String)> {
+        self.latest.iter().flat_map(|(a, _)| self.for_agent(a)).collect()
+    }
 }
 
 fn select(name: &str, label: &str, choices: &[(String, String)], selected: &str) -> Markup {
@@ -110,14 +122,14 @@ fn current_spec(t: &crate::routing::resolve::TargetView) -> String {
 }
 
 /// A channel's version dropdown, or its split's weights.
-pub fn channel_forms(ch: &ChannelView, choices: &[(String, String)], csrf: &str) -> Markup {
+pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup {
     let single = ch.targets.len() == 1 && ch.targets[0].variant.is_none();
     html! {
         @if single {
             form.actions method="post" action="/channels/pin" {
                 (csrf_input(csrf))
                 input type="hidden" name="channel" value=(ch.channel);
-                (select("spec", &format!("version for {}", ch.channel), choices, &current_spec(&ch.targets[0])))
+                (select("spec", &format!("version for {}", ch.channel), &choices.for_agent(&ch.targets[0].agent), &current_spec(&ch.targets[0])))
                 button type="submit" { "Pin" }
             }
         } @else {
@@ -138,13 +150,13 @@ pub fn channel_forms(ch: &ChannelView, choices: &[(String, String)], csrf: &str)
 }
 
 /// Pin a channel that is not in the file yet.
-pub fn new_pin_form(choices: &[(String, String)], csrf: &str) -> Markup {
+pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
     html! {
         h2 { "Pin a channel" }
         form.filters method="post" action="/channels/pin" {
             (csrf_input(csrf))
             label { "Channel" input name="channel" required placeholder="+14155550100"; }
-            label { "Serves" (select("spec", "version to serve", choices, "")) }
+            label { "Serves" (select("spec", "version to serve", &choices.all(), "")) }
             button type="submit" { "Pin" }
         }
     }

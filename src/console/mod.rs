@@ -47,6 +47,8 @@ pub struct Console {
     pub secure: bool,
     /// The editor's actions (`agentver console`): the work tree they change.
     pub editor: Option<actions::Editor>,
+    /// The agents page's calls per agent in the last 7 days, counted at most once a minute.
+    pub week: pages::WeekCache,
 }
 
 type Shared = Arc<Console>;
@@ -122,11 +124,14 @@ async fn gate(State(c): State<Shared>, mut request: Request, next: Next) -> Resp
     let mut made = None;
     let session = match (&c.access, found) {
         (_, Some(s)) => Some(s),
-        (Access::Open, None) => {
+        // Only the editor's forms need a session (for their CSRF token): serve's open pages
+        // make none, so a client without cookies does not fill the table.
+        (Access::Open, None) if c.editor.is_some() => {
             let s = c.sessions.create();
             made = Some(s.clone());
             Some(s)
         }
+        (Access::Open, None) => None,
         (Access::Token(_), None) if is_login => None,
         (Access::Token(_), None) => return to_login(&request),
     };

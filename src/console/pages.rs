@@ -76,16 +76,36 @@ fn revision(v: &Arc<dyn View>) -> Option<String> {
     v.revision().map(str::to_owned)
 }
 
+/// Calls per agent in the last 7 days, and when they were counted.
+#[derive(Default)]
+pub struct WeekCache(std::sync::Mutex<Option<(std::time::Instant, Counts)>>);
+
+type Counts = Arc<BTreeMap<String, u64>>;
+
+/// How long the agents page's counts are kept: a count over a week need not be to the second.
+const WEEK_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn week_counts(c: &Shared) -> Arc<BTreeMap<String, u64>> {
+    let cached = c.week.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let Some((_, counts)) = cached.filter(|(at, _)| at.elapsed() < WEEK_TTL) {
+        return counts;
+    }
+    let Ok(week) = parse_since("7d") else { return Arc::default() };
+    let counts: Arc<BTreeMap<String, u64>> = match store(c, move |s| s.calls_per_agent(&week)).await {
+        Ok(list) => Arc::new(list.into_iter().collect()),
+        Err(_) => return Arc::default(),
+    };
+    *c.week.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some((std::time::Instant::now(), counts.clone()));
+    counts
+}
+
 /// `/`: every agent, its latest version, its draft's state, its channels, its calls this week.
 pub async fn agents(State(c): State<Shared>, ctx: Ctx) -> Response {
     let result = async {
         let v = view(&c).await?;
         let rows = v.agents()?;
-        let week = parse_since("7d")?;
-        let counts: BTreeMap<String, u64> = match store(&c, move |s| s.calls_per_agent(&week)).await {
-            Ok(list) => list.into_iter().collect(),
-            Err(_) => BTreeMap::new(),
-        };
+        let counts = week_counts(&c).await;
         let recorded = c.source.records().is_some();
         let main = html! {
             h1 { "Agents" }
@@ -137,7 +157,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let agent = agent_id(&id)?;
         let v = view(&c).await?;
         let log = v.log(&agent)?;
-        let serving = serving_versions(&v.channels_of(&agent), agent.as_str());
+        let serving = serving_versions(&v.channels_of(&agent)?, agent.as_str());
         let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
         let editing = c.editor.is_some();
         let main = html! {
@@ -278,9 +298,9 @@ fn target_text(t: &crate::routing::resolve::TargetView) -> Markup {
 pub async fn channels(State(c): State<Shared>, ctx: Ctx) -> Response {
     let result = async {
         let v = view(&c).await?;
-        let listing = v.channels();
+        let listing = v.channels()?;
         let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default().to_owned();
-        let choices = if c.editor.is_some() { actions::pin_choices(v.as_ref())? } else { Vec::new() };
+        let choices = if c.editor.is_some() { Some(actions::Choices::of(v.as_ref())?) } else { None };
         let main = html! {
             h1 { "Channels" }
             @if listing.is_empty() { p { "No channel is pinned yet." } }
@@ -303,12 +323,12 @@ pub async fn channels(State(c): State<Shared>, ctx: Ctx) -> Response {
                             }
                             td { (ch.sticky.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()) }
                             td { (ch.salt.clone().unwrap_or_default()) }
-                            @if c.editor.is_some() { td { (actions::channel_forms(ch, &choices, &csrf)) } }
+                            @if let Some(choices) = &choices { td { (actions::channel_forms(ch, choices, &csrf)) } }
                         }
                     }
                 }
             } }
-            @if c.editor.is_some() { (actions::new_pin_form(&choices, &csrf)) }
+            @if let Some(choices) = &choices { (actions::new_pin_form(choices, &csrf)) }
         };
         Ok((revision(&v), "Channels".to_owned(), Section::Channels, main))
     }
@@ -494,28 +514,22 @@ async fn stats_data(
     c: &Shared,
     id: &str,
     q: &[(String, String)],
-) -> Result<(Arc<dyn View>, AgentId, StatsReport, Vec<(String, Option<u64>, u64)>), PageError> {
+) -> Result<(Arc<dyn View>, AgentId, StatsReport), PageError> {
     let agent = agent_id(id)?;
     let request = stats_request(q)?;
     let v = view(c).await?;
     let (reader, who) = (v.clone(), agent.clone());
-    let (report, daily) = store(c, move |s| {
-        let report = reader.stats(s, &who, &request)?;
-        let mut filter = request.filter.clone();
-        filter.agent = Some(who.to_string());
-        Ok((report, s.daily(&filter)?))
-    })
-    .await?;
-    Ok((v, agent, report, daily))
+    let report = store(c, move |s| reader.stats(s, &who, &request)).await?;
+    Ok((v, agent, report))
 }
 
 /// `/agents/{id}/stats?…`: per-arm rates with intervals, durations, calls per day, the tests.
 pub async fn stats(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, Query(q): Q) -> Response {
     let result = async {
-        let (v, agent, report, daily) = stats_data(&c, &id, &q).await?;
+        let (v, agent, report) = stats_data(&c, &id, &q).await?;
         let keys = ["compare", "by", "variant", "channel", "version", "since", "until", "success"];
         let kept: Vec<(&str, &str)> = keys.iter().filter_map(|k| param(&q, k).map(|v| (*k, v))).collect();
-        let main = super::pages_stats::page(&agent, &report, &daily, &kept, &q);
+        let main = super::pages_stats::page(&agent, &report, &kept, &q);
         Ok((revision(&v), format!("{agent} stats"), Section::Agents, main))
     }
     .await;
@@ -525,7 +539,7 @@ pub async fn stats(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, Qu
 /// `/agents/{id}/stats.csv?…`: the figures of the stats page.
 pub async fn stats_csv(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, Query(q): Q) -> Response {
     match stats_data(&c, &id, &q).await {
-        Ok((_, agent, report, _)) => (
+        Ok((_, agent, report)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{agent}-stats.csv\"")),

@@ -16,13 +16,7 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> &'a str {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim()).unwrap_or_default()
 }
 
-pub fn page(
-    agent: &AgentId,
-    report: &StatsReport,
-    daily: &[(String, Option<u64>, u64)],
-    kept: &[(&str, &str)],
-    q: &[(String, String)],
-) -> Markup {
+pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(String, String)]) -> Markup {
     let csv = format!("/agents/{agent}/stats.csv?{}", html::query(kept));
     let names: Vec<String> = report.arms.iter().map(|a| a.arm.clone()).collect();
     html! {
@@ -55,7 +49,7 @@ pub fn page(
             h2 { "Duration" }
             (duration_figure(&report.arms))
             h2 { "Calls per day" }
-            (daily_figure(daily))
+            (daily_figure(&report.daily))
             @if let Some(cmp) = &report.comparison {
                 h2 { (cmp.b) " against " (cmp.a) }
                 ul {

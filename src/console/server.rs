@@ -48,6 +48,7 @@ pub async fn serve(
         sessions: Default::default(),
         secure: false,
         editor: Some(Editor { root }),
+        week: Default::default(),
     });
     let router: axum::Router = super::router(console);
     axum::serve(listener, router)

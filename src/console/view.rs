@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
 use crate::calls::store::Store;
 use crate::error::Result;
+use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftState, Log};
 use crate::routing::resolve::{ChannelView, Resolver, Served};
-use crate::workspace::{DraftAt, Workspace};
+use crate::workspace::{DraftAt, Version, Workspace};
 
 /// One row of the agents page.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -22,6 +23,20 @@ pub struct AgentRow {
     pub channels: Vec<String>,
 }
 
+/// One configuration of an agent, as a page shows it.
+pub struct Shown {
+    pub version: Version,
+    pub tag: Option<String>,
+    pub tree: ObjectId,
+    pub config: serde_json::Value,
+}
+
+impl From<&Served> for Shown {
+    fn from(s: &Served) -> Shown {
+        Shown { version: s.version, tag: s.tag.clone(), tree: s.tree, config: s.config.clone() }
+    }
+}
+
 /// One state of the repository, read by every page of one request.
 pub trait View: Send + Sync {
     /// The served commit; `None` for the work tree.
@@ -29,12 +44,13 @@ pub trait View: Send + Sync {
     fn agents(&self) -> Result<Vec<AgentRow>>;
     /// `log --json` of one agent.
     fn log(&self, agent: &AgentId) -> Result<Arc<Log>>;
-    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>>;
+    /// One configuration, as `show` finds it.
+    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Shown>;
     /// `channels --json`.
-    fn channels(&self) -> Arc<Vec<ChannelView>>;
+    fn channels(&self) -> Result<Arc<Vec<ChannelView>>>;
     /// The channels with a target on `agent`.
-    fn channels_of(&self, agent: &AgentId) -> Vec<ChannelView> {
-        self.channels().iter().filter(|c| c.targets.iter().any(|t| t.agent == agent.as_str())).cloned().collect()
+    fn channels_of(&self, agent: &AgentId) -> Result<Vec<ChannelView>> {
+        Ok(self.channels()?.iter().filter(|c| c.targets.iter().any(|t| t.agent == agent.as_str())).cloned().collect())
     }
     /// `stats` against this state's versions and weights.
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport>;
@@ -80,8 +96,7 @@ impl WorkTree {
 impl Source for WorkTree {
     fn view(&self) -> Result<Option<Arc<dyn View>>> {
         let ws = self.workspace()?;
-        let resolver = Resolver::new(ws.clone(), DraftAt::WorkTree)?;
-        Ok(Some(Arc::new(WorkTreeView { ws: Mutex::new(ws), resolver })))
+        Ok(Some(Arc::new(WorkTreeView { ws: Mutex::new(ws), resolver: Mutex::default() })))
     }
 
     fn records(&self) -> Option<&dyn Records> {
@@ -103,12 +118,23 @@ impl Records for Arc<Mutex<Store>> {
 struct WorkTreeView {
     /// A repository handle is not shared between threads: one request's jobs take turns.
     ws: Mutex<Workspace>,
-    resolver: Resolver,
+    /// Made when a page needs channels (channels.toml read once per request at most).
+    resolver: Mutex<Option<Arc<Resolver>>>,
 }
 
 impl WorkTreeView {
     fn ws(&self) -> std::sync::MutexGuard<'_, Workspace> {
         self.ws.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn resolver(&self) -> Result<Arc<Resolver>> {
+        let mut slot = self.resolver.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let made = Arc::new(Resolver::new(self.ws().clone(), DraftAt::WorkTree)?);
+        *slot = Some(made.clone());
+        Ok(made)
     }
 }
 
@@ -134,18 +160,20 @@ impl View for WorkTreeView {
         Ok(Arc::new(log))
     }
 
-    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
-        self.resolver.configuration(agent, want)
+    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Shown> {
+        let found = self.ws().locate(agent, want, &DraftAt::WorkTree)?;
+        Ok(Shown { version: found.version, tag: found.tag, tree: found.tree, config: found.bundle.config })
     }
 
-    fn channels(&self) -> Arc<Vec<ChannelView>> {
-        Arc::new(self.resolver.listing())
+    fn channels(&self) -> Result<Arc<Vec<ChannelView>>> {
+        Ok(Arc::new(self.resolver()?.listing()))
     }
 
     /// Resolves only the channels that route to `agent` (the others' agents are not loaded).
-    fn channels_of(&self, agent: &AgentId) -> Vec<ChannelView> {
-        let channels = self.resolver.channels().channels.iter();
-        channels.filter(|c| c.targets().iter().any(|t| t.agent == *agent)).map(|c| self.resolver.view(c).0).collect()
+    fn channels_of(&self, agent: &AgentId) -> Result<Vec<ChannelView>> {
+        let resolver = self.resolver()?;
+        let channels = resolver.channels().channels.iter();
+        Ok(channels.filter(|c| c.targets().iter().any(|t| t.agent == *agent)).map(|c| resolver.view(c).0).collect())
     }
 
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {

@@ -7,12 +7,12 @@ use super::State;
 use super::snapshot::Snapshot;
 use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
 use crate::calls::store::Store;
-use crate::console::view::{AgentRow, Job, Records, Source, View};
+use crate::console::view::{AgentRow, Job, Records, Shown, Source, View};
 use crate::console::{Access, Console};
 use crate::error::{Result, WorkspaceError};
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::Log;
-use crate::routing::resolve::{ChannelView, Served};
+use crate::routing::resolve::ChannelView;
 
 /// The console over what this server serves.
 pub fn console(state: Arc<State>, secure: bool) -> Arc<Console> {
@@ -26,6 +26,7 @@ pub fn console(state: Arc<State>, secure: bool) -> Arc<Console> {
         sessions: Default::default(),
         secure,
         editor: None,
+        week: Default::default(),
     })
 }
 
@@ -73,13 +74,13 @@ impl View for Loaded {
         })
     }
 
-    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Arc<Served>> {
+    fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Shown> {
         self.log(agent)?;
-        self.0.resolver.configuration(agent, want)
+        Ok(Shown::from(self.0.resolver.configuration(agent, want)?.as_ref()))
     }
 
-    fn channels(&self) -> Arc<Vec<ChannelView>> {
-        self.0.listing.clone()
+    fn channels(&self) -> Result<Arc<Vec<ChannelView>>> {
+        Ok(self.0.listing.clone())
     }
 
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {

@@ -188,23 +188,6 @@ impl Store {
         Ok(rows.iter().filter_map(|r| Some((r[0].text()?.to_owned(), r[1].int().unwrap_or(0).max(0) as u64))).collect())
     }
 
-    /// Calls matching `filter` per day (`YYYY-MM-DD` of their time, UTC) and version (`None`: the
-    /// draft or unknown), oldest day first.
-    pub fn daily(&mut self, filter: &Filter) -> Result<Vec<(String, Option<u64>, u64)>> {
-        let (clause, params) = filter.sql_with(false);
-        let sql = format!(
-            "SELECT substr(at, 1, 10) AS day, version, COUNT(*) FROM calls{clause} \
-             GROUP BY day, version ORDER BY day, version"
-        );
-        let rows = self.query(&sql, &params, "counting calls per day")?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some((r[0].text()?.to_owned(), r[1].int().map(|v| v as u64), r[2].int().unwrap_or(0).max(0) as u64))
-            })
-            .collect())
-    }
-
     /// The calls that are no statistic's arm.
     pub fn counts(&mut self) -> Result<Counts> {
         let rows = self.query(
@@ -225,7 +208,7 @@ impl Store {
         let (clause, params) = filter.sql_with(scan);
         let sql = format!(
             "SELECT version, variant, success, duration_ms, cost, sentiment, analysis, \
-             (version IS NULL AND tree IS NOT NULL), cost_unit, override FROM calls{clause}"
+             (version IS NULL AND tree IS NOT NULL), cost_unit, override, substr(at, 1, 10) FROM calls{clause}"
         );
         match self {
             Store::Sqlite(c) => {
@@ -253,6 +236,7 @@ impl Store {
                         draft: int(7) == Some(1),
                         cost_unit: text(8).and_then(CostUnit::parse),
                         overridden: int(9) == Some(1),
+                        day: text(10),
                     });
                 }
                 Ok(())
@@ -273,6 +257,7 @@ impl Store {
                         draft: r.get::<_, Option<bool>>(7) == Some(true),
                         cost_unit: r.get::<_, Option<&str>>(8).and_then(CostUnit::parse),
                         overridden: r.get::<_, Option<bool>>(9) == Some(true),
+                        day: r.get(10),
                     });
                 }
                 Ok(())
