@@ -236,7 +236,7 @@ pub async fn version(State(c): State<Shared>, ctx: Ctx, Path((id, r)): Path<(Str
             h1 { (name) }
             p.muted {
                 @if let Some(t) = &served.tag { "tag " code { (t) } " · " }
-                "tree " code { (served.tree.to_string()) }
+                "tree " code { (served.tree) }
             }
             p.actions {
                 a href={"/agents/" (agent)} { "History" }
@@ -276,7 +276,7 @@ pub async fn compare(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, 
                 label { "To" select name="to" { (options(new.version.to_string().trim_start_matches('v'))) } }
                 button type="submit" { "Compare" }
             }
-            p.muted { "tree " code { (short(&old.tree.to_string())) } " → " code { (short(&new.tree.to_string())) } }
+            p.muted { "tree " code { (short(&old.tree)) } " → " code { (short(&new.tree)) } }
             @if formatting_only { p { "The files differ in formatting or comments only." } }
             @else { (diff::changes(&changes)) }
         };

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
 use crate::calls::store::Store;
 use crate::error::Result;
-use crate::git::ObjectId;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftState, Log};
 use crate::routing::resolve::{ChannelView, Resolver, Served};
@@ -27,13 +26,14 @@ pub struct AgentRow {
 pub struct Shown {
     pub version: Version,
     pub tag: Option<String>,
-    pub tree: ObjectId,
+    /// The snapshot tree, as hex.
+    pub tree: String,
     pub config: serde_json::Value,
 }
 
 impl From<&Served> for Shown {
     fn from(s: &Served) -> Shown {
-        Shown { version: s.version, tag: s.tag.clone(), tree: s.tree, config: s.config.clone() }
+        Shown { version: s.version, tag: s.tag.clone(), tree: s.tree.to_string(), config: s.config.clone() }
     }
 }
 
@@ -162,7 +162,7 @@ impl View for WorkTreeView {
 
     fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Shown> {
         let found = self.ws().locate(agent, want, &DraftAt::WorkTree)?;
-        Ok(Shown { version: found.version, tag: found.tag, tree: found.tree, config: found.bundle.config })
+        Ok(Shown { version: found.version, tag: found.tag, tree: found.tree.to_string(), config: found.bundle.config })
     }
 
     fn channels(&self) -> Result<Arc<Vec<ChannelView>>> {
