@@ -528,6 +528,24 @@ pub fn import(
     Ok(written)
 }
 
+/// `compare=v2,v3` (over HTTP and in the console): the two versions, `v` optional.
+pub fn parse_compare(pair: &str) -> std::result::Result<(u64, u64), &'static str> {
+    let parse = |v: &str| v.trim().trim_start_matches('v').parse::<u64>().ok();
+    match pair.split_once(',').map(|(a, b)| (parse(a), parse(b))) {
+        Some((Some(a), Some(b))) => Ok((a, b)),
+        _ => Err("compare must be two versions: compare=v2,v3"),
+    }
+}
+
+/// `by=version|variant`: whether the arms are variants.
+pub fn parse_by(by: Option<&str>) -> std::result::Result<bool, String> {
+    match by {
+        None | Some("version") => Ok(false),
+        Some("variant") => Ok(true),
+        Some(other) => Err(format!("by must be version or variant, not '{}'", other.escape_debug())),
+    }
+}
+
 /// `--since`/`--until`: an RFC 3339 time, or a duration back from now (`7d`, `24h`, `30m`).
 pub fn parse_since(text: &str) -> Result<String> {
     if let Some(t) = super::normal_time(text) {

@@ -32,9 +32,7 @@ pub fn page(frame: &Frame<'_>, main: Markup) -> Markup {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
+                (head_common())
                 // htmx must not add its own <style>: the CSP allows the console's stylesheet only.
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
                 title { (frame.title) " · agentver" }
@@ -68,6 +66,15 @@ pub fn page(frame: &Frame<'_>, main: Markup) -> Markup {
                 main id="main" { (main) }
             }
         }
+    }
+}
+
+/// What every page's head starts with: the encoding, a phone's width, light and dark.
+fn head_common() -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        meta name="color-scheme" content="light dark";
     }
 }
 
@@ -127,9 +134,7 @@ pub fn login(next: &str, failed: bool) -> Markup {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
+                (head_common())
                 title { "Log in · agentver" }
                 style { (PreEscaped(LOGIN_STYLE)) }
             }

@@ -14,7 +14,7 @@ use super::view::View;
 use super::{Console, Ctx, PageError, actions, diff, respond};
 use crate::calls::Record;
 use crate::calls::report::Replay;
-use crate::calls::report::{StatsReport, StatsRequest, parse_since, version_filter};
+use crate::calls::report::{StatsReport, StatsRequest, parse_by, parse_compare, parse_since, version_filter};
 use crate::calls::store::{Filter, Store};
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftState, Log};
@@ -488,21 +488,8 @@ pub async fn call(State(c): State<Shared>, ctx: Ctx, Path(call_id): Path<String>
 
 /// The stats request from the page's query, as `/v1/stats` reads it.
 fn stats_request(q: &[(String, String)]) -> Result<StatsRequest, PageError> {
-    let compare = match param(q, "compare") {
-        None => None,
-        Some(pair) => {
-            let parse = |v: &str| v.trim().trim_start_matches('v').parse::<u64>().ok();
-            match pair.split_once(',').map(|(a, b)| (parse(a), parse(b))) {
-                Some((Some(a), Some(b))) => Some((a, b)),
-                _ => return Err(PageError::bad("compare must be two versions: compare=v2,v3")),
-            }
-        }
-    };
-    let by_variant = match param(q, "by") {
-        None | Some("version") => false,
-        Some("variant") => true,
-        Some(_) => return Err(PageError::bad("by must be version or variant")),
-    };
+    let compare = param(q, "compare").map(parse_compare).transpose().map_err(PageError::bad)?;
+    let by_variant = parse_by(param(q, "by")).map_err(PageError::bad)?;
     let (mut filter, _) =
         call_filter(&q.iter().filter(|(k, _)| k != "agent" && k != "page").cloned().collect::<Vec<_>>())?;
     filter.limit = None;

@@ -18,7 +18,6 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> &'a str {
 
 pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(String, String)]) -> Markup {
     let csv = format!("/agents/{agent}/stats.csv?{}", html::query(kept));
-    let names: Vec<String> = report.arms.iter().map(|a| a.arm.clone()).collect();
     html! {
         h1 { (agent) ": stats by " (report.by) }
         form.filters method="get" action={"/agents/" (agent) "/stats"} hx-get={"/agents/" (agent) "/stats"} hx-target="#main" hx-push-url="true" {
@@ -62,7 +61,6 @@ pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(
         @if report.unattributed + report.invalid_attribution > 0 {
             p.muted { (report.unattributed) " calls were never attributed and " (report.invalid_attribution) " had an invalid attribution; they are in no arm." }
         }
-        @let _ = names;
     }
 }
 

@@ -287,26 +287,8 @@ pub async fn stats(
     let snapshot = snapshot(&state)?;
     let q = Params::new(q, &[FILTERS, &["compare", "by"]].concat())?;
     let agent = AgentId::new(&agent).map_err(ApiError::bad_request)?;
-    let compare = match q.get("compare") {
-        None => None,
-        Some(pair) => {
-            let parse = |v: &str| v.trim().trim_start_matches('v').parse::<u64>().ok();
-            match pair.split_once(',').map(|(a, b)| (parse(a), parse(b))) {
-                Some((Some(a), Some(b))) => Some((a, b)),
-                _ => return Err(ApiError::bad_request("compare must be two versions: compare=v2,v3")),
-            }
-        }
-    };
-    let by_variant = match q.get("by") {
-        None | Some("version") => false,
-        Some("variant") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "by must be version or variant, not '{}'",
-                other.escape_debug()
-            )));
-        }
-    };
+    let compare = q.get("compare").map(report::parse_compare).transpose().map_err(ApiError::bad_request)?;
+    let by_variant = report::parse_by(q.get("by")).map_err(ApiError::bad_request)?;
     let request = StatsRequest { filter: Filter { limit: None, ..filter(&q)? }, compare, by_variant };
     let report = calls.read(move |store| report::stats_report(store, snapshot.as_ref(), &agent, &request)).await??;
     Ok(json_response(&report))
