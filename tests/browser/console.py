@@ -28,6 +28,9 @@ failures = []
 
 
 def check(name, cond, detail=""):
+    """Records a check; `detail` (a value, or a function giving one) is shown when it fails."""
+    if not cond and callable(detail):
+        detail = detail()
     print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
     if not cond:
         failures.append(name)
@@ -83,13 +86,30 @@ def audit(d, name):
         d.save_screenshot(os.path.join(shots, f"{name}.png"))
 
 
-def wait_for(d, text, seconds=5):
+def wait_for(d, text, seconds=15):
     """Whether `text` shows in the page within `seconds` (a click's navigation may be pending)."""
     try:
         WebDriverWait(d, seconds).until(lambda d: text in d.page_source)
         return True
     except TimeoutException:
         return False
+
+
+def goto(d, url):
+    """Opens `url` and waits until the browser shows it loaded (a same-document push from htmx
+    just before can make a plain get return while the old page is still shown)."""
+    d.get(url)
+    try:
+        WebDriverWait(d, 15).until(lambda d: d.current_url == url and
+                                   d.execute_script("return document.readyState") == "complete")
+    except TimeoutException:
+        check(f"open {url}", False, lambda: where(d))
+
+
+def where(d):
+    """What the browser shows now, for a failed check's message."""
+    h1 = d.find_elements(By.CSS_SELECTOR, "h1, h2")
+    return f"at {d.current_url}, title {d.title!r}, h1 {h1[0].text if h1 else None!r}"
 
 
 def cli(*args):
@@ -101,7 +121,7 @@ d.set_script_timeout(30)
 d.implicitly_wait(2)
 try:
     # The agents page and the history panel.
-    d.get(console + "/")
+    goto(d, console + "/")
     audit(d, "agents")
     d.find_element(By.LINK_TEXT, "sales").click()
     check("history: the draft on top", d.find_element(By.CSS_SELECTOR, ".history > li").text.startswith("Draft"))
@@ -114,17 +134,17 @@ try:
 
     # Compare v1 with the draft, then change the sides in place (htmx).
     d.find_element(By.LINK_TEXT, "Compare v1 with the draft").click()
-    check("compare: the changed field", "llm.temperature" in d.page_source)
+    check("compare: the changed field", wait_for(d, "llm.temperature"), lambda: where(d))
     Select(d.find_element(By.NAME, "to")).select_by_value("2")
     d.find_element(By.CSS_SELECTOR, "form.filters button").click()
-    check("compare: the sides swap in place", wait_for(d, "sales: v1 → v2"), d.find_element(By.TAG_NAME, "h1").text)
+    check("compare: the sides swap in place", wait_for(d, "sales: v1 → v2"), lambda: where(d))
     audit(d, "compare")
 
     # A version's configuration; a hostile prompt is text.
-    d.get(console + "/agents/sales/versions/v1")
-    check("version: the tag", "agent/sales/v1" in d.page_source)
+    goto(d, console + "/agents/sales/versions/v1")
+    check("version: the tag", wait_for(d, "agent/sales/v1"), lambda: where(d))
     audit(d, "version")
-    d.get(console + "/agents/support/versions/v2")
+    goto(d, console + "/agents/support/versions/v2")
     check("version: the hostile prompt shows as text",
           "<script>alert('prompt')</script>" in d.find_element(By.TAG_NAME, "main").text)
     audit(d, "version-hostile")
@@ -132,35 +152,35 @@ try:
     # Restore v1 over unsaved work: the refusal, then the overwrite.
     path = pathlib.Path("agents/sales.yaml")
     path.write_text(path.read_text().replace("temperature: 0.5", "temperature: 0.8"))
-    d.get(console + "/agents/sales")
+    goto(d, console + "/agents/sales")
     d.find_element(By.XPATH, "//button[normalize-space()='Restore v1 into the draft']").click()
-    check("restore: the refusal is shown", wait_for(d, "Overwrite the unsaved changes"))
+    check("restore: the refusal is shown", wait_for(d, "Overwrite the unsaved changes"), lambda: where(d))
     check("restore: nothing written on refusal", "temperature: 0.8" in path.read_text())
     audit(d, "restore-refused")
     d.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Overwrite the unsaved')]").click()
-    check("restore: done", wait_for(d, "Restored sales v1"))
+    check("restore: done", wait_for(d, "Restored sales v1"), lambda: where(d))
     check("restore: the file is v1's", path.read_bytes() == subprocess.run(
         ["git", "show", "agent/sales/v1:agents/sales.yaml"], check=True, capture_output=True).stdout)
 
     # Save version (the restored draft differs from v2), then roll back to v2.
-    d.get(console + "/agents/sales")
+    goto(d, console + "/agents/sales")
     d.find_element(By.XPATH, "//summary[normalize-space()='Save version']").click()
     d.find_element(By.NAME, "label").send_keys("From the browser")
     d.find_element(By.NAME, "notes").send_keys("Back to v1's prompt.")
     d.find_element(By.XPATH, "//button[normalize-space()='Save version']").click()
-    check("save version: published", wait_for(d, "Published agent/sales/v3"))
+    check("save version: published", wait_for(d, "Published agent/sales/v3"), lambda: where(d))
     log = json.loads(cli("log", "sales", "--json"))
     check("save version: the CLI agrees", log["versions"][0]["label"] == "From the browser"
           and log["versions"][0]["notes"] == "Back to v1's prompt.", log["versions"][0])
-    d.get(console + "/agents/sales")
+    goto(d, console + "/agents/sales")
     d.find_element(By.XPATH, "//button[normalize-space()='Roll back to v2']").click()
-    check("roll back: published", wait_for(d, "Rolled back: agent/sales/v4"))
+    check("roll back: published", wait_for(d, "Rolled back: agent/sales/v4"), lambda: where(d))
     tree = lambda rev: subprocess.run(["git", "rev-parse", rev + "^{tree}"], check=True, capture_output=True,
                                       text=True).stdout.strip()
     check("roll back: v4 holds v2's tree", tree("agent/sales/v4") == tree("agent/sales/v2"))
 
     # Pin a channel with the dropdown, then split weights.
-    d.get(console + "/channels")
+    goto(d, console + "/channels")
     audit(d, "channels")
     row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550100']]")
     Select(row.find_element(By.NAME, "spec")).select_by_value("sales@v2")
@@ -169,14 +189,14 @@ try:
     channels = json.loads(cli("channels", "--json"))
     pinned = next(c for c in channels if c["channel"] == "+14155550100")
     check("pin: the CLI agrees", pinned["targets"][0]["pin"] == 2, pinned)
-    d.get(console + "/channels")
+    goto(d, console + "/channels")
     row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550199']]")
     weights = row.find_elements(By.NAME, "weight")
     for w, value in zip(weights, ["30", "70"]):
         w.clear()
         w.send_keys(value)
     row.find_element(By.XPATH, ".//button[normalize-space()='Set weights']").click()
-    check("weights: done", wait_for(d, "Split +14155550199"))
+    check("weights: done", wait_for(d, "Split +14155550199"), lambda: where(d))
     channels = json.loads(cli("channels", "--json"))
     split = next(c for c in channels if c["channel"] == "+14155550199")
     check("weights: the CLI agrees", [t["weight"] for t in split["targets"]] == [30, 70], split)
@@ -198,13 +218,13 @@ try:
     wait_for(d, "Page 2")
     rows = d.find_elements(By.CSS_SELECTOR, "tbody tr")
     check("serve: the second page", len(rows) == 30, len(rows))
-    d.get(serve + "/calls?agent=sales&version=2")
+    goto(d, serve + "/calls?agent=sales&version=2")
     d.find_element(By.PARTIAL_LINK_TEXT, "onerror").click()
-    check("call: the record", wait_for(d, "Configuration that served it"))
+    check("call: the record", wait_for(d, "Configuration that served it"), lambda: where(d))
     audit(d, "call")
 
     # The stats page: the chart, its title and its table.
-    d.get(serve + "/agents/sales/stats?by=variant&channel=%2B14155550199")
+    goto(d, serve + "/agents/sales/stats?by=variant&channel=%2B14155550199")
     svg = d.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")
     check("stats: charts drawn", len(svg) >= 2, len(svg))
     check("stats: the forest plot's title", "Success rate" in d.find_element(By.ID, "forest-t").get_attribute("textContent"))
@@ -213,7 +233,7 @@ try:
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     audit(d, "stats-dark")
     d.set_window_size(390, 844)
-    d.get(serve + "/agents/sales")
+    goto(d, serve + "/agents/sales")
     wide = d.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 2")
     check("phone width: the history panel does not scroll sideways", not wide)
     audit(d, "history-phone")
