@@ -61,7 +61,7 @@ struct Inner {
 pub struct Writer {
     inner: Arc<Inner>,
     writes: mpsc::SyncSender<Job>,
-    reads: mpsc::SyncSender<Job>,
+    reads: Readers,
     finished: Mutex<Option<mpsc::Receiver<()>>>,
 }
 
@@ -94,24 +94,7 @@ impl Writer {
             }
         })?;
         ready.recv().map_err(|_| Error::Internal { what: "the call store's writer stopped".into() })??;
-        let (reads, read_jobs) = mpsc::sync_channel::<Job>(QUEUE);
-        let read_jobs = Arc::new(Mutex::new(read_jobs));
-        for i in 0..READERS {
-            let (jobs, location, privacy) = (read_jobs.clone(), location.clone(), privacy.clone());
-            let (opened, ready) = mpsc::channel();
-            spawn(&format!("agentver-calls-reader-{i}"), move || match Store::open(&location, &privacy) {
-                Ok(mut store) => {
-                    let _ = opened.send(Ok(()));
-                    while let Ok(job) = { jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() } {
-                        job(&mut store);
-                    }
-                }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
-                }
-            })?;
-            ready.recv().map_err(|_| Error::Internal { what: "a call store reader stopped".into() })??;
-        }
+        let reads = Readers::start(location, privacy)?;
         if let Location::Sqlite(_) = location {
             checkpoints(location, privacy, inner.clone())?;
         }
@@ -139,7 +122,7 @@ impl Writer {
 
     /// Runs `job` on a reader.
     pub fn read(&self, job: Job) -> Result<(), Busy> {
-        self.reads.try_send(job).map_err(|_| Busy)
+        self.reads.read(job)
     }
 
     /// Asks the writer to commit everything spooled and stop; waits up to `within`. Returns
@@ -150,6 +133,42 @@ impl Writer {
         let _ = self.writes.try_send(Box::new(|_| {}));
         let finished = self.finished.lock().unwrap_or_else(|p| p.into_inner()).take();
         finished.is_some_and(|f| f.recv_timeout(within).is_ok())
+    }
+}
+
+/// [`READERS`] threads with a connection each, taking read jobs in turn from one queue: what
+/// pages and lists read, so a long statistic holds up neither a write nor the next read.
+pub struct Readers {
+    jobs: mpsc::SyncSender<Job>,
+}
+
+impl Readers {
+    /// Opens the readers' connections (waiting until each is open).
+    pub fn start(location: &Location, privacy: &Privacy) -> Result<Readers> {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..READERS {
+            let (queue, location, privacy) = (queue.clone(), location.clone(), privacy.clone());
+            let (opened, ready) = mpsc::channel();
+            spawn(&format!("agentver-calls-reader-{i}"), move || match Store::open(&location, &privacy) {
+                Ok(mut store) => {
+                    let _ = opened.send(Ok(()));
+                    while let Ok(job) = { queue.lock().unwrap_or_else(|p| p.into_inner()).recv() } {
+                        job(&mut store);
+                    }
+                }
+                Err(e) => {
+                    let _ = opened.send(Err(e));
+                }
+            })?;
+            ready.recv().map_err(|_| Error::Internal { what: "a call store reader stopped".into() })??;
+        }
+        Ok(Readers { jobs })
+    }
+
+    /// Queues `job` for the next free reader.
+    pub fn read(&self, job: Job) -> Result<(), Busy> {
+        self.jobs.try_send(job).map_err(|_| Busy)
     }
 }
 
