@@ -12,7 +12,9 @@ mod pages;
 mod pages_stats;
 pub mod server;
 pub mod session;
+mod stamp;
 pub mod view;
+mod watch;
 
 use std::sync::Arc;
 

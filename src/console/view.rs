@@ -1,16 +1,20 @@
 //! What the pages read: one consistent state per request (`View`), from the served snapshot in
 //! `serve` or from the work tree in `agentver console`, and the call store behind it (`Records`).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::calls::report::{self, Replay, StatsReport, StatsRequest};
 use crate::calls::store::Store;
+use crate::calls::writer::Readers;
 use crate::error::Result;
 use crate::names::id::{AgentId, RefSpec};
 use crate::ops::log::{DraftState, Log};
 use crate::routing::resolve::{ChannelView, Resolver, Served};
 use crate::workspace::{DraftAt, Version, Workspace};
+
+use super::watch::Changes;
 
 /// One row of the agents page.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -74,18 +78,29 @@ pub trait Source: Send + Sync {
     fn records(&self) -> Option<&dyn Records>;
 }
 
-/// `agentver console`: the work tree as it is on disk, read afresh for each request.
+/// `agentver console`: the work tree as it is on disk. What a page makes from it (the agents'
+/// states, histories, channels) is kept until the files it came from change ([`Changes`]);
+/// anything else is read afresh for each request.
 pub struct WorkTree {
     pub root: PathBuf,
-    store: Option<Arc<Mutex<Store>>>,
+    store: Option<Readers>,
+    kept: Mutex<Kept>,
+}
+
+/// What was made from the work tree, and how its changes are learnt.
+struct Kept {
+    changes: Changes,
+    memo: Option<Arc<Memo>>,
 }
 
 impl WorkTree {
     /// The work tree at `root` and its call store (when one opens).
     pub fn open(root: PathBuf) -> Result<WorkTree> {
         let ws = Workspace::discover(&root)?;
-        let store = report::open(&ws, None).ok().map(|s| Arc::new(Mutex::new(s)));
-        Ok(WorkTree { root, store })
+        let store =
+            report::location(&ws, None).and_then(|location| Readers::start(&location, &report::privacy(&ws)?)).ok();
+        let kept = Mutex::new(Kept { changes: Changes::start(&ws), memo: None });
+        Ok(WorkTree { root, store, kept })
     }
 
     pub fn workspace(&self) -> Result<Workspace> {
@@ -96,7 +111,14 @@ impl WorkTree {
 impl Source for WorkTree {
     fn view(&self) -> Result<Option<Arc<dyn View>>> {
         let ws = self.workspace()?;
-        Ok(Some(Arc::new(WorkTreeView { ws: Mutex::new(ws), resolver: Mutex::default() })))
+        let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let unchanged = kept.changes.unchanged(&ws);
+        let memo = match &kept.memo {
+            Some(memo) if unchanged => memo.clone(),
+            _ => kept.memo.insert(Arc::new(Memo::default())).clone(),
+        };
+        drop(kept);
+        Ok(Some(Arc::new(WorkTreeView { ws: Mutex::new(ws), memo })))
     }
 
     fn records(&self) -> Option<&dyn Records> {
@@ -104,22 +126,25 @@ impl Source for WorkTree {
     }
 }
 
-impl Records for Arc<Mutex<Store>> {
+impl Records for Readers {
     fn read(&self, job: Job) -> bool {
-        let store = self.clone();
-        std::thread::spawn(move || {
-            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            job(&mut store);
-        });
-        true
+        Readers::read(self, job).is_ok()
     }
+}
+
+/// What was made from one state of the work tree, each part when a page first needs it.
+#[derive(Default)]
+struct Memo {
+    agents: OnceLock<Vec<AgentRow>>,
+    logs: Mutex<HashMap<AgentId, Arc<Log>>>,
+    resolver: OnceLock<Arc<Resolver>>,
+    listing: OnceLock<Arc<Vec<ChannelView>>>,
 }
 
 struct WorkTreeView {
     /// A repository handle is not shared between threads: one request's jobs take turns.
     ws: Mutex<Workspace>,
-    /// Made when a page needs channels (channels.toml read once per request at most).
-    resolver: Mutex<Option<Arc<Resolver>>>,
+    memo: Arc<Memo>,
 }
 
 impl WorkTreeView {
@@ -128,13 +153,11 @@ impl WorkTreeView {
     }
 
     fn resolver(&self) -> Result<Arc<Resolver>> {
-        let mut slot = self.resolver.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(r) = slot.as_ref() {
+        if let Some(r) = self.memo.resolver.get() {
             return Ok(r.clone());
         }
         let made = Arc::new(Resolver::new(self.ws().clone(), DraftAt::WorkTree)?);
-        *slot = Some(made.clone());
-        Ok(made)
+        Ok(self.memo.resolver.get_or_init(|| made).clone())
     }
 }
 
@@ -145,19 +168,29 @@ impl View for WorkTreeView {
 
     /// `status` of the work tree: the same figures, made the way the command makes them.
     fn agents(&self) -> Result<Vec<AgentRow>> {
+        if let Some(rows) = self.memo.agents.get() {
+            return Ok(rows.clone());
+        }
         let rows = crate::ops::status::status(&self.ws(), &DraftAt::WorkTree)?;
-        Ok(rows
+        let rows = rows
             .into_iter()
             .map(|r| AgentRow { agent: r.agent, latest: r.latest, draft: r.draft, channels: r.channels })
-            .collect())
+            .collect();
+        Ok(self.memo.agents.get_or_init(|| rows).clone())
     }
 
     fn log(&self, agent: &AgentId) -> Result<Arc<Log>> {
+        let logs = || self.memo.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(log) = logs().get(agent) {
+            return Ok(log.clone());
+        }
         let log = crate::ops::log::log(&self.ws(), agent, &DraftAt::WorkTree)?;
         if log.versions.is_empty() && log.draft.state == DraftState::Deleted {
             self.ws().locate(agent, RefSpec::Draft, &DraftAt::WorkTree)?;
         }
-        Ok(Arc::new(log))
+        let log = Arc::new(log);
+        logs().insert(agent.clone(), log.clone());
+        Ok(log)
     }
 
     fn configuration(&self, agent: &AgentId, want: RefSpec) -> Result<Shown> {
@@ -166,7 +199,11 @@ impl View for WorkTreeView {
     }
 
     fn channels(&self) -> Result<Arc<Vec<ChannelView>>> {
-        Ok(Arc::new(self.resolver()?.listing()))
+        if let Some(listing) = self.memo.listing.get() {
+            return Ok(listing.clone());
+        }
+        let listing = Arc::new(self.resolver()?.listing());
+        Ok(self.memo.listing.get_or_init(|| listing).clone())
     }
 
     /// Resolves only the channels that route to `agent` (the others' agents are not loaded).

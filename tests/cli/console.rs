@@ -245,6 +245,51 @@ fn calls_and_stats_pages_filter_page_and_escape() {
     assert!(csv.body.lines().any(|l| l.starts_with("control,80,80,52,")), "{}", csv.body);
 }
 
+/// The row of `agent` on the agents page.
+fn agent_row(home: &str, agent: &str) -> String {
+    let at = home.find(&format!("href=\"/agents/{agent}\"")).expect("the agent's row");
+    home[at..].split("</tr>").next().unwrap().to_owned()
+}
+
+/// The row of `channel` on the channels page.
+fn channel_row(listing: &str, channel: &str) -> String {
+    let at = listing.find(&format!("<th scope=\"row\">{channel}</th>")).expect("the channel's row");
+    listing[at..].split("</tr>").next().unwrap().to_owned()
+}
+
+#[test]
+fn the_work_tree_pages_follow_every_edit_after_the_view_is_kept() {
+    let env = fixture();
+    let page = Page::console(&env);
+    // Past the settling time the console keeps what it read; every later change must still show.
+    std::thread::sleep(Duration::from_millis(2_600));
+    for _ in 0..2 {
+        assert!(agent_row(&page.get("/").body, "sales").contains("<td>unchanged</td>"));
+        assert!(channel_row(&page.get("/channels").body, "+14155550100").contains("sales</a> v1"));
+        assert!(!page.get("/agents/sales").body.contains(">v3<"));
+    }
+
+    // An edit in place, the same length: the draft is modified at once.
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.7");
+    assert!(agent_row(&page.get("/").body, "sales").contains("<td>modified</td>"), "the edit shows");
+    assert!(page.get("/agents/sales").body.contains("Changed since v2"));
+
+    // The CLI pins and publishes behind the console's back.
+    env.av(&["pin", "+14155550100", "support@v1"]).ok();
+    let row = channel_row(&page.get("/channels").body, "+14155550100");
+    assert!(row.contains("support</a> v1") && !row.contains("/agents/sales\""), "{row}");
+    env.av(&["publish", "sales", "-m", "third"]).ok();
+    let history = page.get("/agents/sales").body;
+    assert!(history.contains(">v3<") && history.contains("third"), "the new tag shows");
+    assert!(agent_row(&page.get("/").body, "sales").contains("<td>v3</td>"));
+
+    // Settled again, then a tag deleted with git itself.
+    std::thread::sleep(Duration::from_millis(2_600));
+    assert!(page.get("/agents/sales").body.contains(">v3<"));
+    env.git(&["tag", "-d", "agent/sales/v3"]);
+    assert!(!page.get("/agents/sales").body.contains(">v3<"), "the deleted tag is gone");
+}
+
 fn channels(env: &TestEnv) -> Value {
     env.av(&["channels", "--json"]).ok().json()
 }
