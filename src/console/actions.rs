@@ -3,6 +3,7 @@
 //! Each is the library call its command makes, with the same refusals; each is a POST that
 //! must carry the session's CSRF token (the origin is checked before it gets here).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,17 +85,22 @@ pub fn version_forms(agent: &str, version: u64, csrf: &str) -> Markup {
 /// What a channel can be pinned to, per agent: latest (floating), each version newest first, the
 /// draft. Made from the agents page's figures, so no agent's history is read for it.
 pub struct Choices {
+    /// Each agent's latest version, in the agents page's order.
     latest: Vec<(String, Option<u64>)>,
+    /// Where each agent is in `latest`.
+    at: HashMap<String, usize>,
 }
 
 impl Choices {
     pub fn of(view: &dyn View) -> Result<Choices, PageError> {
-        Ok(Choices { latest: view.agents()?.into_iter().map(|r| (r.agent, r.latest)).collect() })
+        let latest: Vec<(String, Option<u64>)> = view.agents()?.into_iter().map(|r| (r.agent, r.latest)).collect();
+        let at = latest.iter().enumerate().map(|(i, (a, _))| (a.clone(), i)).collect();
+        Ok(Choices { latest, at })
     }
 
     /// The specs of `agent` (a channel's dropdown lists its own agent's versions).
     pub fn for_agent(&self, agent: &str) -> Vec<(String, String)> {
-        let latest = self.latest.iter().find(|(a, _)| a == agent).and_then(|(_, l)| *l);
+        let latest = self.at.get(agent).and_then(|&i| self.latest[i].1);
         let mut out = Vec::new();
         if let Some(l) = latest {
             out.push((format!("{agent}@latest"), format!("{agent} latest (floats, now v{l})")));
@@ -104,8 +110,14 @@ impl Choices {
         out
     }
 
-    pub fn all(&self) -> Vec<(String, String)> {
+    /// Every spec of every agent, for the new pin's dropdown.
+    fn all(&self) -> Vec<(String, String)> {
         self.latest.iter().flat_map(|(a, _)| self.for_agent(a)).collect()
+    }
+
+    /// What a new pin is usually given: each agent's `latest`, or its draft before any version.
+    pub fn suggestions(&self) -> impl Iterator<Item = String> + '_ {
+        self.latest.iter().map(|(a, l)| if l.is_some() { format!("{a}@latest") } else { format!("{a}@draft") })
     }
 }
 
@@ -149,6 +161,10 @@ pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup 
     }
 }
 
+/// Up to this many agents, the new pin's version is a dropdown of every spec; past it (a
+/// thousand agents make five thousand options) a text field suggesting each agent's latest.
+const DROPDOWN_AGENTS: usize = 30;
+
 /// Pin a channel that is not in the file yet.
 pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
     html! {
@@ -156,7 +172,12 @@ pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
         form.filters method="post" action="/channels/pin" {
             (csrf_input(csrf))
             label { "Channel" input name="channel" required placeholder="+14155550100"; }
-            label { "Serves" (select("spec", "version to serve", &choices.all(), "")) }
+            @if choices.latest.len() <= DROPDOWN_AGENTS {
+                label { "Serves" (select("spec", "version to serve", &choices.all(), "")) }
+            } @else {
+                label { "Serves" input name="spec" required list="specs" placeholder="sales@latest" size="20"; }
+                datalist #specs { @for spec in choices.suggestions() { option value=(spec) {} } }
+            }
             button type="submit" { "Pin" }
         }
     }
@@ -270,7 +291,7 @@ fn spec(text: &str) -> Result<Spec, PageError> {
 
 async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
-    let target = field(&form, "spec").unwrap_or_default().to_owned();
+    let target = field(&form, "spec").unwrap_or_default().trim().to_owned();
     act(c, ctx, &form.clone(), move |ws| {
         let t = crate::ops::pin::pin(ws, &channel, &spec(&target)?)?;
         Ok(html! {
@@ -310,4 +331,45 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choices(n: usize) -> Choices {
+        let latest: Vec<(String, Option<u64>)> =
+            (0..n).map(|i| (format!("a{i}"), if i % 2 == 0 { Some(2) } else { None })).collect();
+        let at = latest.iter().enumerate().map(|(i, (a, _))| (a.clone(), i)).collect();
+        Choices { latest, at }
+    }
+
+    #[test]
+    fn a_few_agents_get_a_dropdown_of_every_spec() {
+        let html = new_pin_form(&choices(2), "t").into_string();
+        assert!(html.contains(r#"<select name="spec""#), "{html}");
+        for spec in ["a0@latest", "a0@v2", "a0@v1", "a0@draft", "a1@draft"] {
+            assert!(html.contains(&format!(r#"value="{spec}""#)), "{spec} missing: {html}");
+        }
+        assert!(!html.contains("datalist"));
+    }
+
+    #[test]
+    fn many_agents_get_a_text_field_suggesting_each_latest() {
+        let html = new_pin_form(&choices(DROPDOWN_AGENTS + 1), "t").into_string();
+        assert!(!html.contains("<select"), "{html}");
+        assert!(html.contains(r#"list="specs""#));
+        assert_eq!(html.matches("<option").count(), DROPDOWN_AGENTS + 1);
+        assert!(html.contains(r#"value="a0@latest""#) && html.contains(r#"value="a1@draft""#));
+        assert!(!html.contains("a0@v1"), "versions are not listed one by one");
+    }
+
+    #[test]
+    fn a_channel_lists_its_own_agents_specs_newest_first() {
+        let c = choices(2);
+        let specs: Vec<String> = c.for_agent("a0").into_iter().map(|(s, _)| s).collect();
+        assert_eq!(specs, ["a0@latest", "a0@v2", "a0@v1", "a0@draft"]);
+        assert_eq!(c.for_agent("a1").into_iter().map(|(s, _)| s).collect::<Vec<_>>(), ["a1@draft"]);
+        assert_eq!(c.for_agent("nobody").len(), 1, "an unknown agent can still be pinned to its draft");
+    }
 }

@@ -294,46 +294,101 @@ fn target_text(t: &crate::routing::resolve::TargetView) -> Markup {
     }
 }
 
-/// `/channels`: each channel's version, or its split with each variant's weight.
-pub async fn channels(State(c): State<Shared>, ctx: Ctx) -> Response {
+/// Channels on one page of `/channels`.
+const CHANNELS_PAGE: usize = 100;
+
+/// `/channels?q=&page=`: each channel's version, or its split with each variant's weight; a
+/// hundred a page, in channels.toml's order, `q` keeping those whose channel or agent holds it.
+pub async fn channels(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Response {
     let result = async {
+        let find = param(&q, "q").unwrap_or_default().trim().to_owned();
+        let page = match param(&q, "page") {
+            None => 1,
+            Some(p) => p
+                .parse::<usize>()
+                .ok()
+                .filter(|p| (1..=1_000_000).contains(p))
+                .ok_or_else(|| PageError::bad("page must be a number from 1"))?,
+        };
         let v = view(&c).await?;
         let listing = v.channels()?;
+        let needle = find.to_lowercase();
+        let matches = |ch: &&ChannelView| {
+            needle.is_empty()
+                || ch.channel.to_lowercase().contains(&needle)
+                || ch.targets.iter().any(|t| t.agent.to_lowercase().contains(&needle))
+        };
+        let total = listing.iter().filter(matches).count();
+        let shown: Vec<&ChannelView> =
+            listing.iter().filter(matches).skip((page - 1) * CHANNELS_PAGE).take(CHANNELS_PAGE).collect();
+        let first = (page - 1) * CHANNELS_PAGE + 1;
+        let link = |p: usize| {
+            let page = p.to_string();
+            let mut pairs = Vec::new();
+            if !find.is_empty() {
+                pairs.push(("q", find.as_str()));
+            }
+            pairs.push(("page", &page));
+            format!("/channels?{}", html::query(&pairs))
+        };
         let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default().to_owned();
         let choices = if c.editor.is_some() { Some(actions::Choices::of(v.as_ref())?) } else { None };
         let main = html! {
             h1 { "Channels" }
+            form.filters method="get" action="/channels" hx-get="/channels" hx-target="#main" hx-push-url="true" {
+                label { "Channel or agent" input name="q" type="search" value=(find) size="16"; }
+                button type="submit" { "Find" }
+            }
             @if listing.is_empty() { p { "No channel is pinned yet." } }
-            div.scroll { table {
-                thead { tr { th scope="col" { "Channel" } th scope="col" { "Serves" } th scope="col" { "Sticky" } th scope="col" { "Salt" }
-                    @if c.editor.is_some() { th scope="col" { "Change" } } } }
-                tbody {
-                    @for ch in listing.iter() {
-                        tr {
-                            th scope="row" { (ch.channel) }
-                            td {
-                                @if ch.targets.len() == 1 && ch.targets[0].variant.is_none() { (target_text(&ch.targets[0])) }
-                                @else {
-                                    ul { @for t in &ch.targets { li {
-                                        strong { (t.variant.clone().unwrap_or_default()) } ": " (target_text(t)) " "
-                                        meter min="0" max="1" value=(t.share.unwrap_or(0.0)) aria-label={"share of " (t.variant.clone().unwrap_or_default())} {}
-                                        " " (t.weight.unwrap_or(0)) " (" (html::percent(t.share.unwrap_or(0.0))) ")"
-                                    } } }
-                                }
-                            }
-                            td { (ch.sticky.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()) }
-                            td { (ch.salt.clone().unwrap_or_default()) }
-                            @if let Some(choices) = &choices { td { (actions::channel_forms(ch, choices, &csrf)) } }
-                        }
-                    }
+            @else if shown.is_empty() { p { "No channel matches." } }
+            @else {
+                p.muted { "Channels " (first) "–" (first + shown.len() - 1) " of " (total)
+                    @if !find.is_empty() { " holding “" (find) "”" } }
+                (channel_table(&shown, choices.as_ref(), &csrf))
+            }
+            @if total > CHANNELS_PAGE {
+                nav.pages aria-label="Pages" {
+                    @if page > 1 { a href=(link(page - 1)) rel="prev" { "Previous" } }
+                    span { "Page " (page) " of " (total.div_ceil(CHANNELS_PAGE)) }
+                    @if page * CHANNELS_PAGE < total { a href=(link(page + 1)) rel="next" { "Next" } }
                 }
-            } }
+            }
             @if let Some(choices) = &choices { (actions::new_pin_form(choices, &csrf)) }
         };
         Ok((revision(&v), "Channels".to_owned(), Section::Channels, main))
     }
     .await;
     answer(&c, &ctx, result)
+}
+
+/// The channels page's table; with `choices` (the editor), each row's forms.
+fn channel_table(shown: &[&ChannelView], choices: Option<&actions::Choices>, csrf: &str) -> Markup {
+    html! {
+        div.scroll { table {
+            thead { tr { th scope="col" { "Channel" } th scope="col" { "Serves" } th scope="col" { "Sticky" } th scope="col" { "Salt" }
+                @if choices.is_some() { th scope="col" { "Change" } } } }
+            tbody {
+                @for ch in shown {
+                    tr {
+                        th scope="row" { (ch.channel) }
+                        td {
+                            @if ch.targets.len() == 1 && ch.targets[0].variant.is_none() { (target_text(&ch.targets[0])) }
+                            @else {
+                                ul { @for t in &ch.targets { li {
+                                    strong { (t.variant.clone().unwrap_or_default()) } ": " (target_text(t)) " "
+                                    meter min="0" max="1" value=(t.share.unwrap_or(0.0)) aria-label={"share of " (t.variant.clone().unwrap_or_default())} {}
+                                    " " (t.weight.unwrap_or(0)) " (" (html::percent(t.share.unwrap_or(0.0))) ")"
+                                } } }
+                            }
+                        }
+                        td { (ch.sticky.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()) }
+                        td { (ch.salt.clone().unwrap_or_default()) }
+                        @if let Some(choices) = choices { td { (actions::channel_forms(ch, choices, csrf)) } }
+                    }
+                }
+            }
+        } }
+    }
 }
 
 /// The calls page's filter from its query; the page number apart.

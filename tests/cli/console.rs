@@ -290,6 +290,44 @@ fn the_work_tree_pages_follow_every_edit_after_the_view_is_kept() {
     assert!(!page.get("/agents/sales").body.contains(">v3<"), "the deleted tag is gone");
 }
 
+#[test]
+fn the_channels_page_is_paged_and_filtered() {
+    let env = fixture();
+    let mut toml = env.read("channels.toml");
+    for i in 0..230 {
+        let agent = if i % 2 == 0 { "support" } else { "intake" };
+        toml += &format!("\n[channels.\"line-{i:03}\"]\nagent = \"{agent}\"\nversion = 1\n");
+    }
+    env.write("channels.toml", &toml);
+    assert_eq!(channels(&env).as_array().unwrap().len(), 234, "the CLI reads the same file");
+    let page = Page::console(&env);
+
+    let first = page.get("/channels").body;
+    assert!(first.contains("Channels 1–100 of 234") && first.contains("Page 1 of 3"), "{first}");
+    assert_eq!(first.matches("<th scope=\"row\">").count(), 100);
+    assert!(first.contains("href=\"/channels?page=2\"") && !first.contains("rel=\"prev\""));
+    let last = page.get("/channels?page=3").body;
+    assert!(last.contains("Channels 201–234 of 234") && last.contains(">line-229<"));
+    assert_eq!(last.matches("<th scope=\"row\">").count(), 34);
+    assert!(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""));
+
+    let intake = page.get("/channels?q=INTAKE").body;
+    assert!(intake.contains("of 116 holding “INTAKE”"), "115 lines and web-widget: {intake}");
+    assert!(!intake.contains(">line-000<") && intake.contains(">line-001<"));
+    assert!(intake.contains("href=\"/channels?q=INTAKE&amp;page=2\""));
+    let one = page.get("/channels?q=line-042").body;
+    assert!(one.contains("Channels 1–1 of 1") && one.contains(">line-042<") && !one.contains("Page 1"));
+    assert!(page.get("/channels?q=nothing-like-it").body.contains("No channel matches."));
+    let fragment = page.get_with("/channels?q=line-042", &[("HX-Request", "true")]);
+    assert!(!fragment.body.contains("<html") && fragment.body.contains(">line-042<"));
+    for bad in ["0", "x", "-1"] {
+        let got = page.get(&format!("/channels?page={bad}"));
+        assert_eq!(got.status, 400, "page={bad}");
+        assert!(got.body.contains("page must be a number"), "{}", got.body);
+    }
+    assert!(page.get("/channels?page=9").body.contains("No channel matches."));
+}
+
 fn channels(env: &TestEnv) -> Value {
     env.av(&["channels", "--json"]).ok().json()
 }
