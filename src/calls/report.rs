@@ -253,14 +253,6 @@ impl StatsRequest {
     }
 }
 
-fn arm_name(version: Option<u64>, draft: bool) -> String {
-    match version {
-        Some(v) => format!("v{v}"),
-        None if draft => "draft".into(),
-        None => "unknown".into(),
-    }
-}
-
 pub fn stats_report(
     store: &mut Store,
     catalog: &dyn Catalog,
@@ -270,37 +262,28 @@ pub fn stats_report(
     request.check(agent, catalog)?;
     let mut filter = request.filter.clone();
     filter.agent = Some(agent.to_string());
-    let mut groups: BTreeMap<(u8, u64, String), stats::ArmBuilder> = BTreeMap::new();
-    let mut days: HashMap<Option<u64>, BTreeMap<String, u64>> = HashMap::new();
+    let mut groups = Groups::default();
+    let mut days = Days::default();
     store.for_each_outcome(&filter, |row| {
         if let Some(day) = row.day {
-            let per = days.entry(row.version).or_default();
-            match per.get_mut(day) {
-                Some(n) => *n += 1,
-                None => {
-                    per.insert(day.to_owned(), 1);
-                }
-            }
+            days.add(row.version, day);
         }
         let key = if request.by_variant {
             // A call outside the split's assignment (no variant, or an override) is no arm.
             match row.variant {
-                Some(v) if !row.overridden => (0, 0, v.to_owned()),
+                Some(v) if !row.overridden => (0, 0, v),
                 _ => return,
             }
         } else {
             match row.version {
-                Some(v) => (0, v, String::new()),
-                None => (1, 0, arm_name(None, row.draft)),
+                Some(v) => (0, v, ""),
+                None => (1, 0, if row.draft { "draft" } else { "unknown" }),
             }
         };
-        // Looked up before inserting, so the common case allocates no key.
-        match groups.get_mut(&key) {
-            Some(builder) => builder.add(row),
-            None => groups.entry(key).or_default().add(row),
-        }
+        groups.get(key).add(row);
     })?;
     let mut arms: Vec<Arm> = groups
+        .into_sorted()
         .into_iter()
         .map(|((rank, v, name), builder)| {
             builder.finish(if rank == 0 && name.is_empty() { format!("v{v}") } else { name })
@@ -337,9 +320,68 @@ pub fn stats_report(
     })
 }
 
-fn daily(days: HashMap<Option<u64>, BTreeMap<String, u64>>) -> Vec<(String, Option<u64>, u64)> {
+/// The arms being counted, found by their key; a million rows mostly hit the arm of the row
+/// before, so that one is tried first (no map lookup, no key made).
+#[derive(Default)]
+struct Groups {
+    arms: Vec<((u8, u64, String), stats::ArmBuilder)>,
+    last: usize,
+}
+
+impl Groups {
+    fn get(&mut self, (rank, version, name): (u8, u64, &str)) -> &mut stats::ArmBuilder {
+        let hit = |k: &(u8, u64, String)| k.0 == rank && k.1 == version && k.2 == name;
+        if !self.arms.get(self.last).is_some_and(|(k, _)| hit(k)) {
+            self.last = match self.arms.iter().position(|(k, _)| hit(k)) {
+                Some(i) => i,
+                None => {
+                    self.arms.push(((rank, version, name.to_owned()), stats::ArmBuilder::default()));
+                    self.arms.len() - 1
+                }
+            };
+        }
+        &mut self.arms[self.last].1
+    }
+
+    /// The arms in order: versions by number, then the draft and the unknown; variants by name.
+    fn into_sorted(mut self) -> Vec<((u8, u64, String), stats::ArmBuilder)> {
+        self.arms.sort_by(|a, b| a.0.cmp(&b.0));
+        self.arms
+    }
+}
+
+/// Calls per day per version, counted in runs (rows come in the order they were stored, so a
+/// day's calls mostly follow each other).
+#[derive(Default)]
+struct Days {
+    counts: HashMap<DayKey, u64>,
+    run: Option<(DayKey, u64)>,
+}
+
+/// A version (none for the draft and the unattributed) and a `YYYY-MM-DD`.
+type DayKey = (Option<u64>, [u8; 10]);
+
+impl Days {
+    fn add(&mut self, version: Option<u64>, day: &str) {
+        let Ok(day) = <[u8; 10]>::try_from(day.as_bytes()) else { return };
+        let key = (version, day);
+        match &mut self.run {
+            Some((k, n)) if *k == key => *n += 1,
+            run => {
+                if let Some((k, n)) = run.replace((key, 1)) {
+                    *self.counts.entry(k).or_default() += n;
+                }
+            }
+        }
+    }
+}
+
+fn daily(mut days: Days) -> Vec<(String, Option<u64>, u64)> {
+    if let Some((k, n)) = days.run.take() {
+        *days.counts.entry(k).or_default() += n;
+    }
     let mut out: Vec<(String, Option<u64>, u64)> =
-        days.into_iter().flat_map(|(v, per)| per.into_iter().map(move |(d, n)| (d, v, n))).collect();
+        days.counts.into_iter().map(|((v, d), n)| (String::from_utf8_lossy(&d).into_owned(), v, n)).collect();
     out.sort();
     out
 }
@@ -574,5 +616,44 @@ pub fn version_filter(text: &str) -> Option<Option<u64>> {
     match text {
         "draft" => Some(None),
         v => v.strip_prefix('v').unwrap_or(v).parse::<u64>().ok().filter(|n| *n >= 1).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arms_are_found_by_key_and_come_out_versions_first_then_draft_then_unknown() {
+        let mut groups = Groups::default();
+        for key in [(0, 2, ""), (1, 0, "unknown"), (0, 2, ""), (0, 1, ""), (1, 0, "draft"), (0, 2, ""), (0, 1, "")] {
+            let _ = groups.get(key);
+        }
+        let keys: Vec<(u8, u64, String)> = groups.into_sorted().into_iter().map(|(k, _)| k).collect();
+        let want = [(0, 1, ""), (0, 2, ""), (1, 0, "draft"), (1, 0, "unknown")];
+        assert_eq!(keys, want.map(|(r, v, n)| (r, v, n.to_owned())));
+    }
+
+    #[test]
+    fn days_are_counted_per_version_across_interleaved_runs() {
+        let mut days = Days::default();
+        for (v, d) in [
+            (Some(1), "2026-11-01"),
+            (Some(1), "2026-11-01"),
+            (Some(2), "2026-11-01"),
+            (Some(1), "2026-11-01"),
+            (None, "2026-11-02"),
+            (Some(1), "2026-11-02"),
+            (Some(1), "bad"),
+        ] {
+            days.add(v, d);
+        }
+        let want = [
+            ("2026-11-01", Some(1), 3),
+            ("2026-11-01", Some(2), 1),
+            ("2026-11-02", None, 1),
+            ("2026-11-02", Some(1), 1),
+        ];
+        assert_eq!(daily(days), want.map(|(d, v, n)| (d.to_owned(), v, n)));
     }
 }

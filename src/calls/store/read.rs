@@ -78,6 +78,11 @@ impl Filter {
     }
 }
 
+/// `YYYY-MM-DD` of a stored time (RFC 3339, so its first ten bytes).
+fn day_of(at: &str) -> Option<&str> {
+    at.get(..10)
+}
+
 fn record(r: &[Cell]) -> Record {
     let s = |i: usize| r[i].text().map(str::to_owned);
     let object = |i: usize| r[i].text().and_then(|t| serde_json::from_str(t).ok());
@@ -208,7 +213,7 @@ impl Store {
         let (clause, params) = filter.sql_with(scan);
         let sql = format!(
             "SELECT version, variant, success, duration_ms, cost, sentiment, analysis, \
-             (version IS NULL AND tree IS NOT NULL), cost_unit, override, substr(at, 1, 10) FROM calls{clause}"
+             (version IS NULL AND tree IS NOT NULL), cost_unit, override, at FROM calls{clause}"
         );
         match self {
             Store::Sqlite(c) => {
@@ -236,7 +241,7 @@ impl Store {
                         draft: int(7) == Some(1),
                         cost_unit: text(8).and_then(CostUnit::parse),
                         overridden: int(9) == Some(1),
-                        day: text(10),
+                        day: text(10).and_then(day_of),
                     });
                 }
                 Ok(())
@@ -257,7 +262,7 @@ impl Store {
                         draft: r.get::<_, Option<bool>>(7) == Some(true),
                         cost_unit: r.get::<_, Option<&str>>(8).and_then(CostUnit::parse),
                         overridden: r.get::<_, Option<bool>>(9) == Some(true),
-                        day: r.get(10),
+                        day: r.get::<_, Option<&str>>(10).and_then(day_of),
                     });
                 }
                 Ok(())
