@@ -231,7 +231,7 @@ impl Resolver {
     /// A resolver for one channel only: reads just that channel's section of channels.toml when
     /// the file's layout allows (what a one-call process needs). Other channels are unknown to it.
     pub fn for_channel(workspace: Workspace, at: DraftAt, name: &str) -> Result<Self> {
-        let channels = Channels { channels: workspace.load_channel(&at, name)?.into_iter().collect() };
+        let channels = Channels::new(workspace.load_channel(&at, name)?.into_iter().collect());
         Ok(Self::with_channels(workspace, at, channels))
     }
 

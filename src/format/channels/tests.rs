@@ -37,6 +37,19 @@ fn parses_a_good_file() {
 }
 
 #[test]
+fn a_channel_is_found_by_name_even_after_the_list_changed() {
+    let mut c = parse(GOOD, FILE).unwrap();
+    assert_eq!(c.get("web-widget").unwrap().name, "web-widget");
+    assert!(c.get("+10000000000").is_none());
+    c.channels.remove(0);
+    assert_eq!(c.get("web-widget").unwrap().name, "web-widget", "the index is stale: found by scan");
+    assert!(c.get("+14155550100").is_none());
+    let moved = c.channels.pop().unwrap();
+    c.channels.insert(0, moved);
+    assert_eq!(c.get("+14155550199").unwrap().name, "+14155550199");
+}
+
+#[test]
 fn default_salt_is_the_channel_name() {
     let c = parse("[channels.x]\nvariants = [{name=\"a\",agent=\"s\",version=1,weight=1},{name=\"b\",agent=\"s\",version=2,weight=1}]\n", FILE).unwrap();
     let Route::Split { salt, sticky, .. } = &c.channels[0].route else { panic!() };
