@@ -302,14 +302,7 @@ const CHANNELS_PAGE: usize = 100;
 pub async fn channels(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Response {
     let result = async {
         let find = param(&q, "q").unwrap_or_default().trim().to_owned();
-        let page = match param(&q, "page") {
-            None => 1,
-            Some(p) => p
-                .parse::<usize>()
-                .ok()
-                .filter(|p| (1..=1_000_000).contains(p))
-                .ok_or_else(|| PageError::bad("page must be a number from 1"))?,
-        };
+        let page = page_number(&q)? as usize;
         let v = view(&c).await?;
         let listing = v.channels()?;
         let needle = find.to_lowercase();
@@ -391,6 +384,18 @@ fn channel_table(shown: &[&ChannelView], choices: Option<&actions::Choices>, csr
     }
 }
 
+/// A listing's `page=` (1 when absent), up to a million.
+fn page_number(q: &[(String, String)]) -> Result<u64, PageError> {
+    match param(q, "page") {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<u64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| PageError::bad("page must be a number from 1")),
+    }
+}
+
 /// The calls page's filter from its query; the page number apart.
 fn call_filter(q: &[(String, String)]) -> Result<(Filter, u64), PageError> {
     let version = match param(q, "version") {
@@ -407,14 +412,7 @@ fn call_filter(q: &[(String, String)]) -> Result<(Filter, u64), PageError> {
         Some("false") => Some(false),
         Some(_) => return Err(PageError::bad("success must be true or false")),
     };
-    let page = match param(q, "page") {
-        None => 1,
-        Some(p) => p
-            .parse::<u64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| PageError::bad("page must be a number from 1"))?,
-    };
+    let page = page_number(q)?;
     let agent = param(q, "agent").map(|a| agent_id(a).map(|a| a.to_string())).transpose()?;
     Ok((
         Filter {

@@ -117,7 +117,6 @@ mod tests {
 
     fn workspace(dir: &Path) -> Workspace {
         crate::ops::init::init(dir, false).unwrap();
-        std::fs::create_dir_all(dir.join("agents")).unwrap();
         std::fs::write(dir.join("agents/sales.yaml"), "name: sales\n").unwrap();
         Workspace::discover(dir).unwrap()
     }
