@@ -214,11 +214,18 @@ impl Event {
     /// The digest and the record's JSON, as the store keeps them (serialised once for both).
     pub fn stored_form(&self) -> (String, String) {
         let body = serde_json::to_string(&self.record).expect("a record serialises");
+        (self.digest_of(&body), body)
+    }
+
+    /// The digest, given the record's JSON: `body` must be what [`Event::stored_form`] would
+    /// serialise (a decision read back from the spool this build wrote is, and is not serialised
+    /// a second time).
+    pub fn digest_of(&self, body: &str) -> String {
         let mut hash = Sha256::new();
         hash.update(self.source.as_str().as_bytes());
         hash.update([0]);
         hash.update(body.as_bytes());
-        (hex(&hash.finalize()[..16]), body)
+        hex(&hash.finalize()[..16])
     }
 }
 

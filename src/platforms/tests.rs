@@ -562,6 +562,12 @@ fn item_5_a_forgotten_call_stays_forgotten_and_prune_keeps_recent_calls() {
     let late = event(platforms::retell(&retell_analyzed(), &privacy()).unwrap());
     let merged = store.merge(&[(late, None)], "2026-11-30T12:00:00.000Z", true).unwrap();
     assert!(merged.records.is_empty() && store.get("c1").unwrap().is_none());
+    // In a batch beside another call's event, only the forgotten call's is left out.
+    let other = Event::new(Source::Generic, Record { call_id: "c2".into(), success: Some(true), ..Record::default() });
+    let late = event(platforms::retell(&retell_ended(), &privacy()).unwrap());
+    let merged = store.merge(&[(late, None), (other, None)], "2026-11-30T12:00:00.000Z", true).unwrap();
+    assert_eq!((merged.new, merged.unchanged), (1, 1));
+    assert!(store.get("c1").unwrap().is_none() && store.get("c2").unwrap().unwrap().success == Some(true));
     let old = Event::new(
         Source::Generic,
         Record { call_id: "old".into(), started_at: Some("2026-01-01T00:00:00.000Z".into()), ..Record::default() },
@@ -573,6 +579,20 @@ fn item_5_a_forgotten_call_stays_forgotten_and_prune_keeps_recent_calls() {
     store.merge(&[(old, None), (new, None)], "2026-11-30T12:00:00.000Z", false).unwrap();
     assert_eq!(store.prune("2026-06-01T00:00:00.000Z").unwrap(), 1);
     assert!(store.get("old").unwrap().is_none() && store.get("new").unwrap().is_some());
+}
+
+#[test]
+fn a_decision_merged_from_its_spooled_json_is_the_same_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut store) = sqlite_store(dir.path());
+    let body = serde_json::to_string(&decision().record).unwrap();
+    let first = store.merge_serialised(&[(decision(), None)], &[body], "2026-11-30T10:00:00.000Z").unwrap();
+    assert_eq!((first.new, first.unchanged), (1, 0));
+    // Serialised by the store itself, it has the same digest: sent twice, it is one event.
+    let again = store.merge(&[(decision(), None)], "2026-11-30T10:00:01.000Z", true).unwrap();
+    assert_eq!((again.new, again.unchanged), (0, 1));
+    assert_eq!(again.records[0].version, decision().record.version);
+    assert_eq!(store.events("c1").unwrap().len(), 1);
 }
 
 #[cfg(unix)]

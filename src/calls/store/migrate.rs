@@ -144,7 +144,7 @@ impl Store {
         for id in calls {
             let events = self.events(&id)?;
             let first = events.iter().map(|e| e.received_at.clone()).min();
-            self.upsert(&crate::calls::merge(&id, &events), first.as_deref())?;
+            self.upsert(crate::calls::merge(&id, &events), first.as_deref())?;
         }
         self.set_version()
     }
