@@ -3,7 +3,7 @@
 //!
 //! One writer thread owns the store's write connection. Each turn it first runs every report,
 //! forget and prune waiting (so they never wait behind decisions for more than one batch), then
-//! commits one batch of decisions read from the spool (up to [`BATCH`] per transaction, a few
+//! commits one batch of decisions read from the spool (up to [`BATCH`] per transaction, about ten
 //! milliseconds). Two
 //! reader threads, with connections of their own, answer lists, replays and statistics, so a
 //! long statistic holds up no write. A batch that fails (the store is down, another writer held
@@ -22,10 +22,18 @@ use super::store::{Location, Store};
 use super::{Event, Privacy, Record, Source};
 use crate::error::{Error, Result};
 
-/// Decisions committed per transaction.
-pub const BATCH: usize = 256;
+/// Decisions committed per transaction: about ten milliseconds of the writer's time, the longest
+/// a report waits behind decisions. Each commit has a fixed cost (the WAL frames of every page
+/// the batch touched, the page cache trimmed); at 256 a flood of resolves on two cores outran
+/// the writer, at 1,024 a report's p99 passed 50 ms.
+pub const BATCH: usize = 512;
 /// Reports and reads waiting beyond this are refused (503, retry): the store is not keeping up.
 const QUEUE: usize = 4096;
+/// Decisions waiting to be committed beyond which the server holds answers back ([`Writer::behind`]):
+/// four batches, a few tens of milliseconds of the writer's time.
+pub const PACE_AT: u64 = 4 * BATCH as u64;
+/// The longest an answer is held back for the writer.
+const PACE_FOR: Duration = Duration::from_millis(50);
 /// How long the writer sleeps when nothing is waiting (it also wakes for every report).
 const IDLE: Duration = Duration::from_millis(5);
 /// How often dropped decisions are reported in the log (once per interval, not once per call).
@@ -56,6 +64,38 @@ struct Inner {
     spool: Spool,
     counters: Counters,
     stop: AtomicBool,
+    /// The last batch failed: the store is down or held, so waiting for it helps nobody.
+    failing: AtomicBool,
+    /// Told after each committed batch.
+    progress: tokio::sync::Notify,
+}
+
+impl Inner {
+    /// More of this server's decisions wait than [`PACE_AT`], and the store is taking them.
+    fn behind(&self) -> bool {
+        let waiting = self.counters.spooled.load(Relaxed).saturating_sub(self.counters.committed.load(Relaxed));
+        waiting > PACE_AT && !self.failing.load(Relaxed)
+    }
+}
+
+/// A wait for the writer to catch up, from [`Writer::behind`].
+pub struct Pacer(Arc<Inner>);
+
+impl Pacer {
+    /// Returns once no more than [`PACE_AT`] decisions wait, the store fails, or [`PACE_FOR`] has
+    /// passed, whichever comes first.
+    pub async fn wait(self) {
+        let deadline = tokio::time::Instant::now() + PACE_FOR;
+        loop {
+            let notified = self.0.progress.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a commit between the two is not missed.
+            notified.as_mut().enable();
+            if !self.0.behind() || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 pub struct Writer {
@@ -74,7 +114,13 @@ impl Writer {
     /// in `spool_dir`, taking over the spools of servers that died.
     pub fn start(location: &Location, privacy: &Privacy, spool_dir: &Path) -> Result<Writer> {
         let (spool, orphans) = Spool::open(spool_dir)?;
-        let inner = Arc::new(Inner { spool, counters: Counters::default(), stop: AtomicBool::new(false) });
+        let inner = Arc::new(Inner {
+            spool,
+            counters: Counters::default(),
+            stop: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            progress: tokio::sync::Notify::new(),
+        });
         let (writes, write_jobs) = mpsc::sync_channel::<Job>(QUEUE);
         let (opened, ready) = mpsc::channel();
         let (done, finished) = mpsc::channel();
@@ -113,6 +159,15 @@ impl Writer {
             Ok(()) => self.inner.counters.spooled.fetch_add(1, Relaxed),
             Err(_) => self.inner.counters.dropped.fetch_add(1, Relaxed),
         };
+    }
+
+    /// When more decisions wait than [`PACE_AT`] while the store takes them, a wait for the
+    /// writer to catch up, which the server holds an answer back for (at most [`PACE_FOR`]), so
+    /// that a flood of resolves cannot outrun the store: the spool stays short and each call's
+    /// record is in the store within a moment of its answer. Never while the store fails (the
+    /// spool keeps the decisions, and answers go out at once).
+    pub fn behind(&self) -> Option<Pacer> {
+        self.inner.behind().then(|| Pacer(self.inner.clone()))
     }
 
     /// Runs `job` on the writer, before any decision batch still waiting.
@@ -194,8 +249,15 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
         .map_err(|e| Error::io("starting the call store's threads", e))
 }
 
-/// Decisions read from a spool, waiting to be committed, and whether they are a dead server's.
-type Batch = (Vec<(Event, Option<String>)>, bool);
+/// Decisions read from a spool, waiting to be committed.
+struct Batch {
+    events: Vec<(Event, Option<String>)>,
+    /// Each decision's line, which is its record's JSON as the store keeps it (this server's own
+    /// spool; a dead server may have been another build, so its records are serialised anew).
+    bodies: Option<Vec<String>>,
+    /// A dead server's decisions.
+    replayed: bool,
+}
 
 /// The writer's state between turns.
 struct Loop {
@@ -232,6 +294,8 @@ fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec
         let wrote = match state.retry_at {
             Some(at) if Instant::now() < at => false,
             _ => state.step(&mut store, inner).unwrap_or_else(|e| {
+                inner.failing.store(true, Relaxed);
+                inner.progress.notify_waiters();
                 inner.counters.retries.fetch_add(1, Relaxed);
                 tracing::warn!("recording resolve decisions failed, retrying in {} ms: {e}", state.backoff.as_millis());
                 state.retry_at = Some(Instant::now() + state.backoff);
@@ -266,10 +330,16 @@ impl Loop {
         if self.pending.is_none() {
             self.pending = self.next_batch(inner)?;
         }
-        let Some((batch, replayed)) = &self.pending else { return Ok(false) };
-        store.merge(batch, &super::now(), false)?;
-        let counter = if *replayed { &inner.counters.replayed } else { &inner.counters.committed };
-        counter.fetch_add(batch.len() as u64, Relaxed);
+        let Some(batch) = &self.pending else { return Ok(false) };
+        let now = super::now();
+        match &batch.bodies {
+            Some(bodies) => store.merge_serialised(&batch.events, bodies, &now)?,
+            None => store.merge(&batch.events, &now, false)?,
+        };
+        let counter = if batch.replayed { &inner.counters.replayed } else { &inner.counters.committed };
+        counter.fetch_add(batch.events.len() as u64, Relaxed);
+        inner.failing.store(false, Relaxed);
+        inner.progress.notify_waiters();
         self.pending = None;
         self.retry_at = None;
         self.backoff = Duration::from_millis(50);
@@ -281,7 +351,8 @@ impl Loop {
         while let Some(orphan) = self.orphans.front_mut() {
             let lines = orphan.next_lines(BATCH)?;
             if !lines.is_empty() {
-                return Ok(Some((decode(&lines, orphan.path()), true)));
+                let (events, _) = decode(lines, orphan.path());
+                return Ok(Some(Batch { events, bodies: None, replayed: true }));
             }
             let path = orphan.path().to_owned();
             self.orphans.pop_front();
@@ -293,7 +364,8 @@ impl Loop {
             inner.spool.empty_if_read(&mut self.own)?;
             return Ok(None);
         }
-        Ok(Some((decode(&lines, self.own.path()), false)))
+        let (events, bodies) = decode(lines, self.own.path());
+        Ok(Some(Batch { events, bodies: Some(bodies), replayed: false }))
     }
 
     /// Reports dropped decisions once per interval, with how many since the last report.
@@ -314,17 +386,80 @@ impl Loop {
     }
 }
 
-/// Spool lines back into decision events; a line that does not parse (cut short by a crash) is
-/// skipped with a warning.
-fn decode(lines: &[Vec<u8>], path: &Path) -> Vec<(Event, Option<String>)> {
-    lines
-        .iter()
-        .filter_map(|line| match serde_json::from_slice::<Record>(line) {
-            Ok(record) => Some((Event { source: Source::Agentver, at: record.resolved_at.clone(), record }, None)),
+/// Spool lines back into decision events, with each line as text; a line that does not parse
+/// (cut short by a crash) is skipped with a warning.
+fn decode(lines: Vec<Vec<u8>>, path: &Path) -> (Vec<(Event, Option<String>)>, Vec<String>) {
+    let mut events = Vec::with_capacity(lines.len());
+    let mut bodies = Vec::with_capacity(lines.len());
+    for line in lines {
+        let record = match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => record,
             Err(e) => {
                 tracing::warn!("{}: a spooled decision does not parse and is skipped: {e}", path.display());
-                None
+                continue;
             }
+        };
+        // JSON that parsed is UTF-8.
+        let Ok(body) = String::from_utf8(line) else { continue };
+        events.push((Event { source: Source::Agentver, at: record.resolved_at.clone(), record }, None));
+        bodies.push(body);
+    }
+    (events, bodies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    fn inner(dir: &Path) -> Arc<Inner> {
+        let (spool, _) = Spool::open(dir).unwrap();
+        Arc::new(Inner {
+            spool,
+            counters: Counters::default(),
+            stop: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            progress: tokio::sync::Notify::new(),
         })
-        .collect()
+    }
+
+    #[test]
+    fn answers_are_held_back_only_while_the_store_is_behind_and_taking_decisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = inner(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let _entered = runtime.enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        let (spooled, committed) = (&inner.counters.spooled, &inner.counters.committed);
+
+        spooled.store(PACE_AT, Relaxed);
+        assert!(!inner.behind(), "{PACE_AT} waiting is within the pace");
+        let mut wait = Box::pin(Pacer(inner.clone()).wait());
+        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Ready(()));
+
+        spooled.store(PACE_AT + 1, Relaxed);
+        assert!(inner.behind());
+        let mut wait = Box::pin(Pacer(inner.clone()).wait());
+        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Pending);
+        // A commit that leaves the store behind keeps the answer waiting; one that catches up
+        // lets it go.
+        committed.store(0, Relaxed);
+        inner.progress.notify_waiters();
+        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Pending);
+        committed.store(1, Relaxed);
+        inner.progress.notify_waiters();
+        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Ready(()));
+
+        // A failing store holds nothing back.
+        committed.store(0, Relaxed);
+        inner.failing.store(true, Relaxed);
+        assert!(!inner.behind());
+        inner.failing.store(false, Relaxed);
+
+        // Behind and never catching up: the answer goes out after the bound.
+        let started = std::time::Instant::now();
+        runtime.block_on(Pacer(inner.clone()).wait());
+        assert!(started.elapsed() >= PACE_FOR);
+    }
 }

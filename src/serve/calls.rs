@@ -150,6 +150,10 @@ impl Recorder for Calls {
         };
         self.writer.record(&record);
     }
+
+    fn behind(&self) -> Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
+        self.writer.behind().map(|pacer| Box::pin(pacer.wait()) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>)
+    }
 }
 
 pub(super) fn calls_of(state: &State) -> Result<&Arc<Calls>, ApiError> {

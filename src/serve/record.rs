@@ -1,5 +1,7 @@
 //! The hand-off from `serve` to a call store: what one resolved call was served with.
 
+use std::pin::Pin;
+
 use serde::Serialize;
 
 use crate::routing::resolve::{Bucket, Resolution};
@@ -48,4 +50,10 @@ impl Decision {
 /// returns; it never blocks on a slow store.
 pub trait Recorder: Send + Sync {
     fn record(&self, decision: Decision);
+
+    /// While the recorder is further behind than it allows, a wait for it to catch up, which
+    /// the server holds answers that record decisions back for (bounded; `None` when not behind).
+    fn behind(&self) -> Option<Pin<Box<dyn Future<Output = ()> + Send>>> {
+        None
+    }
 }

@@ -54,7 +54,7 @@ pub fn router(state: Shared) -> Router {
     use axum::routing::{delete, post};
     let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     let v1 = Router::new()
-        .route(RESOLVE, get(resolve_get).post(resolve_post))
+        .route(RESOLVE, get(resolve_get).post(resolve_post).layer(middleware::from_fn_with_state(state.clone(), pace)))
         .route(AGENTS, get(agents))
         .route(VERSIONS, get(versions))
         .route(VERSION, get(version))
@@ -65,14 +65,16 @@ pub fn router(state: Shared) -> Router {
         .route(PRUNE, post(super::calls::prune))
         .route(STATS, get(super::calls::stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let paced = || middleware::from_fn_with_state(state.clone(), pace);
     Router::new()
         .merge(v1)
-        // Each platform's webhook checks the platform's own signature instead of the token.
-        .route(HOOK_VAPI, post(super::hooks::vapi))
-        .route(HOOK_RETELL, post(super::hooks::retell))
+        // Each platform's webhook checks the platform's own signature instead of the token. The
+        // call-start hooks record decisions, as resolve does, so they are paced as it is.
+        .route(HOOK_VAPI, post(super::hooks::vapi).layer(paced()))
+        .route(HOOK_RETELL, post(super::hooks::retell).layer(paced()))
         .route(HOOK_ELEVENLABS, post(super::hooks::elevenlabs))
-        .route(HOOK_ELEVENLABS_INITIATION, post(super::start::elevenlabs_initiation))
-        .route(HOOK_TWILIO, post(super::start::twilio))
+        .route(HOOK_ELEVENLABS_INITIATION, post(super::start::elevenlabs_initiation).layer(paced()))
+        .route(HOOK_TWILIO, post(super::start::twilio).layer(paced()))
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics))
@@ -137,6 +139,17 @@ async fn require_token(Extract(state): Extract<Shared>, request: Request, next: 
         return ApiError::unauthorized().into_response();
     }
     next.run(request).await
+}
+
+/// Holds back the answer of a request that may have recorded a decision while the call store is
+/// behind (`calls::writer::Writer::behind`: bounded, and never while the store fails), so a flood
+/// of resolves is slowed to the rate the store commits instead of outrunning it.
+async fn pace(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(wait) = state.recorder.as_ref().and_then(|r| r.behind()) {
+        wait.await;
+    }
+    response
 }
 
 fn current(state: &State) -> Result<Arc<Snapshot>, ApiError> {
