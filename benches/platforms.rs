@@ -199,13 +199,11 @@ fn start_serve(av: &Path, dir: &Path) -> (std::process::Child, u16) {
 }
 
 /// The baseline and the four call-start hooks, each in its platform's documented shape.
-fn hook_list(scratch: &Path) -> [Hook<'static>; 5] {
+/// `retell_sig` is Retell's signature of `retell`.
+fn hook_list<'a>(scratch: &Path, retell: &str, retell_sig: &'a str) -> [Hook<'a>; 5] {
     let vapi = serde_json::json!({"message": {"type": "assistant-request", "call": {"id": "@ID@"},
         "phoneNumber": {"number": "+14155550199"}, "customer": {"number": "+16505550123"}}})
     .to_string();
-    let retell = serde_json::json!({"event": "call_inbound", "call_inbound": {"from_number": "+16505550123", "to_number": "+14155550199"}}).to_string();
-    let retell_sig: &'static str =
-        Box::leak(agentver::platforms::retell::sign_retell(RETELL, retell.as_bytes(), now_ms()).into_boxed_str());
     let el = serde_json::json!({"caller_id": "+16505550123", "called_number": "+14155550199", "call_sid": "@ID@", "agent_id": "a"}).to_string();
     let twilio = twilio_bodies(scratch, &format!("{PUBLIC}/hooks/twilio"), 60_000);
     let json = ("Content-Type", "application/json");
@@ -226,7 +224,7 @@ fn hook_list(scratch: &Path) -> [Hook<'static>; 5] {
         (
             "Retell `call_inbound` (`x-retell-signature`, HMAC-SHA256)",
             "/hooks/retell",
-            Body::Fixed(retell),
+            Body::Fixed(retell.to_owned()),
             vec![json, ("x-retell-signature", retell_sig)],
         ),
         (
@@ -248,7 +246,9 @@ fn hooks(av: &Path, dir: &Path, seconds: u64) -> (String, f64) {
     let (mut child, port) = start_serve(av, dir);
     let base = format!("http://127.0.0.1:{port}");
     let scratch = dir.parent().unwrap();
-    let hooks = hook_list(scratch);
+    let retell = serde_json::json!({"event": "call_inbound", "call_inbound": {"from_number": "+16505550123", "to_number": "+14155550199"}}).to_string();
+    let retell_sig = agentver::platforms::retell::sign_retell(RETELL, retell.as_bytes(), now_ms());
+    let hooks = hook_list(scratch, &retell, &retell_sig);
     let mut out = String::from(
         "| request | requests/s, 64 connections | × resolve (resolve's requests/s just before) | p50 | p99 | requests/s, 2 connections flat out | p99 | requests/s, 2 connections paced | p50 | p99 | errors |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );

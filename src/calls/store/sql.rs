@@ -48,10 +48,6 @@ impl Cell {
     }
 }
 
-pub fn text(s: &Option<String>) -> Cell {
-    Cell::Text(s.clone())
-}
-
 /// A driver's error with what the store was doing, kept as the source.
 pub fn db<E: std::error::Error + Send + Sync + 'static>(operation: &'static str) -> impl Fn(E) -> Error {
     move |e| CallsError::CallStore { operation, message: e.to_string(), source: Some(Box::new(e)) }.into()

@@ -35,8 +35,8 @@ pub struct Merged {
 
 use serde::Serialize;
 
-/// A record's cells in [`COLUMNS`] order (moved, not copied), then `at`: the time a call is listed under (when it
-/// started, else when it was resolved, else when it was first reported).
+/// A record's cells in [`COLUMNS`] order (moved, not copied), then `at`: the time a call is
+/// listed under (when it started, else when it was resolved, else when it was first reported).
 fn cells(r: Record, first_seen: Option<&str>) -> Vec<Cell> {
     let json = |v: Option<Value>| Cell::Text(v.map(|v| v.to_string()));
     let at = r.started_at.clone().or_else(|| r.resolved_at.clone()).or_else(|| first_seen.map(str::to_owned));
