@@ -18,6 +18,9 @@ pub const MAX_FIELD_VALUE: usize = 4 * 1024;
 pub const MAX_ANALYSIS: usize = 64 * 1024;
 /// Warnings kept per record.
 pub const MAX_WARNINGS: usize = 32;
+/// Events one call keeps from one source (agentver's decisions, one platform's webhooks): a
+/// real call has a handful; more come only from a client repeating one call id, and are refused.
+pub const MAX_EVENTS_PER_SOURCE: usize = 256;
 /// A call longer than 31 days is not a call.
 pub const MAX_DURATION_MS: u64 = 31 * 24 * 3600 * 1000;
 /// Costs are bounded: no call costs ten million of anything.

@@ -474,6 +474,9 @@ pub struct Imported {
     pub unchanged: usize,
     /// Lines that carry no call outcome (other webhook types).
     pub ignored: usize,
+    /// Reports refused: their call already held
+    /// [`MAX_EVENTS_PER_SOURCE`](super::limits::MAX_EVENTS_PER_SOURCE) from their source.
+    pub refused: usize,
 }
 
 /// How far an import is: records written of all.
@@ -544,14 +547,15 @@ pub fn import(
     let mut write = |batch: &mut Vec<(Event, Option<String>)>, summary: &mut Imported| -> Result<()> {
         let merged = store.merge(batch, &super::now(), false).map_err(|e| CallsError::ImportInterrupted {
             file: shown.to_owned(),
-            stored: summary.new + summary.unchanged,
+            stored: summary.new + summary.unchanged + summary.refused,
             total: summary.records,
             cause: Box::new(e),
         })?;
         summary.new += merged.new;
         summary.unchanged += merged.unchanged;
+        summary.refused += merged.refused;
         batch.clear();
-        progress(Progress { done: summary.new + summary.unchanged, total: summary.records });
+        progress(Progress { done: summary.new + summary.unchanged + summary.refused, total: summary.records });
         Ok(())
     };
     let mut written = Imported { records: summary.records, ignored: summary.ignored, ..Imported::default() };

@@ -58,6 +58,9 @@ pub struct Counters {
     pub replayed: AtomicU64,
     /// Decision batches that failed and were retried.
     pub retries: AtomicU64,
+    /// Decisions committed but refused: their call already held
+    /// [`MAX_EVENTS_PER_SOURCE`](super::limits::MAX_EVENTS_PER_SOURCE) decisions.
+    pub refused: AtomicU64,
 }
 
 struct Inner {
@@ -269,6 +272,7 @@ struct Loop {
     backoff: Duration,
     reported_at: Instant,
     reported_dropped: u64,
+    reported_refused: u64,
 }
 
 fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec<PathBuf>) {
@@ -285,6 +289,7 @@ fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec
         backoff: Duration::from_millis(50),
         reported_at: Instant::now(),
         reported_dropped: 0,
+        reported_refused: 0,
     };
     loop {
         while let Ok(job) = jobs.try_recv() {
@@ -332,10 +337,11 @@ impl Loop {
         }
         let Some(batch) = &self.pending else { return Ok(false) };
         let now = super::now();
-        match &batch.bodies {
+        let merged = match &batch.bodies {
             Some(bodies) => store.merge_serialised(&batch.events, bodies, &now)?,
             None => store.merge(&batch.events, &now, false)?,
         };
+        inner.counters.refused.fetch_add(merged.refused as u64, Relaxed);
         let counter = if batch.replayed { &inner.counters.replayed } else { &inner.counters.committed };
         counter.fetch_add(batch.events.len() as u64, Relaxed);
         inner.failing.store(false, Relaxed);
@@ -368,7 +374,8 @@ impl Loop {
         Ok(Some(Batch { events, bodies: Some(bodies), replayed: false }))
     }
 
-    /// Reports dropped decisions once per interval, with how many since the last report.
+    /// Reports dropped and refused decisions once per interval, with how many since the last
+    /// report.
     fn report_dropped(&mut self, counters: &Counters) {
         if self.reported_at.elapsed() < REPORT_EVERY {
             return;
@@ -381,7 +388,18 @@ impl Loop {
                 REPORT_EVERY.as_secs()
             );
         }
+        let refused = counters.refused.load(Relaxed);
+        if refused > self.reported_refused {
+            tracing::warn!(
+                "{} resolve decisions were refused in the last {} s: their calls already held {} decisions \
+                 (a client is sending one call id again and again)",
+                refused - self.reported_refused,
+                REPORT_EVERY.as_secs(),
+                super::limits::MAX_EVENTS_PER_SOURCE
+            );
+        }
         self.reported_dropped = dropped;
+        self.reported_refused = refused;
         self.reported_at = Instant::now();
     }
 }

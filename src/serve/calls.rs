@@ -106,6 +106,15 @@ impl Calls {
         let events = vec![(prepared.event, prepared.raw)];
         let at = crate::calls::now();
         let mut merged = self.write(move |store| store.merge(&events, &at, true)).await??;
+        if merged.refused > 0 {
+            let max = crate::calls::limits::MAX_EVENTS_PER_SOURCE;
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_events",
+                format!("the call already holds {max} reports from this source; this one was not kept"),
+            )
+            .hint("a real call sends a handful; check that each call reports under its own call id"));
+        }
         Ok(merged.records.pop())
     }
 

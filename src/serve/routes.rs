@@ -385,6 +385,11 @@ async fn metrics(Extract(state): Extract<Shared>) -> Response {
             ("agentver_call_decisions_recorded_total", "Resolve decisions committed to the call store.", &c.committed),
             ("agentver_call_decisions_dropped_total", "Resolve decisions that could not be spooled.", &c.dropped),
             (
+                "agentver_call_decisions_refused_total",
+                "Resolve decisions refused: their call already held the most decisions a call keeps.",
+                &c.refused,
+            ),
+            (
                 "agentver_call_decisions_replayed_total",
                 "Decisions replayed from the spool of a server that stopped.",
                 &c.replayed,

@@ -656,3 +656,68 @@ fn json_errors_are_json() {
     assert_eq!(error["error"]["message"], json!("nobody has no published version"));
     assert!(run.stdout.is_empty());
 }
+
+/// One call keeps at most 256 events from one source: a client sending one call id again and
+/// again is refused beyond that (counted, never silently), in SQLite and PostgreSQL, on import
+/// and over HTTP; another source's reports for the same call are still taken.
+#[test]
+fn one_call_id_sent_again_and_again_is_capped_per_source() {
+    let env = published();
+    let (store, path) = sqlite(&env, "capped.sqlite");
+    let dir = env.root.parent().unwrap();
+    let lines: String =
+        (0..300).map(|i| json!({"call_id": "again", "duration_ms": 1000 + i}).to_string() + "\n").collect();
+    std::fs::write(dir.join("again.jsonl"), &lines).unwrap();
+    let want = "imported 300 records: 256 new, 0 unchanged, 44 refused (their calls already held 256 reports from one source)\n";
+    for store in [store.clone(), postgres_store()] {
+        let run = env.av(&["calls", "import", dir.join("again.jsonl").to_str().unwrap(), "--calls", &store]).ok();
+        assert_eq!(run.stdout, want, "{store}");
+        let again = env.av(&["calls", "import", dir.join("again.jsonl").to_str().unwrap(), "--calls", &store]).ok();
+        assert_eq!(
+            again.stdout,
+            "imported 300 records: 0 new, 256 unchanged, 44 refused (their calls already held 256 reports from one source)\n",
+            "{store}"
+        );
+    }
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM events WHERE call_id = 'again'"), 256);
+    // The record is merged from the events kept, so the last one kept has the last word.
+    let last = count(
+        &path,
+        "SELECT json_extract(record, '$.duration_ms') FROM events WHERE call_id = 'again' ORDER BY rowid DESC LIMIT 1",
+    );
+    let listed = env.av(&["calls", "--calls", &store, "--json"]).ok().json();
+    assert_eq!(listed[0]["duration_ms"], json!(last), "{listed}");
+
+    let server = serve_with_token(&env, &store);
+    for _ in 0..300 {
+        let answer = server.get("/v1/resolve?channel=%2B14155550199&caller=%2B16505550123&call_id=loop-1");
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    server
+        .wait_for(|s| s.get("/metrics").body.contains("agentver_call_decisions_recorded_total 300\n"), "all recorded");
+    // Two resolves in one millisecond are one decision (unchanged), so up to 44 are refused.
+    let metrics = server.get("/metrics").body;
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("agentver_call_decisions_refused_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!((1..=44).contains(&refused), "{metrics}");
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM events WHERE call_id = 'loop-1'"), 256);
+    // The same call's report comes from another source: taken.
+    let report = server.post_with("/v1/calls", r#"{"call_id": "loop-1", "success": true}"#, &[]);
+    assert_eq!(report.status, 200, "{}", report.body);
+    let report: Value = serde_json::from_str(&report.body).unwrap();
+    assert_eq!((report["success"].clone(), report["agent"].clone()), (json!(true), json!("sales")), "{report}");
+    // Reports past the cap are refused with a JSON error, not acknowledged.
+    let mut statuses = Vec::new();
+    for i in 0..256 {
+        let body = json!({"call_id": "loop-1", "duration_ms": 1000 + i}).to_string();
+        statuses.push(server.post_with("/v1/calls", body, &[]).status);
+    }
+    assert!(statuses[..255].iter().all(|s| *s == 200) && statuses[255] == 409, "{statuses:?}");
+    let refused = server.post_with("/v1/calls", r#"{"call_id": "loop-1", "duration_ms": 5}"#, &[]);
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("\"too_many_events\""), "{}", refused.body);
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM events WHERE call_id = 'loop-1'"), 512);
+}

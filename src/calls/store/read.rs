@@ -130,7 +130,7 @@ fn stored(call_id: &str, r: &[Cell]) -> Result<Stored> {
 }
 
 impl Store {
-    fn seq_column(&self) -> &'static str {
+    pub(super) fn seq_column(&self) -> &'static str {
         if self.is_sqlite() { "rowid" } else { "seq" }
     }
 

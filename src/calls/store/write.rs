@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::Store;
 use super::sql::{Cell, db};
+use crate::calls::limits::MAX_EVENTS_PER_SOURCE;
 use crate::calls::{Event, Record, Stored, merge};
 use crate::error::Result;
 
@@ -28,6 +29,9 @@ pub struct Merged {
     pub new: usize,
     /// Events it held already (sent twice), or for calls that were forgotten.
     pub unchanged: usize,
+    /// Events refused: their call already held [`MAX_EVENTS_PER_SOURCE`] events from their
+    /// source (neither counted as new nor kept).
+    pub refused: usize,
     /// The record of each call the events were about, in order of first appearance (when asked).
     #[serde(skip)]
     pub records: Vec<Record>,
@@ -148,6 +152,36 @@ fn forgotten_among<'a>(c: &rusqlite::Connection, rows: &[Row<'a>]) -> Result<Has
     Ok(found)
 }
 
+/// Takes out of `events` (one call's) those beyond [`MAX_EVENTS_PER_SOURCE`] from one source,
+/// the latest arrivals first, and answers their places in the store. The cap bounds what one
+/// call costs each time it is merged again: a client sending one call id on every request
+/// would otherwise make each batch re-merge an ever longer history.
+fn beyond_limit(events: &mut Vec<Stored>) -> Vec<i64> {
+    if events.len() <= MAX_EVENTS_PER_SOURCE {
+        return Vec::new();
+    }
+    events.sort_by_key(|e| e.seq);
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    let keep: Vec<bool> = events
+        .iter()
+        .map(|e| {
+            let n = counts.entry(e.event.source.as_str()).or_default();
+            *n += 1;
+            *n <= MAX_EVENTS_PER_SOURCE
+        })
+        .collect();
+    let mut keep = keep.into_iter();
+    let mut refused = Vec::new();
+    events.retain(|e| {
+        let kept = keep.next().unwrap_or(true);
+        if !kept {
+            refused.push(e.seq);
+        }
+        kept
+    });
+    refused
+}
+
 impl Store {
     /// Merges every event (with the raw body each came from, already made safe to keep) in one
     /// transaction: all are stored or none. With `want_records`, answers each call's record.
@@ -180,19 +214,18 @@ impl Store {
         want_records: bool,
     ) -> Result<Merged> {
         self.transaction(|store| {
-            let new = match store {
+            let (inserted, refused) = match store {
                 Store::Sqlite(_) => {
-                    let (fresh, new) = store.insert_sqlite(&rows, events, received_at)?;
-                    store.record_sqlite(fresh)?;
-                    new
+                    let (fresh, inserted) = store.insert_sqlite(&rows, events, received_at)?;
+                    (inserted, store.record_sqlite(fresh)?)
                 }
                 Store::Postgres(_) => {
-                    let (ids, new) = store.insert_postgres(&rows, received_at)?;
-                    store.recompute(&ids)?;
-                    new
+                    let (ids, inserted) = store.insert_postgres(&rows, received_at)?;
+                    (inserted, store.recompute(&ids)?)
                 }
             };
-            let mut merged = Merged { new, unchanged: rows.len() - new, records: Vec::new() };
+            let new = inserted - refused;
+            let mut merged = Merged { new, unchanged: rows.len() - inserted, refused, records: Vec::new() };
             if want_records {
                 let mut seen = BTreeSet::new();
                 for (e, _) in events {
@@ -261,8 +294,9 @@ impl Store {
 
     /// Records the calls the new events are about. A call the store had no row for has no other
     /// events, so its record is merged from the new ones alone and inserted; only a call known
-    /// before is recomputed from everything stored for it.
-    fn record_sqlite(&mut self, fresh: Vec<Fresh>) -> Result<()> {
+    /// before is recomputed from everything stored for it. Answers how many new events were
+    /// refused (and deleted again) for being over a call's limit.
+    fn record_sqlite(&mut self, fresh: Vec<Fresh>) -> Result<usize> {
         static NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = NEW.get_or_init(|| {
             let placeholders: Vec<String> = (1..=26).map(|i| format!("${i}")).collect();
@@ -271,14 +305,28 @@ impl Store {
                 placeholders.join(", ")
             )
         });
-        for (id, events) in fresh {
+        let mut refused = 0;
+        for (id, mut events) in fresh {
+            refused += self.refuse(&mut events)?;
             let inserted = self.execute(sql, &cells(merge(&id, &events), first_seen(&events)), "writing a call")?;
             if inserted == 0 {
-                let events = self.events(&id)?;
+                let mut events = self.events(&id)?;
+                refused += self.refuse(&mut events)?;
                 self.upsert(merge(&id, &events), first_seen(&events))?;
             }
         }
-        Ok(())
+        Ok(refused)
+    }
+
+    /// Deletes the events of one call that are [`beyond_limit`] (only ever this batch's: the
+    /// store never commits more), and answers how many.
+    fn refuse(&mut self, events: &mut Vec<Stored>) -> Result<usize> {
+        let refused = beyond_limit(events);
+        let sql = format!("DELETE FROM events WHERE {} = $1", self.seq_column());
+        for seq in &refused {
+            self.execute(&sql, &[Cell::Int(Some(*seq))], "refusing events")?;
+        }
+        Ok(refused.len())
     }
 
     /// Inserts all events in one statement, then locks the rows of the calls they touched.
@@ -317,14 +365,19 @@ impl Store {
         Ok((ids, inserted.len()))
     }
 
-    /// Recomputes the records of `ids` from all of their events (PostgreSQL, in one statement).
-    fn recompute(&mut self, ids: &[String]) -> Result<()> {
+    /// Recomputes the records of `ids` from all of their events (PostgreSQL, in one statement);
+    /// answers how many new events were refused for being over a call's limit.
+    fn recompute(&mut self, ids: &[String]) -> Result<usize> {
         if ids.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let mut by_call: HashMap<String, Vec<Stored>> = HashMap::new();
         for (id, stored) in self.events_of(ids)? {
             by_call.entry(id).or_default().push(stored);
+        }
+        let mut refused = 0;
+        for events in by_call.values_mut() {
+            refused += self.refuse(events)?;
         }
         let rows: Vec<Vec<Cell>> = ids
             .iter()
@@ -333,7 +386,8 @@ impl Store {
                 cells(merge(id, events), first_seen(events))
             })
             .collect();
-        self.upsert_all(&rows)
+        self.upsert_all(&rows)?;
+        Ok(refused)
     }
 
     /// Stores one record.

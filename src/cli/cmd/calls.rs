@@ -241,9 +241,18 @@ fn run_import(ui: &mut Ui, args: ImportArgs) -> CmdResult {
         ui.print_json(&imported)?;
     } else {
         let ignored = if imported.ignored > 0 { format!(" ({} ignored)", imported.ignored) } else { String::new() };
+        let refused = if imported.refused > 0 {
+            format!(
+                ", {} refused (their calls already held {} reports from one source)",
+                imported.refused,
+                limits::MAX_EVENTS_PER_SOURCE
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             ui.out(),
-            "imported {} {}: {} new, {} unchanged{ignored}",
+            "imported {} {}: {} new, {} unchanged{refused}{ignored}",
             imported.records,
             if imported.records == 1 { "record" } else { "records" },
             imported.new,
