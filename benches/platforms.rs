@@ -370,8 +370,9 @@ fn main() {
              (tens of thousands of requests a second), so those p99s are the scheduler's queue, resolve's as much as a \
              hook's; paced, each of 2 connections sends a request a millisecond after the last answer, well above any \
              phone system's call rate, and the p99 is one request's time (worst of the five: {worst_paced:.2} ms, budget \
-             {}). Call ids are fresh on every request (Twilio: 60,000 forms signed in advance, cycled), as a \
-             platform's are on every call. `render` and `import` ≤ 1.2× `show`.\n\n{hooks}\n{commands}",
+             {}). Call ids are fresh on every request, as a platform's are on \
+             every call (Twilio: forms signed in advance for each run, more than it answers, none sent twice). \
+             `render` and `import` ≤ 1.2× `show`.\n\n{hooks}\n{commands}",
             if worst_paced <= 2.0 { "met" } else { "missed" }
         );
         common::write_block(&path, "platforms", &results);

@@ -322,6 +322,9 @@ impl Store {
     /// store never commits more), and answers how many.
     fn refuse(&mut self, events: &mut Vec<Stored>) -> Result<usize> {
         let refused = beyond_limit(events);
+        if refused.is_empty() {
+            return Ok(0);
+        }
         let sql = format!("DELETE FROM events WHERE {} = $1", self.seq_column());
         for seq in &refused {
             self.execute(&sql, &[Cell::Int(Some(*seq))], "refusing events")?;
