@@ -19,6 +19,7 @@ pub mod record;
 mod routes;
 pub mod snapshot;
 pub mod start;
+mod unread;
 
 pub use error::ServeError;
 

@@ -83,6 +83,8 @@ pub fn router(state: Shared) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outermost, so every answer (the fallback's too) closes a connection whose body it left.
+        .layer(middleware::from_fn(super::unread::close_if_unread))
         .with_state(state)
 }
 

@@ -669,6 +669,57 @@ fn a_client_that_never_finishes_its_request_head_is_cut_off() {
     assert_eq!(server.get_as("/healthz", None).status, 200);
 }
 
+/// Reads one answer from `stream`: its head, lower-cased, and its body (by Content-Length).
+fn read_answer(stream: &mut TcpStream) -> (String, String) {
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        assert_ne!(reader.read_line(&mut head).unwrap(), 0, "the connection ended inside a head: {head}");
+    }
+    let head = head.to_ascii_lowercase();
+    let length = head.lines().find_map(|l| l.strip_prefix("content-length: ")).map_or(0, |n| n.trim().parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+/// The flake behind a red CI run: a hook answered 404 before its body arrived, hyper wrote the
+/// answer as keep-alive and then closed the connection, and the client's next request on it
+/// failed. An answer that leaves the body unread now says so; one that read it keeps the
+/// connection.
+#[test]
+fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
+    let env = published();
+    let server = Server::ready(&env, &[]);
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The head alone: the hook has no secret, so it answers before the body is sent.
+    stream.write_all(b"POST /hooks/vapi HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n").unwrap();
+    let (head, body) = read_answer(&mut stream);
+    assert!(head.starts_with("http/1.1 404"), "{head}{body}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    stream.write_all(b"{}").unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the server answered again on a closed connection: {}", String::from_utf8_lossy(&rest));
+
+    // A body that was read: two requests on one connection, neither closing it.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = r#"{"channel": "+14155550100"}"#;
+    for _ in 0..2 {
+        let request = format!(
+            "POST /v1/resolve HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let (head, answer) = read_answer(&mut stream);
+        assert!(head.starts_with("http/1.1 200"), "{head}{answer}");
+        assert!(!head.contains("connection: close"), "{head}");
+    }
+}
+
 #[test]
 fn screens() {
     let env = screen::published();
