@@ -35,6 +35,11 @@
 //!   agent format (render, import, the drift check), its end-of-call payloads and signature, its
 //!   call-start answer; the field-map machinery both directions run on; errors are
 //!   [`platforms::PlatformError`]
+//! - [`console`]: the platforms' screens as web pages (one file per page, SVG charts, vendored
+//!   assets, sessions and CSRF), read through a view of the served snapshot or the work tree, the
+//!   editor's actions through [`ops`]; its own loopback server for `agentver console`, and the
+//!   layer both HTTP servers put around every route (an answer that left its request's body
+//!   unread closes the connection)
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
 //!   the connection cap, metrics, the platforms' webhooks and call-start hooks (answered from
 //!   renders cached per snapshot), the hand-off of resolve decisions to the call store's spool;

@@ -13,6 +13,7 @@ mod pages_stats;
 pub mod server;
 pub mod session;
 mod stamp;
+pub mod unread;
 pub mod view;
 mod watch;
 

@@ -50,7 +50,9 @@ pub async fn serve(
         editor: Some(Editor { root }),
         week: Default::default(),
     });
-    let router: axum::Router = super::router(console);
+    // Around every route: a refused form (403 before its body is read) must not leave the
+    // browser a connection hyper is about to close.
+    let router: axum::Router = super::router(console).layer(axum::middleware::from_fn(super::unread::close_if_unread));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -19,7 +19,6 @@ pub mod record;
 mod routes;
 pub mod snapshot;
 pub mod start;
-mod unread;
 
 pub use error::ServeError;
 

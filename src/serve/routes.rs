@@ -84,7 +84,7 @@ pub fn router(state: Shared) -> Router {
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Outermost, so every answer (the fallback's too) closes a connection whose body it left.
-        .layer(middleware::from_fn(super::unread::close_if_unread))
+        .layer(middleware::from_fn(crate::console::unread::close_if_unread))
         .with_state(state)
 }
 

@@ -686,26 +686,39 @@ fn read_answer(stream: &mut TcpStream) -> (String, String) {
     (head, String::from_utf8(body).unwrap())
 }
 
+/// Sends `head` alone (its body is `{}`, sent only after the answer) to `addr`: the answer must
+/// come before the body, say `Connection: close`, and be the last on that connection.
+fn answered_before_the_body(addr: &str, head: &str, status: &str) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(format!("{head}Content-Length: 2\r\n\r\n").as_bytes()).unwrap();
+    let (answer, body) = read_answer(&mut stream);
+    assert!(answer.starts_with(&format!("http/1.1 {status}")), "{answer}{body}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    stream.write_all(b"{}").unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the server answered again on a closed connection: {}", String::from_utf8_lossy(&rest));
+}
+
 /// The flake behind a red CI run: a hook answered 404 before its body arrived, hyper wrote the
 /// answer as keep-alive and then closed the connection, and the client's next request on it
-/// failed. An answer that leaves the body unread now says so; one that read it keeps the
-/// connection.
+/// failed. An answer that leaves the body unread now says so, in serve and in `agentver
+/// console` alike; one that read it keeps the connection.
 #[test]
 fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
     let env = published();
     let server = Server::ready(&env, &[]);
     let addr = server.base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    // The head alone: the hook has no secret, so it answers before the body is sent.
-    stream.write_all(b"POST /hooks/vapi HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n").unwrap();
-    let (head, body) = read_answer(&mut stream);
-    assert!(head.starts_with("http/1.1 404"), "{head}{body}");
-    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
-    stream.write_all(b"{}").unwrap();
-    let mut rest = Vec::new();
-    let _ = stream.read_to_end(&mut rest);
-    assert!(rest.is_empty(), "the server answered again on a closed connection: {}", String::from_utf8_lossy(&rest));
+    // The hook has no secret, so it answers before the body is sent.
+    answered_before_the_body(addr, "POST /hooks/vapi HTTP/1.1\r\nHost: x\r\n", "404");
+    // The console refuses a form from another origin before reading it.
+    let console = crate::console::Page::console(&env);
+    answered_before_the_body(
+        console.base.trim_start_matches("http://"),
+        "POST /agents/sales/restore HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n",
+        "403",
+    );
 
     // A body that was read: two requests on one connection, neither closing it.
     let mut stream = TcpStream::connect(addr).unwrap();

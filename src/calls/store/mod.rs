@@ -136,7 +136,7 @@ impl Store {
 
     /// Copies committed WAL pages into the database without waiting for any reader or writer
     /// (a passive checkpoint); SQLite then reuses the WAL from its start. Answers whether the WAL
-    /// is past [`WAL_RESTART_AT`] frames: then the writer should [`Store::restart_wal`] between
+    /// is past `WAL_RESTART_AT` frames: then the writer should [`Store::restart_wal`] between
     /// two batches. Never on PostgreSQL.
     pub fn checkpoint(&mut self) -> Result<bool> {
         let Store::Sqlite(c) = self else { return Ok(false) };
@@ -149,9 +149,9 @@ impl Store {
     /// the WAL's end, so SQLite never starts it over and it grows with every batch (3.7 GB after
     /// two million decisions of a flood, every page read searching its index). Run by the
     /// writer itself between batches, so no writer holds it off: it copies the few frames the
-    /// last passive checkpoint missed, waits up to [`RESTART_WAIT`] for readers still on the
+    /// last passive checkpoint missed, waits up to `RESTART_WAIT` for readers still on the
     /// WAL, and the next commit starts the WAL from its beginning, the file cut back to
-    /// [`WAL_SIZE_LIMIT`]. A reader that stays longer makes it give up until the next time;
+    /// `WAL_SIZE_LIMIT`. A reader that stays longer makes it give up until the next time;
     /// nothing is lost either way. Never on PostgreSQL.
     pub fn restart_wal(&mut self) -> Result<()> {
         let Store::Sqlite(c) = self else { return Ok(()) };

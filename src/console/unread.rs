@@ -1,11 +1,14 @@
-//! Answers given before a request's body was read say `Connection: close`.
+//! Answers given before a request's body was read say `Connection: close`: a layer both of
+//! agentver's HTTP servers put around every route (`agentver console`'s, and `serve`, which
+//! mounts the console's pages and so names this layer from here).
 //!
 //! A route may answer without reading the body it was sent: a hook whose secret is unset (404),
-//! a missing token (401), a body past its limit (413), an unknown route. hyper then writes the
-//! answer as if the connection would be kept, and only afterwards, finding the body unread and not
-//! yet arrived, closes it. A client that pooled the connection sends its next request into a
-//! closed socket and fails it ("peer disconnected"); a platform's webhook client does not retry a
-//! POST. Saying `Connection: close` in the answer itself tells the client not to reuse it.
+//! a missing token (401), a body past its limit (413), a form from another origin (403), an
+//! unknown route. hyper then writes the answer as if the connection would be kept, and only
+//! afterwards, finding the body unread and not yet arrived, closes it. A client that pooled the
+//! connection sends its next request into a closed socket and fails it ("peer disconnected"); a
+//! platform's webhook client does not retry a POST. Saying `Connection: close` in the answer
+//! itself tells the client not to reuse it.
 
 use std::pin::Pin;
 use std::sync::Arc;
