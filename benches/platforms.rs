@@ -109,7 +109,8 @@ fn twilio_bodies(dir: &Path, prefix: &str, url: &str, n: usize) -> PathBuf {
         let sid = format!("CA{:032x}", run << 64 | i as u128);
         let form = [("CallSid", sid.as_str()), ("From", "+16505550123"), ("To", "+14155550199")];
         let owned: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let signature = agentver::platforms::twilio::sign(TWILIO, url, &owned);
+        let signature =
+            agentver::platforms::twilio::sign(TWILIO, url, &owned, agentver::platforms::twilio::Algorithm::Sha1);
         writeln!(out, "CallSid={sid}&From=%2B16505550123&To=%2B14155550199\t{signature}").unwrap();
     }
     let path = dir.join(format!("{prefix}.tsv"));

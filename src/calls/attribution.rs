@@ -29,6 +29,8 @@ pub struct Claim {
     pub channel: Option<String>,
     pub variant: Option<String>,
     pub revision: Option<String>,
+    /// `agentver_deployed: "false"`: the hook said the platform could not run what it decided.
+    pub not_deployed: bool,
 }
 
 /// A bag's value as text: strings as they are, numbers as written (ElevenLabs sends typed
@@ -56,6 +58,7 @@ impl Claim {
                 channel: text(bag, "agentver_channel")?,
                 variant: text(bag, "agentver_variant")?,
                 revision: text(bag, "agentver_revision")?,
+                not_deployed: text(bag, "agentver_deployed")?.as_deref() == Some("false"),
             })
         })())
     }
@@ -94,6 +97,17 @@ impl Claim {
             && !is_hex_id(r)
         {
             return invalid(record, format!("agentver_revision '{}' is not a commit id", shown(r)));
+        }
+        if claim.not_deployed {
+            let which = version.map_or("draft".to_owned(), |n| format!("v{n}"));
+            invalid(
+                record,
+                format!(
+                    "{agent} {which} was decided but is not deployed on the platform: the call ran the number's own agent"
+                ),
+            );
+            record.attribution = Some(Attribution::NotDeployed);
+            return;
         }
         record.agent = Some(agent.to_string());
         record.version = version;

@@ -46,6 +46,9 @@ pub enum CallsError {
     /// A call whose echoed attribution named something that never served.
     #[error("call '{call_id}' has an invalid attribution: {reason}")]
     InvalidAttribution { call_id: String, reason: String },
+    /// A call whose platform could not run what agentver decided (a version not deployed).
+    #[error("call '{call_id}' did not run the version decided for it: {reason}")]
+    NotDeployed { call_id: String, reason: String },
     /// The call store (SQLite or PostgreSQL) failed; `operation` says what it was doing.
     #[error("call store: {operation}: {message}")]
     CallStore {

@@ -70,6 +70,11 @@ pub enum Attribution {
     Echoed,
     /// Echoed back but naming something that never served (kept, counted apart, never an arm).
     Invalid,
+    /// Decided, but the platform could not run it: the version is not deployed where running it
+    /// needs a deploy (Retell), so the call ran the number's own agent (counted apart, never an
+    /// arm; the reason names what was decided).
+    #[serde(rename = "not_deployed")]
+    NotDeployed,
 }
 
 impl Attribution {
@@ -78,6 +83,7 @@ impl Attribution {
             Attribution::Decided => "decided",
             Attribution::Echoed => "echoed",
             Attribution::Invalid => "invalid",
+            Attribution::NotDeployed => "not_deployed",
         }
     }
 
@@ -86,6 +92,7 @@ impl Attribution {
             "decided" => Attribution::Decided,
             "echoed" => Attribution::Echoed,
             "invalid" => Attribution::Invalid,
+            "not_deployed" => Attribution::NotDeployed,
             _ => return None,
         })
     }
@@ -308,11 +315,18 @@ fn merge_attribution(r: &mut Record, sorted: &[&Stored]) {
     decisions.sort_by(|a, b| (&a.event.record.resolved_at, a.seq).cmp(&(&b.event.record.resolved_at, b.seq)));
     if let Some(decision) = decisions.first() {
         let d = &decision.event.record;
-        attribute_from(r, d);
         take(&mut r.channel, &d.channel);
         take(&mut r.caller, &d.caller);
-        r.bucket = d.bucket;
         r.resolved_at.clone_from(&d.resolved_at);
+        if d.attribution == Some(Attribution::NotDeployed) {
+            // What was decided never ran: the record names no configuration (the decision's
+            // event keeps it, and the reason says it).
+            r.attribution = Some(Attribution::NotDeployed);
+            r.attribution_reason.clone_from(&d.attribution_reason);
+            return;
+        }
+        attribute_from(r, d);
+        r.bucket = d.bucket;
         r.overridden = d.overridden;
         r.attribution = Some(Attribution::Decided);
         return;
@@ -323,9 +337,9 @@ fn merge_attribution(r: &mut Record, sorted: &[&Stored]) {
         attribute_from(r, e);
         take(&mut r.channel, &e.channel);
         r.attribution = Some(Attribution::Echoed);
-    } else if let Some(invalid) = echoed(Attribution::Invalid) {
-        r.attribution = Some(Attribution::Invalid);
-        r.attribution_reason.clone_from(&invalid.event.record.attribution_reason);
+    } else if let Some(other) = echoed(Attribution::NotDeployed).or_else(|| echoed(Attribution::Invalid)) {
+        r.attribution = other.event.record.attribution;
+        r.attribution_reason.clone_from(&other.event.record.attribution_reason);
     }
 }
 

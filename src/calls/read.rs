@@ -239,6 +239,7 @@ pub fn generic(body: &Value, privacy: &Privacy) -> Result<Parsed, BadPayload> {
             channel: r.channel.clone(),
             variant: report.variant,
             revision: report.revision,
+            not_deployed: false,
         };
         Claim::apply(Ok(claim), &mut r);
     } else if report.version.is_some() || report.tree.is_some() || report.variant.is_some() {

@@ -457,6 +457,9 @@ pub fn unreplayable(replay: &Replay) -> Option<CallsError> {
     }
     let call_id = replay.call.call_id.clone();
     Some(match (&replay.call.attribution, &replay.call.attribution_reason) {
+        (Some(Attribution::NotDeployed), reason) => {
+            CallsError::NotDeployed { call_id, reason: reason.clone().unwrap_or_default() }
+        }
         (Some(Attribution::Invalid), reason) => {
             CallsError::InvalidAttribution { call_id, reason: reason.clone().unwrap_or_default() }
         }

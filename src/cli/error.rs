@@ -72,6 +72,9 @@ fn hint(e: &Error) -> Option<String> {
         Error::Platform(PlatformError::NotAnAgent { .. }) => Some(
             "give the object as the platform's API returns it (for Retell: the agent, and its LLM with --llm)".into(),
         ),
+        Error::Platform(PlatformError::WrongPlatform { looks, .. }) => {
+            Some(format!("if it is, import it as one: agentver import {} FILE", looks.name()))
+        }
         Error::Io(_) | Error::BadValue { .. } | Error::Internal { .. } => None,
     }
 }

@@ -1,5 +1,6 @@
 //! Literal secrets in config files: API keys, bearer tokens, passwords in URLs, credentials in
-//! query strings and under secret-sounding keys. `${env:NAME}` placeholders are what belongs there.
+//! query strings and under secret-sounding keys. `${env:NAME}` placeholders are what belongs there;
+//! the platforms' own references (`{{VAPI_SERVER_SECRET}}`, `${NAME}`) are placeholders too.
 
 /// (1-based line, what was found) for every literal secret in `text`.
 pub fn scan(text: &str) -> Vec<(u32, &'static str)> {
@@ -30,9 +31,16 @@ fn keyed(line: &str, prefix: &str, min: usize) -> bool {
     })
 }
 
+/// A reference to a secret kept elsewhere: `${env:NAME}`, `${NAME}`, or a platform's template
+/// variable `{{NAME}}` (Vapi's credential placeholders), whole or at the value's start.
 fn is_placeholder(value: &str) -> bool {
     let v = value.trim().trim_matches(['"', '\'']);
-    v.starts_with("${") || v.is_empty()
+    v.is_empty()
+        || v.starts_with("${")
+        || v.strip_prefix("{{").and_then(|rest| rest.split_once("}}")).is_some_and(|(name, _)| {
+            let name = name.trim();
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        })
 }
 
 /// The part of `user:password` after the first colon that is not inside a `${…}` placeholder.
@@ -152,7 +160,7 @@ fn scan_line(line: &str) -> Option<&'static str> {
         pairs(line)
             .into_iter()
             .any(|(key, value)| {
-                is_secret_key(key) && value.len() >= 8 && !value.starts_with("${") && !value.contains(' ')
+                is_secret_key(key) && value.len() >= 8 && !is_placeholder(value) && !value.contains(' ')
             })
             .then_some("a literal secret")
     })
@@ -207,7 +215,7 @@ fn credential_in_url(line: &str) -> Option<&'static str> {
         if let Some((userinfo, _host)) = authority.rsplit_once('@')
             && let Some(password) = password_part(userinfo)
             && !password.is_empty()
-            && !password.starts_with("${")
+            && !is_placeholder(password)
         {
             return Some("a password in a URL");
         }
@@ -280,6 +288,9 @@ mod tests {
             "llm: {provider: openai, api_key: \"${env:OPENAI_API_KEY}\"}",
             "  voice_id: 21m00Tcm4TlvDq8ikWAM",
             "  tree: 9f1c2e3d4b5a69788796a5b4c3d2e1f0a9b8c7d6",
+            "  secret: \"{{VAPI_SERVER_SECRET}}\"",
+            "  api_key: ${OPENAI_API_KEY}",
+            "  Authorization: Bearer {{ CRM_TOKEN }}",
         ] {
             assert_eq!(scan_line(line), None, "{line}");
         }

@@ -227,6 +227,7 @@ pub fn check(ws: &Workspace, at: &DraftAt) -> Result<CheckReport> {
     };
     if let Some(parsed) = parsed {
         check_channels(ws, &parsed, &channels_file, &agent_ids, &drafts_ok, &mut problems)?;
+        check_hosted_workflows(ws, source, &parsed, &channels_file, &mut problems);
     }
     check_numbering_gaps(ws, &mut problems)?;
 
@@ -334,6 +335,51 @@ fn check_channels(
         }
     }
     Ok(())
+}
+
+/// A number's calls reach the hosted platforms' call-start hooks (Vapi, Retell, ElevenLabs), which
+/// run a prompt, never agentver's workflow graph: a Vapi assistant rendered from a workflow agent
+/// has no prompt at all. So a number that can serve a workflow agent is an error, unless
+/// agentver.toml names a self-hosted runtime (`[platforms.twilio] stream_url`), which can run it:
+/// then a warning. Targets that do not load are the other checks' business.
+fn check_hosted_workflows(
+    ws: &Workspace,
+    source: &dyn Source,
+    parsed: &channels::Channels,
+    file: &str,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let self_hosted = ws.config().platforms.twilio.stream_url.is_some();
+    for channel in parsed.channels.iter().filter(|c| crate::format::text::is_e164(&c.name)) {
+        for target in channel.targets() {
+            let agent = &target.agent;
+            let served = match target.pin {
+                Pin::Draft => bundle::load(source, agent).ok().map(|b| (b.config, "draft".to_owned())),
+                Pin::Latest => ws.latest(agent).ok().flatten().map(|(n, tag)| (n, tag.tree)).and_then(|(n, tree)| {
+                    ws.config_in_tree(agent, &tree.to_string()).ok().map(|c| (c, format!("v{n}")))
+                }),
+                Pin::Version(n) => ws
+                    .version(agent, n)
+                    .ok()
+                    .and_then(|tag| ws.config_in_tree(agent, &tag.tree.to_string()).ok())
+                    .map(|c| (c, format!("v{n}"))),
+            };
+            let Some((_, which)) = served.filter(|(c, _)| c.get("workflow").is_some_and(|w| !w.is_null())) else {
+                continue;
+            };
+            let message = format!(
+                "channel '{}': {agent} {which} is a workflow agent, which the Vapi, Retell and ElevenLabs call-start hooks cannot run (they take a prompt, not agentver's workflow graph)",
+                channel.name
+            );
+            problems.push(if self_hosted {
+                Diagnostic::warning(file, Some(target.line), format!("{message}; only the self-hosted runtime behind /hooks/twilio can"))
+            } else {
+                Diagnostic::error(file, Some(target.line), message).with_hint(Some(
+                    "serve this number with a prompt agent, or run the workflow on a self-hosted runtime: set [platforms.twilio] stream_url in agentver.toml".into(),
+                ))
+            });
+        }
+    }
 }
 
 /// A channel target pinned to version `n`: the tag exists and holds the pinned tree. Trees are

@@ -19,6 +19,15 @@ pub struct Spec {
     /// Fields the platform sets itself (ids, timestamps, flags): import drops and lists them,
     /// the drift check ignores them.
     pub read_only: &'static [&'static str],
+    /// Objects the platform refuses without some of their keys (Vapi's `voice` without
+    /// `provider` and `voiceId`): render leaves such an object out whole, with a warning.
+    pub needs: &'static [(&'static str, &'static [&'static str])],
+    /// The keys `provider_options.<platform>` may have at its top, when the render is a bundle of
+    /// objects (Retell's `agent` and `llm`); empty when any key may.
+    pub option_keys: &'static [&'static str],
+    /// Fields the platform fills in itself or that agentver derives (Retell's
+    /// `response_engine`): the drift check ignores them where render sends none.
+    pub filled_by_platform: &'static [&'static str],
     /// Render of the `Special` rows.
     pub render: fn(&Value, &mut Value, &mut Vec<String>),
     /// Import of the `Special` rows and the `Inferred` ones: (what is left, the draft, notes).
@@ -50,14 +59,31 @@ pub struct Imported {
 
 /// Renders a resolved configuration (what `show --json` calls `config`).
 pub fn render(spec: &Spec, config: &Value) -> Rendered {
+    // An empty system prompt is none (what import writes for an object without one): no
+    // platform is sent an empty prompt.
+    let without_prompt;
+    let config = if map::get(config, "prompt.system").and_then(Value::as_str) == Some("") {
+        without_prompt = {
+            let mut c = config.clone();
+            map::take(&mut c, "prompt.system");
+            c
+        };
+        &without_prompt
+    } else {
+        config
+    };
     let mut out = Value::Object(Map::new());
     let mut warnings = Vec::new();
+    let title = spec.platform.title();
     map::render_fields(spec.rows, config, &mut out);
+    map::render_values(spec.rows, config, &mut out, title, &mut warnings);
     (spec.render)(config, &mut out, &mut warnings);
-    map::missing_warnings(spec.rows, config, spec.platform.title(), &mut warnings);
+    map::missing_warnings(spec.rows, config, title, &mut warnings);
     if let Some(tools) = config.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty()) {
-        let rendered = tools.iter().map(|t| render_tool(spec, t, &mut warnings)).collect();
-        map::put(&mut out, spec.tools_at, Value::Array(rendered));
+        let rendered: Vec<Value> = tools.iter().filter_map(|t| render_tool(spec, t, &mut warnings)).collect();
+        if !rendered.is_empty() {
+            map::put(&mut out, spec.tools_at, Value::Array(rendered));
+        }
     }
     if config.get("workflow").is_some_and(|w| !w.is_null()) {
         warnings.push(format!(
@@ -66,32 +92,119 @@ pub fn render(spec: &Spec, config: &Value) -> Rendered {
         ));
     }
     if let Some(options) = config.pointer(&format!("/provider_options/{}", spec.platform.name())) {
-        map::merge(&mut out, options);
+        map::merge(&mut out, &placed_options(spec, options, &mut warnings));
     }
+    drop_incomplete(spec, config, &mut out, &mut warnings);
     Rendered { object: out, warnings }
 }
 
-fn render_tool(spec: &Spec, tool: &Value, warnings: &mut Vec<String>) -> Value {
-    let kind_name = tool.get("type").and_then(Value::as_str).unwrap_or_default();
-    let mut out = match spec.tool_kinds.iter().find(|k| k.agentver == kind_name) {
-        Some(kind) => kind.render(tool),
-        None if tool.pointer(&format!("/provider_options/{}", spec.platform.name())).is_some() => {
-            Value::Object(Map::new())
-        }
-        None => {
-            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
+/// `provider_options.<platform>` less the top keys the render has no place for (Retell's options
+/// go under `agent` or `llm`), each named in a warning.
+fn placed_options(spec: &Spec, options: &Value, warnings: &mut Vec<String>) -> Value {
+    let (Some(map), false) = (options.as_object(), spec.option_keys.is_empty()) else { return options.clone() };
+    let mut placed = map.clone();
+    placed.retain(|key, _| {
+        let known = spec.option_keys.contains(&key.as_str());
+        if !known {
             warnings.push(format!(
-                "tools[{name}]: a {kind_name} tool has no counterpart on {}; give its object under the tool's provider_options.{}",
+                "provider_options.{}.{key} is left out: {} options go under {}",
+                spec.platform.name(),
+                spec.platform.title(),
+                spec.option_keys.join(" or ")
+            ));
+        }
+        known
+    });
+    Value::Object(placed)
+}
+
+/// The platform path a row writes to, for rows that write one.
+fn platform_path(row: &Row) -> Option<&'static str> {
+    match row {
+        Row::Field { platform, .. }
+        | Row::Special { platform, .. }
+        | Row::Values { platform, .. }
+        | Row::OneOf { platform, .. } => Some(platform),
+        Row::Inferred { .. } | Row::Missing { .. } => None,
+    }
+}
+
+/// Leaves out each object the platform would refuse for a missing key (one whose value had no
+/// counterpart, say), naming the agentver fields that go with it and what it lacks.
+fn drop_incomplete(spec: &Spec, config: &Value, out: &mut Value, warnings: &mut Vec<String>) {
+    let name = |platform: &str| {
+        spec.rows
+            .iter()
+            .find(|r| platform_path(r) == Some(platform))
+            .map_or(platform.to_owned(), |r| r.agentver().to_owned())
+    };
+    for (object, keys) in spec.needs {
+        let Some(found) = map::get(out, object) else { continue };
+        let lacking: Vec<String> = keys
+            .iter()
+            .filter(|k| found.get(**k).is_none_or(Value::is_null))
+            .map(|k| name(&format!("{object}.{k}")))
+            .collect();
+        if lacking.is_empty() {
+            continue;
+        }
+        map::take(out, object);
+        let inside = format!("{object}.");
+        let mut lost: Vec<&str> = spec
+            .rows
+            .iter()
+            .filter(|r| platform_path(r).is_some_and(|p| p == *object || p.starts_with(&inside)))
+            .map(Row::agentver)
+            .filter(|field| map::get(config, field).is_some_and(|v| !v.is_null()))
+            .collect();
+        lost.dedup();
+        let lost = if lost.is_empty() {
+            format!("provider_options.{}.{object}", spec.platform.name())
+        } else {
+            lost.join(", ")
+        };
+        warnings.push(format!(
+            "{lost} left out: {} refuses its {object} without {}",
+            spec.platform.title(),
+            lacking.join(" and ")
+        ));
+    }
+}
+
+/// The platform's object for one tool, or `None` (with a warning) for a kind the platform has
+/// no counterpart for: never an empty object the platform would refuse.
+fn render_tool(spec: &Spec, tool: &Value, warnings: &mut Vec<String>) -> Option<Value> {
+    let kind_name = tool.get("type").and_then(Value::as_str).unwrap_or_default();
+    let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
+    let options = tool.pointer(&format!("/provider_options/{}", spec.platform.name()));
+    let mut out = match spec.tool_kinds.iter().find(|k| k.agentver == kind_name) {
+        Some(kind) => {
+            for row in kind.rows {
+                if let Row::Missing { agentver, note } = row
+                    && tool.get(agentver).is_some_and(|v| !v.is_null())
+                {
+                    warnings.push(format!(
+                        "tools[{name}].{agentver} has no place on {} and is left out: {note}",
+                        spec.platform.title()
+                    ));
+                }
+            }
+            kind.render(tool)
+        }
+        None if options.is_some() => Value::Object(Map::new()),
+        None => {
+            warnings.push(format!(
+                "tools[{name}]: a {kind_name} tool has no counterpart on {} and is left out; give its object under the tool's provider_options.{}",
                 spec.platform.title(),
                 spec.platform.name()
             ));
-            Value::Object(Map::new())
+            return None;
         }
     };
-    if let Some(options) = tool.pointer(&format!("/provider_options/{}", spec.platform.name())) {
+    if let Some(options) = options {
         map::merge(&mut out, options);
     }
-    out
+    Some(out)
 }
 
 /// Imports a platform object as the draft of agent `id` (also its name when the object has
@@ -103,8 +216,16 @@ pub fn import(spec: &Spec, object: &Value, id: &str, taken: Taken<'_>) -> Import
     let mut draft = Value::Object(Map::new());
     let mut notes = Vec::new();
     map::import_fields(spec.rows, &mut rest, &mut draft, schema::shape_at);
+    map::import_values(spec.rows, &mut rest, &mut draft);
     (spec.import)(&mut rest, &mut draft, &mut notes);
-    for (object, key) in [("speech.tts", "provider"), ("speech.stt", "provider"), ("background_sound", "preset")] {
+    let required = [
+        ("llm", "model"),
+        ("llm", "provider"),
+        ("speech.tts", "provider"),
+        ("speech.stt", "provider"),
+        ("background_sound", "preset"),
+    ];
+    for (object, key) in required {
         if map::get(&draft, object).is_some() && map::get(&draft, &format!("{object}.{key}")).is_none() {
             give_back(spec.rows, &mut draft, &mut rest, object);
         }
@@ -142,7 +263,7 @@ fn import_tools(ctx: &ToolImport<'_>, rest: &mut Value, draft: &mut Value, notes
             None => (serde_json::json!({ "type": "function" }), theirs.clone()),
         };
         let tool = name_tool(ctx, ours, left, theirs, &tools);
-        if render_tool(spec, &tool, &mut Vec::new()) != *theirs {
+        if render_tool(spec, &tool, &mut Vec::new()).as_ref() != Some(theirs) {
             notes.push(format!(
                 "{}[{i}] has no agentver tool type: the platform's tool list is kept whole under provider_options.{}",
                 spec.tools_at,
@@ -225,6 +346,8 @@ fn give_back(rows: &[Row], draft: &mut Value, rest: &mut Value, object: &str) {
 }
 
 /// Required fields a platform object may lack: filled in so the draft passes `check`, and listed.
+/// Only what stands for nothing is filled (the id as the name, an empty system prompt that render
+/// sends as none): never a value the platform would then be sent, such as an invented model.
 fn fill_required(draft: &mut Value, fallback_name: &str) -> Vec<String> {
     let mut filled = Vec::new();
     let fill = |draft: &mut Value, filled: &mut Vec<String>, path: &str, value: &str| {
@@ -234,8 +357,6 @@ fn fill_required(draft: &mut Value, fallback_name: &str) -> Vec<String> {
         }
     };
     fill(draft, &mut filled, "name", fallback_name);
-    fill(draft, &mut filled, "llm.model", "unknown");
-    fill(draft, &mut filled, "llm.provider", "unknown");
     if map::get(draft, "workflow").is_none() && map::get(draft, "prompt.system").is_none() {
         // An empty system prompt is none: render sends no system prompt for it.
         map::put(draft, "prompt.system", Value::from(""));
@@ -430,6 +551,21 @@ pub fn field_map_markdown(spec: &Spec) -> String {
             Row::Special { agentver, platform, note } => format!("| `{agentver}` | `{platform}` | {note} |"),
             Row::Inferred { agentver, note } => format!("| `{agentver}` | (implied) | {note} |"),
             Row::Missing { agentver, note } => format!("| `{agentver}` | none | {note}; render warns |"),
+            Row::Values { agentver, platform, values } => {
+                let pairs: Vec<String> = values
+                    .iter()
+                    .map(|(a, t)| if a == t { format!("`{a}`") } else { format!("`{a}` → `{t}`") })
+                    .collect();
+                format!(
+                    "| `{agentver}` | `{platform}` | values: {}; any other is left out, render warns |",
+                    pairs.join(", ")
+                )
+            }
+            Row::OneOf { agentver, platform, values } => format!(
+                "| `{agentver}` | `{platform}` | one of {} values: {}; any other is left out, render warns |",
+                values.len(),
+                values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            ),
         };
         out.push_str(&line);
         out.push('\n');

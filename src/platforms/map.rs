@@ -19,7 +19,13 @@ pub enum Unit {
     Seconds,
     /// A phone number, as Vapi's list of one transfer destination `[{type: number, number}]`.
     Destination,
+    /// A phone number, as ElevenLabs' list of one transfer
+    /// `[{transfer_destination: {type: phone, phone_number}, condition}]`, with a fixed condition.
+    PhoneTransfer,
 }
+
+/// The condition of an ElevenLabs transfer agentver renders (ElevenLabs requires one).
+pub const TRANSFER_CONDITION: &str = "The caller asks to be transferred to a person.";
 
 impl Unit {
     pub fn to_platform(self, value: &Value) -> Option<Value> {
@@ -30,6 +36,10 @@ impl Unit {
                 Some(if ms % 1000 == 0 { Value::from(ms / 1000) } else { Value::from(ms as f64 / 1000.0) })
             }
             Unit::Destination => Some(serde_json::json!([{ "type": "number", "number": value }])),
+            Unit::PhoneTransfer => Some(serde_json::json!([{
+                "transfer_destination": { "type": "phone", "phone_number": value },
+                "condition": TRANSFER_CONDITION,
+            }])),
         }
     }
 
@@ -44,6 +54,14 @@ impl Unit {
                 [only] if only.as_object()?.len() == 2 && only["type"] == "number" => Some(only.get("number")?.clone()),
                 _ => None,
             },
+            Unit::PhoneTransfer => match value.as_array()?.as_slice() {
+                [only] if only.as_object()?.len() == 2 && only["condition"] == TRANSFER_CONDITION => {
+                    let destination = only.get("transfer_destination")?.as_object()?;
+                    (destination.len() == 2 && destination.get("type")? == "phone")
+                        .then(|| destination.get("phone_number").cloned())?
+                }
+                _ => None,
+            },
         }
     }
 
@@ -53,6 +71,7 @@ impl Unit {
             Unit::Same => "",
             Unit::Seconds => "ms ↔ s",
             Unit::Destination => "number ↔ [{type: number, number}]",
+            Unit::PhoneTransfer => "number ↔ [{transfer_destination: {type: phone, phone_number}, condition}]",
         }
     }
 }
@@ -69,6 +88,13 @@ pub enum Row {
     Inferred { agentver: &'static str, note: &'static str },
     /// A field with no place on the platform: render leaves it out with a warning.
     Missing { agentver: &'static str, note: &'static str },
+    /// A field whose values the platform names its own way (agentver's value, the platform's):
+    /// render maps a known value and leaves any other out with a warning; import maps back the
+    /// first row naming the platform's value and leaves any other with the platform's options.
+    Values { agentver: &'static str, platform: &'static str, values: &'static [(&'static str, &'static str)] },
+    /// A field the platform takes from a closed set of the same names: render sends a value in
+    /// the set and leaves any other out with a warning; import takes one in the set.
+    OneOf { agentver: &'static str, platform: &'static str, values: &'static [&'static str] },
 }
 
 pub const fn same(agentver: &'static str, platform: &'static str) -> Row {
@@ -85,7 +111,9 @@ impl Row {
             Row::Field { agentver, .. }
             | Row::Special { agentver, .. }
             | Row::Inferred { agentver, .. }
-            | Row::Missing { agentver, .. } => agentver,
+            | Row::Missing { agentver, .. }
+            | Row::Values { agentver, .. }
+            | Row::OneOf { agentver, .. } => agentver,
         }
     }
 }
@@ -169,6 +197,52 @@ pub fn import_fields(rows: &[Row], rest: &mut Value, into: &mut Value, shape: fn
         if exact && shape(agentver).is_some_and(|s| schema::accepts(s, &ours)) {
             take(rest, platform);
             put(into, agentver, ours);
+        }
+    }
+}
+
+/// Render of the `Values` rows: each set value the platform names, or a warning naming the value.
+pub fn render_values(rows: &[Row], from: &Value, out: &mut Value, platform: &str, warnings: &mut Vec<String>) {
+    for row in rows {
+        let (agentver, path, theirs, known) = match row {
+            Row::Values { agentver, platform, values } => {
+                let ours = get(from, agentver).and_then(Value::as_str);
+                (*agentver, *platform, values.iter().find(|(a, _)| Some(*a) == ours).map(|(_, t)| *t), values.len())
+            }
+            Row::OneOf { agentver, platform, values } => {
+                let ours = get(from, agentver).and_then(Value::as_str);
+                (*agentver, *platform, values.iter().copied().find(|v| Some(*v) == ours), values.len())
+            }
+            _ => continue,
+        };
+        let Some(ours) = get(from, agentver).filter(|v| !v.is_null()) else { continue };
+        match theirs {
+            Some(theirs) => put(out, path, Value::from(theirs)),
+            None => warnings.push(format!(
+                "{agentver} '{}' has no counterpart on {platform} and is left out ({platform} takes one of {known} values; the README's field map lists them)",
+                ours.as_str().unwrap_or_default(),
+            )),
+        }
+    }
+}
+
+/// Import of the `Values` and `OneOf` rows: a platform value some row names becomes agentver's.
+pub fn import_values(rows: &[Row], rest: &mut Value, into: &mut Value) {
+    for row in rows {
+        let (agentver, platform, ours) = match row {
+            Row::Values { agentver, platform, values } => {
+                let theirs = get(rest, platform).and_then(Value::as_str);
+                (*agentver, *platform, values.iter().find(|(_, t)| Some(*t) == theirs).map(|(a, _)| *a))
+            }
+            Row::OneOf { agentver, platform, values } => {
+                let theirs = get(rest, platform).and_then(Value::as_str);
+                (*agentver, *platform, values.iter().copied().find(|v| Some(*v) == theirs))
+            }
+            _ => continue,
+        };
+        if let Some(ours) = ours {
+            take(rest, platform);
+            put(into, agentver, Value::from(ours));
         }
     }
 }

@@ -67,6 +67,73 @@ impl Platform {
 pub enum PlatformError {
     #[error("{file}: {problem}")]
     NotAnAgent { file: String, problem: String },
+    #[error("{file}: not an agent of {named}: it has the keys of an agent of {looks} ({why})")]
+    WrongPlatform { file: String, named: &'static str, looks: Platform, why: String },
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+/// Keys only one platform's agent object has, by platform: what `import` tells them apart by.
+const MARKS: [(Platform, &[&str]); 3] = [
+    (
+        Platform::Vapi,
+        &[
+            "model",
+            "voice",
+            "transcriber",
+            "firstMessage",
+            "firstMessageMode",
+            "serverMessages",
+            "clientMessages",
+            "endCallMessage",
+            "voicemailMessage",
+            "analysisPlan",
+            "artifactPlan",
+            "startSpeakingPlan",
+            "stopSpeakingPlan",
+            "backgroundSound",
+            "maxDurationSeconds",
+            "hooks",
+        ],
+    ),
+    (
+        Platform::Retell,
+        &[
+            "agent_name",
+            "response_engine",
+            "voice_id",
+            "general_prompt",
+            "general_tools",
+            "begin_message",
+            "llm_id",
+            "retellLlmData",
+            "states",
+            "starting_state",
+            "interruption_sensitivity",
+            "ambient_sound",
+        ],
+    ),
+    (Platform::Elevenlabs, &["conversation_config", "platform_settings", "workflow"]),
+];
+
+/// Which platform an object's keys say it is (for Retell, its `agent` and `llm` too), with the
+/// keys that say so; `None` when no platform's keys are there.
+pub fn looks_like(object: &Value) -> Option<(Platform, Vec<&'static str>)> {
+    let mut keys: Vec<&str> = object.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+    for part in ["agent", "llm"] {
+        if let Some(inner) = object.get(part).and_then(Value::as_object) {
+            keys.extend(inner.keys().map(String::as_str));
+        }
+    }
+    MARKS
+        .iter()
+        .map(|(platform, marks)| (*platform, marks.iter().copied().filter(|m| keys.contains(m)).collect::<Vec<_>>()))
+        .filter(|(_, found)| !found.is_empty())
+        .max_by_key(|(_, found)| found.len())
 }
 
 /// Renders a resolved configuration as the platform's object; deterministic.
@@ -89,6 +156,17 @@ pub fn import(
     if platform == Platform::Retell && !map.get("agent").is_some_and(Value::is_object) {
         return Err(problem("not a Retell agent: expected {\"agent\": {...}, \"llm\": {...}}"));
     }
+    match looks_like(object) {
+        Some((looks, why)) if looks != platform => {
+            let why = why.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+            return Err(PlatformError::WrongPlatform { file: file.to_owned(), named: platform.title(), looks, why });
+        }
+        None => {
+            let title = platform.title();
+            return Err(problem(&format!("not an agent of {title}: it has none of the keys of one")));
+        }
+        Some(_) => {}
+    }
     Ok(agent::import(platform.spec(), object, id, taken))
 }
 
@@ -98,6 +176,11 @@ pub fn drift(platform: Platform, rendered: &Value, current: &Value) -> Vec<Chang
     let mut current = current.clone();
     for path in platform.spec().read_only {
         map::take(&mut current, path);
+    }
+    for path in platform.spec().filled_by_platform {
+        if map::get(rendered, path).is_none() {
+            map::take(&mut current, path);
+        }
     }
     crate::format::diff::diff(&agent::normalized(&current), &agent::normalized(rendered))
 }

@@ -153,7 +153,8 @@ impl Recorder for Calls {
             bucket: d.bucket.map(|b| b.value),
             revision: Some(d.revision),
             overridden: d.overridden,
-            attribution: Some(Attribution::Decided),
+            attribution: Some(if d.not_deployed.is_some() { Attribution::NotDeployed } else { Attribution::Decided }),
+            attribution_reason: d.not_deployed,
             resolved_at: Some(d.resolved_at),
             ..Record::default()
         };

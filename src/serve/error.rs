@@ -175,7 +175,7 @@ fn calls_status(e: &CallsError) -> Status {
         CallsError::UnknownCall { .. } => {
             (StatusCode::NOT_FOUND, "unknown_call", Some("GET /v1/calls lists the calls recorded".into()))
         }
-        CallsError::Unattributed { .. } | CallsError::InvalidAttribution { .. } => {
+        CallsError::Unattributed { .. } | CallsError::InvalidAttribution { .. } | CallsError::NotDeployed { .. } => {
             (StatusCode::NOT_FOUND, "unattributed", None)
         }
         CallsError::BadTime { .. }

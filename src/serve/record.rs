@@ -25,6 +25,9 @@ pub struct Decision {
     pub overridden: bool,
     /// RFC 3339.
     pub resolved_at: String,
+    /// Why the platform could not run what was decided (a version not deployed where running it
+    /// needs a deploy); the decision is then recorded `not_deployed`.
+    pub not_deployed: Option<String>,
 }
 
 impl Decision {
@@ -41,6 +44,7 @@ impl Decision {
             revision: revision.to_owned(),
             overridden: resolution.overridden,
             resolved_at: at,
+            not_deployed: None,
         }
     }
 }

@@ -54,6 +54,20 @@ fn resolve(
             return Ok(Err(e.to_string()));
         }
     };
+    if let Some(p) = platform
+        && resolution.served.config.get("workflow").is_some_and(|w| !w.is_null())
+    {
+        // A hosted platform runs a prompt, never agentver's graph (`check` says so for numbers).
+        let why = format!(
+            "channel {} serves {} {}, a workflow agent, which {} cannot run",
+            ask.channel,
+            resolution.served.agent,
+            resolution.served.version,
+            p.title()
+        );
+        tracing::warn!(platform = p.name(), "a call-start hook could not place a call: {why}");
+        return Ok(Err(why));
+    }
     let key = format!("{}\0{}\0{}", platform.map_or("twilio", Platform::name), resolution.target, ask.channel);
     let answer = snapshot.answer(&key, || {
         let rendered = match platform {
@@ -63,7 +77,7 @@ fn resolve(
         let attribution = attribution(&resolution, &snapshot.revision);
         Bytes::from(make(&Start { attribution: &attribution, config: &resolution.served.config, rendered: &rendered }))
     });
-    decided(state, snapshot, &resolution, ask);
+    decided(state, snapshot, &resolution, ask, platform);
     Ok(Ok(answer))
 }
 
@@ -84,14 +98,23 @@ fn attribution(resolution: &Resolution<'_>, revision: &str) -> Map<String, Value
     }
 }
 
-/// Counts the resolution as `/v1/resolve` does and records the decision when the call has an id.
-fn decided(state: &State, snapshot: &Snapshot, resolution: &Resolution<'_>, ask: &Ask) {
+/// Counts the resolution as `/v1/resolve` does and records the decision when the call has an id
+/// (`not_deployed` where the platform cannot run the served version without a deploy).
+fn decided(state: &State, snapshot: &Snapshot, resolution: &Resolution<'_>, ask: &Ask, platform: Option<Platform>) {
     if let Some(counter) = snapshot.counters.get(resolution.channel).and_then(|c| c.get(resolution.target)) {
         counter.fetch_add(1, Relaxed);
     }
     if let (Some(id), Some(recorder)) = (ask.call_id.as_deref(), &state.recorder) {
         let at = crate::calls::now();
-        recorder.record(Decision::new(resolution, id, ask.caller.as_deref(), &snapshot.revision, at));
+        let mut decision = Decision::new(resolution, id, ask.caller.as_deref(), &snapshot.revision, at);
+        if platform == Some(Platform::Retell) {
+            let served = &resolution.served;
+            decision.not_deployed = Some(format!(
+                "{} {} is not deployed on Retell, whose per-call override cannot carry its prompt or tools: the call ran the number's own Retell agent",
+                served.agent, served.version
+            ));
+        }
+        recorder.record(decision);
     }
 }
 
@@ -121,7 +144,7 @@ pub fn retell(state: &State, body: &[u8]) -> Result<Option<Response>, ApiError> 
     let value = ingest::json(body).map_err(|e| ApiError::bad_request(e.0))?;
     let Some(ask) = retell::hook::ask(&value).map_err(|e| ApiError::bad_request(e.0))? else { return Ok(None) };
     limits(&ask)?;
-    let answer = resolve(state, Some(Platform::Retell), &ask, |s| json_bytes(&retell::hook::answer(s)))?
+    let answer = resolve(state, Some(Platform::Retell), &ask, |s| json_bytes(&retell::hook::answer(s, None)))?
         .unwrap_or_else(|_| json_bytes(&retell::hook::refusal()).into());
     Ok(Some(json_answer(answer)))
 }
@@ -189,8 +212,9 @@ pub async fn twilio(
     let body = read_body(&state, body).await?;
     let fields = twilio::fields(&body);
     let url = format!("{}{}", public.trim_end_matches('/'), uri.path_and_query().map_or("", |p| p.as_str()));
-    let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
-    twilio::verify(token, &url, &fields, signature).map_err(unauthorized)?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (signature, settings) = (header("x-twilio-signature"), header("x-twilio-webhooks-signature-settings"));
+    twilio::verify(token, &url, &fields, signature, settings).map_err(unauthorized)?;
     let ask = twilio::ask(&fields).map_err(|e| ApiError::bad_request(e.0))?;
     limits(&ask)?;
     // The stream URL is the server's setting, the same for every call: the cached TwiML holds it.

@@ -85,7 +85,15 @@ fn every_corpus_object_imports_checks_and_renders_back() {
         if let Some(llm) = llm {
             original = json!({"agent": original, "llm": read(llm)});
         }
-        let expected = without(original, report["read_only"].as_array().unwrap());
+        let mut expected = without(original, report["read_only"].as_array().unwrap());
+        if *platform == "elevenlabs" {
+            // Every ElevenLabs render enables the initiation overrides its hook answers with,
+            // beneath what the object itself says of them.
+            let mut derived = json!({"platform_settings": {"overrides": {"conversation_config_override": {
+                "agent": {"prompt": {"prompt": true}, "first_message": true, "language": true}, "tts": {"voice_id": true}}}}});
+            agentver::platforms::map::merge(&mut derived, &expected);
+            expected = derived;
+        }
         let first = env.av(&["render", &format!("{agent}@draft"), "--platform", platform]).ok();
         let second = env.av(&["render", &format!("{agent}@draft"), "--platform", platform]).ok();
         assert_eq!(first.stdout, second.stdout, "{file}: render is deterministic");
@@ -122,18 +130,71 @@ fn import_never_overwrites_without_force_and_dry_run_writes_nothing() {
     env.write("broken.json", "{\"name\": ");
     let e = env.av(&["import", "vapi", "broken.json"]).code(2);
     assert!(e.stderr.starts_with("error: broken.json: not JSON"), "{}", e.stderr);
-    let e = env
-        .av(&[
-            "import",
-            "retell",
-            &corpus("vapi/scheduler.json"),
-            "--llm",
-            &corpus("vapi/scheduler.json"),
-            "--id",
-            "odd",
-        ])
-        .ok();
-    assert!(e.stdout.contains("filled in"), "a Retell object missing its fields says what it filled");
+}
+
+#[test]
+fn import_refuses_another_platforms_file_and_invents_nothing() {
+    let env = TestEnv::empty();
+    env.av(&["init"]).ok();
+    let vapi = corpus("vapi/scheduler.json");
+    let e = env.av(&["import", "retell", &vapi, "--llm", &vapi, "--id", "odd"]).code(2);
+    assert_eq!(e.stderr.lines().count(), 2, "{}", e.stderr);
+    assert!(
+        e.stderr.starts_with(&format!("error: {vapi}: not an agent of Retell: it has the keys of an agent of Vapi (")),
+        "{}",
+        e.stderr
+    );
+    assert!(e.stderr.contains("hint: if it is, import it as one: agentver import vapi FILE"), "{}", e.stderr);
+    let e = env.av(&["import", "vapi", &corpus("elevenlabs/minimal.json")]).code(2);
+    assert!(e.stderr.contains("has the keys of an agent of ElevenLabs ('conversation_config'"), "{}", e.stderr);
+    assert!(!env.path("agents/odd.yaml").exists() && !env.path("agents/acme-minimal.yaml").exists());
+    // An assistant without a model imports without one, and renders without one.
+    env.write("bare.json", r#"{"name": "Bare", "firstMessage": "Hello"}"#);
+    env.av(&["import", "vapi", "bare.json"]).ok();
+    let draft = env.read("agents/bare.yaml");
+    assert!(!draft.contains("llm") && !draft.contains("unknown"), "{draft}");
+    let rendered = env.av(&["render", "bare@draft", "--platform", "vapi"]).ok().json();
+    assert_eq!(rendered, json!({"name": "Bare", "firstMessage": "Hello"}));
+    // Two system messages are kept whole, with a warning, and a typed prompt written later is
+    // named as not sent rather than silently shadowed.
+    env.write(
+        "two.json",
+        r#"{"name": "Two", "model": {"provider": "openai", "model": "gpt-4o", "messages": [
+            {"role": "system", "content": "A"}, {"role": "system", "content": "B"}]}}"#,
+    );
+    let out = env.av(&["import", "vapi", "two.json"]).ok();
+    assert!(out.stderr.contains("warning: model.messages holds 2 messages, not one system message"), "{}", out.stderr);
+    env.edit("agents/two.yaml", "system: \"\"", "system: Something new");
+    let out = env.av(&["render", "two@draft", "--platform", "vapi"]).ok();
+    assert!(
+        out.stderr.contains("warning: prompt.system is not sent: provider_options.vapi.model.messages"),
+        "{}",
+        out.stderr
+    );
+    // The platforms' secret placeholders are references, not literal secrets.
+    env.write(
+        "secret.json",
+        r#"{"name": "Sec", "model": {"provider": "openai", "model": "gpt-4o"}, "server": {"url": "https://x.example/hook", "secret": "{{VAPI_SERVER_SECRET}}"}}"#,
+    );
+    env.av(&["import", "vapi", "secret.json"]).ok();
+    env.av(&["check"]).ok();
+}
+
+#[test]
+fn check_refuses_a_number_that_serves_a_workflow_agent_to_the_hosted_hooks() {
+    let env = crate::env::TestEnv::example();
+    env.write("channels.toml", "[channels.\"+14155550123\"]\nagent = \"intake\"\nversion = \"draft\"\n");
+    let out = env.av(&["check"]).code(1);
+    assert!(
+        out.stdout.contains("error: channels.toml:1: channel '+14155550123': intake draft is a workflow agent, which the Vapi, Retell and ElevenLabs call-start hooks cannot run"),
+        "{}",
+        out.stdout
+    );
+    // A self-hosted runtime behind /hooks/twilio runs it: then it is a warning.
+    env.write("agentver.toml", "[platforms.twilio]\nstream_url = \"wss://bot.example/stream\"\n");
+    let out = env.av(&["check"]).ok();
+    assert!(out.stdout.contains("warning: channels.toml:1: channel '+14155550123'"), "{}", out.stdout);
+    assert!(out.stdout.contains("only the self-hosted runtime behind /hooks/twilio can"), "{}", out.stdout);
 }
 
 #[test]
@@ -250,8 +311,18 @@ fn twilio_connects_the_stream(env: &TestEnv, serve: &Serve, store: &str) {
     let owned: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let body: String =
         fields.iter().map(|(k, v)| format!("{k}={}", v.replace('+', "%2B"))).collect::<Vec<_>>().join("&");
-    let signature = agentver::platforms::twilio::sign(TWILIO_TOKEN, "https://agentver.example/hooks/twilio", &owned);
-    let forged = agentver::platforms::twilio::sign(TWILIO_TOKEN, "https://elsewhere.example/hooks/twilio", &owned);
+    let signature = agentver::platforms::twilio::sign(
+        TWILIO_TOKEN,
+        "https://agentver.example/hooks/twilio",
+        &owned,
+        agentver::platforms::twilio::Algorithm::Sha1,
+    );
+    let forged = agentver::platforms::twilio::sign(
+        TWILIO_TOKEN,
+        "https://elsewhere.example/hooks/twilio",
+        &owned,
+        agentver::platforms::twilio::Algorithm::Sha1,
+    );
     assert_eq!(serve.0.post_with("/hooks/twilio", body.clone(), &[("x-twilio-signature", &forged)]).status, 401);
     let reply = serve.0.post_with("/hooks/twilio", body, &[("x-twilio-signature", &signature)]);
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -268,7 +339,12 @@ fn twilio_connects_the_stream(env: &TestEnv, serve: &Serve, store: &str) {
     let owned: Vec<(String, String)> = unknown.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let body: String =
         unknown.iter().map(|(k, v)| format!("{k}={}", v.replace('+', "%2B"))).collect::<Vec<_>>().join("&");
-    let signature = agentver::platforms::twilio::sign(TWILIO_TOKEN, "https://agentver.example/hooks/twilio", &owned);
+    let signature = agentver::platforms::twilio::sign(
+        TWILIO_TOKEN,
+        "https://agentver.example/hooks/twilio",
+        &owned,
+        agentver::platforms::twilio::Algorithm::Sha1,
+    );
     let refused = serve.0.post_with("/hooks/twilio", body, &[("x-twilio-signature", &signature)]);
     assert!(
         refused.status == 200 && refused.body.contains("<Say>") && refused.body.contains("<Hangup/>"),
@@ -286,10 +362,12 @@ fn retell_signed(serve: &Serve, body: &str) -> (u16, Value) {
     serve.post("/hooks/retell", body, &[("x-retell-signature", &signature)])
 }
 
-#[test]
-fn retell_call_inbound_and_elevenlabs_initiation_answer_and_the_calls_come_back() {
+/// The example published, sales v3 carrying the Retell ids an import of an older release kept,
+/// +14155550100 pinned to it, and serve answering the hooks.
+fn v3_served() -> (TestEnv, String, Serve) {
     let env = published();
-    // Retell's own agent id and version, kept under provider_options, become the overrides.
+    // Retell's own agent id and version, as an import of an older release kept them under
+    // provider_options: they name another Retell version than v3, so they are never answered.
     let text = env.read("agents/sales.yaml")
         + "\nprovider_options:\n  retell:\n    agent:\n      agent_id: agent_abc\n      version: 3\n";
     env.write("agents/sales.yaml", &text);
@@ -298,17 +376,32 @@ fn retell_call_inbound_and_elevenlabs_initiation_answer_and_the_calls_come_back(
     env.commit_all("v3");
     let store = store(&env);
     let serve = hooked(&env, &store, "https://agentver.example");
+    (env, store, serve)
+}
 
-    let inbound = json!({"event": "call_inbound", "call_inbound": {"agent_id": "agent_default", "from_number": "+16505550111", "to_number": "+14155550100"}}).to_string();
+#[test]
+fn retell_call_inbound_answers_what_retell_allows_and_the_call_comes_back_not_deployed() {
+    let (env, store, serve) = v3_served();
+    let inbound = json!({"event": "call_inbound", "call_inbound": {"agent_id": "agent_default", "from_number": "+16505550111", "to_number": "+14155550100", "call_id": "r-0"}}).to_string();
     assert_eq!(serve.post("/hooks/retell", &inbound, &[]).0, 401, "unsigned");
     let (status, answer) = retell_signed(&serve, &inbound);
     assert_eq!(status, 200, "{answer}");
     let inbound_answer = &answer["call_inbound"];
-    assert_eq!(inbound_answer["override_agent_id"], "agent_abc");
-    assert_eq!(inbound_answer["override_agent_version"], 3);
+    assert!(
+        inbound_answer.get("override_agent_id").is_none() && inbound_answer.get("override_agent_version").is_none()
+    );
     assert_eq!(inbound_answer["metadata"]["agentver_version"], "3");
+    assert_eq!(inbound_answer["metadata"]["agentver_deployed"], "false");
     assert_eq!(inbound_answer["dynamic_variables"]["first_name"], "there");
-    assert!(inbound_answer["agent_override"]["agent"].get("agent_id").is_none());
+    assert_eq!(
+        inbound_answer["agent_override"],
+        json!({"retell_llm": {"model_temperature": 0.5, "begin_message": "Hi {{first_name}}, this is Ava from Acme Robotics. How can I help?",
+            "knowledge_base_ids": ["kb_pricing"], "kb_config": {"top_k": 4, "filter_score": 0.6}}}),
+        "what Retell lets a call override, and no model: gpt-4o is not among Retell's"
+    );
+    // The decision is recorded under call_inbound.call_id, as not deployed: no arm of any statistic.
+    let decided = calls_json(&env, &store, &[]).into_iter().find(|c| c["call_id"] == "r-0").expect("r-0 recorded");
+    assert_eq!((decided["attribution"].as_str(), decided["agent"].as_str()), (Some("not_deployed"), None), "{decided}");
     let unknown =
         json!({"event": "call_inbound", "call_inbound": {"from_number": "+1650", "to_number": "+19990000000"}})
             .to_string();
@@ -318,18 +411,36 @@ fn retell_call_inbound_and_elevenlabs_initiation_answer_and_the_calls_come_back(
         "no override: the number's own agent, or hang up"
     );
 
-    // Retell starts the call with the metadata it was given; the record is v3's.
+    // Retell starts a call with the metadata it was given: its echo says not deployed too, and
+    // replay refuses what never ran; an echo without that mark is v3's.
     let started = json!({"event": "call_started", "call": {"call_id": "r-1", "from_number": "+16505550111", "to_number": "+14155550100",
         "direction": "inbound", "start_timestamp": now_ms(), "metadata": inbound_answer["metadata"]}}).to_string();
     assert_eq!(retell_signed(&serve, &started).0, 200);
+    let call = calls_json(&env, &store, &[]).into_iter().find(|c| c["call_id"] == "r-1").expect("r-1 recorded");
+    assert_eq!(call["attribution"], "not_deployed", "{call}");
+    let refused = env.av(&["replay", "r-1", "--calls", &store]).code(2);
+    assert!(
+        refused.stderr.contains("did not run the version decided for it: sales v3 was decided but is not deployed"),
+        "{}",
+        refused.stderr
+    );
+    let mut echoed = inbound_answer["metadata"].clone();
+    echoed.as_object_mut().unwrap().shift_remove("agentver_deployed");
+    let started = json!({"event": "call_started", "call": {"call_id": "r-2", "from_number": "+16505550111", "to_number": "+14155550100",
+        "direction": "inbound", "start_timestamp": now_ms(), "metadata": echoed}}).to_string();
+    assert_eq!(retell_signed(&serve, &started).0, 200);
     let call = calls_json(&env, &store, &["--version", "3"])
         .into_iter()
-        .find(|c| c["call_id"] == "r-1")
-        .expect("r-1 under v3");
+        .find(|c| c["call_id"] == "r-2")
+        .expect("r-2 under v3");
     assert_eq!(call["attribution"], "echoed");
     let v3_config = env.av(&["show", "sales@v3", "--json"]).ok().json()["config"].clone();
-    assert_eq!(env.av(&["replay", "r-1", "--json", "--calls", &store]).ok().json()["config"], v3_config);
+    assert_eq!(env.av(&["replay", "r-2", "--json", "--calls", &store]).ok().json()["config"], v3_config);
+}
 
+#[test]
+fn elevenlabs_initiation_answers_and_the_call_comes_back_under_its_sid() {
+    let (env, store, serve) = v3_served();
     // ElevenLabs: the initiation token, then the post-call report under the call's SID.
     let init = json!({"caller_id": "+16505550122", "agent_id": "agent_el", "called_number": "+14155550100", "call_sid": "CA-el-1"}).to_string();
     assert_eq!(serve.post("/hooks/elevenlabs/initiation", &init, &[("authorization", "Bearer wrong")]).0, 401);
@@ -355,7 +466,7 @@ fn retell_call_inbound_and_elevenlabs_initiation_answer_and_the_calls_come_back(
     let el: Vec<&Value> = calls.iter().filter(|c| c["call_id"] == "CA-el-1" || c["call_id"] == "conv_1").collect();
     assert_eq!(el.len(), 1, "one call, one record: {calls:?}");
     assert_eq!((el[0]["attribution"].as_str(), el[0]["success"].as_bool()), (Some("decided"), Some(true)));
-    assert_eq!(env.av(&["replay", "CA-el-1", "--json", "--calls", &store]).ok().json()["config"], v3_config);
+    assert_eq!(env.av(&["replay", "CA-el-1", "--json", "--calls", &store]).ok().json()["config"], v3["config"]);
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub struct Filter {
 pub struct Counts {
     /// No agent was ever reported for them.
     pub unattributed: u64,
-    /// Their echoed attribution named something that never served.
+    /// Their echoed attribution named something that never served, or what was decided for them
+    /// never ran (`not_deployed`).
     pub invalid: u64,
 }
 
@@ -197,7 +198,7 @@ impl Store {
     pub fn counts(&mut self) -> Result<Counts> {
         let rows = self.query(
             "SELECT COALESCE(SUM(CASE WHEN attribution IS NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN attribution = 'invalid' THEN 1 ELSE 0 END), 0) FROM calls",
+             COALESCE(SUM(CASE WHEN attribution IN ('invalid', 'not_deployed') THEN 1 ELSE 0 END), 0) FROM calls",
             &[],
             "counting calls",
         )?;

@@ -164,6 +164,7 @@ fn row(c: &Record) -> [String; 6] {
         (Some(a), Some(v), _) => format!("{a} v{v}"),
         (Some(a), None, Some(_)) => format!("{a} draft"),
         _ if c.attribution == Some(agentver::calls::Attribution::Invalid) => "(invalid attribution)".into(),
+        _ if c.attribution == Some(agentver::calls::Attribution::NotDeployed) => "(not deployed)".into(),
         _ => "(unattributed)".into(),
     };
     let variant = c.variant.as_deref().map(|v| format!(" [{}]", cell(v, 24))).unwrap_or_default();

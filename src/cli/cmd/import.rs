@@ -111,7 +111,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         writeln!(ui.out(), "filled in (the object has none): {filled}")?;
     }
     for note in &imported.notes {
-        ui.status(&format!("note: {note}"));
+        ui.status(&format!("warning: {note}"));
     }
     Ok(Outcome::Success)
 }

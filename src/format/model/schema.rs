@@ -146,7 +146,7 @@ pub static TOOL: &[Field] = &[
 pub static AGENT: &[Field] = &[
     required("name", Shape::Word, "display name"),
     field("description", Shape::Text, "what the agent is for"),
-    required("llm", Shape::Object(LLM), "the language model"),
+    field("llm", Shape::Object(LLM), "the language model; without one the platform runs its default"),
     field("prompt", Shape::Object(PROMPT), "system prompt and welcome message"),
     field("variables", Shape::Dict(&Shape::Object(VARIABLE)), "dynamic variables used as {{name}} in prompts"),
     field("speech", Shape::Object(SPEECH), "language, voice and transcriber"),
@@ -354,7 +354,7 @@ mod tests {
         let props = schema["properties"].as_object().unwrap();
         assert_eq!(props.len(), AGENT.len());
         assert_eq!(schema["properties"]["llm"]["properties"]["temperature"]["maximum"], json!(2.0));
-        assert_eq!(schema["required"], json!(["name", "llm"]));
+        assert_eq!(schema["required"], json!(["name"]));
         assert_eq!(schema["$defs"]["tool"]["properties"]["type"]["enum"], json!(TOOL_TYPES));
     }
 }

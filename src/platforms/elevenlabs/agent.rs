@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::platforms::Platform;
 use crate::platforms::agent::{self, Spec};
-use crate::platforms::map::{self, Row, ToolKind, same, seconds};
+use crate::platforms::map::{self, Row, ToolKind, Unit, same, seconds};
 
 const AGENT: &str = "conversation_config.agent";
 
@@ -32,7 +32,11 @@ pub static ROWS: &[Row] = &[
     Row::Inferred { agentver: "speech.tts.provider", note: "always elevenlabs" },
     same("speech.tts.voice_id", "conversation_config.tts.voice_id"),
     same("speech.tts.speed", "conversation_config.tts.speed"),
-    same("speech.stt.provider", "conversation_config.asr.provider"),
+    Row::Values {
+        agentver: "speech.stt.provider",
+        platform: "conversation_config.asr.provider",
+        values: STT_PROVIDERS,
+    },
     Row::Missing { agentver: "speech.stt.model", note: "ElevenLabs sets transcription quality, not a model" },
     Row::Missing { agentver: "turn_taking.vad_threshold", note: "ElevenLabs has no voice activity threshold" },
     Row::Missing {
@@ -56,7 +60,7 @@ pub static ROWS: &[Row] = &[
     Row::Special {
         agentver: "tools",
         platform: "conversation_config.agent.prompt.tools",
-        note: "webhook, client and end_call system tools",
+        note: "webhook and client tools, and the end_call and transfer_to_number system tools",
     },
     Row::Missing { agentver: "analysis.prompt", note: "ElevenLabs' evaluation criteria are per criterion" },
     Row::Special {
@@ -77,8 +81,22 @@ static CLIENT: &[Row] = &[same("name", "name"), same("description", "description
 
 static END: &[Row] = &[same("name", "name"), same("description", "description")];
 
+static TRANSFER: &[Row] = &[
+    same("name", "name"),
+    same("description", "description"),
+    Row::Field { agentver: "number", platform: "params.transfers", unit: Unit::PhoneTransfer },
+];
+
+/// agentver's speech-to-text providers → ElevenLabs' `asr.provider`: only its own transcriber.
+pub static STT_PROVIDERS: &[(&str, &str)] = &[("elevenlabs", "elevenlabs")];
+
+/// The initiation overrides the call-start answer uses (prompt, first message, language, voice):
+/// ElevenLabs ignores an override its agent does not enable, so every render enables these.
+pub const OVERRIDES: &str = "platform_settings.overrides.conversation_config_override";
+
 /// agentver tool type → ElevenLabs tool (`conversation_config.agent.prompt.tools[]`). A transfer
-/// to a number is a system tool with conditions per destination: it has no agentver type.
+/// is the system tool `transfer_to_number` with one phone destination (a condition per
+/// destination, which agentver writes as one fixed sentence).
 pub static TOOLS: &[ToolKind] = &[
     ToolKind { agentver: "webhook", constants: &[("type", "webhook")], requires: &["api_schema.url"], rows: WEBHOOK },
     ToolKind { agentver: "function", constants: &[("type", "client")], requires: &[], rows: CLIENT },
@@ -88,6 +106,12 @@ pub static TOOLS: &[ToolKind] = &[
         requires: &[],
         rows: END,
     },
+    ToolKind {
+        agentver: "transfer_call",
+        constants: &[("type", "system"), ("params.system_tool_type", "transfer_to_number")],
+        requires: &["params.transfers"],
+        rows: TRANSFER,
+    },
 ];
 
 pub static SPEC: Spec = Spec {
@@ -96,6 +120,9 @@ pub static SPEC: Spec = Spec {
     tools_at: "conversation_config.agent.prompt.tools",
     tool_kinds: TOOLS,
     read_only: &["agent_id", "metadata", "access_info", "phone_numbers", "version_id", "branch_id"],
+    needs: &[],
+    option_keys: &[],
+    filled_by_platform: &[],
     render,
     import,
 };
@@ -118,6 +145,9 @@ fn render(config: &Value, out: &mut Value, warnings: &mut Vec<String>) {
     let model = map::get(config, "llm.model").and_then(Value::as_str);
     agent::inferred_warning(config, "llm.provider", model.map(agent::provider_of_model), "ElevenLabs", warnings);
     agent::inferred_warning(config, "speech.tts.provider", Some("elevenlabs"), "ElevenLabs", warnings);
+    for path in ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"] {
+        map::put(out, &format!("{OVERRIDES}.{path}"), Value::Bool(true));
+    }
 }
 
 fn import(rest: &mut Value, draft: &mut Value, _notes: &mut Vec<String>) {
@@ -136,6 +166,13 @@ fn import(rest: &mut Value, draft: &mut Value, _notes: &mut Vec<String>) {
         map::take(rest, "platform_settings.data_collection");
     }
     agent::infer_providers(draft, |_| "elevenlabs");
+    // The overrides render enables are render's own: only others (or ones turned off) stay.
+    for path in ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"] {
+        let path = format!("{OVERRIDES}.{path}");
+        if map::get(rest, &path) == Some(&Value::Bool(true)) {
+            map::take(rest, &path);
+        }
+    }
 }
 
 /// Documents that are exactly what render writes for a knowledge base id.

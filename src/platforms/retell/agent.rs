@@ -14,7 +14,7 @@ pub static ROWS: &[Row] = &[
     same("name", "agent.agent_name"),
     Row::Missing { agentver: "description", note: "a Retell agent has no description" },
     Row::Inferred { agentver: "llm.provider", note: "Retell names the model only; import infers the provider from it" },
-    same("llm.model", "llm.model"),
+    Row::Values { agentver: "llm.model", platform: "llm.model", values: MODELS },
     same("llm.temperature", "llm.model_temperature"),
     Row::Missing { agentver: "llm.max_tokens", note: "Retell has no reply length limit" },
     same("prompt.system", "llm.general_prompt"),
@@ -24,7 +24,7 @@ pub static ROWS: &[Row] = &[
         platform: "llm.default_dynamic_variables",
         note: "defaults as strings; descriptions have no place",
     },
-    same("speech.language", "agent.language"),
+    Row::OneOf { agentver: "speech.language", platform: "agent.language", values: LANGUAGES },
     Row::Inferred { agentver: "speech.tts.provider", note: "Retell's voice ids name the provider (11labs-Adrian)" },
     same("speech.tts.voice_id", "agent.voice_id"),
     same("speech.tts.speed", "agent.voice_speed"),
@@ -36,14 +36,18 @@ pub static ROWS: &[Row] = &[
     same("turn_taking.inactivity.timeout_ms", "agent.reminder_trigger_ms"),
     Row::Missing { agentver: "turn_taking.inactivity.message", note: "Retell's reminders are written by the LLM" },
     same("turn_taking.inactivity.max_reminders", "agent.reminder_max_count"),
-    same("background_sound.preset", "agent.ambient_sound"),
+    Row::Values { agentver: "background_sound.preset", platform: "agent.ambient_sound", values: AMBIENT_SOUNDS },
     same("background_sound.volume", "agent.ambient_sound_volume"),
     Row::Special {
         agentver: "knowledge_bases",
         platform: "llm.knowledge_base_ids",
         note: "ids; one top_k and min_score for all as llm.kb_config.top_k and filter_score",
     },
-    Row::Special { agentver: "tools", platform: "llm.general_tools", note: "custom, transfer_call and end_call tools" },
+    Row::Special {
+        agentver: "tools",
+        platform: "llm.general_tools",
+        note: "custom, transfer_call (a cold transfer) and end_call tools; a function tool is left out, render warns",
+    },
     Row::Missing { agentver: "analysis.prompt", note: "Retell's post-call analysis has no prompt" },
     Row::Special {
         agentver: "analysis.fields",
@@ -57,6 +61,65 @@ static END: &[Row] = &[same("name", "name"), same("description", "description")]
 static TRANSFER: &[Row] =
     &[same("name", "name"), same("description", "description"), same("number", "transfer_destination.number")];
 
+/// agentver's model ids → Retell's `llm.model` (retell-sdk's closed set): OpenAI's and Google's
+/// ids are the same; Retell writes Anthropic's the other way round (`claude-4.5-haiku`).
+pub static MODELS: &[(&str, &str)] = &[
+    ("gpt-4.1", "gpt-4.1"),
+    ("gpt-4.1-mini", "gpt-4.1-mini"),
+    ("gpt-5", "gpt-5"),
+    ("gpt-5-mini", "gpt-5-mini"),
+    ("gpt-5-nano", "gpt-5-nano"),
+    ("gpt-5.1", "gpt-5.1"),
+    ("gpt-5.2", "gpt-5.2"),
+    ("gpt-5.4", "gpt-5.4"),
+    ("gpt-5.4-mini", "gpt-5.4-mini"),
+    ("gpt-5.4-nano", "gpt-5.4-nano"),
+    ("gpt-5.5", "gpt-5.5"),
+    ("gpt-5.6-terra", "gpt-5.6-terra"),
+    ("gpt-5.6-luna", "gpt-5.6-luna"),
+    ("gpt-6-astra", "gpt-6-astra"),
+    ("gpt-6-sol", "gpt-6-sol"),
+    ("gpt-6.1-sol", "gpt-6.1-sol"),
+    ("gpt-6-luna", "gpt-6-luna"),
+    ("claude-sonnet-4-6", "claude-4.6-sonnet"),
+    ("claude-opus-5", "claude-5-opus"),
+    ("claude-opus-5-5", "claude-5.5-opus"),
+    ("claude-sonnet-5", "claude-5-sonnet"),
+    ("claude-sonnet-5-5", "claude-5.5-sonnet"),
+    ("claude-haiku-5-5", "claude-5.5-haiku"),
+    ("claude-haiku-4-5", "claude-4.5-haiku"),
+    ("gemini-3.0-flash", "gemini-3.0-flash"),
+    ("gemini-3.1-flash-lite", "gemini-3.1-flash-lite"),
+    ("gemini-3.5-flash", "gemini-3.5-flash"),
+    ("gemini-3.5-flash-lite", "gemini-3.5-flash-lite"),
+    ("gemini-3.6-flash", "gemini-3.6-flash"),
+    ("gemini-3.7-flash", "gemini-3.7-flash"),
+    ("gemini-3.8-flash", "gemini-3.8-flash"),
+    ("gemini-4-argon", "gemini-4-argon"),
+];
+
+/// Retell's `agent.language` (retell-sdk's closed set of locales).
+pub static LANGUAGES: &[&str] = &[
+    "en-US", "en-IN", "en-GB", "en-AU", "en-NZ", "de-DE", "es-ES", "es-419", "hi-IN", "fr-FR", "fr-CA", "ja-JP",
+    "pt-PT", "pt-BR", "zh-CN", "ru-RU", "it-IT", "ko-KR", "nl-NL", "nl-BE", "pl-PL", "tr-TR", "vi-VN", "ro-RO",
+    "bg-BG", "ca-ES", "th-TH", "da-DK", "fi-FI", "el-GR", "hu-HU", "id-ID", "no-NO", "sk-SK", "sv-SE", "lt-LT",
+    "lv-LV", "cs-CZ", "ms-MY", "af-ZA", "ar-SA", "az-AZ", "bs-BA", "cy-GB", "fa-IR", "fil-PH", "gl-ES", "he-IL",
+    "hr-HR", "hy-AM", "is-IS", "kk-KZ", "kn-IN", "mk-MK", "mr-IN", "ne-NP", "sl-SI", "sr-RS", "sw-KE", "ta-IN",
+    "ur-IN", "yue-CN", "uk-UA",
+];
+
+/// agentver's background sounds → Retell's `agent.ambient_sound`: an office is Retell's call
+/// centre; Retell's own names pass as they are.
+pub static AMBIENT_SOUNDS: &[(&str, &str)] = &[
+    ("office", "call-center"),
+    ("call-center", "call-center"),
+    ("coffee-shop", "coffee-shop"),
+    ("convention-hall", "convention-hall"),
+    ("summer-outdoor", "summer-outdoor"),
+    ("mountain-outdoor", "mountain-outdoor"),
+    ("static-noise", "static-noise"),
+];
+
 static CUSTOM: &[Row] =
     &[same("name", "name"), same("description", "description"), same("url", "url"), same("parameters", "parameters")];
 
@@ -66,7 +129,13 @@ pub static TOOLS: &[ToolKind] = &[
     ToolKind { agentver: "end_call", constants: &[("type", "end_call")], requires: &[], rows: END },
     ToolKind {
         agentver: "transfer_call",
-        constants: &[("type", "transfer_call"), ("transfer_destination.type", "predefined")],
+        // Retell requires a transfer option; agentver's transfer is a cold one (a warm transfer
+        // is the tool's provider_options.retell).
+        constants: &[
+            ("type", "transfer_call"),
+            ("transfer_destination.type", "predefined"),
+            ("transfer_option.type", "cold_transfer"),
+        ],
         requires: &[],
         rows: TRANSFER,
     },
@@ -79,6 +148,8 @@ pub static SPEC: Spec = Spec {
     tools_at: "llm.general_tools",
     tool_kinds: TOOLS,
     read_only: &[
+        "agent.agent_id",
+        "agent.version",
         "agent.is_published",
         "agent.last_modification_timestamp",
         "llm.llm_id",
@@ -86,6 +157,10 @@ pub static SPEC: Spec = Spec {
         "llm.is_published",
         "llm.last_modification_timestamp",
     ],
+    needs: &[],
+    // The response engine names the Retell LLM by id, which only the platform knows.
+    option_keys: &["agent", "llm"],
+    filled_by_platform: &["agent.response_engine", "agent.voice_id"],
     render,
     import,
 };

@@ -1,6 +1,14 @@
 //! Retell's inbound webhook (`call_inbound`): sent before an inbound call connects, answered with
-//! the agent, version, variables and overrides for it. There is no call id yet: the decision is
-//! recorded when `call_started` arrives carrying the attribution as its metadata.
+//! the variables and the overrides Retell allows per call. The decision is recorded under
+//! `call_inbound.call_id`.
+//!
+//! Retell's per-call override cannot carry a prompt or tools (`AgentOverrideRetellLlm` has the
+//! model, temperature, begin message and knowledge bases), so a version runs on Retell only as a
+//! Retell agent version that `deploy` made. Until one names it, the answer carries no
+//! `override_agent_id`/`override_agent_version` (never ids copied from an import, which would run
+//! another version than the record says), its attribution says `agentver_deployed: "false"` (so
+//! Retell's echo of it is read as not deployed too), and the decision is recorded `not_deployed`:
+//! the call runs the number's own agent.
 
 use serde_json::{Map, Value, json};
 
@@ -16,36 +24,48 @@ pub fn ask(body: &Value) -> Result<Option<Ask>, BadPayload> {
     let text = |key: &str| inbound.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let channel = text("to_number")
         .ok_or_else(|| bad("call_inbound.to_number is missing: the dialled number names the channel"))?;
-    Ok(Some(Ask { channel, caller: text("from_number"), call_id: None }))
+    Ok(Some(Ask { channel, caller: text("from_number"), call_id: text("call_id") }))
 }
 
-/// Agent fields that are the agent's identity, not settings a call may override.
-const NOT_OVERRIDES: &[&str] =
-    &["agent_id", "version", "response_engine", "is_published", "last_modification_timestamp"];
+/// The attribution value that says the served version did not run (read back by
+/// `calls::attribution` from Retell's echo).
+pub const NOT_DEPLOYED: (&str, &str) = ("agentver_deployed", "false");
+
+/// The Retell LLM settings a call may override (`AgentOverrideRetellLlm`), from the render.
+const LLM_OVERRIDES: &[&str] = &["model", "model_temperature", "begin_message", "knowledge_base_ids", "kb_config"];
+
+/// The Retell agent version `deploy` made for the served version, when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployed {
+    pub agent_id: String,
+    pub version: u64,
+}
 
 /// `{"call_inbound": {metadata, dynamic_variables, override_agent_id, override_agent_version,
-/// agent_override}}`.
-pub fn answer(start: &Start<'_>) -> Value {
+/// agent_override: {retell_llm}}}`. Without a deployed version (`deployed` is `None`) there are no
+/// override ids and the attribution says the version did not run.
+pub fn answer(start: &Start<'_>, deployed: Option<&Deployed>) -> Value {
+    let mut attribution = start.attribution.clone();
+    if deployed.is_none() {
+        attribution.insert(NOT_DEPLOYED.0.into(), Value::from(NOT_DEPLOYED.1));
+    }
     let mut variables: Map<String, Value> = agent::variable_defaults(start.config, true).unwrap_or_default();
-    variables.extend(start.attribution.clone());
-    let mut inbound = json!({ "metadata": start.attribution, "dynamic_variables": variables });
-    let rendered_agent = start.rendered.get("agent").and_then(Value::as_object);
-    if let Some(id) = rendered_agent.and_then(|a| a.get("agent_id")).filter(|v| v.is_string()) {
-        inbound["override_agent_id"] = id.clone();
+    variables.extend(attribution.clone());
+    let mut inbound = json!({ "metadata": attribution, "dynamic_variables": variables });
+    if let Some(deployed) = deployed {
+        inbound["override_agent_id"] = Value::from(deployed.agent_id.as_str());
+        inbound["override_agent_version"] = Value::from(deployed.version);
     }
-    if let Some(version) = rendered_agent.and_then(|a| a.get("version")).filter(|v| v.is_number()) {
-        inbound["override_agent_version"] = version.clone();
-    }
-    let overrides: Map<String, Value> = rendered_agent
-        .map(|a| {
-            a.iter()
-                .filter(|(k, _)| !NOT_OVERRIDES.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+    let llm: Map<String, Value> = start
+        .rendered
+        .get("llm")
+        .and_then(Value::as_object)
+        .map(|l| {
+            l.iter().filter(|(k, _)| LLM_OVERRIDES.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
         })
         .unwrap_or_default();
-    if !overrides.is_empty() {
-        inbound["agent_override"] = json!({ "agent": overrides });
+    if !llm.is_empty() {
+        inbound["agent_override"] = json!({ "retell_llm": llm });
     }
     json!({ "call_inbound": inbound })
 }
