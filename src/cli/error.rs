@@ -43,10 +43,15 @@ fn exit_code(e: &Error) -> u8 {
             | OpsError::RolledBackNotRestored { .. }
             | OpsError::TagsMissing { .. }
             | OpsError::PushRaces { .. }
+            | OpsError::MovedOnRemote { .. }
             | OpsError::PushUnverified { .. },
         ) => 1,
         Error::Workspace(WorkspaceError::SilentRevert { .. })
-        | Error::Routing(RoutingError::TreeMismatch { .. } | RoutingError::VersionUnservable { .. }) => 1,
+        | Error::Routing(
+            RoutingError::TreeMismatch { .. }
+            | RoutingError::VersionUnservable { .. }
+            | RoutingError::NotPublished { .. },
+        ) => 1,
         Error::Routing(RoutingError::InChannel { source, .. }) => exit_code(source),
         _ => 2,
     }
@@ -61,6 +66,9 @@ fn hint(e: &Error) -> Option<String> {
         Error::Routing(RoutingError::InChannel { source, .. }) => hint(source),
         Error::Routing(RoutingError::TreeMismatch { .. }) => {
             Some("`agentver verify` audits the tags; re-pin only after checking what changed".into())
+        }
+        Error::Routing(RoutingError::NotPublished { agent, .. }) => {
+            Some(format!("publish it (agentver publish {agent}); in CI, merging does: publish --changed"))
         }
         Error::Routing(RoutingError::VersionUnservable { .. }) => {
             Some("`agentver verify` names what is wrong with the tag".into())
@@ -131,7 +139,7 @@ fn workspace_hint(e: &WorkspaceError) -> Option<String> {
         WorkspaceError::VersionNotFound { latest: Some(l), .. } => Some(format!("versions run from v1 to v{l}")),
         WorkspaceError::VersionNotFound { latest: None, agent, .. } | WorkspaceError::NoVersions { agent, .. } => {
             Some(format!(
-                "publish it first (agentver publish {agent}), or fetch tags if this is a fresh clone: git fetch --tags"
+                "publish it first (agentver publish {agent}), or, in a clone that never fetched them, bring the versions: agentver fetch"
             ))
         }
         WorkspaceError::SilentRevert { missing: true, .. } => Some(
@@ -183,6 +191,9 @@ fn ops_hint(e: &OpsError) -> Option<String> {
             Some("the remote is busy with other publishers; run `agentver push` again".into())
         }
         OpsError::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
+        OpsError::MovedOnRemote { remote, .. } => Some(format!(
+            "nothing was pushed; find out who moved it: if {remote}'s is genuine, `agentver fetch {remote} --reset` takes it and saves yours under refs/agentver/dropped/"
+        )),
         OpsError::NothingToPublish { .. } => Some("edit the draft first; `agentver status` shows what changed".into()),
         OpsError::BadChannel { .. } | OpsError::BadBranch { .. } => None,
     }

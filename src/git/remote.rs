@@ -29,7 +29,14 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<Output> {
 /// The error for a git run that exited non-zero: what we were doing and its stderr, as one line.
 pub fn failed(what: &str, out: &Output) -> GitError {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+    let mut message = stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+    if message.is_empty() {
+        // Never an empty reason: git sometimes fails without a word (a --quiet fetch).
+        message = match out.status.code() {
+            Some(code) => format!("git exited with status {code} and printed nothing"),
+            None => "git was stopped by a signal".to_owned(),
+        };
+    }
     GitError::git(what, message)
 }
 

@@ -129,6 +129,17 @@ pub fn commit_parents(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<Ob
     Ok(c.parent_ids().map(|id| id.detach()).collect())
 }
 
+/// A commit's message as git shows it: the subject (its first paragraph, lines joined by
+/// spaces) and the body (the rest, trimmed).
+pub fn commit_message(repo: &gix::Repository, commit: ObjectId) -> Result<(String, String)> {
+    let c = repo.find_commit(commit).map_err(git(format!("reading commit {commit}")))?;
+    let text = c.message_raw_sloppy().to_string();
+    let text = text.trim();
+    let (subject, body) = text.split_once("\n\n").unwrap_or((text, ""));
+    let subject = subject.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    Ok((subject, body.trim().to_owned()))
+}
+
 /// The tree of a commit.
 pub fn commit_tree(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId> {
     let c = repo.find_commit(commit).map_err(git(format!("reading commit {commit}")))?;

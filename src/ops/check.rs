@@ -317,12 +317,12 @@ fn check_channels(
                 )),
                 Pin::Draft => {}
                 Pin::Latest if known.is_empty() && has_tags => problems.push(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         file,
                         line,
-                        format!("{what}: follows {agent}'s latest version, but {agent} has none"),
+                        format!("{what}: follows {agent}'s latest version, and {agent} has none yet: the channel serves nothing until the first publish makes v1"),
                     )
-                    .with_hint(Some(format!("publish it: agentver publish {agent}"))),
+                    .with_hint(Some(format!("merging publishes it in CI (publish --changed), or: agentver publish {agent}"))),
                 ),
                 Pin::Latest => {}
                 Pin::Version(_) if !has_tags => {}

@@ -38,6 +38,10 @@ pub enum OpsError {
     /// `push` lost the race for numbers too many times in a row.
     #[error("gave up pushing to '{remote}' after {attempts} lost races")]
     PushRaces { remote: String, attempts: u32 },
+    /// `push` found version tags the remote once had naming what this clone has, now naming
+    /// other objects: tampering or a force-push, never a version to renumber.
+    #[error("push refused: {} moved on '{remote}': it had this clone's and now names another object", .tags.join(", "))]
+    MovedOnRemote { remote: String, tags: Vec<String> },
     /// `push` refuses versions that `verify` faults: the remote keeps tags forever.
     #[error("push refused: the versions to push fail verification: {}", .findings.join("; "))]
     PushUnverified { findings: Vec<String> },

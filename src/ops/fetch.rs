@@ -15,11 +15,20 @@ use crate::workspace::{DraftAt, Workspace};
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FetchReport {
     pub remote: String,
+    /// How many version tags the remote has (0: no versions there yet, which is no error).
+    pub remote_versions: usize,
     /// Tags created locally (short names).
     pub fetched: Vec<String>,
-    /// Local tags that differ from the remote's of the same name: never-pushed versions, kept;
-    /// `push` renumbers them.
+    /// Local tags that differ from the remote's of the same name, which the remote never had:
+    /// versions not pushed yet, kept; `push` renumbers them.
     pub diverged: Vec<String>,
+    /// Local tags the remote once had, whose remote tag now names another object: moved on the
+    /// remote (tampering or a force-push), kept, never renumbered or pushed as new.
+    pub moved: Vec<String>,
+    /// With `--reset`: local tags dropped or replaced to match the remote, each saved first
+    /// under `saved_under`.
+    pub dropped: Vec<String>,
+    pub saved_under: Option<String>,
     /// True when `--configure` added the tag refspec to the remote.
     pub configured: bool,
 }
@@ -29,10 +38,19 @@ fn marker(ws: &Workspace) -> std::path::PathBuf {
     ws.repo().common_dir().join("agentver/fetched")
 }
 
-/// The refspec that makes a plain `git fetch` bring agent tags.
+/// The refspec that makes a plain `git fetch` bring agent tags. Not forced: a plain `git fetch`
+/// or `git pull` brings new versions but never overwrites a local tag (an unpushed version, or
+/// one the remote moved).
 pub fn tag_refspec(ws: &Workspace) -> String {
     let prefix = ws.names().all_ref_prefix();
-    format!("+{prefix}*:{prefix}*")
+    format!("{prefix}*:{prefix}*")
+}
+
+/// Whether a configured fetch refspec brings the agent tags (the forced form earlier releases
+/// wrote counts too).
+fn brings_tags(ws: &Workspace, refspec: &str) -> bool {
+    let wanted = tag_refspec(ws);
+    refspec == wanted || refspec.strip_prefix('+') == Some(wanted.as_str())
 }
 
 /// `serve --fetch`: brings `branch` of `remote` (a branch name, `REMOTE/name`, a full ref, or
@@ -55,28 +73,55 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
     };
     let followed = "refs/agentver/serve/followed";
     let refspec = format!("+{source}:{followed}");
-    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--refmap=", "--", remote, &refspec])?;
     if !out.status.success() {
         return Err(git::remote::failed(&format!("fetching {source} of '{remote}'"), &out).into());
     }
-    fetch(ws, remote, false)?;
+    fetch(ws, remote, &FetchOptions::default())?;
     Ok(followed.to_owned())
 }
 
-pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchReport> {
+/// What `fetch` does besides bringing the tags.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FetchOptions {
+    /// Add the tag refspec to the remote's configuration.
+    pub configure: bool,
+    /// Make the local agent tags equal the remote's, saving every local tag dropped or replaced.
+    pub reset: bool,
+}
+
+/// A shallow clone also gets its history: "latest at a revision" and "no silent revert" ask
+/// which commits contain which, and a cut-off history cannot answer. Deepened on its own (with
+/// the remote's configured refspecs), since `git fetch --unshallow` with a tag refspec that
+/// matches nothing fails, and a remote without versions yet is the first run of every CI.
+fn unshallow(ws: &Workspace, remote: &str) -> Result<()> {
+    if !ws.repo().is_shallow().unwrap_or(false) {
+        return Ok(());
+    }
+    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--unshallow", "--", remote])?;
+    // A configured refspec may refuse to clobber a local tag (the tag refspec is not forced, and
+    // an unpushed version differs): the history still came, which is all this asks.
+    if !out.status.success() && ws.repo().is_shallow().unwrap_or(true) {
+        return Err(
+            git::remote::failed(&format!("fetching the history of this shallow clone from '{remote}'"), &out).into()
+        );
+    }
+    Ok(())
+}
+
+pub fn fetch(ws: &Workspace, remote: &str, options: &FetchOptions) -> Result<FetchReport> {
     git::remote::check_remote(remote)?;
     let repo = ws.repo();
     let names = ws.names();
+    unshallow(ws, remote)?;
     let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
     let refspec = format!("+{}*:{scratch}*", names.all_ref_prefix());
-    // A shallow clone also gets its history: "latest at a revision" and "no silent revert"
-    // ask which commits contain which, and a cut-off history cannot answer.
-    let mut args = vec!["fetch", "--quiet", "--no-tags", "--prune"];
-    if repo.is_shallow().unwrap_or(false) {
-        args.push("--unshallow");
-    }
-    args.extend(["--", remote, &refspec]);
-    let out = git::remote::run(ws.root(), &args)?;
+    // `--refmap=`: no configured refspec rides along (a non-forced tag refspec would refuse to
+    // clobber an unpushed version and fail the fetch); the tags land in scratch refs only.
+    let out = git::remote::run(
+        ws.root(),
+        &["fetch", "--quiet", "--no-tags", "--refmap=", "--prune", "--", remote, &refspec],
+    )?;
     if !out.status.success() {
         return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out).into());
     }
@@ -86,22 +131,37 @@ pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchRepor
         .filter_map(|(name, id)| Some((format!("{}{}", names.all_ref_prefix(), name.strip_prefix(&scratch)?), (*id)?)))
         .filter(|(name, _)| names.parse(name).is_some())
         .collect();
-    let mut report = FetchReport { remote: remote.to_owned(), ..FetchReport::default() };
+    let mut report = FetchReport { remote: remote.to_owned(), remote_versions: theirs.len(), ..FetchReport::default() };
+    let remembered = git::remembered::remembered(repo, remote)?;
     let mut edits = Vec::new();
+    let mut seen = Vec::new();
     let mut highest: BTreeMap<crate::names::id::AgentId, u64> = BTreeMap::new();
     for (name, id) in &theirs {
         let Some((agent, number)) = names.parse(name) else { continue };
         let entry = highest.entry(agent.clone()).or_default();
         *entry = (*entry).max(number);
+        let short = names.short(&agent, number);
         match git::find_version(repo, names, &agent, number)? {
             None => {
                 edits.push(RefChange { name: name.clone(), from: None, to: Some(*id) });
-                report.fetched.push(names.short(&agent, number));
+                report.fetched.push(short);
+                seen.push((name, *id));
             }
-            Some(local) if local == *id => {}
-            Some(_) => report.diverged.push(names.short(&agent, number)),
+            Some(local) if local == *id => seen.push((name, *id)),
+            // The remote showed ours once: its tag moved. What it showed stays remembered.
+            Some(local) if remembered.get(name) == Some(&local) && !options.reset => report.moved.push(short),
+            Some(_) if !options.reset => report.diverged.push(short),
+            Some(local) => {
+                edits.push(RefChange { name: name.clone(), from: Some(local), to: Some(*id) });
+                report.dropped.push(short);
+                seen.push((name, *id));
+            }
         }
     }
+    if options.reset {
+        edits.extend(reset_changes(ws, &theirs, &mut report)?);
+    }
+    edits.extend(git::remembered::remember(remote, &remembered, &seen));
     // The scratch refs go in the same transaction.
     for (name, id) in fetched {
         if let Some(id) = id {
@@ -116,10 +176,44 @@ pub fn fetch(ws: &Workspace, remote: &str, configure: bool) -> Result<FetchRepor
         git::record_seen(repo, names, agent, *n)?;
     }
     crate::fsutil::write_atomic(&marker(ws), format!("{remote}\n").as_bytes())?;
-    if configure {
+    if options.configure {
         report.configured = configure_refspec(ws, remote)?;
     }
     Ok(report)
+}
+
+/// `fetch --reset`: every local agent tag the remote does not have as it is here is dropped (the
+/// ones it has otherwise are replaced by the caller's changes); each dropped or replaced tag is
+/// saved first under `refs/agentver/dropped/<time>/`, named in the report.
+fn reset_changes(
+    ws: &Workspace,
+    theirs: &BTreeMap<String, ObjectId>,
+    report: &mut FetchReport,
+) -> Result<Vec<RefChange>> {
+    let names = ws.names();
+    let local = git::list_refs(ws.repo(), &names.all_ref_prefix())?;
+    let mut changes = Vec::new();
+    for (name, id) in &local {
+        let (Some(id), Some((agent, number))) = (id, names.parse(name)) else { continue };
+        if !theirs.contains_key(name) {
+            changes.push(RefChange { name: name.clone(), from: Some(*id), to: None });
+            report.dropped.push(names.short(&agent, number));
+        }
+    }
+    if report.dropped.is_empty() {
+        return Ok(changes);
+    }
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let saved = format!("refs/agentver/dropped/{stamp}/");
+    for (name, id) in &local {
+        let (Some(id), Some((agent, number))) = (id, names.parse(name)) else { continue };
+        if report.dropped.contains(&names.short(&agent, number)) {
+            let keep = format!("{saved}{}", name.strip_prefix("refs/").unwrap_or(name));
+            changes.push(RefChange { name: keep, from: None, to: Some(*id) });
+        }
+    }
+    report.saved_under = Some(saved);
+    Ok(changes)
 }
 
 /// Adds the tag refspec to `remote.<remote>.fetch` unless it is there; true when added.
@@ -127,8 +221,20 @@ fn configure_refspec(ws: &Workspace, remote: &str) -> Result<bool> {
     let key = format!("remote.{remote}.fetch");
     let refspec = tag_refspec(ws);
     let out = git::remote::run(ws.root(), &["config", "--get-all", "--", &key])?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == refspec) {
+    let lines = String::from_utf8_lossy(&out.stdout).to_string();
+    if lines.lines().any(|l| l.trim() == refspec) {
         return Ok(false);
+    }
+    // An earlier release wrote it forced, which lets a plain `git pull` replace an unpushed
+    // version: made plain.
+    let forced = format!("+{refspec}");
+    if lines.lines().any(|l| l.trim() == forced) {
+        let out =
+            git::remote::run(ws.root(), &["config", "--fixed-value", "--replace-all", "--", &key, &refspec, &forced])?;
+        if !out.status.success() {
+            return Err(git::remote::failed(&format!("replacing {forced} in {key}"), &out).into());
+        }
+        return Ok(true);
     }
     if !out.status.success() && out.status.code() != Some(1) {
         return Err(git::remote::failed(&format!("reading {key}"), &out).into());
@@ -164,11 +270,10 @@ pub fn missing_tags(ws: &Workspace, agents: &[crate::names::id::AgentId], at: &D
             return Ok(Some(format!("this shallow clone has no version tags ({prefix}/…)")));
         }
         let config = repo.config_snapshot();
-        let refspec = tag_refspec(ws);
         let configured = repo.remote_names().iter().any(|r| {
             config
                 .strings(format!("remote.{r}.fetch").as_str())
-                .is_some_and(|v| v.iter().any(|s| *s == refspec.as_str()))
+                .is_some_and(|v| v.iter().any(|s| brings_tags(ws, &s.to_string())))
         });
         let tracking = git::any_ref_under(repo, "refs/remotes/")?;
         if tracking && !marker(ws).exists() && !configured {

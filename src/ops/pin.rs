@@ -67,7 +67,15 @@ pub fn pin_target(ws: &Workspace, spec: &Spec) -> Result<NewTarget> {
             (Pin::Version(n), Some(ws.version(agent, n)?.tree.to_string()))
         }
         Some(RefSpec::Latest) => {
-            ws.version_named(agent, RefSpec::Latest, &DraftAt::WorkTree)?;
+            match ws.version_named(agent, RefSpec::Latest, &DraftAt::WorkTree) {
+                Ok(_) => {}
+                // An agent added in the same pull request: its draft is enough, the merge's
+                // publish makes v1 (the command warns).
+                Err(Error::Workspace(crate::workspace::WorkspaceError::NoVersions { .. })) => {
+                    ws.locate(agent, RefSpec::Draft, &DraftAt::WorkTree)?;
+                }
+                Err(e) => return Err(e),
+            }
             (Pin::Latest, None)
         }
         Some(RefSpec::Draft) => {

@@ -48,6 +48,7 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
             .filter_map(|(name, id)| Some((name, id?)))
             .filter(|(name, _)| ws.names().parse(name).is_some())
             .collect();
+        refuse_moved(ws, remote, &local, &remote_refs)?;
         // Agents where another clone published a number first.
         let mut lost: Vec<AgentId> = local
             .iter()
@@ -72,6 +73,14 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         let out = git::remote::run(ws.root(), &args)?;
         if out.status.success() {
             report.pushed.extend(missing.iter().map(|n| n.trim_start_matches("refs/tags/").to_owned()));
+            // The remote now has these as they are here: remembered, so a later move shows.
+            let seen: Vec<(&String, ObjectId)> = missing.iter().map(|n| (*n, local[*n])).collect();
+            let now = git::remembered::remembered(ws.repo(), remote)?;
+            git::apply_atomically(
+                ws.repo(),
+                git::remembered::remember(remote, &now, &seen),
+                "remembering the pushed tags",
+            )?;
             return Ok(report);
         }
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -81,6 +90,26 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         }
     }
     Err(OpsError::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS }.into())
+}
+
+/// A tag the remote once had as it is here, naming another object there now, was moved on the
+/// remote: renumbering ours would publish the genuine content again under a new number.
+fn refuse_moved(
+    ws: &Workspace,
+    remote: &str,
+    local: &BTreeMap<String, ObjectId>,
+    remote_refs: &BTreeMap<String, ObjectId>,
+) -> Result<()> {
+    let remembered = git::remembered::remembered(ws.repo(), remote)?;
+    let moved: Vec<String> = local
+        .iter()
+        .filter(|(name, id)| remote_refs.get(*name).is_some_and(|r| r != *id) && remembered.get(*name) == Some(*id))
+        .map(|(name, _)| name.trim_start_matches("refs/tags/").to_owned())
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(OpsError::MovedOnRemote { remote: remote.to_owned(), tags: moved }.into())
 }
 
 /// Refuses to push a version chain that `verify` would fault: the remote keeps tags forever.
@@ -112,7 +141,7 @@ fn renumber(ws: &Workspace, remote: &str, agent: &AgentId, force: bool) -> Resul
     let names = ws.names();
     let scratch = format!("refs/agentver/remote/{}/{agent}/", names.prefix());
     let refspec = format!("+{}*:{scratch}*", names.agent_ref_prefix(agent));
-    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--", remote, &refspec])?;
+    let out = git::remote::run(ws.root(), &["fetch", "--quiet", "--no-tags", "--refmap=", "--", remote, &refspec])?;
     if !out.status.success() {
         return Err(git::remote::failed(&format!("fetching {agent}'s tags from '{remote}'"), &out).into());
     }

@@ -15,6 +15,12 @@ pub enum RoutingError {
     /// invalid file): left out of what is served, so only what asks for it fails.
     #[error("{tag} cannot serve: {reason}")]
     VersionUnservable { tag: String, reason: String },
+    /// A channel follows `latest` of an agent that has no version yet (a pull request that adds
+    /// an agent and routes a number to it): that channel serves nothing until the first publish.
+    #[error(
+        "channel '{channel}': follows {agent}'s latest version, and {agent} has none yet (the first publish makes v1)"
+    )]
+    NotPublished { channel: String, agent: String },
     /// A frozen resolver (a server's snapshot) has no valid draft of the agent at its revision.
     #[error("{agent}: no draft can serve at this revision: {reason}")]
     DraftUnavailable { agent: String, reason: String },

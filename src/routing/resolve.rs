@@ -500,6 +500,10 @@ impl Resolver {
         match cached {
             Some(s) => Ok(s),
             None => self.load(&target.agent, want).map_err(|e| match (e, override_version) {
+                // Latest of an agent with none yet: that channel waits for the first publish.
+                (Error::Workspace(WorkspaceError::NoVersions { .. }), None) if want == RefSpec::Latest => {
+                    RoutingError::NotPublished { channel: channel.name.clone(), agent: target.agent.to_string() }.into()
+                }
                 // What the channel names does not exist: the fault is in channels.toml, at its line.
                 (
                     e @ Error::Workspace(

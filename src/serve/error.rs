@@ -166,6 +166,11 @@ fn routing_status(e: &RoutingError) -> Status {
             "version_unservable",
             Some("the version's tag does not load; `agentver verify` names what is wrong with it".into()),
         ),
+        RoutingError::NotPublished { .. } => (
+            StatusCode::CONFLICT,
+            "not_published",
+            Some("the channel serves once the agent's first version is published".into()),
+        ),
         RoutingError::InChannel { .. } => INTERNAL,
     }
 }

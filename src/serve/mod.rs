@@ -7,6 +7,7 @@
 //! server stops accepting, lets requests in flight finish, then has the call store commit every
 //! decision it acknowledged before it exits.
 
+mod browsers;
 pub mod calls;
 mod conns;
 mod error;
@@ -189,7 +190,8 @@ pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Futur
     let cap = options.max_connections.unwrap_or_else(conns::from_descriptor_limit);
     tracing::info!("listening on http://{local}, following {} (at most {cap} connections)", options.follow);
     let follower = tokio::spawn(follow::run(state.clone(), follow::Follow::from(&options)));
-    let router = routes::router(state.clone());
+    let names = Arc::new(browsers::Names::new(local, options.public_url.as_deref()));
+    let router = routes::router(state.clone(), names);
     let connections = conns::Connections::new(cap);
     connections.accept_until(listener, router, shutdown).await;
     follower.abort();

@@ -50,7 +50,7 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 
-pub fn router(state: Shared) -> Router {
+pub fn router(state: Shared, names: Arc<super::browsers::Names>) -> Router {
     use axum::routing::{delete, post};
     let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     let v1 = Router::new()
@@ -83,6 +83,8 @@ pub fn router(state: Shared) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Every route, the fallback too: no other origin's page and no other host name.
+        .layer(middleware::from_fn_with_state(names, super::browsers::guard))
         // Outermost, so every answer (the fallback's too) closes a connection whose body it left.
         .layer(middleware::from_fn(crate::console::unread::close_if_unread))
         .with_state(state)

@@ -232,9 +232,11 @@ fn channel_counters<'r>(
         for (i, target) in channel.targets().into_iter().enumerate() {
             let version = match resolver.serve(channel, target, None) {
                 Ok(s) => s.version.to_string().trim_start_matches('v').to_owned(),
-                Err(Error::Routing(RoutingError::TreeMismatch { .. } | RoutingError::VersionUnservable { .. })) => {
-                    "refused".to_owned()
-                }
+                Err(Error::Routing(
+                    RoutingError::TreeMismatch { .. }
+                    | RoutingError::VersionUnservable { .. }
+                    | RoutingError::NotPublished { .. },
+                )) => "refused".to_owned(),
                 Err(e) => return Err(e),
             };
             let variant = channel.variant_name(i).unwrap_or_default();

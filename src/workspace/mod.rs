@@ -22,6 +22,9 @@ use crate::names::id::{AgentId, RefSpec};
 use crate::names::tagname::TagNames;
 use crate::workspace::source::{GitTree, Source, WorkTree};
 
+/// Most commits the no-silent-revert check walks looking for latest's content.
+const CONTENT_WALK: usize = 1000;
+
 /// Cloning is cheap: the repository handle shares its object database and caches, so a
 /// [`Resolver`](crate::routing::resolve::Resolver) can own one without discovering the workspace again.
 #[derive(Clone)]
@@ -186,6 +189,12 @@ impl Workspace {
         Ok(git::rev_commit(&self.repo, rev)?)
     }
 
+    /// The subject and body of the commit `rev` names (a merge's or a squash's: the pull
+    /// request's title and description).
+    pub fn commit_message(&self, rev: &str) -> Result<(String, String)> {
+        Ok(git::commit_message(&self.repo, self.rev_commit(rev)?)?)
+    }
+
     /// The drafts as of `at`: the work tree, or the workspace folder inside a commit.
     pub fn drafts(&self, at: &DraftAt) -> Result<Box<dyn Source + '_>> {
         Ok(match at {
@@ -274,7 +283,9 @@ impl Workspace {
     }
 
     /// Refuses a new version of `agent` that would undo its latest: latest's source commit must
-    /// be contained in `commit`, the one the draft comes from ("No silent revert").
+    /// be contained in `commit`, the one the draft comes from, or a commit of `commit`'s history
+    /// must hold exactly latest's snapshot of the agent (the branch that published it was squash-
+    /// or rebase-merged, its commits rewritten) ("No silent revert").
     pub fn check_no_revert(&self, agent: &AgentId, latest: &git::TagData, commit: Option<ObjectId>) -> Result<()> {
         let Some(source) = latest.message.source_commit() else { return Ok(()) };
         let number = latest.message.version.unwrap_or_default();
@@ -282,6 +293,11 @@ impl Workspace {
         let contained = match (ObjectId::from_hex(source.as_bytes()), commit) {
             (Ok(source), Some(commit)) => git::contains(&self.repo, source, commit)?,
             _ => Some(false),
+        };
+        let contained = match (contained, commit) {
+            (Some(true), _) => Some(true),
+            (_, Some(commit)) if self.history_holds(agent, latest, commit)? => Some(true),
+            (other, _) => other,
         };
         match contained {
             Some(true) => Ok(()),
@@ -300,6 +316,31 @@ impl Workspace {
             }
             .into()),
         }
+    }
+
+    /// Whether a commit on `commit`'s first-parent history (at most [`CONTENT_WALK`] of them, as
+    /// far as this clone has them) holds exactly `latest`'s snapshot of `agent`: the content a
+    /// squash or rebase merge brought, whatever its commit ids. The agent file's blob is compared
+    /// first, so only a commit holding that very file is loaded whole.
+    fn history_holds(&self, agent: &AgentId, latest: &git::TagData, commit: ObjectId) -> Result<bool> {
+        let path = agent.draft_path();
+        let Some(wanted) = git::blob_at(&self.repo, latest.tree, &path)? else { return Ok(false) };
+        let in_workspace = format!("{}{path}", self.prefix);
+        let mut at = Some(commit);
+        for _ in 0..CONTENT_WALK {
+            let Some(c) = at.filter(|c| self.repo.has_object(*c)) else { break };
+            let tree = git::commit_tree(&self.repo, c)?;
+            if git::blob_at(&self.repo, tree, &in_workspace)? == Some(wanted) {
+                let source = GitTree::new(&self.repo, tree, &self.prefix, "");
+                if bundle::load(&source, agent)
+                    .is_ok_and(|b| git::tree_id(&self.repo, &b.files, false).is_ok_and(|t| t == latest.tree))
+                {
+                    return Ok(true);
+                }
+            }
+            at = git::commit_parents(&self.repo, c)?.first().copied();
+        }
+        Ok(false)
     }
 
     /// Loads one agent's configuration exactly: the draft (from `at`) or a published version.

@@ -18,6 +18,7 @@ mod export;
 mod fetch;
 mod gitops;
 mod hostile;
+mod hosting;
 mod init;
 mod integrity;
 mod layers;

@@ -711,7 +711,11 @@ fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
     let server = Server::ready(&env, &[]);
     let addr = server.base.trim_start_matches("http://");
     // The hook has no secret, so it answers before the body is sent.
-    answered_before_the_body(addr, "POST /hooks/vapi HTTP/1.1\r\nHost: x\r\n", "404");
+    answered_before_the_body(
+        addr,
+        "POST /hooks/vapi HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n",
+        "404",
+    );
     // The console refuses a form from another origin before reading it.
     let console = crate::console::Page::console(&env);
     answered_before_the_body(
@@ -726,7 +730,7 @@ fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
     let body = r#"{"channel": "+14155550100"}"#;
     for _ in 0..2 {
         let request = format!(
-            "POST /v1/resolve HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /v1/resolve HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         stream.write_all(request.as_bytes()).unwrap();
@@ -767,4 +771,60 @@ fn screens() {
     insta::assert_snapshot!("serve_resolve_post", exchange("POST", "/v1/resolve", posted));
     let unauthorized = server.get_as("/v1/channels", None);
     insta::assert_snapshot!("serve_unauthorized", exchange("GET", "/v1/channels (no token)", unauthorized));
+}
+
+/// One raw request on a new connection (any `Host`, any header); returns the status and body.
+fn raw(addr: &str, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let (head, body) = read_answer(&mut stream);
+    (head[9..12].parse().unwrap(), body)
+}
+
+/// "Browsers are not clients of the API" (issue 29): a page on another origin could POST a call
+/// record and a prune with text/plain, and a rebound DNS name read every page. Without a token
+/// as with one, another Host is 403, another Origin's write is 403, a JSON route's body must be
+/// application/json (415), and the server's own origin and the platforms' requests still pass.
+#[test]
+fn a_page_on_another_origin_cannot_drive_the_api() {
+    let env = published();
+    let store = format!("sqlite:{}", env.path("../calls.db").display());
+    let server = Server::start(&env, &["--interval", "1", "--calls", &store], &[]);
+    server.wait_for(|s| s.get_as("/readyz", None).status == 200, "ready");
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let record = r#"{"call_id": "c-1", "success": true}"#;
+    let post = |headers: &str| {
+        raw(
+            &addr,
+            &format!(
+                "POST /v1/calls HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{record}",
+                record.len()
+            ),
+        )
+    };
+    let (status, body) =
+        raw(&addr, "GET /v1/channels HTTP/1.1\r\nHost: rebound.evil.example:8700\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("\"code\":\"wrong_host\""), "{body}");
+    let (status, body) =
+        post(&format!("Host: {addr}\r\nOrigin: http://evil.example\r\nContent-Type: application/json\r\n"));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) =
+        post(&format!("Host: {addr}\r\nSec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\n"));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = post(&format!("Host: {addr}\r\nContent-Type: text/plain\r\n"));
+    assert_eq!((status, body.contains("not_json")), (415, true), "{body}");
+    assert_eq!(server.get("/v1/calls/c-1").status, 404, "nothing refused was stored");
+    let (status, body) =
+        post(&format!("Host: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/json; charset=utf-8\r\n"));
+    assert_eq!(status, 200, "the server's own origin: {body}");
+    let (status, _) = raw(
+        &addr,
+        &format!(
+            "GET /v1/channels HTTP/1.1\r\nHost: localhost:{}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n",
+            addr.rsplit(':').next().unwrap()
+        ),
+    );
+    assert_eq!(status, 200, "reads are not writes");
 }

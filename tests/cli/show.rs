@@ -17,7 +17,7 @@ fn show_prints_the_published_bytes() {
     assert!(run.stderr.contains("sales has no version 9"), "{}", run.stderr);
     assert!(run.stderr.contains("hint: versions run from v1 to v1"), "{}", run.stderr);
     let run = env.av(&["show", "support"]).code(2);
-    assert!(run.stderr.contains("git fetch --tags"), "{}", run.stderr);
+    assert!(run.stderr.contains("bring the versions: agentver fetch"), "{}", run.stderr);
 }
 
 #[test]

@@ -28,7 +28,14 @@ struct Pinned<'a> {
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let spec = super::spec(&args.spec)?;
-    let target = agentver::ops::pin::pin(&ui.workspace()?, &args.channel, &spec)?;
+    let ws = ui.workspace()?;
+    let target = agentver::ops::pin::pin(&ws, &args.channel, &spec)?;
+    if target.pin == agentver::format::channels::Pin::Latest && ws.latest(&spec.agent)?.is_none() {
+        ui.status(&format!(
+            "warning: {} has no version yet; the merge's publish makes v1, and {} serves nothing until then",
+            spec.agent, args.channel
+        ));
+    }
     if ui.json {
         ui.print_json(&Pinned {
             channel: &args.channel,

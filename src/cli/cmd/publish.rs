@@ -21,7 +21,8 @@ pub struct Args {
     /// objects whatever the work tree holds: for CI after a merge
     #[arg(long)]
     changed: bool,
-    /// The version's label (default "<id> v<N>")
+    /// The version's label (default "<id> v<N>"; with --changed, the subject of the commit
+    /// published from, and its body as the notes)
     #[arg(short = 'm', long = "message", value_name = "LABEL")]
     label: Option<String>,
     #[command(flatten)]
@@ -49,17 +50,26 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     } else {
         Selection::Named(args.ids.iter().map(|s| super::agent_id(s)).collect::<Result<_, CliError>>()?)
     };
-    let options = PublishOptions {
-        label: args.label,
-        notes: args.signing.notes()?,
-        author: args.signing.author,
-        at: draft_at(&rev),
-        force: args.force,
-    };
     let ws = ui.workspace()?;
+    let mut notes = args.signing.notes()?;
+    let mut label = args.label;
+    // After a merge, the merge or squash commit says what the change was: the pull request.
+    if args.changed
+        && label.is_none()
+        && let Some(rev) = &rev
+    {
+        let (subject, body) = ws.commit_message(rev)?;
+        if !subject.is_empty() {
+            label = Some(subject);
+            if notes.is_empty() {
+                notes = body;
+            }
+        }
+    }
+    let options = PublishOptions { label, notes, author: args.signing.author, at: draft_at(&rev), force: args.force };
     if let Some(remote) = &args.push {
         // Number from what the remote has, not from what this clone happens to hold.
-        let fetched = agentver::ops::fetch::fetch(&ws, remote, false)?;
+        let fetched = agentver::ops::fetch::fetch(&ws, remote, &agentver::ops::fetch::FetchOptions::default())?;
         super::fetch::report(ui, &fetched, super::push::Render::Status)?;
     }
     let report = agentver::ops::publish::publish(&ws, &selection, &options)?;
