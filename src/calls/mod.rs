@@ -372,6 +372,11 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms_u64() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Now, as records store times.
 pub fn now() -> String {
     fmt_time(jiff::Timestamp::now())

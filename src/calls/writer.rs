@@ -49,6 +49,74 @@ const CAUGHT_UP: Duration = Duration::from_millis(5);
 
 pub type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
+/// The longest wait between two attempts to reach a store that is down.
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// One thread's connection to the store, opened again whenever it is lost: no process restart
+/// is ever needed after the database restarts, fails over or is unreachable for a while.
+struct Conn {
+    location: Location,
+    privacy: Privacy,
+    store: Option<Store>,
+    /// No attempt before this (bounded exponential backoff between failed attempts).
+    next_try: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Conn {
+    fn new(location: &Location, privacy: &Privacy, store: Option<Store>) -> Conn {
+        Conn {
+            location: location.clone(),
+            privacy: privacy.clone(),
+            store,
+            next_try: None,
+            backoff: Duration::from_millis(100),
+        }
+    }
+
+    /// The open connection, opening one when there is none or it was lost.
+    fn get(&mut self) -> Result<&mut Store> {
+        if self.store.as_ref().is_some_and(Store::is_closed) {
+            tracing::warn!("the call store's connection was lost; opening a new one");
+            self.store = None;
+        }
+        if self.store.is_none() {
+            if let Some(at) = self.next_try
+                && Instant::now() < at
+            {
+                return Err(Error::Calls(super::CallsError::CallStore {
+                    operation: "connecting",
+                    message: "the store is unreachable; trying again shortly".into(),
+                    source: None,
+                }));
+            }
+            match Store::open(&self.location, &self.privacy) {
+                Ok(store) => {
+                    tracing::info!("connected to the call store");
+                    self.store = Some(store);
+                    self.next_try = None;
+                    self.backoff = Duration::from_millis(100);
+                }
+                Err(e) => {
+                    self.next_try = Some(Instant::now() + self.backoff);
+                    self.backoff = (self.backoff * 2).min(RECONNECT_MAX);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.store.as_mut().expect("opened above"))
+    }
+
+    /// Runs `job` on the connection; a job that cannot reach the store is dropped, which its
+    /// caller sees as the store failing (503).
+    fn run(&mut self, job: Job) {
+        match self.get() {
+            Ok(store) => job(store),
+            Err(e) => tracing::warn!("a call store request failed: {e}"),
+        }
+    }
+}
+
 /// What the writer counts, for `/metrics`.
 #[derive(Default)]
 pub struct Counters {
@@ -67,7 +135,26 @@ pub struct Counters {
     pub refused: AtomicU64,
 }
 
+/// The store's state, for `/healthz` and `/readyz`.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct StoreHealth {
+    /// The last batch committed (false while the store is down or failing).
+    pub connected: bool,
+    /// Decisions spooled and not committed yet.
+    pub backlog: u64,
+    /// Decisions the spool's disk refused (each answered 503, never 200).
+    pub not_spooled: u64,
+    /// The spool refused a decision within the last [`REFUSING_FOR`]: the server cannot keep
+    /// its promise, and says so to the load balancer (`/readyz` 503).
+    pub spool_refusing: bool,
+}
+
+/// How long after the spool last refused a decision the server reports it cannot record.
+const REFUSING_FOR: Duration = Duration::from_secs(10);
+
 struct Inner {
+    /// When the spool last refused a decision (ms since the epoch; 0: never).
+    last_refusal: AtomicU64,
     spool: Spool,
     counters: Counters,
     stop: AtomicBool,
@@ -125,6 +212,7 @@ impl Writer {
     pub fn start(location: &Location, privacy: &Privacy, spool_dir: &Path) -> Result<Writer> {
         let (spool, orphans) = Spool::open(spool_dir)?;
         let inner = Arc::new(Inner {
+            last_refusal: AtomicU64::new(0),
             spool,
             counters: Counters::default(),
             stop: AtomicBool::new(false),
@@ -136,19 +224,32 @@ impl Writer {
         let (opened, ready) = mpsc::channel();
         let (done, finished) = mpsc::channel();
         let (shared, location_w, privacy_w) = (inner.clone(), location.clone(), privacy.clone());
-        spawn("agentver-calls-writer", move || match Store::open(&location_w, &privacy_w) {
-            Ok(mut store) => {
-                if let Err(e) = store.checkpoint_elsewhere() {
+        spawn("agentver-calls-writer", move || {
+            let store = match Store::open(&location_w, &privacy_w) {
+                Ok(mut store) => match store.checkpoint_elsewhere() {
+                    Ok(()) => Some(store),
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                        return;
+                    }
+                },
+                // A shared store that is down must not keep a replica from starting: decisions
+                // are spooled, and reach the store when it is back.
+                Err(e) if matches!(location_w, Location::Postgres(_)) => {
+                    tracing::warn!(
+                        "the call store is unreachable ({e}); serving, with decisions spooled until it is back"
+                    );
+                    shared.failing.store(true, Relaxed);
+                    None
+                }
+                Err(e) => {
                     let _ = opened.send(Err(e));
                     return;
                 }
-                let _ = opened.send(Ok(()));
-                run(store, &shared, &write_jobs, orphans);
-                let _ = done.send(());
-            }
-            Err(e) => {
-                let _ = opened.send(Err(e));
-            }
+            };
+            let _ = opened.send(Ok(()));
+            run(Conn::new(&location_w, &privacy_w, store), &shared, &write_jobs, orphans);
+            let _ = done.send(());
         })?;
         ready.recv().map_err(|_| Error::Internal { what: "the call store's writer stopped".into() })??;
         let reads = Readers::start(location, privacy)?;
@@ -162,14 +263,35 @@ impl Writer {
         &self.inner.counters
     }
 
-    /// Spools one resolve decision; when this returns, the decision survives a crash. A decision
-    /// the disk refuses is counted as dropped (and reported in the log once per interval).
-    pub fn record(&self, decision: &Record) {
+    /// Spools one resolve decision; when this returns true, the decision survives a crash. A
+    /// decision the disk refuses is counted (and reported in the log once per interval), and
+    /// false tells the server not to answer as if it were recorded.
+    pub fn record(&self, decision: &Record) -> bool {
         let line = serde_json::to_vec(decision).expect("a record serialises");
         match self.inner.spool.append(&line) {
-            Ok(()) => self.inner.counters.spooled.fetch_add(1, Relaxed),
-            Err(_) => self.inner.counters.dropped.fetch_add(1, Relaxed),
-        };
+            Ok(()) => {
+                self.inner.counters.spooled.fetch_add(1, Relaxed);
+                true
+            }
+            Err(_) => {
+                self.inner.counters.dropped.fetch_add(1, Relaxed);
+                self.inner.last_refusal.store(super::now_ms_u64(), Relaxed);
+                false
+            }
+        }
+    }
+
+    /// The store as `/healthz` shows it.
+    pub fn health(&self) -> StoreHealth {
+        let c = &self.inner.counters;
+        let refused_at = self.inner.last_refusal.load(Relaxed);
+        StoreHealth {
+            connected: !self.inner.failing.load(Relaxed),
+            backlog: c.spooled.load(Relaxed).saturating_sub(c.committed.load(Relaxed)),
+            not_spooled: c.dropped.load(Relaxed),
+            spool_refusing: refused_at != 0
+                && super::now_ms_u64().saturating_sub(refused_at) < REFUSING_FOR.as_millis() as u64,
+        }
     }
 
     /// When more decisions wait than [`PACE_AT`] while the store takes them, a wait for the
@@ -209,25 +331,24 @@ pub struct Readers {
 }
 
 impl Readers {
-    /// Opens the readers' connections (waiting until each is open).
+    /// Starts the readers; each opens its connection at its first job, and again whenever it is
+    /// lost. A SQLite store is opened once here, so a path that cannot be one fails now; a
+    /// PostgreSQL store that is down is reached when it is back.
     pub fn start(location: &Location, privacy: &Privacy) -> Result<Readers> {
+        if let Location::Sqlite(_) = location {
+            Store::open(location, privacy)?;
+        }
         let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..READERS {
             let (queue, location, privacy) = (queue.clone(), location.clone(), privacy.clone());
-            let (opened, ready) = mpsc::channel();
-            spawn(&format!("agentver-calls-reader-{i}"), move || match Store::open(&location, &privacy) {
-                Ok(mut store) => {
-                    let _ = opened.send(Ok(()));
-                    while let Ok(job) = { queue.lock().unwrap_or_else(|p| p.into_inner()).recv() } {
-                        job(&mut store);
-                    }
+            let started = spawn(&format!("agentver-calls-reader-{i}"), move || {
+                let mut conn = Conn::new(&location, &privacy, None);
+                while let Ok(job) = { queue.lock().unwrap_or_else(|p| p.into_inner()).recv() } {
+                    conn.run(job);
                 }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
-                }
-            })?;
-            ready.recv().map_err(|_| Error::Internal { what: "a call store reader stopped".into() })??;
+            });
+            started?;
         }
         Ok(Readers { jobs })
     }
@@ -298,7 +419,7 @@ struct Loop {
     reported_refused: u64,
 }
 
-fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec<PathBuf>) {
+fn run(mut store: Conn, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec<PathBuf>) {
     let own = match inner.spool.reader() {
         Ok(r) => r,
         Err(e) => return tracing::error!("the call store's writer cannot read its spool: {e}"),
@@ -316,17 +437,17 @@ fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec
     };
     loop {
         while let Ok(job) = jobs.try_recv() {
-            job(&mut store);
+            store.run(job);
         }
         if inner.restart_wal.swap(false, Relaxed)
-            && let Err(e) = store.restart_wal()
+            && let Err(e) = store.get().and_then(Store::restart_wal)
         {
             tracing::warn!("{e}");
         }
         state.report_dropped(&inner.counters);
         let wrote = match state.retry_at {
             Some(at) if Instant::now() < at => false,
-            _ => state.step(&mut store, inner).unwrap_or_else(|e| {
+            _ => store.get().and_then(|s| state.step(s, inner)).unwrap_or_else(|e| {
                 inner.failing.store(true, Relaxed);
                 inner.progress.notify_waiters();
                 inner.counters.retries.fetch_add(1, Relaxed);
@@ -341,7 +462,7 @@ fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec
         }
         if inner.stop.load(Relaxed) && state.retry_at.is_none() && state.pending.is_none() {
             while let Ok(job) = jobs.try_recv() {
-                job(&mut store);
+                store.run(job);
             }
             state.report_dropped(&inner.counters);
             if let Err(e) = inner.spool.clear() {
@@ -349,8 +470,14 @@ fn run(mut store: Store, inner: &Inner, jobs: &mpsc::Receiver<Job>, orphans: Vec
             }
             return;
         }
+        if inner.stop.load(Relaxed) && state.retry_at.is_some() {
+            // Stopping while the store fails: what is not committed stays in the spool, which
+            // the next server replays. Waiting out the shutdown budget would commit nothing more.
+            tracing::warn!("stopping with the call store failing: the uncommitted decisions stay in the spool");
+            return;
+        }
         match jobs.recv_timeout(IDLE) {
-            Ok(job) => job(&mut store),
+            Ok(job) => store.run(job),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => inner.stop.store(true, Relaxed),
         }
@@ -462,6 +589,7 @@ mod tests {
     fn inner(dir: &Path) -> Arc<Inner> {
         let (spool, _) = Spool::open(dir).unwrap();
         Arc::new(Inner {
+            last_refusal: AtomicU64::new(0),
             spool,
             counters: Counters::default(),
             stop: AtomicBool::new(false),

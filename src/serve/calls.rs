@@ -137,7 +137,7 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes,
 }
 
 impl Recorder for Calls {
-    fn record(&self, d: Decision) {
+    fn record(&self, d: Decision) -> Result<(), super::record::NotRecorded> {
         let record = Record {
             call_id: d.call_id,
             source: Some(Source::Agentver),
@@ -158,7 +158,7 @@ impl Recorder for Calls {
             resolved_at: Some(d.resolved_at),
             ..Record::default()
         };
-        self.writer.record(&record);
+        if self.writer.record(&record) { Ok(()) } else { Err(super::record::NotRecorded) }
     }
 
     fn behind(&self) -> Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {

@@ -46,7 +46,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long requests in flight may run on after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
 /// How long the call store may take to commit what it acknowledged, after SIGTERM.
-const STORE_DRAIN: Duration = Duration::from_secs(30);
+const STORE_DRAIN: Duration = Duration::from_secs(10);
 /// Request bodies above this are refused with 413 (reports and webhooks take more: 16 MiB).
 pub const BODY_LIMIT: usize = 1 << 20;
 /// The shortest token accepted: anything shorter can be guessed.

@@ -49,11 +49,17 @@ impl Decision {
     }
 }
 
+/// A decision the recorder could not make durable.
+#[derive(Debug)]
+pub struct NotRecorded;
+
 /// Where `serve` hands decisions. `record` is called on the request path before the answer goes
 /// out: an implementation makes the decision durable quickly (the call store spools it) and
 /// returns; it never blocks on a slow store.
 pub trait Recorder: Send + Sync {
-    fn record(&self, decision: Decision);
+    /// Makes the decision durable; `Err` when it could not (the spool's disk refused it): the
+    /// call is then not answered as recorded (503), so no answered decision is ever dropped.
+    fn record(&self, decision: Decision) -> Result<(), NotRecorded>;
 
     /// While the recorder is further behind than it allows, a wait for it to catch up, which
     /// the server holds answers that record decisions back for (bounded; `None` when not behind).

@@ -272,7 +272,9 @@ fn resolve(state: &State, ask: Ask) -> Answer {
         counter.fetch_add(1, Relaxed);
     }
     if let (Some(id), Some(recorder)) = (call_id.as_deref(), &state.recorder) {
-        recorder.record(Decision::new(&resolution, id, caller.as_deref(), &snapshot.revision, crate::calls::now()));
+        recorder
+            .record(Decision::new(&resolution, id, caller.as_deref(), &snapshot.revision, crate::calls::now()))
+            .map_err(|_| not_recorded())?;
     }
     Ok(answer(snapshot, body))
 }
@@ -344,7 +346,12 @@ async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap
         #[serde(skip_serializing_if = "Option::is_none")]
         left_out: Option<Vec<serde_json::Value>>,
         left_out_count: usize,
+        /// The call store: connected, backlog, decisions the spool refused.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        store: Option<crate::calls::writer::StoreHealth>,
     }
+    let store = state.calls.as_ref().map(|c| c.writer().health());
+    let store_failing = store.is_some_and(|s| !s.connected || s.spool_refusing);
     let snapshot = state.snapshot.load_full();
     let mut problem = state.health.lock().expect("not poisoned").error.clone();
     if snapshot.is_none() && problem.is_none() {
@@ -353,7 +360,7 @@ async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap
     let details = super::routes::authorized(&state, &headers);
     let broken = snapshot.as_deref().map_or(&[][..], |s| s.broken.as_slice());
     let body = Health {
-        status: if problem.is_none() && broken.is_empty() { "ok" } else { "degraded" },
+        status: if problem.is_none() && broken.is_empty() && !store_failing { "ok" } else { "degraded" },
         revision: snapshot.as_deref().map(|s| s.revision.as_str()),
         loaded_at: snapshot.as_deref().map(|s| s.loaded_at.as_str()),
         error: problem.as_ref().map(|p| if details { p.message.clone() } else { p.kind.to_owned() }),
@@ -361,13 +368,27 @@ async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap
         left_out: details
             .then(|| broken.iter().map(|(tag, why)| serde_json::json!({"tag": tag, "error": why})).collect()),
         left_out_count: broken.len(),
+        store,
     };
     let status = if snapshot.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&body).unwrap_or_default())
         .into_response()
 }
 
+/// A decision the server could not record: the call is not answered as if it were.
+pub fn not_recorded() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_recorded",
+        "this call's decision could not be recorded (the spool's disk refused it)",
+    )
+    .hint("try again, or another replica: /readyz is 503 while this lasts")
+}
+
 async fn readyz(Extract(state): Extract<Shared>) -> Answer {
+    if state.calls.as_ref().is_some_and(|c| c.writer().health().spool_refusing) {
+        return Err(not_recorded());
+    }
     let snapshot = current(&state)?;
     Ok(answer(&snapshot, with_revision(&serde_json::json!({ "ready": true }), &snapshot.revision)?))
 }

@@ -77,7 +77,7 @@ fn resolve(
         let attribution = attribution(&resolution, &snapshot.revision);
         Bytes::from(make(&Start { attribution: &attribution, config: &resolution.served.config, rendered: &rendered }))
     });
-    decided(state, snapshot, &resolution, ask, platform);
+    decided(state, snapshot, &resolution, ask, platform)?;
     Ok(Ok(answer))
 }
 
@@ -100,7 +100,13 @@ fn attribution(resolution: &Resolution<'_>, revision: &str) -> Map<String, Value
 
 /// Counts the resolution as `/v1/resolve` does and records the decision when the call has an id
 /// (`not_deployed` where the platform cannot run the served version without a deploy).
-fn decided(state: &State, snapshot: &Snapshot, resolution: &Resolution<'_>, ask: &Ask, platform: Option<Platform>) {
+fn decided(
+    state: &State,
+    snapshot: &Snapshot,
+    resolution: &Resolution<'_>,
+    ask: &Ask,
+    platform: Option<Platform>,
+) -> Result<(), ApiError> {
     if let Some(counter) = snapshot.counters.get(resolution.channel).and_then(|c| c.get(resolution.target)) {
         counter.fetch_add(1, Relaxed);
     }
@@ -114,8 +120,9 @@ fn decided(state: &State, snapshot: &Snapshot, resolution: &Resolution<'_>, ask:
                 served.agent, served.version
             ));
         }
-        recorder.record(decision);
+        recorder.record(decision).map_err(|_| super::routes::not_recorded())?;
     }
+    Ok(())
 }
 
 fn limits(ask: &Ask) -> Result<(), ApiError> {

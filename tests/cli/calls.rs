@@ -42,38 +42,16 @@ fn postgres_server() -> &'static str {
                 install();
             }
         }
-        let bin = find().expect("PostgreSQL is not installed: apt-get install postgresql, or set AGENTVER_TEST_POSTGRES");
-        // Leaked on purpose: the cluster lives as long as the test process.
-        let dir = tempfile::tempdir().unwrap().keep();
-        let run = |program: &str, args: &[&str]| {
-            let program = bin.join(program);
-            let mut cmd = if root {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "nobody", "--"]).arg(&program);
-                c
-            } else {
-                Command::new(&program)
-            };
-            let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
-            assert!(out.status.success(), "{program:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        };
-        if root {
-            assert!(Command::new("chown").arg("nobody").arg(&dir).status().unwrap().success());
-        }
-        let data = dir.join("data");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        run("initdb", &["-D", data.to_str().unwrap(), "-U", "agentver", "--auth=trust", "-E", "UTF8"]);
-        let options = format!("-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", dir.display());
-        let log = dir.join("log");
-        run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+        let cluster = Cluster::create(find().expect("PostgreSQL is not installed: apt-get install postgresql, or set AGENTVER_TEST_POSTGRES"), root);
+        cluster.start();
         // Tests have no teardown: a watchdog stops the cluster and removes it when this process ends.
         let stop = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
             pid = std::process::id(),
             runuser = if root { "runuser -u nobody -- " } else { "" },
-            pg_ctl = bin.join("pg_ctl").display(),
-            data = data.display(),
-            dir = dir.display(),
+            pg_ctl = cluster.bin.join("pg_ctl").display(),
+            data = cluster.dir.join("data").display(),
+            dir = cluster.dir.display(),
         );
         // `setsid -f` forks the watchdog off and returns at once; waiting reaps only setsid.
         Command::new("setsid")
@@ -83,8 +61,91 @@ fn postgres_server() -> &'static str {
             .stderr(Stdio::null())
             .status()
             .unwrap();
-        format!("postgres://agentver@127.0.0.1:{port}/postgres")
+        let url = cluster.url();
+        // Leaked on purpose: the cluster lives as long as the test process (the watchdog stops it).
+        std::mem::forget(cluster);
+        url
     })
+}
+
+/// A PostgreSQL cluster of Debian's package in a temporary folder, run as `nobody` when root:
+/// what a test that stops and restarts the database owns.
+pub struct Cluster {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+    root: bool,
+}
+
+impl Cluster {
+    fn create(bin: std::path::PathBuf, root: bool) -> Cluster {
+        let dir = tempfile::tempdir().unwrap().keep();
+        if root {
+            assert!(Command::new("chown").arg("nobody").arg(&dir).status().unwrap().success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = Cluster { bin, dir, port, root };
+        let data = cluster.dir.join("data");
+        cluster.run("initdb", &["-D", data.to_str().unwrap(), "-U", "agentver", "--auth=trust", "-E", "UTF8"]);
+        cluster
+    }
+
+    /// A cluster of its own (PostgreSQL installed as `postgres_server` installs it).
+    pub fn private() -> Cluster {
+        postgres_server();
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).max())
+            .expect("PostgreSQL is installed");
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        Cluster::create(bin, root)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let program = self.bin.join(program);
+        let mut cmd = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{program:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub fn start(&self) {
+        let options = format!("-k {} -c listen_addresses=127.0.0.1 -p {} -c fsync=off", self.dir.display(), self.port);
+        let (data, log) = (self.dir.join("data"), self.dir.join("log"));
+        self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+    }
+
+    /// `pg_ctl stop -m fast`, as an orchestrator's restart or a failover does.
+    pub fn stop(&self) {
+        self.run("pg_ctl", &["-D", self.dir.join("data").to_str().unwrap(), "-m", "fast", "-w", "stop"]);
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://agentver@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        if self.root {
+            let _ = Command::new("runuser")
+                .args(["-u", "nobody", "--"])
+                .arg(self.bin.join("pg_ctl"))
+                .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+                .output();
+        } else {
+            let _ = Command::new(self.bin.join("pg_ctl"))
+                .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// A fresh database on the test server, as a store URL.

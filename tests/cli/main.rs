@@ -24,6 +24,7 @@ mod integrity;
 mod layers;
 mod log;
 mod new;
+mod outage;
 mod pin;
 mod plan;
 mod platforms;

@@ -567,8 +567,9 @@ fn a_resolve_with_a_call_id_hands_its_decision_to_the_recorder() {
     #[derive(Default)]
     struct Kept(Mutex<Vec<Decision>>);
     impl Recorder for Kept {
-        fn record(&self, decision: Decision) {
+        fn record(&self, decision: Decision) -> Result<(), agentver::serve::record::NotRecorded> {
             self.0.lock().unwrap().push(decision);
+            Ok(())
         }
     }
     let env = published();

@@ -114,6 +114,15 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the connection is gone (PostgreSQL restarted, failed over, or the network cut it):
+    /// it must be opened again. A SQLite connection never is.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Store::Sqlite(_) => false,
+            Store::Postgres(client) => client.is_closed(),
+        }
+    }
+
     /// Leaves checkpoints to [`Store::checkpoint`] on another connection: SQLite otherwise runs
     /// one inside whichever commit fills the WAL, and that commit (a report waiting on it) takes
     /// hundreds of milliseconds. No-op on PostgreSQL.

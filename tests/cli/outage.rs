@@ -1,0 +1,100 @@
+//! The call store can fail; promises cannot (issue 30): a replica on PostgreSQL keeps recording
+//! through a database restart without being restarted itself, starts while the database is down,
+//! and stops within its budget when the database is gone — with every answered decision in the
+//! store once the database is back. Real PostgreSQL clusters of the tests' own, stopped and
+//! started with pg_ctl.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::calls::{Cluster, Serve};
+use crate::serve::published;
+
+/// Resolves `n` calls with fresh ids `prefix-i` on the pinned number; every answer must be 200.
+fn resolve_calls(serve: &Serve, prefix: &str, n: usize) {
+    for i in 0..n {
+        let (status, body) =
+            serve.get(&format!("/v1/resolve?channel=%2B14155550100&caller=%2B1650555{i:04}&call_id={prefix}-{i}"));
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The call ids the store holds, read by the command line (its own connection).
+fn stored(env: &crate::env::TestEnv, store: &str) -> Vec<String> {
+    let out = env.av(&["calls", "--calls", store, "--limit", "10000", "--json"]);
+    if out.code != 0 {
+        return Vec::new();
+    }
+    out.json().as_array().unwrap().iter().filter_map(|c| c["call_id"].as_str().map(str::to_owned)).collect()
+}
+
+#[track_caller]
+fn wait_until_stored(env: &crate::env::TestEnv, store: &str, want: usize) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if stored(env, store).len() >= want {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the store holds {} of {want} answered decisions after 60 s", stored(env, store).len());
+}
+
+fn health(serve: &Serve) -> Value {
+    serve.get("/healthz").1
+}
+
+#[test]
+fn a_replica_records_through_a_database_restart_without_being_restarted() {
+    let env = published();
+    let cluster = Cluster::private();
+    cluster.start();
+    let store = cluster.url();
+    let serve = Serve::start(&env, &store);
+    resolve_calls(&serve, "before", 50);
+    wait_until_stored(&env, &store, 50);
+    // A restart, as an orchestrator or a failover makes one: answers go on (spooled) meanwhile.
+    cluster.stop();
+    resolve_calls(&serve, "during", 50);
+    assert_eq!(health(&serve)["store"]["connected"], false, "{}", health(&serve));
+    assert_eq!(health(&serve)["status"], "degraded");
+    cluster.start();
+    resolve_calls(&serve, "after", 50);
+    wait_until_stored(&env, &store, 150);
+    let ids = stored(&env, &store);
+    assert_eq!(ids.len(), 150, "every answered decision, once: {}", ids.len());
+    let started = Instant::now();
+    while health(&serve)["store"]["connected"] != true && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(health(&serve)["status"], "ok", "{}", health(&serve));
+}
+
+#[test]
+fn a_replica_starts_while_the_database_is_down_and_stops_within_its_budget() {
+    let env = published();
+    let cluster = Cluster::private();
+    // The database is created and migrated once, then goes down before serve starts.
+    cluster.start();
+    let store = cluster.url();
+    env.av(&["calls", "--calls", &store, "--limit", "1"]).ok();
+    cluster.stop();
+    let serve = Serve::start(&env, &store);
+    resolve_calls(&serve, "down", 40);
+    assert_eq!(health(&serve)["store"]["backlog"], 40, "{}", health(&serve));
+    // SIGTERM with the store down: out within the budget, the decisions left in the spool.
+    let started = Instant::now();
+    let Serve(mut server) = serve;
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(15), "stopped after {:?}", started.elapsed());
+    // The database back and a new server: the spool is replayed, nothing answered is lost.
+    cluster.start();
+    let serve = Serve::start(&env, &store);
+    wait_until_stored(&env, &store, 40);
+    resolve_calls(&serve, "up", 10);
+    wait_until_stored(&env, &store, 50);
+}
