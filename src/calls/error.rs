@@ -40,6 +40,11 @@ pub enum CallsError {
     /// A split comparison on a channel that has no split.
     #[error("channel '{channel}' has no split to compare variants of")]
     NoSplit { channel: String },
+    /// The store holds callers hashed under another key (or kept as given) than this server's.
+    #[error(
+        "the call store's callers are kept as {stored}, and this server's caller key gives {ours}: replicas sharing a store must share AGENTVER_CALLER_KEY"
+    )]
+    CallerKeyMismatch { stored: String, ours: String },
     /// A call no agent or tree was ever reported for.
     #[error("call '{call_id}' was never attributed to a configuration (no agent and tree were reported)")]
     Unattributed { call_id: String },

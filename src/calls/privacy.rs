@@ -22,6 +22,20 @@ pub enum Callers {
 }
 
 impl Callers {
+    /// What names the key without telling it (an HMAC of a fixed text under the key): servers
+    /// sharing a store must hash callers alike, so the store keeps this and compares.
+    pub fn fingerprint(&self) -> String {
+        use hmac::Mac;
+        match self {
+            Callers::Keep => "kept".to_owned(),
+            Callers::Hash(key) => {
+                let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+                mac.update(b"agentver caller-key fingerprint");
+                format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()[..8]))
+            }
+        }
+    }
+
     /// The form a number is stored in.
     pub fn apply(&self, number: &str) -> String {
         use hmac::Mac;

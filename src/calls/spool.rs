@@ -2,7 +2,9 @@
 //!
 //! A decision is appended (one `write`, a complete line) before the resolve that made it is
 //! answered, so an acknowledged decision survives the server being killed, even with SIGKILL: the
-//! kernel has the bytes. The store's writer reads the spool behind the appenders in batches and,
+//! kernel has the bytes. Each line is framed as `<crc32 of the JSON, 8 hex digits> <JSON>`, so a
+//! line damaged on disk is found and skipped rather than misread; an append the disk refuses
+//! part-way is cut back off at once, so the next decision never lands on a half-written line. The store's writer reads the spool behind the appenders in batches and,
 //! once it has committed everything, empties the file. Each server has its own file,
 //! `decisions-<pid>-<start>.jsonl` under `.git/agentver/spool/`, locked while it runs; at start a server
 //! takes over the files whose owner died (their lock is free) and replays them. Replaying what
@@ -16,8 +18,8 @@ use std::sync::Mutex;
 use crate::fsutil::IoError;
 
 /// A spool is emptied once it is this large and fully committed (so it never grows without end
-/// while the store keeps up).
-const EMPTY_AT: u64 = 8 << 20;
+/// while the store keeps up, and a small disk is given back often).
+const EMPTY_AT: u64 = 64 << 10;
 
 /// This server's spool file.
 pub struct Spool {
@@ -76,13 +78,19 @@ impl Spool {
         &self.path
     }
 
-    /// Appends one line (`line` holds no newline; one is added) in a single write.
+    /// Appends one framed line (`line` holds no newline) in a single write. A write the disk
+    /// refuses part-way is cut back off, so the file ends with whole lines only.
     pub fn append(&self, line: &[u8]) -> Result<(), IoError> {
-        let mut bytes = Vec::with_capacity(line.len() + 1);
+        let mut bytes = Vec::with_capacity(line.len() + 10);
+        bytes.extend_from_slice(format!("{:08x} ", crc32(line)).as_bytes());
         bytes.extend_from_slice(line);
         bytes.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(&bytes).map_err(io(&self.path))
+        let before = file.metadata().map_err(io(&self.path))?.len();
+        file.write_all(&bytes).map_err(|e| {
+            let _ = file.set_len(before);
+            IoError::new(&self.path, e)
+        })
     }
 
     /// A reader of this spool from its start.
@@ -112,6 +120,36 @@ impl Spool {
         file.set_len(0).map_err(io(&self.path))?;
         std::fs::remove_file(&self.path).map_err(io(&self.path))
     }
+}
+
+/// A framed line's JSON, checked against its checksum; `Err` says why the line is not one. A line
+/// without a frame (a spool of an earlier release) is taken as it is.
+pub fn unframe(line: &[u8]) -> Result<&[u8], &'static str> {
+    match line.get(8) {
+        Some(b' ') if line[..8].iter().all(u8::is_ascii_hexdigit) => {
+            let want = u32::from_str_radix(std::str::from_utf8(&line[..8]).unwrap_or_default(), 16).unwrap_or_default();
+            let json = &line[9..];
+            if crc32(json) == want { Ok(json) } else { Err("its checksum does not match (damaged on disk)") }
+        }
+        _ if line.first() == Some(&b'{') => Ok(line),
+        _ => Err("it is not a framed decision"),
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as zlib and PNG use it).
+fn crc32(bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
+        let mut table = [0u32; 256];
+        for (i, entry) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *entry = c;
+        }
+        table
+    });
+    !bytes.iter().fold(!0u32, |c, b| TABLE[((c ^ u32::from(*b)) & 0xff) as usize] ^ (c >> 8))
 }
 
 /// Whether a live server spools into `dir` (a spool file whose lock is held): then it shares the
@@ -183,18 +221,34 @@ mod tests {
             spool.append(format!("line {i}").as_bytes()).unwrap();
         }
         let mut reader = spool.reader().unwrap();
-        assert_eq!(reader.next_lines(3).unwrap(), [b"line 0".to_vec(), b"line 1".to_vec(), b"line 2".to_vec()]);
+        let read = reader.next_lines(3).unwrap();
+        let read: Vec<&[u8]> = read.iter().map(|l| unframe(l).unwrap_or(b"")).collect();
+        assert_eq!(read, [b"line 0".as_slice(), b"line 1", b"line 2"]);
         assert!(!reader.caught_up().unwrap());
         assert_eq!(reader.next_lines(10).unwrap().len(), 2);
         assert!(reader.caught_up().unwrap());
         // A line half written is not read until its end arrives.
         std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b"half").unwrap();
         assert!(reader.next_lines(10).unwrap().is_empty());
-        spool.append(b" and the rest").unwrap();
+        std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b" and the rest\n").unwrap();
         assert_eq!(reader.next_lines(10).unwrap(), [b"half and the rest".to_vec()]);
         // A spool no live server holds is an orphan to replay.
         std::fs::write(dir.path().join("decisions-1.jsonl"), b"left\n").unwrap();
         let (_second, orphans) = Spool::open(dir.path()).unwrap();
         assert_eq!(orphans, [dir.path().join("decisions-1.jsonl")], "the live first spool is not an orphan");
+    }
+
+    #[test]
+    fn a_frame_finds_a_damaged_line_and_an_earlier_releases_line_still_reads() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926, "the standard check value");
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(dir.path()).unwrap();
+        spool.append(br#"{"call_id":"a"}"#).unwrap();
+        let mut line = spool.reader().unwrap().next_lines(1).unwrap().remove(0);
+        assert_eq!(unframe(&line), Ok(br#"{"call_id":"a"}"#.as_slice()));
+        line[12] ^= 1;
+        assert!(unframe(&line).is_err(), "one flipped bit is found");
+        assert_eq!(unframe(br#"{"call_id":"b"}"#), Ok(br#"{"call_id":"b"}"#.as_slice()));
+        assert!(unframe(b"garbage").is_err());
     }
 }

@@ -90,7 +90,11 @@ impl Conn {
                     source: None,
                 }));
             }
-            match Store::open(&self.location, &self.privacy) {
+            let opened = Store::open(&self.location, &self.privacy).and_then(|mut store| {
+                store.check_caller_key(&self.privacy.callers.fingerprint())?;
+                Ok(store)
+            });
+            match opened {
                 Ok(store) => {
                     tracing::info!("connected to the call store");
                     self.store = Some(store);
@@ -225,7 +229,13 @@ impl Writer {
         let (done, finished) = mpsc::channel();
         let (shared, location_w, privacy_w) = (inner.clone(), location.clone(), privacy.clone());
         spawn("agentver-calls-writer", move || {
-            let store = match Store::open(&location_w, &privacy_w) {
+            let first = Store::open(&location_w, &privacy_w)
+                .and_then(|mut store| store.check_caller_key(&privacy_w.callers.fingerprint()).map(|()| store));
+            let store = match first {
+                Err(e @ Error::Calls(super::CallsError::CallerKeyMismatch { .. })) => {
+                    let _ = opened.send(Err(e));
+                    return;
+                }
                 Ok(mut store) => match store.checkpoint_elsewhere() {
                     Ok(()) => Some(store),
                     Err(e) => {
@@ -565,7 +575,14 @@ fn decode(lines: Vec<Vec<u8>>, path: &Path) -> (Vec<(Event, Option<String>)>, Ve
     let mut events = Vec::with_capacity(lines.len());
     let mut bodies = Vec::with_capacity(lines.len());
     for line in lines {
-        let record = match serde_json::from_slice::<Record>(&line) {
+        let json = match super::spool::unframe(&line) {
+            Ok(json) => json,
+            Err(why) => {
+                tracing::warn!("{}: a spooled decision is skipped: {why}", path.display());
+                continue;
+            }
+        };
+        let record = match serde_json::from_slice::<Record>(json) {
             Ok(record) => record,
             Err(e) => {
                 tracing::warn!("{}: a spooled decision does not parse and is skipped: {e}", path.display());
@@ -573,7 +590,7 @@ fn decode(lines: Vec<Vec<u8>>, path: &Path) -> (Vec<(Event, Option<String>)>, Ve
             }
         };
         // JSON that parsed is UTF-8.
-        let Ok(body) = String::from_utf8(line) else { continue };
+        let Ok(body) = String::from_utf8(json.to_vec()) else { continue };
         events.push((Event { source: Source::Agentver, at: record.resolved_at.clone(), record }, None));
         bodies.push(body);
     }

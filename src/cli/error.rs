@@ -205,6 +205,9 @@ fn calls_hint(e: &CallsError) -> Option<String> {
             Some("give an RFC 3339 time (2026-11-30T09:00:00Z) or a duration back from now (7d, 24h, 30m)".into())
         }
         CallsError::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
+        CallsError::CallerKeyMismatch { .. } => Some(
+            "give every server of this store the same AGENTVER_CALLER_KEY (to change keys for good, the README's \"Changing the caller key\" says how)".into(),
+        ),
         CallsError::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
         CallsError::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),
         CallsError::NoCalls { .. } => {

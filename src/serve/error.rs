@@ -196,6 +196,7 @@ fn calls_status(e: &CallsError) -> Status {
             Some("add channel=C: the split's weights come from that channel".into()),
         ),
         CallsError::BadStore { .. }
+        | CallsError::CallerKeyMismatch { .. }
         | CallsError::StoreTooNew { .. }
         | CallsError::CallStore { .. }
         | CallsError::ImportInterrupted { .. } => INTERNAL,

@@ -27,6 +27,11 @@ fn read(file: &str) -> String {
     std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// The lines that are not comments.
+fn code(yaml: &str) -> String {
+    yaml.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n")
+}
+
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -35,26 +40,13 @@ fn indent(line: &str) -> usize {
 fn job_lines<'a>(yaml: &'a str, job: &str) -> Vec<&'a str> {
     let lines: Vec<&str> = yaml.lines().collect();
     let header = format!("{job}:");
-    let start = lines
-        .iter()
-        .position(|l| indent(l) <= 2 && l.trim_end() == l.trim_end().trim_start().pad(indent(l), &header))
-        .unwrap_or_else(|| panic!("no job {job:?}"));
+    let start =
+        lines.iter().position(|l| indent(l) <= 2 && l.trim() == header).unwrap_or_else(|| panic!("no job {job:?}"));
     let body = lines[start + 1..]
         .iter()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .take_while(|l| indent(l) > indent(lines[start]));
     body.copied().collect()
-}
-
-/// `text` preceded by `n` spaces, when `self` is exactly `text`; else an empty string.
-trait Pad {
-    fn pad(&self, n: usize, text: &str) -> String;
-}
-
-impl Pad for str {
-    fn pad(&self, n: usize, text: &str) -> String {
-        if self == text { format!("{}{text}", " ".repeat(n)) } else { String::new() }
-    }
 }
 
 /// The commands of `job` the test runs: each `agentver`, `git fetch` and `git config` line of its
@@ -91,7 +83,10 @@ fn shell_words(line: &str) -> (Vec<String>, Option<String>) {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), c) => word.get_or_insert_default().push(c),
-            (None, '"' | '\'') => quote = Some(c).inspect(|_| drop(word.get_or_insert_default())),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
             (None, c) if c.is_whitespace() => words.extend(word.take()),
             (None, '|' | '&' | ';' | '<' | '`' | '(' | ')') => panic!("the test cannot run {line:?}"),
             (None, c) => word.get_or_insert_default().push(c),
@@ -232,8 +227,9 @@ fn both_templates_run_the_same_commands() {
 #[test]
 fn the_templates_ask_for_what_they_need_and_no_deep_checkout() {
     let github = read(GITHUB);
-    assert!(!github.contains("fetch-depth") && !github.contains("fetch-tags"), "the checkout stays default");
-    assert!(github.contains("permissions: {}"), "nothing by default");
+    let (steps, why) = (code(&github), "the checkout stays default");
+    assert!(!steps.contains("fetch-depth") && !steps.contains("fetch-tags"), "{why}");
+    assert!(steps.contains("permissions: {}"), "nothing by default");
     let review = job_lines(&github, "review").join("\n");
     assert!(review.contains("contents: read") && review.contains("pull-requests: write"), "{review}");
     assert!(!review.contains("contents: write"), "a pull request's job cannot push: {review}");
@@ -242,7 +238,7 @@ fn the_templates_ask_for_what_they_need_and_no_deep_checkout() {
     assert!(publish.contains("contents: write") && !publish.contains("pull-requests"), "{publish}");
 
     let gitlab = read(GITLAB);
-    assert!(!gitlab.contains("GIT_DEPTH:"), "the checkout stays default");
+    assert!(!code(&gitlab).contains("GIT_DEPTH:"), "the checkout stays default");
     let plan = job_lines(&gitlab, "plan").join("\n");
     assert!(plan.contains("merge_requests/$CI_MERGE_REQUEST_IID/notes"), "{plan}");
     assert!(plan.contains("$AGENTVER_NOTE_TOKEN") && !plan.contains("AGENTVER_PUSH_TOKEN"), "{plan}");

@@ -12,6 +12,7 @@ mod bad_input;
 mod calls;
 mod channels;
 mod check;
+mod ci_templates;
 mod console;
 mod diff;
 mod export;

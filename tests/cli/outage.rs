@@ -98,3 +98,72 @@ fn a_replica_starts_while_the_database_is_down_and_stops_within_its_budget() {
     resolve_calls(&serve, "up", 10);
     wait_until_stored(&env, &store, 50);
 }
+
+#[test]
+fn a_replica_with_another_caller_key_refuses_to_start() {
+    let env = published();
+    let cluster = Cluster::private();
+    cluster.start();
+    let store = cluster.url();
+    let mut first = env.av_cmd(&["serve", "--listen", "127.0.0.1:0", "--interval", "1", "--calls", &store]);
+    first.env("AGENTVER_CALLER_KEY", "the team's shared key");
+    let serve = Serve::spawn(first);
+    resolve_calls(&serve, "keyed", 1);
+    // Another key on the same store would hash the same caller apart: refused at start.
+    let run = env.av_env(
+        &["serve", "--listen", "127.0.0.1:0", "--calls", &store],
+        &[("AGENTVER_CALLER_KEY", Some("someone else's key"))],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("replicas sharing a store must share AGENTVER_CALLER_KEY"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: give every server of this store the same AGENTVER_CALLER_KEY"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The lost decision of issue 30: a disk full part-way through an append left half a line,
+/// and the next decision was written onto it. Now the half line is cut back off. Runs on a
+/// 64 KiB tmpfs where the tests can mount one (as root, as CI runs), and says so otherwise.
+#[test]
+fn an_append_the_disk_refuses_leaves_no_half_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: no tmpfs can be mounted here (not root)");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        let (spool, _) = agentver::calls::spool::Spool::open(&dir.path().join("spool")).unwrap();
+        let record = format!("{{\"call_id\":\"{}\"}}", "x".repeat(1000));
+        let mut accepted = 0;
+        while spool.append(record.as_bytes()).is_ok() {
+            accepted += 1;
+            assert!(accepted < 1000, "a 64 KiB disk took {accepted} KiB");
+        }
+        let bytes = std::fs::read(spool.path()).unwrap();
+        assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "a half line was left");
+        // Room again: the next decision is a whole line of its own.
+        let (spool2, _) = (&spool, ());
+        let mut reader = spool2.reader().unwrap();
+        let lines = reader.next_lines(10_000).unwrap();
+        assert_eq!(lines.len(), accepted);
+        std::fs::OpenOptions::new().write(true).open(spool.path()).unwrap().set_len(0).unwrap();
+        spool.append(br#"{"call_id":"after"}"#).unwrap();
+        let lines = spool.reader().unwrap().next_lines(10).unwrap();
+        assert_eq!(
+            lines.iter().map(|l| agentver::calls::spool::unframe(l)).collect::<Vec<_>>(),
+            [Ok(br#"{"call_id":"after"}"#.as_slice())]
+        );
+    });
+    let _ = std::process::Command::new("umount").arg(dir.path()).status();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -114,6 +114,31 @@ impl Store {
         Ok(store)
     }
 
+    /// Records the caller key's fingerprint at first use, and refuses a server whose key is
+    /// another: two keys on one store would hash the same caller apart, silently.
+    pub fn check_caller_key(&mut self, fingerprint: &str) -> Result<()> {
+        self.batch(
+            "CREATE TABLE IF NOT EXISTS agentver_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "recording the caller key's fingerprint",
+        )?;
+        let value = Cell::Text(Some(fingerprint.to_owned()));
+        self.execute(
+            "INSERT INTO agentver_settings (name, value) VALUES ('caller_key', $1) ON CONFLICT (name) DO NOTHING",
+            &[value],
+            "recording the caller key's fingerprint",
+        )?;
+        let rows = self.query(
+            "SELECT value FROM agentver_settings WHERE name = 'caller_key'",
+            &[],
+            "reading the caller key's fingerprint",
+        )?;
+        let stored = rows.first().and_then(|r| r[0].text()).unwrap_or_default().to_owned();
+        if stored == fingerprint {
+            return Ok(());
+        }
+        Err(CallsError::CallerKeyMismatch { stored, ours: fingerprint.to_owned() }.into())
+    }
+
     /// Whether the connection is gone (PostgreSQL restarted, failed over, or the network cut it):
     /// it must be opened again. A SQLite connection never is.
     pub fn is_closed(&self) -> bool {
