@@ -119,6 +119,11 @@ pub fn split_variants(channels: &Channels, channel: &str) -> Option<Vec<(String,
 /// The repository as a command sees it: versions from tags, drafts and channels at HEAD.
 pub struct RepoCatalog<'w> {
     ws: &'w Workspace,
+    /// Where channels.toml, the drafts and `latest` are read: HEAD (a work tree's state is no
+    /// server's), or the revision a server serves.
+    at: DraftAt,
+    /// `latest` as at `at` (with a revision given), else the highest version.
+    latest_at_rev: bool,
     agents: RefCell<HashMap<AgentId, AgentFacts>>,
     channels: Option<Channels>,
 }
@@ -132,8 +137,15 @@ struct AgentFacts {
 
 impl<'w> RepoCatalog<'w> {
     pub fn new(ws: &'w Workspace) -> Self {
-        let channels = ws.load_channels(&DraftAt::Rev("HEAD".into())).ok();
-        RepoCatalog { ws, agents: RefCell::default(), channels }
+        Self::at(ws, None)
+    }
+
+    /// Reading channels.toml, the drafts and `latest` as at `rev` (default HEAD, with `latest`
+    /// the highest version).
+    pub fn at(ws: &'w Workspace, rev: Option<&str>) -> Self {
+        let at = DraftAt::Rev(rev.unwrap_or("HEAD").to_owned());
+        let channels = ws.load_channels(&at).ok();
+        RepoCatalog { ws, at, latest_at_rev: rev.is_some(), agents: RefCell::default(), channels }
     }
 
     fn facts(&self, agent: &AgentId) -> Result<AgentFacts> {
@@ -144,8 +156,7 @@ impl<'w> RepoCatalog<'w> {
         for v in self.ws.versions(agent)? {
             versions.insert(v.number, self.ws.version(agent, v.number)?.tree.to_string());
         }
-        let draft =
-            self.ws.locate(agent, RefSpec::Draft, &DraftAt::Rev("HEAD".into())).ok().map(|l| l.tree.to_string());
+        let draft = self.ws.locate(agent, RefSpec::Draft, &self.at).ok().map(|l| l.tree.to_string());
         let facts = AgentFacts { exists: !versions.is_empty() || draft.is_some(), versions, draft };
         self.agents.borrow_mut().insert(agent.clone(), facts.clone());
         Ok(facts)
@@ -167,11 +178,11 @@ impl Catalog for RepoCatalog<'_> {
     }
 
     fn latest(&self, agent: &AgentId) -> Result<Option<u64>> {
-        self.ws.latest_number(agent, &DraftAt::WorkTree)
+        self.ws.latest_number(agent, if self.latest_at_rev { &self.at } else { &DraftAt::WorkTree })
     }
 
     fn weights(&self, channel: &str) -> Result<Vec<(String, u64)>> {
-        split_weights(&self.ws.load_channels(&DraftAt::Rev("HEAD".into()))?, channel)
+        split_weights(&self.ws.load_channels(&self.at)?, channel)
     }
 }
 

@@ -63,8 +63,21 @@ fn check(state: &State, follow: &Follow) {
     if state.health.lock().expect("not poisoned").failed == Some(key) {
         return;
     }
+    let rewound = served
+        .filter(|s| s.commit != key.commit)
+        .and_then(|s| (ws.commit_contains(s.commit, key.commit).ok().flatten() == Some(false)).then_some(s.commit));
     match Snapshot::build(ws, key, &|labels| state.metrics.resolution_counter(labels), now()) {
         Ok(snapshot) => {
+            let rewound = rewound.map(|from| {
+                let message = format!(
+                    "history went backwards: {} does not contain {from}, which was served (a force-push?); serving {} now",
+                    key.commit, key.commit
+                );
+                tracing::warn!("{message}");
+                state.metrics.history_rewinds.fetch_add(1, Relaxed);
+                let until = std::time::Instant::now() + follow.interval * 2;
+                (super::Problem { kind: "history_rewound", message }, until)
+            });
             tracing::info!(
                 "serving {} ({} agents, {} channels, {} configurations; built in {} ms)",
                 snapshot.revision,
@@ -75,7 +88,7 @@ fn check(state: &State, follow: &Follow) {
             );
             state.snapshot.store(Some(Arc::new(snapshot)));
             state.metrics.reloads.fetch_add(1, Relaxed);
-            *state.health.lock().expect("not poisoned") = Default::default();
+            *state.health.lock().expect("not poisoned") = super::Health { rewound, ..Default::default() };
         }
         Err(e) => failed(state, Some(key), &e),
     }

@@ -52,6 +52,8 @@ pub struct Metrics {
     resolutions: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
     pub reloads: AtomicU64,
     pub reload_failures: AtomicU64,
+    /// Times the followed ref moved to a commit that does not contain the one served.
+    pub history_rewinds: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -62,6 +64,7 @@ impl Default for Metrics {
             resolutions: Mutex::default(),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
+            history_rewinds: AtomicU64::new(0),
         }
     }
 }
@@ -135,6 +138,9 @@ impl Metrics {
         out.push_str("# HELP agentver_reload_failures_total Revisions that failed to load and were not served.\n");
         out.push_str("# TYPE agentver_reload_failures_total counter\n");
         let _ = writeln!(out, "agentver_reload_failures_total {}", self.reload_failures.load(Relaxed));
+        out.push_str("# HELP agentver_history_rewinds_total Times the followed ref moved to a commit that does not contain the one served (a force-push).\n");
+        out.push_str("# TYPE agentver_history_rewinds_total counter\n");
+        let _ = writeln!(out, "agentver_history_rewinds_total {}", self.history_rewinds.load(Relaxed));
         if let Some(revision) = revision {
             out.push_str(
                 "# HELP agentver_revision_info The commit being served.\n# TYPE agentver_revision_info gauge\n",

@@ -101,6 +101,8 @@ struct Health {
     error: Option<Problem>,
     /// A state that failed to load, so it is not rebuilt every interval.
     failed: Option<Key>,
+    /// The followed ref went backwards (a force-push): said in `/healthz` until this passes.
+    rewound: Option<(Problem, std::time::Instant)>,
 }
 
 /// Everything the handlers share.

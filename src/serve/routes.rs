@@ -349,18 +349,47 @@ async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap
         /// The call store: connected, backlog, decisions the spool refused.
         #[serde(skip_serializing_if = "Option::is_none")]
         store: Option<crate::calls::writer::StoreHealth>,
+        /// Channels that cannot serve (a pinned tree its tag no longer holds, a version not
+        /// published yet): with the token, each and why; without it, how many.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unservable: Option<Vec<serde_json::Value>>,
+        unservable_count: usize,
     }
     let store = state.calls.as_ref().map(|c| c.writer().health());
     let store_failing = store.is_some_and(|s| !s.connected || s.spool_refusing);
     let snapshot = state.snapshot.load_full();
-    let mut problem = state.health.lock().expect("not poisoned").error.clone();
+    let (mut problem, rewound) = {
+        let health = state.health.lock().expect("not poisoned");
+        let rewound = health.rewound.as_ref().filter(|(_, until)| Instant::now() < *until).map(|(p, _)| p.clone());
+        (health.error.clone(), rewound)
+    };
+    if problem.is_none() {
+        problem = rewound;
+    }
     if snapshot.is_none() && problem.is_none() {
         problem = Some(super::Problem { kind: "not_loaded", message: "no snapshot is loaded yet".into() });
     }
     let details = super::routes::authorized(&state, &headers);
+    let unservable: Vec<serde_json::Value> = snapshot
+        .as_deref()
+        .map(|s| {
+            s.listing
+                .iter()
+                .flat_map(|c| {
+                    c.targets.iter().filter_map(move |t| {
+                        Some(serde_json::json!({"channel": c.channel, "error": t.error.as_ref()?}))
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let broken = snapshot.as_deref().map_or(&[][..], |s| s.broken.as_slice());
     let body = Health {
-        status: if problem.is_none() && broken.is_empty() && !store_failing { "ok" } else { "degraded" },
+        status: if problem.is_none() && broken.is_empty() && !store_failing && unservable.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        },
         revision: snapshot.as_deref().map(|s| s.revision.as_str()),
         loaded_at: snapshot.as_deref().map(|s| s.loaded_at.as_str()),
         error: problem.as_ref().map(|p| if details { p.message.clone() } else { p.kind.to_owned() }),
@@ -369,6 +398,8 @@ async fn healthz(Extract(state): Extract<Shared>, headers: axum::http::HeaderMap
             .then(|| broken.iter().map(|(tag, why)| serde_json::json!({"tag": tag, "error": why})).collect()),
         left_out_count: broken.len(),
         store,
+        unservable_count: unservable.len(),
+        unservable: details.then_some(unservable),
     };
     let status = if snapshot.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&body).unwrap_or_default())

@@ -189,6 +189,12 @@ impl Workspace {
         Ok(git::rev_commit(&self.repo, rev)?)
     }
 
+    /// Whether commit `ancestor` is `descendant` or one of its ancestors (`None`: this clone
+    /// lacks the history to say).
+    pub fn commit_contains(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<Option<bool>> {
+        Ok(git::contains(&self.repo, ancestor, descendant)?)
+    }
+
     /// The subject and body of the commit `rev` names (a merge's or a squash's: the pull
     /// request's title and description).
     pub fn commit_message(&self, rev: &str) -> Result<(String, String)> {

@@ -442,9 +442,42 @@ fn a_moved_tag_under_a_tree_pinned_channel_answers_409() {
     let r = server.get("/v1/resolve?channel=%2B14155550100").json();
     assert_eq!(r["error"]["code"], json!("tree_mismatch"));
     assert!(r["error"]["message"].as_str().unwrap().contains("agent/sales/v1 holds tree"), "{r}");
-    // The rest of the snapshot still serves, and health is ok: the revision loaded.
+    // The rest of the snapshot still serves; health names the channel that cannot (issue 29:
+    // it said "ok" while half the callers got 409), its details only with the token.
     assert_eq!(server.get("/v1/resolve?channel=web-widget").status, 200);
-    assert_eq!(server.get_as("/healthz", None).json()["status"], json!("ok"));
+    let open = server.get_as("/healthz", None).json();
+    assert_eq!(open["status"], json!("degraded"), "{open}");
+    assert!(open.get("unservable").is_none(), "{open}");
+    let health = server.get("/healthz").json();
+    let named: Vec<&str> =
+        health["unservable"].as_array().unwrap().iter().filter_map(|u| u["channel"].as_str()).collect();
+    assert!(named.contains(&"+14155550100") && !named.contains(&"web-widget"), "{health}");
+    assert_eq!(open["unservable_count"], json!(named.len()));
+}
+
+/// "History that moves backwards is loud" (issue 29): a force-push that dropped the commit
+/// being served was only an INFO line.
+#[test]
+fn a_followed_ref_that_goes_backwards_is_warned_about_counted_and_shown() {
+    let env = published();
+    env.edit("agents/support.yaml", "temperature: 0.2", "temperature: 0.25");
+    env.commit_all("a change that will be force-pushed away");
+    let server = Server::ready(&env, &[]);
+    let dropped = env.rev("HEAD");
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    env.edit("agents/support.yaml", "temperature: 0.2", "temperature: 0.3");
+    env.commit_all("another history");
+    let now = env.rev("HEAD");
+    server.wait_for(|s| s.revision().as_deref() == Some(now.as_str()), "the new history");
+    let health = server.get("/healthz").json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    let error = health["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("{now} does not contain {dropped}")), "{health}");
+    assert_eq!(server.get_as("/healthz", None).json()["error_kind"], "history_rewound");
+    assert!(server.get_as("/metrics", None).body.contains("agentver_history_rewinds_total 1\n"));
+    assert!(server.log.lock().unwrap().iter().any(|l| l.contains("WARN") && l.contains("history went backwards")));
+    // It is said for a while, then health is ok again: the new commit is what is served.
+    server.wait_for(|s| s.get_as("/healthz", None).json()["status"] == "ok", "ok again");
 }
 
 #[test]

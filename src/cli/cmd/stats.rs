@@ -21,6 +21,10 @@ pub struct Args {
     /// Group by split variant instead of version (needs --channel)
     #[arg(long, value_name = "variant", value_parser = ["variant", "version"])]
     by: Option<String>,
+    /// Read channels.toml (a split's weights) and `latest` as at REV, the commit a server
+    /// serves (default HEAD, with latest the highest version)
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
 }
 
 fn version(v: &str) -> Result<u64, CliError> {
@@ -77,7 +81,11 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         StatsRequest { filter: args.filter.filter()?, compare, by_variant: args.by.as_deref() == Some("variant") };
     let ws = ui.workspace()?;
     let mut store = report::open(&ws, args.filter.calls.as_deref())?;
-    let report = report::stats_report(&mut store, &report::RepoCatalog::new(&ws), &agent, &request)?;
+    if let Some(rev) = &args.rev {
+        ws.rev_commit(rev)?;
+    }
+    let catalog = report::RepoCatalog::at(&ws, args.rev.as_deref());
+    let report = report::stats_report(&mut store, &catalog, &agent, &request)?;
     if ui.json {
         ui.print_json(&report)?;
         return Ok(Outcome::Success);
