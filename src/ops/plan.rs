@@ -62,6 +62,11 @@ pub struct DraftPlan {
     pub changes: Vec<Change>,
     /// Channels on head that follow this draft: live on merge.
     pub channels: Vec<String>,
+    /// The version the merge's publish (`publish --changed`) makes of this draft: latest + 1,
+    /// when head's draft differs from latest; `None` when it does not, or cannot be read.
+    pub publishes: Option<u64>,
+    /// Channels on head that follow this agent's `latest`: they serve `publishes` after it.
+    pub latest_channels: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -236,7 +241,7 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
     if let Some(at) = base_at {
         ids.extend(ws.agent_ids(at)?);
     }
-    let following = |agent: &AgentId| -> Vec<String> {
+    let following = |agent: &AgentId, pin: Pin| -> Vec<String> {
         after
             .resolver
             .as_ref()
@@ -244,7 +249,7 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
                 r.channels()
                     .channels
                     .iter()
-                    .filter(|c| c.targets().iter().any(|t| &t.agent == agent && t.pin == Pin::Draft))
+                    .filter(|c| c.targets().iter().any(|t| &t.agent == agent && t.pin == pin))
                     .map(|c| c.name.clone())
                     .collect()
             })
@@ -271,6 +276,11 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
             _ => "modified",
         };
         let latest = ws.latest(&id)?;
+        let publishes = match (&new, &latest) {
+            (Ok(Some(n)), Some((number, tag))) => (n.tree != tag.tree).then_some(number + 1),
+            (Ok(Some(_)), None) => Some(1),
+            _ => None,
+        };
         let (changes, error) = match &new {
             Err(e) => (Vec::new(), Some(e.to_string())),
             Ok(None) => (Vec::new(), None),
@@ -289,7 +299,9 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
             change,
             latest: latest.map(|(n, _)| n),
             changes,
-            channels: following(&id),
+            channels: following(&id, Pin::Draft),
+            latest_channels: if publishes.is_some() { following(&id, Pin::Latest) } else { Vec::new() },
+            publishes,
             error,
         });
     }

@@ -152,6 +152,21 @@ fn a_pull_request_can_add_an_agent_and_route_a_number_to_it() {
     let refused = env.av(&["resolve", "+14155550177"]).code(1);
     assert!(refused.stderr.contains("follows dental's latest version, and dental has none yet"), "{}", refused.stderr);
     env.av(&["resolve", "+14155550100"]).ok();
+    // The pull request's plan says what the merge publishes, and where it is served then.
+    let plan = env.av(&["plan", "--base", "HEAD"]).ok();
+    assert!(
+        plan.stdout.contains("publish on merge: dental v1 (then served on +14155550177, which follow latest)"),
+        "{}",
+        plan.stdout
+    );
+    let markdown = env.av(&["plan", "--base", "HEAD", "--format", "markdown"]).ok();
+    assert!(
+        markdown
+            .stdout
+            .contains("**Publish on merge**: `dental` v1, then served on <code>+14155550177</code> (latest)"),
+        "{}",
+        markdown.stdout
+    );
     env.commit_all("Add the dental line (#14)\n\nA new agent for the clinic's number.");
     // The merge's publish labels the version with the pull request's title, its notes the body.
     let run = env.av(&["publish", "--changed", "--json"]).ok();

@@ -104,6 +104,9 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         let live =
             if d.channels.is_empty() { String::new() } else { format!("; live on merge on {}", d.channels.join(", ")) };
         writeln!(ui.out(), "~ draft {} {} ({latest}){live}", d.agent, d.change)?;
+        if let Some(n) = d.publishes {
+            writeln!(ui.out(), "  {}", publish_on_merge(d, n))?;
+        }
         if let Some(e) = &d.error {
             writeln!(ui.out(), "  cannot be read: {e}")?;
         }
@@ -113,6 +116,16 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         render::text(ui.out(), &format!("  {} against {}:", d.agent, latest), &d.changes, color)?;
     }
     Ok(())
+}
+
+/// `publish on merge: sales v3`, and the channels following latest that serve it then.
+fn publish_on_merge(d: &agentver::ops::plan::DraftPlan, n: u64) -> String {
+    let serves = if d.latest_channels.is_empty() {
+        String::new()
+    } else {
+        format!(" (then served on {}, which follow latest)", d.latest_channels.join(", "))
+    };
+    format!("publish on merge: {} v{n}{serves}", d.agent)
 }
 
 /// The comment's heading, summary table and the channels live on merge.
@@ -154,6 +167,20 @@ fn markdown_head(plan: &Plan) -> std::io::Result<Vec<u8>> {
         .collect();
     if !live.is_empty() {
         writeln!(head, "**Live on merge** (these channels follow a draft that changes): {}\n", live.join(", "))?;
+    }
+    for d in &plan.drafts {
+        if let Some(n) = d.publishes {
+            let serves: Vec<String> = d.latest_channels.iter().map(|c| render::md_code(c)).collect();
+            let serves = if serves.is_empty() {
+                String::new()
+            } else {
+                format!(", then served on {} (latest)", serves.join(", "))
+            };
+            writeln!(head, "**Publish on merge**: `{}` v{n}{serves}", d.agent)?;
+        }
+    }
+    if plan.drafts.iter().any(|d| d.publishes.is_some()) {
+        writeln!(head)?;
     }
     Ok(head)
 }
