@@ -44,6 +44,7 @@ fn exit_code(e: &Error) -> u8 {
             | OpsError::TagsMissing { .. }
             | OpsError::PushRaces { .. }
             | OpsError::MovedOnRemote { .. }
+            | OpsError::SourceNotShared { .. }
             | OpsError::PushUnverified { .. },
         ) => 1,
         Error::Workspace(WorkspaceError::SilentRevert { .. })
@@ -191,6 +192,10 @@ fn ops_hint(e: &OpsError) -> Option<String> {
             Some("the remote is busy with other publishers; run `agentver push` again".into())
         }
         OpsError::PushUnverified { .. } => Some("`agentver verify` lists every finding; nothing was pushed".into()),
+        OpsError::DetachedHead => Some("check out the branch to push first: git switch <branch>".into()),
+        OpsError::SourceNotShared { remote, .. } => Some(format!(
+            "push your branch first (git push {remote} HEAD), or both at once: agentver push {remote} --with-branch"
+        )),
         OpsError::MovedOnRemote { remote, .. } => Some(format!(
             "nothing was pushed; find out who moved it: if {remote}'s is genuine, `agentver fetch {remote} --reset` takes it and saves yours under refs/agentver/dropped/"
         )),

@@ -40,6 +40,21 @@ pub fn failed(what: &str, out: &Output) -> GitError {
     GitError::git(what, message)
 }
 
+/// The remote's branches: full name → the commit it names.
+pub fn heads(dir: &Path, remote: &str) -> Result<BTreeMap<String, ObjectId>> {
+    let out = run(dir, &["ls-remote", "--heads", "--", remote])?;
+    if !out.status.success() {
+        return Err(failed(&format!("listing the branches of remote '{remote}'"), &out));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (id, name) = line.split_once('\t')?;
+            Some((name.to_owned(), ObjectId::from_hex(id.as_bytes()).ok()?))
+        })
+        .collect())
+}
+
 /// The remote's tags under `prefix` (a full ref path ending in `/`): full name → object id.
 pub fn tags(dir: &Path, remote: &str, prefix: &str) -> Result<BTreeMap<String, ObjectId>> {
     let pattern = format!("{prefix}*");

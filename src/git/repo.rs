@@ -123,6 +123,12 @@ pub fn head_commit(repo: &gix::Repository) -> Result<Option<ObjectId>> {
     Ok(Some(head.peel_to_commit().map_err(git("reading HEAD"))?.id))
 }
 
+/// The branch HEAD is on (`main`), or `None` when HEAD is detached or unborn.
+pub fn head_branch(repo: &gix::Repository) -> Result<Option<String>> {
+    let head = repo.head_name().map_err(git("reading HEAD"))?;
+    Ok(head.and_then(|name| name.as_bstr().to_string().strip_prefix("refs/heads/").map(str::to_owned)))
+}
+
 /// The parents of a commit.
 pub fn commit_parents(repo: &gix::Repository, commit: ObjectId) -> Result<Vec<ObjectId>> {
     let c = repo.find_commit(commit).map_err(git(format!("reading commit {commit}")))?;

@@ -42,6 +42,13 @@ pub enum OpsError {
     /// other objects: tampering or a force-push, never a version to renumber.
     #[error("push refused: {} moved on '{remote}': it had this clone's and now names another object", .tags.join(", "))]
     MovedOnRemote { remote: String, tags: Vec<String> },
+    /// `push --with-branch` with HEAD on no branch.
+    #[error("push --with-branch: HEAD is on no branch (detached)")]
+    DetachedHead,
+    /// `push` refuses versions published from commits no branch of the remote holds: everyone
+    /// else's next publish would be refused as undoing them.
+    #[error("push refused: {} published from {}, which no branch of '{remote}' holds", .tags.join(", "), if .tags.len() == 1 { format!("commit {}", .commits.join(", ")) } else { format!("commits {}", .commits.join(", ")) })]
+    SourceNotShared { remote: String, tags: Vec<String>, commits: Vec<String> },
     /// `push` refuses versions that `verify` faults: the remote keeps tags forever.
     #[error("push refused: the versions to push fail verification: {}", .findings.join("; "))]
     PushUnverified { findings: Vec<String> },

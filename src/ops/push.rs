@@ -36,10 +36,24 @@ pub struct PushReport {
     pub renumbered: Vec<Renumbered>,
 }
 
-/// Pushes the agent tags `remote` lacks. `force` renumbers even a version that would undo the
-/// remote's latest (see "No silent revert").
-pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
+/// How `push` goes about it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PushOptions {
+    /// Renumber even a version that would undo the remote's latest (see "No silent revert").
+    pub force: bool,
+    /// Push the current branch in the same atomic push, so versions published from its commits
+    /// travel with them.
+    pub with_branch: bool,
+}
+
+/// Pushes the agent tags `remote` lacks.
+pub fn push(ws: &Workspace, remote: &str, options: PushOptions) -> Result<PushReport> {
     git::remote::check_remote(remote)?;
+    let force = options.force;
+    let branch = match options.with_branch {
+        true => Some(ws.current_branch()?.ok_or(OpsError::DetachedHead)?),
+        false => None,
+    };
     let mut report = PushReport { remote: remote.to_owned(), ..PushReport::default() };
     for _attempt in 0..MAX_ATTEMPTS {
         let remote_refs = git::remote::tags(ws.root(), remote, &ws.names().all_ref_prefix())?;
@@ -67,7 +81,12 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
             return Ok(report);
         }
         check_chains(ws, &missing)?;
+        let pushing: Vec<(&String, ObjectId)> = missing.iter().map(|n| (*n, local[*n])).collect();
+        check_sources(ws, remote, &pushing, branch.is_some())?;
         let mut args = ["push", "--atomic", "--porcelain", "--", remote].map(str::to_owned).to_vec();
+        if let Some(branch) = &branch {
+            args.push(format!("HEAD:refs/heads/{branch}"));
+        }
         args.extend(missing.iter().map(|name| format!("{name}:{name}")));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = git::remote::run(ws.root(), &args)?;
@@ -90,6 +109,38 @@ pub fn push(ws: &Workspace, remote: &str, force: bool) -> Result<PushReport> {
         }
     }
     Err(OpsError::PushRaces { remote: remote.to_owned(), attempts: MAX_ATTEMPTS }.into())
+}
+
+/// "A version travels with its source": each version to push must come from a commit a branch of
+/// the remote holds (or HEAD, pushed in the same run with `--with-branch`), else every other
+/// clone's next publish would be refused as undoing it until that commit is shared. A source this
+/// clone does not have (a version fetched from elsewhere) is not judged.
+fn check_sources(ws: &Workspace, remote: &str, to_push: &[(&String, ObjectId)], with_head: bool) -> Result<()> {
+    let heads = git::remote::heads(ws.root(), remote)?;
+    let mut holders: Vec<ObjectId> = heads.values().copied().collect();
+    if with_head && let Ok(head) = ws.rev_commit("HEAD") {
+        holders.push(head);
+    }
+    let (mut tags, mut commits) = (Vec::new(), Vec::new());
+    for (name, id) in to_push {
+        let data = git::read_tag(ws.repo(), *id)?;
+        let Some(source) = data.message.source_commit().and_then(|s| ObjectId::from_hex(s.as_bytes()).ok()) else {
+            continue;
+        };
+        let found: Vec<Option<bool>> = holders.iter().map(|h| ws.commit_contains(source, *h).ok().flatten()).collect();
+        // Not here to judge (a version fetched from elsewhere), or held by a branch: fine.
+        if found.iter().all(Option::is_none) || found.contains(&Some(true)) {
+            continue;
+        }
+        {
+            tags.push(name.trim_start_matches("refs/tags/").to_owned());
+            commits.push(source.to_string()[..12].to_owned());
+        }
+    }
+    if tags.is_empty() {
+        return Ok(());
+    }
+    Err(OpsError::SourceNotShared { remote: remote.to_owned(), tags, commits }.into())
 }
 
 /// A tag the remote once had as it is here, naming another object there now, was moved on the

@@ -189,6 +189,11 @@ impl Workspace {
         Ok(git::rev_commit(&self.repo, rev)?)
     }
 
+    /// The branch HEAD is on, if any.
+    pub fn current_branch(&self) -> Result<Option<String>> {
+        Ok(git::head_branch(&self.repo)?)
+    }
+
     /// Whether commit `ancestor` is `descendant` or one of its ancestors (`None`: this clone
     /// lacks the history to say).
     pub fn commit_contains(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<Option<bool>> {

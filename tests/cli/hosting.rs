@@ -49,19 +49,25 @@ fn a_squash_merged_branch_that_published_does_not_block_the_next_ci_publish() {
     std::fs::write(&file, text.replace("temperature: 0.3 ", "temperature: 0.6 ")).unwrap();
     env.git(&["-C", &bob, "commit", "-qam", "warmer"]);
     env.av(&["-C", &bob, "publish", "sales", "-m", "warmer"]).ok();
-    env.av(&["-C", &bob, "push"]).ok();
+    // A version travels with its source: the tag alone is refused, the branch with it is not.
+    let refused = env.av(&["-C", &bob, "push"]).code(1);
+    assert!(refused.stderr.contains("push refused: agent/sales/v2 published from commit"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("agentver push origin --with-branch"), "{}", refused.stderr);
+    env.av(&["-C", &bob, "push", "--with-branch"]).ok();
     // The pull request is squash-merged and the branch deleted: v2's source commit is nowhere.
     env.git(&["-C", &bob, "checkout", "-q", "main"]);
     env.git(&["-C", &bob, "merge", "-q", "--squash", "warmer"]);
     env.git(&["-C", &bob, "commit", "-q", "-m", "Warmer sales (#12)"]);
     env.git(&["-C", &bob, "branch", "-q", "-D", "warmer"]);
-    env.git(&["-C", &bob, "push", "-q", "origin", "main"]);
+    env.git(&["-C", &bob, "push", "-q", "origin", "main", ":warmer"]);
     // The next change merged, CI publishes from a shallow checkout: main holds v2's content.
     let ci = clone(&env, &remote, "ci", &["--depth", "1", "--no-tags"]);
     let file = std::path::Path::new(&ci).join("agents/sales.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("max_tokens: 400", "max_tokens: 500")).unwrap();
     env.git(&["-C", &ci, "commit", "-qam", "Longer answers (#13)"]);
+    // (Merged on the hosting: the commit CI publishes from is on main there.)
+    env.git(&["-C", &ci, "push", "-q", "origin", "HEAD:main"]);
     let run = env.av(&["-C", &ci, "publish", "--changed", "--rev", "HEAD", "-m", "Merged", "--push", "origin"]).ok();
     assert!(run.stdout.contains("published sales v3"), "{}{}", run.stdout, run.stderr);
     // A branch that really undoes v2 is still refused.

@@ -197,8 +197,8 @@ fn a_ci_clone_without_tags_never_republishes_v1() {
     // A second version on the remote, so a tagless clone would number from the wrong place.
     env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.4 ");
     env.commit_all("sales 0.4");
-    env.av(&["publish", "sales", "--push"]).ok();
     env.git(&["push", "-q", "origin", "main"]);
+    env.av(&["publish", "sales", "--push"]).ok();
     env.edit("agents/sales.yaml", "temperature: 0.4 ", "temperature: 0.6 ");
     env.commit_all("sales 0.6");
     env.git(&["push", "-q", "origin", "main"]);
@@ -256,8 +256,8 @@ fn a_version_that_would_undo_another_is_refused() {
     // Alice commits a colder temperature and publishes it from that commit.
     env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.2 ");
     env.commit_all("colder");
-    env.av(&["publish", "sales", "-m", "colder", "--push"]).ok();
     env.git(&["push", "-q", "origin", "main"]);
+    env.av(&["publish", "sales", "-m", "colder", "--push"]).ok();
     let exported = env.av(&["export", "--rev", "main"]).ok().raw;
 
     // Bob, from v1, commits a new greeting and publishes his own v2, never having pulled.

@@ -90,7 +90,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         }
     }
     if let Some(remote) = args.push {
-        let pushed = agentver::ops::push::push(&ws, &remote, args.force)?;
+        let options = agentver::ops::push::PushOptions { force: args.force, with_branch: false };
+        let pushed = agentver::ops::push::push(&ws, &remote, options)?;
         // With --json, stdout holds the JSON above alone; the push is told on stderr.
         super::push::report(ui, &pushed, super::push::Render::Status)?;
     }

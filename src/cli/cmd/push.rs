@@ -16,6 +16,10 @@ pub struct Args {
     /// contain (your version would undo it)
     #[arg(long)]
     force: bool,
+    /// Push the current branch too, in the same atomic push: versions published from its
+    /// commits travel with them (a version whose commit no branch of the remote holds is refused)
+    #[arg(long)]
+    with_branch: bool,
 }
 
 /// How a push or fetch report is shown.
@@ -55,7 +59,8 @@ pub fn report(ui: &mut Ui, report: &PushReport, render: Render) -> Result<(), Cl
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
-    let pushed = agentver::ops::push::push(&ui.workspace()?, &args.remote, args.force)?;
+    let options = agentver::ops::push::PushOptions { force: args.force, with_branch: args.with_branch };
+    let pushed = agentver::ops::push::push(&ui.workspace()?, &args.remote, options)?;
     let render = if ui.json { Render::Json } else { Render::Human };
     report(ui, &pushed, render)?;
     Ok(Outcome::Success)
