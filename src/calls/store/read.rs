@@ -248,10 +248,13 @@ impl Store {
                 Ok(())
             }
             Store::Postgres(c) => {
+                use postgres::fallible_iterator::FallibleIterator;
                 let boxed = super::sql::pg_params(&params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-                let rows = c.query(&sql, &refs).map_err(db("reading outcomes"))?;
-                for r in &rows {
+                // Streamed as the server sends them: a million calls never sit in memory at once.
+                let mut rows = c.query_raw(&sql, refs).map_err(db("reading outcomes"))?;
+                while let Some(r) = rows.next().map_err(db("reading outcomes"))? {
+                    let r = &r;
                     f(&Row {
                         version: r.get::<_, Option<i64>>(0).map(|v| v as u64),
                         variant: r.get(1),
