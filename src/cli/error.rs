@@ -180,7 +180,8 @@ fn ops_hint(e: &OpsError) -> Option<String> {
         OpsError::ForeignEntries { .. } => Some("`agentver verify` audits the tags; the tag may be forged".into()),
         OpsError::RolledBackNotRestored { agent, number } => Some(format!("run: agentver restore {agent}@v{number}")),
         OpsError::SplitTooSmall => Some("to send every call to one version, use `agentver pin`".into()),
-        OpsError::BadLabel => Some("put longer text in --notes".into()),
+        OpsError::BadLabel => Some("write the label as one line of plain text; put longer text in --notes".into()),
+        OpsError::BadNotes => Some("remove the control characters from the notes".into()),
         OpsError::RestoreDraft { agent } => Some(format!("agentver restore {agent}@latest")),
         OpsError::NothingToRollBack { agent, target, .. } => {
             Some(format!("to reset the draft, run: agentver restore {agent}@v{target}"))

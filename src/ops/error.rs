@@ -8,9 +8,14 @@ pub enum OpsError {
     /// "No blind numbering": this clone lacks the version tags published elsewhere.
     #[error("publish refused: {why}; publishing now would give out version numbers that exist elsewhere")]
     TagsMissing { why: String },
-    /// A version label that is not one line.
-    #[error("the label must be one non-empty line")]
+    /// A version label that is not one line of visible text.
+    #[error("the label must be one non-empty line, without control characters or bidirectional overrides")]
     BadLabel,
+    /// Notes holding a control character (other than newlines and tabs) or a bidirectional override.
+    #[error(
+        "the notes hold a control character or a bidirectional override (only newlines and tabs may stand in them)"
+    )]
+    BadNotes,
     #[error("the label and notes hold {size} bytes; the limit is {limit} (64 KiB)")]
     MessageTooLong { size: usize, limit: usize },
     /// `restore` named the draft, which is already in the work tree.

@@ -60,12 +60,27 @@ pub fn check_message(label: Option<&str>, notes: &str) -> Result<()> {
     if size > MAX_MESSAGE_BYTES {
         return Err(OpsError::MessageTooLong { size, limit: MAX_MESSAGE_BYTES }.into());
     }
+    if notes.chars().any(|c| hidden(c) && !matches!(c, '\n' | '\t')) {
+        return Err(OpsError::BadNotes.into());
+    }
     label.map_or(Ok(()), check_label)
+}
+
+/// Characters no label or note may hold: control characters (a NUL makes a commit `git fsck
+/// --strict` rejects and a remote with `receive.fsckObjects` refuses) and the bidirectional
+/// overrides and isolates that make text read other than it is.
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// `text` without the characters a label may not hold (a commit subject taken as a label).
+pub fn plain(text: &str) -> String {
+    text.chars().filter(|c| !hidden(*c)).collect()
 }
 
 /// Refuses labels git would mangle or that would break the message format.
 pub fn check_label(label: &str) -> Result<()> {
-    if label.trim().is_empty() || label.contains(['\n', '\r']) {
+    if label.trim().is_empty() || label.chars().any(hidden) {
         return Err(OpsError::BadLabel.into());
     }
     Ok(())

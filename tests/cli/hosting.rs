@@ -181,3 +181,23 @@ fn a_pull_request_can_add_an_agent_and_route_a_number_to_it() {
     assert_eq!(log["versions"][0]["notes"], "A new agent for the clinic's number.");
     assert_eq!(env.av(&["resolve", "+14155550177"]).ok().json()["version"], 1);
 }
+
+/// Hostile labels (issue 31): a NUL made a commit `git fsck --strict` rejects, and a remote with
+/// receive.fsckObjects then refused every push; bidirectional overrides made a label read other
+/// than it is. Both are refused before anything is written.
+#[test]
+fn a_label_or_notes_with_hidden_characters_is_refused() {
+    let env = TestEnv::example();
+    let before = env.tags();
+    for label in ["sales \u{202E}v2", "bell\u{7}"] {
+        let run = env.av(&["publish", "sales", "-m", label]).code(2);
+        assert!(run.stderr.contains("without control characters or bidirectional overrides"), "{}", run.stderr);
+    }
+    env.write("../notes.txt", "line one\nline two\u{1}\n");
+    let run = env.av(&["publish", "sales", "--notes-file", "../notes.txt"]).code(2);
+    assert!(run.stderr.contains("the notes hold a control character"), "{}", run.stderr);
+    assert_eq!(env.tags(), before, "nothing was published");
+    env.write("../notes.txt", "line one\n\tindented\n");
+    env.av(&["publish", "sales", "--notes-file", "../notes.txt", "-m", "Plain"]).ok();
+    env.fsck();
+}

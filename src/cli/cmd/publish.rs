@@ -59,7 +59,8 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         && let Some(rev) = &rev
     {
         let (subject, body) = ws.commit_message(rev)?;
-        if !subject.is_empty() {
+        let (subject, body) = (agentver::ops::publish::plain(&subject), body.replace('\0', ""));
+        if !subject.trim().is_empty() {
             label = Some(subject);
             if notes.is_empty() {
                 notes = body;
