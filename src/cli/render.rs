@@ -153,6 +153,37 @@ pub fn text(out: &mut dyn Write, title: &str, changes: &[Change], color: bool) -
     Ok(())
 }
 
+/// A new channel's configuration in a few lines (its name, model, voice, the prompt's first
+/// lines), indented under `indent`; terminal text escaped.
+pub fn headline_text(out: &mut dyn Write, indent: &str, h: &agentver::ops::plan::Headline) -> std::io::Result<()> {
+    let shown = |v: &Option<String>| v.as_deref().map_or("(none)".to_owned(), |s| printable(s).into_owned());
+    writeln!(out, "{indent}name: {}", shown(&h.name))?;
+    writeln!(out, "{indent}model: {}", shown(&h.model))?;
+    writeln!(out, "{indent}voice: {}", shown(&h.voice))?;
+    for (i, line) in h.prompt.iter().enumerate() {
+        let label = if i == 0 { "prompt: " } else { "        " };
+        writeln!(out, "{indent}{label}{}", printable(line))?;
+    }
+    if h.more_prompt {
+        writeln!(out, "{indent}        …")?;
+    }
+    Ok(())
+}
+
+/// [`headline_text`] as a Markdown table, every value escaped as inline code.
+pub fn headline_markdown(out: &mut dyn Write, h: &agentver::ops::plan::Headline) -> std::io::Result<()> {
+    let cell = |v: &Option<String>| v.as_deref().map_or("(none)".to_owned(), md_code);
+    writeln!(out, "| | |\n|---|---|")?;
+    writeln!(out, "| name | {} |", cell(&h.name))?;
+    writeln!(out, "| model | {} |", cell(&h.model))?;
+    writeln!(out, "| voice | {} |", cell(&h.voice))?;
+    let mut prompt: Vec<String> = h.prompt.iter().map(|l| md_code(l)).collect();
+    if h.more_prompt {
+        prompt.push("…".into());
+    }
+    writeln!(out, "| prompt | {} |\n", if prompt.is_empty() { "(none)".into() } else { prompt.join("<br>") })
+}
+
 /// GitHub refuses comments longer than this many characters.
 pub const COMMENT_LIMIT: usize = 65_536;
 

@@ -30,7 +30,45 @@ pub struct ConfigDiff {
     pub agent: String,
     pub from: Option<Side>,
     pub to: Side,
+    /// Field by field against `from`; empty when there is no `from` (see `headline`).
     pub changes: Vec<Change>,
+    /// What callers of a new channel get, in a few lines (not the whole configuration as a
+    /// diff against nothing): set when there is no `from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headline: Option<Headline>,
+}
+
+/// A configuration in a few lines: its name, model, voice and the prompt's first lines.
+#[derive(Clone, Debug, Serialize)]
+pub struct Headline {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub voice: Option<String>,
+    /// The system prompt's first lines (at most [`HEADLINE_LINES`]), and whether it has more.
+    pub prompt: Vec<String>,
+    pub more_prompt: bool,
+}
+
+/// Lines of the prompt a headline shows.
+pub const HEADLINE_LINES: usize = 3;
+
+impl Headline {
+    fn of(config: &serde_json::Value) -> Headline {
+        let text = |path: &str| config.pointer(path).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let pair = |a: Option<String>, b: Option<String>| match (a, b) {
+            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+            (a, b) => a.or(b),
+        };
+        let prompt = text("/prompt/system").unwrap_or_default();
+        let lines: Vec<String> = prompt.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+        Headline {
+            name: text("/name"),
+            model: pair(text("/llm/provider"), text("/llm/model")),
+            voice: pair(text("/speech/tts/provider"), text("/speech/tts/voice_id")),
+            more_prompt: lines.len() > HEADLINE_LINES,
+            prompt: lines.into_iter().take(HEADLINE_LINES).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -178,11 +216,11 @@ fn channel_diffs(
             continue;
         }
         seen.push(s.tree);
-        let (from, changes) = match &majority {
-            Some(m) => (Some(side(m)), diff::diff(&m.config, &s.config)),
-            None => (None, diff::diff(&serde_json::json!({}), &s.config)),
+        let (from, changes, headline) = match &majority {
+            Some(m) => (Some(side(m)), diff::diff(&m.config, &s.config), None),
+            None => (None, Vec::new(), Some(Headline::of(&s.config))),
         };
-        out.push(ConfigDiff { agent: s.agent.to_string(), from, to: side(s), changes });
+        out.push(ConfigDiff { agent: s.agent.to_string(), from, to: side(s), changes, headline });
     }
     out
 }

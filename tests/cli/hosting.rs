@@ -201,3 +201,19 @@ fn a_label_or_notes_with_hidden_characters_is_refused() {
     env.av(&["publish", "sales", "--notes-file", "../notes.txt", "-m", "Plain"]).ok();
     env.fsck();
 }
+
+/// A new channel in a plan (issue 29) was the whole configuration as one-line JSON cut with `…`;
+/// it is its name, model, voice and the prompt's first lines.
+#[test]
+fn a_new_channel_in_a_plan_reads_as_a_headline() {
+    let env = TestEnv::example();
+    env.av(&["publish", "--all"]).ok();
+    env.av(&["pin", "+14155550111", "support"]).ok();
+    let text = env.av(&["plan", "--base", "HEAD"]).ok().stdout;
+    assert!(text.contains("  support: nothing → v1\n    name: Support Agent\n    model: anthropic claude-sonnet-4\n    voice: cartesia british-lady\n    prompt: You help existing customers"), "{text}");
+    assert!(!text.contains("{\"provider\"") && !text.contains('…'), "{text}");
+    let markdown = env.av(&["plan", "--base", "HEAD", "--format", "markdown"]).ok().stdout;
+    assert!(markdown.contains("| model | <code>anthropic claude-sonnet-4</code> |"), "{markdown}");
+    let json = env.av(&["plan", "--base", "HEAD", "--json"]).ok().json();
+    assert_eq!(json["channels"][0]["diffs"][0]["headline"]["voice"], "cartesia british-lady", "{json}");
+}

@@ -97,6 +97,10 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
                 d.to.version
             );
             render::text(ui.out(), &title, &d.changes, color)?;
+            if let Some(h) = &d.headline {
+                writeln!(ui.out(), "{title}")?;
+                render::headline_text(ui.out(), "    ", h)?;
+            }
         }
     }
     for d in &plan.drafts {
@@ -198,7 +202,10 @@ fn markdown_sections(plan: &Plan) -> std::io::Result<Vec<Vec<u8>>> {
             match shown.get(&summary) {
                 Some(first) => writeln!(section, "The same change as {}.\n", render::md_code(first.as_str()))?,
                 None => {
-                    render::markdown(&mut section, None, &d.changes)?;
+                    match &d.headline {
+                        Some(h) => render::headline_markdown(&mut section, h)?,
+                        None => render::markdown(&mut section, None, &d.changes)?,
+                    }
                     shown.insert(summary, c.channel.clone());
                 }
             }
