@@ -29,6 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+# The attribution every answer and record carries (all strings), as /v1/resolve gives it.
+ATTRIBUTION_KEYS = {
+    "agentver_agent",
+    "agentver_version",
+    "agentver_tree",
+    "agentver_channel",
+    "agentver_variant",
+    "agentver_revision",
+}
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("AGENTVER_BIN", str(REPO_ROOT / "target" / "debug" / "agentver"))
 

@@ -47,6 +47,7 @@ import pytest
 
 import strict
 from serve_fixture import (
+    ATTRIBUTION_KEYS,
     ELEVENLABS_INITIATION_TOKEN,
     ELEVENLABS_WEBHOOK_SECRET,
     PINNED_V1,
@@ -96,14 +97,6 @@ from elevenlabs.types.conversation_history_metadata_common_model_phone_call impo
     ConversationHistoryMetadataCommonModelPhoneCall_Twilio,
 )
 
-ATTRIBUTION_KEYS = {
-    "agentver_agent",
-    "agentver_version",
-    "agentver_tree",
-    "agentver_channel",
-    "agentver_variant",
-    "agentver_revision",
-}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -281,6 +274,16 @@ def assert_record_is_v1(record: dict, served, source: str) -> None:
     assert (record["agent"], record["version"], record["tree"]) == ("sales", 1, served.v1_tree), record
 
 
+def assert_decided_and_replayed(served, call_id: str, source: str) -> None:
+    """The call's one record: v1 as decided, successful, and `replay` gives v1's configuration."""
+    record = only_record(served.server, call_id, lambda r: r.get("attribution") == "decided" and r.get("success") is True)
+    assert_record_is_v1(record, served, source)
+    assert record["attribution"] == "decided", record
+    assert record["success"] is True, record
+    replay = served.ws.av_json("replay", call_id, "--json", "--calls", served.server.store)
+    assert replay["config"] == served.v1_config, "replay gives the configuration that served the call"
+
+
 def assert_record_is_not_deployed_v1(record: dict, source: str) -> None:
     """A Retell call whose version was never deployed ran the number's own agent: the record names
     no configuration (it is no statistics arm), and its reason says what was decided."""
@@ -378,12 +381,7 @@ def test_vapi_call_end_to_end_is_one_record_of_the_answered_version(served):
     report = vapi_post(served, vapi_end_of_call_report(call_id, metadata))
     assert report.status == 200, report.text
 
-    record = only_record(served.server, call_id, lambda r: r.get("attribution") == "decided" and r.get("success") is True)
-    assert_record_is_v1(record, served, "vapi")
-    assert record["attribution"] == "decided", record
-    assert record["success"] is True, record
-    replay = served.ws.av_json("replay", call_id, "--json", "--calls", served.server.store)
-    assert replay["config"] == served.v1_config, "replay gives the configuration that served the call"
+    assert_decided_and_replayed(served, call_id, "vapi")
 
 
 def test_vapi_forged_secret_is_401_and_records_nothing(served):
@@ -614,12 +612,7 @@ def test_elevenlabs_call_end_to_end_is_one_record_under_the_call_sid(served):
     assert report.status == 200, report.text
 
     assert served.server.records_of(conversation_id) == [], "a phone call is recorded under its call_sid"
-    record = only_record(served.server, call_sid, lambda r: r.get("attribution") == "decided" and r.get("success") is True)
-    assert_record_is_v1(record, served, "elevenlabs")
-    assert record["attribution"] == "decided", record
-    assert record["success"] is True, record
-    replay = served.ws.av_json("replay", call_sid, "--json", "--calls", served.server.store)
-    assert replay["config"] == served.v1_config, "replay gives the configuration that served the call"
+    assert_decided_and_replayed(served, call_sid, "elevenlabs")
 
 
 def test_elevenlabs_forged_token_and_signature_are_401_and_record_nothing(served):

@@ -37,16 +37,8 @@ from twilio.request_validator import (
 )
 from twilio.twiml.voice_response import Connect, Parameter, Stream, VoiceResponse
 
-from serve_fixture import PINNED_V1, STREAM_URL, TWILIO_AUTH_TOKEN, UNKNOWN_NUMBER, Server, example_workspace
+from serve_fixture import ATTRIBUTION_KEYS, PINNED_V1, STREAM_URL, TWILIO_AUTH_TOKEN, UNKNOWN_NUMBER, Server, example_workspace
 
-ATTRIBUTION_KEYS = {
-    "agentver_agent",
-    "agentver_version",
-    "agentver_tree",
-    "agentver_channel",
-    "agentver_variant",
-    "agentver_revision",
-}
 
 # What the caller hears when the number is not a channel (README, "Point the platform at serve").
 REFUSAL = "Sorry, this number cannot take calls right now. Please try again later."
