@@ -11,7 +11,7 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// once had it: then the remote's tag moved, which is reported (exit 1) and never renumbered.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The remote (default: origin)
+    /// The remote
     #[arg(default_value = "origin")]
     remote: String,
     /// Also add the tag refspec to the remote, so plain `git fetch` and `git pull` bring the tags

@@ -9,7 +9,7 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// (new tags, parents re-chained, the old local tags replaced) and the push is tried again.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The remote (default: origin)
+    /// The remote
     #[arg(default_value = "origin")]
     remote: String,
     /// Renumber even when the remote's latest came from a commit your version's does not
