@@ -24,8 +24,9 @@ const EMPTY_AT: u64 = 64 << 10;
 /// This server's spool file.
 pub struct Spool {
     path: PathBuf,
-    /// Appends, in whole lines, one at a time.
-    file: Mutex<File>,
+    /// Appends, in whole lines, one at a time, and the file's length (this server alone appends
+    /// to it, so a refused write can be cut back without asking the file system).
+    file: Mutex<(File, u64)>,
 }
 
 /// Reads a spool file from where it last stopped, complete lines only.
@@ -71,7 +72,8 @@ impl Spool {
             }
         }
         orphans.sort();
-        Ok((Spool { path, file: Mutex::new(file) }, orphans))
+        let len = file.metadata().map_err(io(&path))?.len();
+        Ok((Spool { path, file: Mutex::new((file, len)) }, orphans))
     }
 
     pub fn path(&self) -> &Path {
@@ -81,16 +83,25 @@ impl Spool {
     /// Appends one framed line (`line` holds no newline) in a single write. A write the disk
     /// refuses part-way is cut back off, so the file ends with whole lines only.
     pub fn append(&self, line: &[u8]) -> Result<(), IoError> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let crc = crc32(line);
         let mut bytes = Vec::with_capacity(line.len() + 10);
-        bytes.extend_from_slice(format!("{:08x} ", crc32(line)).as_bytes());
+        bytes.extend((0..8).rev().map(|i| HEX[((crc >> (i * 4)) & 0xf) as usize]));
+        bytes.push(b' ');
         bytes.extend_from_slice(line);
         bytes.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let before = file.metadata().map_err(io(&self.path))?.len();
-        file.write_all(&bytes).map_err(|e| {
-            let _ = file.set_len(before);
-            IoError::new(&self.path, e)
-        })
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let (file, len) = &mut *guard;
+        match file.write_all(&bytes) {
+            Ok(()) => {
+                *len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = file.set_len(*len);
+                Err(IoError::new(&self.path, e))
+            }
+        }
     }
 
     /// A reader of this spool from its start.
@@ -104,10 +115,11 @@ impl Spool {
         if reader.offset < EMPTY_AT || !reader.partial.is_empty() {
             return Ok(());
         }
-        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let len = file.metadata().map_err(io(&self.path))?.len();
-        if len == reader.offset {
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let (file, len) = &mut *guard;
+        if *len == reader.offset {
             file.set_len(0).map_err(io(&self.path))?;
+            *len = 0;
             reader.offset = 0;
         }
         Ok(())
@@ -116,8 +128,9 @@ impl Spool {
     /// Removes the spool's file once everything in it is committed (a clean stop): nothing is
     /// appended after this.
     pub fn clear(&self) -> Result<(), IoError> {
-        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.set_len(0).map_err(io(&self.path))?;
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.set_len(0).map_err(io(&self.path))?;
+        guard.1 = 0;
         std::fs::remove_file(&self.path).map_err(io(&self.path))
     }
 }
