@@ -102,7 +102,7 @@ pub async fn guard(Extract(names): Extract<std::sync::Arc<Names>>, request: Requ
             .hint("ask for it by its own address, a loopback name or --public-url")
             .into_response();
     }
-    let reads = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     if !reads {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");

@@ -76,7 +76,14 @@ impl Calls {
         .map_err(|_| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_busy", "the call store is not keeping up; retry")
         })?;
-        rx.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the call store stopped"))
+        // A job dropped unrun: its thread could not reach the store (it reconnects on its own).
+        rx.await.map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the call store cannot be reached; retry",
+            )
+        })
     }
 
     /// Runs `f` on the store's writer, ahead of any decisions waiting.

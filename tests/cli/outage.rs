@@ -59,6 +59,10 @@ fn a_replica_records_through_a_database_restart_without_being_restarted() {
     resolve_calls(&serve, "during", 50);
     assert_eq!(health(&serve)["store"]["connected"], false, "{}", health(&serve));
     assert_eq!(health(&serve)["status"], "degraded");
+    // A read while the store is down says so, as a 503 to retry, not a server error.
+    let (status, body) = serve.get("/v1/calls?limit=1");
+    let code = body["error"]["code"].as_str().unwrap_or_default();
+    assert!(status == 503 && matches!(code, "store_unavailable" | "store_failed"), "{status} {body}");
     cluster.start();
     resolve_calls(&serve, "after", 50);
     wait_until_stored(&env, &store, 150);
