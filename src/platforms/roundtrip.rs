@@ -43,7 +43,7 @@ fn expected(platform: Platform, object: &Value, read_only: &[String]) -> Value {
     }
     if platform == Platform::Elevenlabs {
         let mut derived = json!({});
-        for path in ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"] {
+        for path in super::elevenlabs::agent::OVERRIDDEN {
             map::put(&mut derived, &format!("{}.{path}", super::elevenlabs::agent::OVERRIDES), Value::Bool(true));
         }
         map::merge(&mut derived, &out);

@@ -5,6 +5,15 @@
 use crate::env::TestEnv;
 use crate::trust::{clone, with_remote};
 
+/// Replaces `from` with `to` in `rel` of another clone `dir`, failing when `from` is absent.
+#[track_caller]
+fn edit_in(dir: &str, rel: &str, from: &str, to: &str) {
+    let file = std::path::Path::new(dir).join(rel);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(from), "{rel} does not contain {from:?}");
+    std::fs::write(&file, text.replacen(from, to, 1)).unwrap();
+}
+
 /// `git --git-dir <remote> args…`.
 fn bare(env: &TestEnv, remote: &std::path::Path, args: &[&str]) -> String {
     let mut all = vec!["--git-dir", remote.to_str().unwrap()];
@@ -44,9 +53,7 @@ fn a_squash_merged_branch_that_published_does_not_block_the_next_ci_publish() {
     let bob = clone(&env, &remote, "bob", &[]);
     env.av(&["-C", &bob, "fetch"]).ok();
     env.git(&["-C", &bob, "checkout", "-q", "-b", "warmer"]);
-    let file = std::path::Path::new(&bob).join("agents/sales.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("temperature: 0.3 ", "temperature: 0.6 ")).unwrap();
+    edit_in(&bob, "agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.6 ");
     env.git(&["-C", &bob, "commit", "-qam", "warmer"]);
     env.av(&["-C", &bob, "publish", "sales", "-m", "warmer"]).ok();
     // A version travels with its source: the tag alone is refused, the branch with it is not.
@@ -62,9 +69,7 @@ fn a_squash_merged_branch_that_published_does_not_block_the_next_ci_publish() {
     env.git(&["-C", &bob, "push", "-q", "origin", "main", ":warmer"]);
     // The next change merged, CI publishes from a shallow checkout: main holds v2's content.
     let ci = clone(&env, &remote, "ci", &["--depth", "1", "--no-tags"]);
-    let file = std::path::Path::new(&ci).join("agents/sales.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("max_tokens: 400", "max_tokens: 500")).unwrap();
+    edit_in(&ci, "agents/sales.yaml", "max_tokens: 400", "max_tokens: 500");
     env.git(&["-C", &ci, "commit", "-qam", "Longer answers (#13)"]);
     // (Merged on the hosting: the commit CI publishes from is on main there.)
     env.git(&["-C", &ci, "push", "-q", "origin", "HEAD:main"]);
@@ -74,9 +79,7 @@ fn a_squash_merged_branch_that_published_does_not_block_the_next_ci_publish() {
     let stale = clone(&env, &remote, "stale", &[]);
     env.av(&["-C", &stale, "fetch"]).ok();
     env.git(&["-C", &stale, "reset", "-q", "--hard", "HEAD~2"]);
-    let file = std::path::Path::new(&stale).join("agents/sales.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("How can I help?", "What can I do for you?")).unwrap();
+    edit_in(&stale, "agents/sales.yaml", "How can I help?", "What can I do for you?");
     env.git(&["-C", &stale, "commit", "-qam", "greeting"]);
     let run = env.av(&["-C", &stale, "publish", "sales"]).code(1);
     assert!(run.stderr.contains("would silently undo it"), "{}", run.stderr);
@@ -122,9 +125,7 @@ fn a_plain_git_pull_never_replaces_an_unpushed_version() {
     let bob = clone(&env, &remote, "bob", &[]);
     env.av(&["-C", &bob, "fetch", "--configure"]).ok();
     // Bob publishes v2 and does not push it; Alice publishes and pushes her own v2.
-    let file = std::path::Path::new(&bob).join("agents/sales.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("temperature: 0.3 ", "temperature: 0.5 ")).unwrap();
+    edit_in(&bob, "agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.5 ");
     env.av(&["-C", &bob, "publish", "sales", "-m", "bob's"]).ok();
     let bobs = env.git(&["-C", &bob, "rev-parse", "agent/sales/v2"]);
     env.edit("agents/sales.yaml", "temperature: 0.3 ", "temperature: 0.2 ");

@@ -94,6 +94,10 @@ pub static STT_PROVIDERS: &[(&str, &str)] = &[("elevenlabs", "elevenlabs")];
 /// ElevenLabs ignores an override its agent does not enable, so every render enables these.
 pub const OVERRIDES: &str = "platform_settings.overrides.conversation_config_override";
 
+/// The fields under `conversation_config` the initiation answer overrides (and [`OVERRIDES`]
+/// enables, at the same paths).
+pub const OVERRIDDEN: [&str; 4] = ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"];
+
 /// agentver tool type → ElevenLabs tool (`conversation_config.agent.prompt.tools[]`). A transfer
 /// is the system tool `transfer_to_number` with one phone destination (a condition per
 /// destination, which agentver writes as one fixed sentence).
@@ -145,7 +149,7 @@ fn render(config: &Value, out: &mut Value, warnings: &mut Vec<String>) {
     let model = map::get(config, "llm.model").and_then(Value::as_str);
     agent::inferred_warning(config, "llm.provider", model.map(agent::provider_of_model), "ElevenLabs", warnings);
     agent::inferred_warning(config, "speech.tts.provider", Some("elevenlabs"), "ElevenLabs", warnings);
-    for path in ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"] {
+    for path in OVERRIDDEN {
         map::put(out, &format!("{OVERRIDES}.{path}"), Value::Bool(true));
     }
 }
@@ -167,7 +171,7 @@ fn import(rest: &mut Value, draft: &mut Value, _notes: &mut Vec<String>) {
     }
     agent::infer_providers(draft, |_| "elevenlabs");
     // The overrides render enables are render's own: only others (or ones turned off) stay.
-    for path in ["agent.prompt.prompt", "agent.first_message", "agent.language", "tts.voice_id"] {
+    for path in OVERRIDDEN {
         let path = format!("{OVERRIDES}.{path}");
         if map::get(rest, &path) == Some(&Value::Bool(true)) {
             map::take(rest, &path);

@@ -22,15 +22,9 @@ pub fn answer(start: &Start<'_>) -> Value {
     let mut variables = agent::variable_defaults(start.config, false).unwrap_or_default();
     variables.extend(start.attribution.clone());
     let mut config = json!({});
-    let from = |path: &str| map::get(start.rendered, &format!("conversation_config.{path}")).cloned();
-    for (path, value) in [
-        ("agent.prompt.prompt", from("agent.prompt.prompt")),
-        ("agent.first_message", from("agent.first_message")),
-        ("agent.language", from("agent.language")),
-        ("tts.voice_id", from("tts.voice_id")),
-    ] {
-        if let Some(value) = value {
-            map::put(&mut config, path, value);
+    for path in super::agent::OVERRIDDEN {
+        if let Some(value) = map::get(start.rendered, &format!("conversation_config.{path}")) {
+            map::put(&mut config, path, value.clone());
         }
     }
     json!({
