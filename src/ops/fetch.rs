@@ -28,6 +28,8 @@ pub struct FetchReport {
     /// With `--reset`: local tags dropped or replaced to match the remote, each saved first
     /// under `saved_under`.
     pub dropped: Vec<String>,
+    /// Of `dropped`, the tags the remote has no version of at all (deleted here, not replaced).
+    pub removed: Vec<String>,
     pub saved_under: Option<String>,
     /// True when `--configure` added the tag refspec to the remote.
     pub configured: bool,
@@ -56,7 +58,9 @@ fn brings_tags(ws: &Workspace, refspec: &str) -> bool {
 /// `serve --fetch`: brings `branch` of `remote` (a branch name, `REMOTE/name`, a full ref, or
 /// `HEAD`) into a private ref, then the agent tags as [`fetch`] does. Returns the
 /// ref to serve. No branch of this clone is moved.
-pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<String> {
+/// Fetches `branch` of `remote` into a private ref and the agent tags; gives the ref and the
+/// version tags that moved on the remote (kept here as they were, named as `agent/sales/v2`).
+pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<(String, Vec<String>)> {
     git::remote::check_remote(remote)?;
     let branch = branch.strip_prefix(&format!("{remote}/")).unwrap_or(branch);
     if branch.is_empty()
@@ -77,8 +81,8 @@ pub fn fetch_followed(ws: &Workspace, remote: &str, branch: &str) -> Result<Stri
     if !out.status.success() {
         return Err(git::remote::failed(&format!("fetching {source} of '{remote}'"), &out).into());
     }
-    fetch(ws, remote, &FetchOptions::default())?;
-    Ok(followed.to_owned())
+    let report = fetch(ws, remote, &FetchOptions::default())?;
+    Ok((followed.to_owned(), report.moved))
 }
 
 /// What `fetch` does besides bringing the tags.
@@ -198,6 +202,7 @@ fn reset_changes(
         if !theirs.contains_key(name) {
             changes.push(RefChange { name: name.clone(), from: Some(*id), to: None });
             report.dropped.push(names.short(&agent, number));
+            report.removed.push(names.short(&agent, number));
         }
     }
     if report.dropped.is_empty() {

@@ -191,6 +191,9 @@ struct AgentCache {
     draft: Option<Arc<Served>>,
     /// Why the draft cannot serve, once that was found out (kept for a frozen resolver).
     draft_error: Option<Arc<Error>>,
+    /// Latest's number when that version is left out ([`Resolver::broken`]): `latest` then
+    /// refuses as that version does, instead of reading as "no versions".
+    latest_left_out: Option<u64>,
 }
 
 impl AgentCache {
@@ -294,18 +297,29 @@ impl Resolver {
         ws.in_parallel(agents, |ws, agent| self.load_agent(ws, agent)).map(drop)
     }
 
+    /// Leaves version `n` of `agent` out before [`Resolver::load_everything`]: it is not loaded,
+    /// and what asks for it (by number, a pin or `latest`) is refused with `why`.
+    pub fn leave_out(&self, agent: &AgentId, n: u64, why: String) {
+        self.broken.write().expect("not poisoned").insert((agent.clone(), n), why);
+    }
+
     fn load_agent(&self, ws: &Workspace, agent: &AgentId) -> Result<()> {
         for version in ws.versions(agent)? {
+            if self.broken.read().expect("not poisoned").contains_key(&(agent.clone(), version.number)) {
+                continue;
+            }
             if let Err(e) = self.load_with(ws, agent, RefSpec::Version(version.number)) {
                 let mut broken = self.broken.write().expect("not poisoned");
                 broken.insert((agent.clone(), version.number), e.to_string());
             }
         }
         // Latest at the revision is one of the versions just loaded.
-        if let Some(n) = ws.latest_number(agent, &self.at)?
-            && let Some(latest) = self.cached(agent, RefSpec::Version(n))
-        {
-            self.served.write().expect("not poisoned").entry(agent.clone()).or_default().latest = Some(latest);
+        if let Some(n) = ws.latest_number(agent, &self.at)? {
+            let latest = self.cached(agent, RefSpec::Version(n));
+            let mut cache = self.served.write().expect("not poisoned");
+            let entry = cache.entry(agent.clone()).or_default();
+            entry.latest_left_out = latest.is_none().then_some(n);
+            entry.latest = latest;
         }
         if let Err(e) = self.load_with(ws, agent, RefSpec::Draft) {
             let mut cache = self.served.write().expect("not poisoned");
@@ -410,9 +424,10 @@ impl Resolver {
             (RefSpec::Version(n), Some(_)) => {
                 WorkspaceError::VersionNotFound { agent: agent.to_string(), version: n, latest }.into()
             }
-            (RefSpec::Latest, Some(_)) => {
-                WorkspaceError::NoVersions { agent: agent.to_string(), suggestion: None }.into()
-            }
+            (RefSpec::Latest, Some(c)) => match c.latest_left_out.and_then(|n| self.refusal(agent, n, None)) {
+                Some(refused) => refused,
+                None => WorkspaceError::NoVersions { agent: agent.to_string(), suggestion: None }.into(),
+            },
             (RefSpec::Draft, Some(c)) => RoutingError::DraftUnavailable {
                 agent: agent.to_string(),
                 reason: c.draft_error.as_ref().map_or_else(|| "there is no draft file".into(), |e| e.to_string()),
@@ -438,6 +453,13 @@ impl Resolver {
             return Ok(s);
         }
         let located = ws.locate(agent, want, &self.at)?;
+        // A version left out stays out, however it is asked for (`latest` included).
+        if let Version::Number(n) = located.version
+            && let Some(refused) = self.broken.read().expect("not poisoned").get(&(agent.clone(), n))
+        {
+            let tag = self.names.short(agent, n);
+            return Err(RoutingError::VersionUnservable { tag, reason: refused.clone() }.into());
+        }
         let served =
             Arc::new(Served::new(located.agent, located.version, located.tag, located.tree, located.bundle.config));
         let mut cache = self.served.write().expect("not poisoned");

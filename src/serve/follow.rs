@@ -39,20 +39,26 @@ pub async fn run(state: Arc<State>, follow: Follow) {
 
 /// What the followed ref and the tags are now. Opens the repository afresh, so refs, packs and
 /// agentver.toml written since the last check are all seen.
-fn current(follow: &Follow) -> Result<(Workspace, Key)> {
+fn current(follow: &Follow) -> Result<(Workspace, Key, Vec<String>)> {
     let ws = Workspace::discover(&follow.root)?.without_cache_writes();
-    let rev = match &follow.fetch {
+    let (rev, moved) = match &follow.fetch {
         Some(remote) => crate::ops::fetch::fetch_followed(&ws, remote, &follow.follow)?,
-        None => follow.follow.clone(),
+        None => (follow.follow.clone(), Vec::new()),
     };
-    let key = Key { commit: ws.rev_commit(&rev)?, tags: ws.tags_digest()? };
-    Ok((ws, key))
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        moved.hash(&mut h);
+        h.finish()
+    };
+    let key = Key { commit: ws.rev_commit(&rev)?, tags: ws.tags_digest()?, moved: digest };
+    Ok((ws, key, moved))
 }
 
 /// One look: reload if something moved; record the outcome in the health state and metrics.
 fn check(state: &State, follow: &Follow) {
     let served = state.snapshot.load().as_ref().map(|s| s.key);
-    let (ws, key) = match current(follow) {
+    let (ws, key, moved) = match current(follow) {
         Ok(found) => found,
         Err(e) => return failed(state, None, &e),
     };
@@ -66,7 +72,10 @@ fn check(state: &State, follow: &Follow) {
     let rewound = served
         .filter(|s| s.commit != key.commit)
         .and_then(|s| (ws.commit_contains(s.commit, key.commit).ok().flatten() == Some(false)).then_some(s.commit));
-    match Snapshot::build(ws, key, &|labels| state.metrics.resolution_counter(labels), now()) {
+    for tag in &moved {
+        tracing::warn!("{tag} moved on the remote: left out of what is served until the remote is put right");
+    }
+    match Snapshot::build(ws, key, &moved, &|labels| state.metrics.resolution_counter(labels), now()) {
         Ok(snapshot) => {
             let rewound = rewound.map(|from| {
                 let message = format!(

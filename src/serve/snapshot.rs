@@ -25,6 +25,8 @@ use crate::workspace::{DraftAt, Version, Workspace};
 pub struct Key {
     pub commit: ObjectId,
     pub tags: u64,
+    /// A digest of the version tags that moved on the fetched remote (left out while they do).
+    pub moved: u64,
 }
 
 /// One entry of `GET /v1/agents`.
@@ -105,6 +107,7 @@ impl Snapshot {
     pub fn build(
         ws: Workspace,
         key: Key,
+        moved: &[String],
         counter: &dyn Fn(&str) -> Arc<AtomicU64>,
         loaded_at: String,
     ) -> Result<Snapshot> {
@@ -112,6 +115,12 @@ impl Snapshot {
         let revision = key.commit.to_string();
         let at = DraftAt::Rev(revision.clone());
         let resolver = Resolver::new(ws.clone(), at.clone())?;
+        for tag in moved {
+            if let Some((agent, n)) = ws.names().parse(tag) {
+                let why = "the remote's tag moved (a force-push or a forged tag): the remote no longer names the version this clone holds";
+                resolver.leave_out(&agent, n, why.into());
+            }
+        }
         let mut agents = ws.agent_ids(&at)?;
         agents.extend(ws.published_agent_ids()?);
         agents.sort();

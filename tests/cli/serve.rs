@@ -37,7 +37,7 @@ impl Reply {
     }
 }
 
-/// The token file, readable by its owner alone (as the README tells people to make it).
+/// The token file, readable by its owner alone (as docs/serving.md tells people to make it).
 fn write_token(env: &TestEnv, token: &str) {
     use std::os::unix::fs::PermissionsExt;
     env.write("../token", &format!("{token}\n"));
@@ -683,6 +683,36 @@ fn with_fetch_it_follows_the_remote_branch_and_its_tags() {
     // The deploy clone's own branch did not move.
     let deploy_main = std::process::Command::new("git").args(["-C", deploy, "rev-parse", "main"]).output().unwrap();
     assert_ne!(String::from_utf8_lossy(&deploy_main.stdout).trim(), head);
+}
+
+#[test]
+fn with_fetch_a_version_tag_that_moved_on_the_remote_is_left_out_and_named() {
+    let (env, remote) = crate::trust::with_remote();
+    let deploy = crate::trust::clone(&env, &remote, "deploy", &[]);
+    let server = Server::ready(&env, &["-C", &deploy, "--fetch", "origin", "--follow", "origin/main"]);
+    // web-widget follows intake's latest, v1; +14155550100 pins sales v1 by number and tree.
+    assert_eq!(server.get("/v1/resolve?channel=web-widget").json()["tag"], "agent/intake/v1");
+
+    // Someone force-pushes other content under both tags.
+    for tag in ["agent/intake/v1", "agent/sales/v1"] {
+        env.git(&["tag", "-f", "-a", "-m", "forged", tag, "HEAD"]);
+        env.git(&["push", "-q", "-f", "origin", tag]);
+    }
+    server.wait_for(|s| s.get("/healthz").json()["left_out_count"] == json!(2), "the moved tags left out");
+    let health = server.get("/healthz").json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    let named: Vec<&str> = health["left_out"].as_array().unwrap().iter().map(|l| l["tag"].as_str().unwrap()).collect();
+    assert_eq!(named, ["agent/intake/v1", "agent/sales/v1"], "{health}");
+    assert!(health["left_out"][0]["error"].as_str().unwrap().contains("moved"), "{health}");
+    // Neither the pin by number nor the channel following latest serves the version.
+    for channel in ["web-widget", "%2B14155550100"] {
+        let r = server.get(&format!("/v1/resolve?channel={channel}"));
+        assert_eq!(r.status, 409, "{channel}: {}", r.body);
+        assert!(r.body.contains("moved"), "{}", r.body);
+    }
+    // The clone's own tags stay as they were (the genuine ones), and other channels serve.
+    assert_eq!(server.get("/v1/resolve?channel=%2B14155550101").status, 200);
+    assert!(server.log.lock().unwrap().iter().any(|l| l.contains("agent/intake/v1 moved on the remote")));
 }
 
 #[test]

@@ -11,6 +11,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// once had it: then the remote's tag moved, which is reported (exit 1) and never renumbered.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The remote
     #[arg(default_value = "origin")]
     remote: String,
@@ -54,7 +56,11 @@ pub fn report(ui: &mut Ui, report: &FetchReport, render: Render) -> Result<(), C
     }
     for tag in &report.dropped {
         let saved = report.saved_under.as_deref().unwrap_or_default();
-        ui.status(&format!("reset {tag} to {}'s (yours is saved under {saved})", report.remote));
+        if report.removed.contains(tag) {
+            ui.status(&format!("removed {tag}: {} has no such version (yours is saved under {saved})", report.remote));
+        } else {
+            ui.status(&format!("reset {tag} to {}'s (yours is saved under {saved})", report.remote));
+        }
     }
     if render == Render::Human && report.fetched.is_empty() && report.moved.is_empty() && report.dropped.is_empty() {
         if report.remote_versions == 0 {
