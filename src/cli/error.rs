@@ -212,7 +212,7 @@ fn calls_hint(e: &CallsError) -> Option<String> {
         }
         CallsError::BadStore { .. } => Some("a call store is sqlite:PATH or postgres://USER@HOST/DB".into()),
         CallsError::CallerKeyMismatch { .. } => Some(
-            "give every server of this store the same AGENTVER_CALLER_KEY (to change keys for good, the README's \"Changing the caller key\" says how)".into(),
+            "give every server of this store the same AGENTVER_CALLER_KEY (to change keys for good, docs/calls.md, \"Changing the caller key\", says how)".into(),
         ),
         CallsError::UnknownCall { .. } => Some("`agentver calls` lists the calls recorded".into()),
         CallsError::VariantsNeedChannel => Some("add --channel C: the split's weights come from that channel".into()),

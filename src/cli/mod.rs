@@ -29,10 +29,6 @@ struct Cli {
     #[arg(short = 'C', value_name = "DIR", global = true)]
     directory: Option<PathBuf>,
 
-    /// Print machine-readable JSON on stdout
-    #[arg(long, global = true)]
-    json: bool,
-
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +64,40 @@ enum Command {
     Schema(cmd::schema::Args),
     Render(cmd::render::Args),
     Import(cmd::import::Args),
+}
+
+impl Command {
+    /// Whether `--json` was given (a flag of each command that reports data).
+    fn json(&self) -> bool {
+        match self {
+            Command::Ab(a) => a.json_flag.json,
+            Command::Channels(a) => a.json_flag.json,
+            Command::Check(a) => a.json_flag.json,
+            Command::Diff(a) => a.json_flag.json,
+            Command::Fetch(a) => a.json_flag.json,
+            Command::Import(a) => a.json_flag.json,
+            Command::Init(a) => a.json_flag.json,
+            Command::Log(a) => a.json_flag.json,
+            Command::New(a) => a.json_flag.json,
+            Command::Pin(a) => a.json_flag.json,
+            Command::Plan(a) => a.json_flag.json,
+            Command::Publish(a) => a.json_flag.json,
+            Command::Push(a) => a.json_flag.json,
+            Command::Render(a) => a.json_flag.json,
+            Command::Replay(a) => a.json_flag.json,
+            Command::Resolve(a) => a.json_flag.json,
+            Command::Restore(a) => a.json_flag.json,
+            Command::Rollback(a) => a.json_flag.json,
+            Command::Schema(a) => a.json_flag.json,
+            Command::Show(a) => a.json_flag.json,
+            Command::Stats(a) => a.json_flag.json,
+            Command::Status(a) => a.json_flag.json,
+            Command::Unpin(a) => a.json_flag.json,
+            Command::Verify(a) => a.json_flag.json,
+            Command::Calls(a) => a.json(),
+            Command::Export(_) | Command::Serve(_) | Command::Console(_) => false,
+        }
+    }
 }
 
 /// What a command returns when it did not fail: 0, or 1 for a negative answer (`--exit-code`).
@@ -144,7 +174,7 @@ pub fn main() -> ExitCode {
         None => PathBuf::from("."),
     };
     let mut ui = Ui {
-        json: cli.json,
+        json: cli.command.json(),
         color: !no_color && std::io::stdout().is_terminal(),
         directory,
         out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),

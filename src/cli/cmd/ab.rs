@@ -17,6 +17,8 @@ enum StickyArg {
 /// sticky setting unless given, so reweighting does not reshuffle callers.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// An E.164 number or a name
     channel: String,
     /// <name>=<spec>:<weight>, two or more

@@ -17,10 +17,15 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     #[command(subcommand)]
     action: Option<Action>,
     #[command(flatten)]
     filter: FilterArgs,
+    /// Only successful (true) or failed (false) calls
+    #[arg(long, value_name = "BOOL")]
+    success: Option<bool>,
     /// At most this many calls
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: u64,
@@ -40,6 +45,8 @@ enum Action {
 
 #[derive(clap::Args)]
 struct ImportArgs {
+    #[command(flatten)]
+    json_flag: super::Json,
     /// The JSON Lines file, or - for standard input
     file: PathBuf,
     /// What each line is: a record (generic) or a platform's webhook body or call object
@@ -52,6 +59,8 @@ struct ImportArgs {
 
 #[derive(clap::Args)]
 struct ForgetArgs {
+    #[command(flatten)]
+    json_flag: super::Json,
     /// The calls' ids
     #[arg(required = true, value_name = "CALL_ID")]
     ids: Vec<String>,
@@ -62,12 +71,26 @@ struct ForgetArgs {
 
 #[derive(clap::Args)]
 struct PruneArgs {
+    #[command(flatten)]
+    json_flag: super::Json,
     /// Erase calls that started before T (RFC 3339, or a duration back: 90d)
     #[arg(long, value_name = "T", required = true)]
     before: String,
     /// The call store (sqlite:PATH or postgres://...)
     #[arg(long, value_name = "STORE")]
     calls: Option<String>,
+}
+
+impl Args {
+    /// Whether `--json` was given, to `calls` or to its subcommand.
+    pub(crate) fn json(&self) -> bool {
+        match &self.action {
+            Some(Action::Import(a)) => a.json_flag.json,
+            Some(Action::Forget(a)) => a.json_flag.json,
+            Some(Action::Prune(a)) => a.json_flag.json,
+            None => self.json_flag.json,
+        }
+    }
 }
 
 /// The filters `calls` and `stats` share.
@@ -91,9 +114,6 @@ pub struct FilterArgs {
     /// Calls before T
     #[arg(long, value_name = "T")]
     until: Option<String>,
-    /// Only successful (true) or failed (false) calls
-    #[arg(long, value_name = "BOOL")]
-    success: Option<bool>,
     /// The call store (sqlite:PATH or postgres://...)
     #[arg(long, value_name = "STORE")]
     pub calls: Option<String>,
@@ -118,7 +138,7 @@ impl FilterArgs {
             channel: present(&self.channel),
             since: self.since.as_deref().map(report::parse_since).transpose()?,
             until: self.until.as_deref().map(report::parse_since).transpose()?,
-            success: self.success,
+            success: None,
             limit: None,
             offset: None,
         })
@@ -134,7 +154,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     }
     let ws = ui.workspace()?;
     let mut store = report::open(&ws, args.filter.calls.as_deref())?;
-    let filter = Filter { limit: Some(args.limit), ..args.filter.filter()? };
+    let filter = Filter { limit: Some(args.limit), success: args.success, ..args.filter.filter()? };
     let calls = store.list(&filter)?;
     if ui.json {
         ui.print_json(&calls)?;

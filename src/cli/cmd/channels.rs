@@ -8,6 +8,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 /// List channels and what each resolves to now (splits with each variant's share).
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Read channels.toml and drafts from this commit instead of the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,

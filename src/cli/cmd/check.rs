@@ -17,6 +17,8 @@ enum Format {
 /// agents/, and literal secrets. Exit 0 when clean (warnings allowed), 1 when there are problems.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Check the config as committed in REV instead of the work tree

@@ -12,6 +12,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 /// nodes) are matched by name; long text gets a line diff with changed words marked.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The old side (<id> means its latest version)
     from: String,
     /// The new side (default: the draft)

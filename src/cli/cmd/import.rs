@@ -13,6 +13,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// dropped and listed. Existing files with other content are refused unless --force.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// vapi, retell or elevenlabs
     #[arg(value_parser = ["vapi", "retell", "elevenlabs"])]
     platform: String,

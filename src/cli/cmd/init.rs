@@ -6,6 +6,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// init first when needed). Existing files are never overwritten.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Also add the example agents, tools, workflow and channels
     #[arg(long)]
     example: bool,

@@ -5,6 +5,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at, render};
 /// List an agent's versions newest first, with the draft's state on top.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The agent's id
     id: String,
     /// Compare the draft as committed in REV instead of the work tree

@@ -75,3 +75,12 @@ fn notes(notes: &Option<String>, file: &Option<std::path::PathBuf>) -> Result<St
         (Some(_), Some(_)) => Err(CliError::usage("give --notes or --notes-file, not both", None)),
     }
 }
+
+/// `--json`, on the commands that report data (not `export`, whose output is JSON already, nor
+/// the servers).
+#[derive(clap::Args, Clone, Copy, Default)]
+pub struct Json {
+    /// Print machine-readable JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}

@@ -5,6 +5,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// Write agents/<id>.yaml from a commented template that validates as written.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The new agent's id: [a-z0-9][a-z0-9_-]{0,62}
     id: String,
 }

@@ -10,6 +10,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// draft. Numbered pins also record the snapshot's tree.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// An E.164 number (+14155550100) or a name (web-widget)
     channel: String,
     /// <id> or <id>@<ref>, ref = vN | N | draft | latest

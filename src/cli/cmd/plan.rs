@@ -13,6 +13,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 /// its diff against latest and the channels that follow it (live on merge).
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Compare from this revision (default: the merge base with the upstream of the default
     /// branch, else HEAD)
     #[arg(long, value_name = "REV")]

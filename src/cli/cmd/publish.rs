@@ -11,6 +11,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 /// agents and says so.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Agents to publish
     #[arg(value_name = "ID", required_unless_present_any = ["all", "changed"], conflicts_with_all = ["all", "changed"])]
     ids: Vec<String>,

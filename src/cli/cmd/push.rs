@@ -9,6 +9,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// (new tags, parents re-chained, the old local tags replaced) and the push is tried again.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The remote
     #[arg(default_value = "origin")]
     remote: String,

@@ -12,6 +12,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui, draft_at};
 /// platform's current object, by JSON path; exit 1 when they differ.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// <id> or <id>@<ref>, ref = vN | N | draft | latest
     spec: String,
     /// vapi, retell or elevenlabs

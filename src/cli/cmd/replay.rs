@@ -9,6 +9,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// (so moving or deleting tags since changes nothing). With --json: the record too.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The call's id
     call_id: String,
     /// The call store (sqlite:PATH or postgres://...)

@@ -9,6 +9,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 /// served it and replay it.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// An E.164 number or a name
     channel: String,
     /// The caller's number (the bucketing key for sticky = "caller")

@@ -11,6 +11,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// HEAD, the index, nor any published version of the agent, unless --force.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// <id>@<ref> (a bare <id> restores latest)
     spec: String,
     /// Overwrite changes that exist nowhere else

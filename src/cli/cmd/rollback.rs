@@ -9,6 +9,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// same rule as `restore`. A refused restore publishes nothing.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// <id>@<ref>: the version to roll back to
     spec: String,
     /// The new version's label (default "Rollback to vM")

@@ -6,6 +6,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// channels.toml, for editor completion and checks.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Which file's schema: agent, tool or channels
     #[arg(long = "for", value_name = "FILE", default_value = "agent", value_parser = ["agent", "tool", "channels"])]
     of: String,

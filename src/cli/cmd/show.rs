@@ -9,6 +9,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 /// <id>@draft. With --json: the resolved configuration, tools and workflow inlined.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// <id> or <id>@<ref>, ref = vN | N | draft | latest
     spec: String,
     /// Read the draft from this commit instead of the work tree

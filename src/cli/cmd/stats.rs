@@ -11,6 +11,8 @@ use crate::cli::{CliError, CmdResult, Outcome, Ui};
 /// for splits, a sample-ratio-mismatch check.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// The agent's id
     id: String,
     #[command(flatten)]

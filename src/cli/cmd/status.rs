@@ -6,6 +6,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 /// tools and workflow included), and the channels that route to it.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Read drafts and channels.toml from this commit instead of the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,

@@ -5,6 +5,8 @@ use crate::cli::{CmdResult, Outcome, Ui};
 /// Remove a channel from channels.toml, keeping the rest of the file as it was.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     channel: String,
 }
 

@@ -8,6 +8,8 @@ use crate::cli::{CmdResult, Outcome, Ui, draft_at};
 /// Exit 1 with findings naming the tag.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub(crate) json_flag: super::Json,
     /// Read channels.toml from this commit instead of the work tree
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
