@@ -540,8 +540,8 @@ pub fn inferred_warning(config: &Value, path: &str, implied: Option<&str>, platf
     }
 }
 
-/// The platform's field map as the README prints it: one row per agentver field, then the tool
-/// types. Written from the same tables render and import run on, and checked against the README.
+/// The platform's field map as docs/platforms.md prints it: one row per agentver field, then the tool
+/// types. Written from the same tables render and import run on, and checked against that page.
 pub fn field_map_markdown(spec: &Spec) -> String {
     let title = spec.platform.title();
     let mut out = format!("| agentver | {title} | notes |\n|---|---|---|\n");

@@ -219,7 +219,7 @@ pub fn render_values(rows: &[Row], from: &Value, out: &mut Value, platform: &str
         match theirs {
             Some(theirs) => put(out, path, Value::from(theirs)),
             None => warnings.push(format!(
-                "{agentver} '{}' has no counterpart on {platform} and is left out ({platform} takes one of {known} values; the README's field map lists them)",
+                "{agentver} '{}' has no counterpart on {platform} and is left out ({platform} takes one of {known} values; docs/platforms.md's field map lists them)",
                 ours.as_str().unwrap_or_default(),
             )),
         }

@@ -439,15 +439,15 @@ proptest! {
 }
 
 #[test]
-fn the_readme_prints_each_field_map_as_the_code_has_it() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+fn the_docs_print_each_field_map_as_the_code_has_it() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/platforms.md");
     let mut readme = std::fs::read_to_string(&path).unwrap();
-    // AGENTVER_UPDATE_README=1 writes the code's tables into the README (review the diff).
+    // AGENTVER_UPDATE_README=1 writes the code's tables into docs/platforms.md (review the diff).
     if std::env::var_os("AGENTVER_UPDATE_README").is_some() {
         for platform in Platform::ALL {
             let table = super::agent::field_map_markdown(platform.spec());
             let head = format!("| agentver | {} | notes |\n", platform.title());
-            let start = readme.find(&head).expect("the README has the table");
+            let start = readme.find(&head).expect("docs/platforms.md has the table");
             let end = readme[start..].find("\n\n").map_or(readme.len(), |e| start + e + 1);
             readme.replace_range(start..end, &table);
         }
@@ -457,7 +457,7 @@ fn the_readme_prints_each_field_map_as_the_code_has_it() {
         let table = super::agent::field_map_markdown(platform.spec());
         assert!(
             readme.contains(&table),
-            "README's {} field map differs from the code; it is:\n{table}",
+            "docs/platforms.md's {} field map differs from the code; it is:\n{table}",
             platform.title()
         );
     }

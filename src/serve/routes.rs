@@ -120,7 +120,7 @@ async fn fallback(Extract(state): Extract<Shared>, request: Request) -> Response
     let path = printable_path(request.uri().path());
     tracing::info!(target: "agentver::http", method = %request.method(), path = %path, status = 404u16, duration_us = 0u64, "request");
     ApiError::new(StatusCode::NOT_FOUND, "no_route", format!("no route {}", request.uri().path()))
-        .hint("the routes are listed in the README's \"Serving calls\"")
+        .hint("the routes are listed in docs/reference/http-api.md")
         .into_response()
 }
 

@@ -3,7 +3,7 @@
 //! served snapshot exactly as `/v1/resolve` does (same resolver, bucketing and pinned trees),
 //! records the decision under the platform's call id, and answers in the platform's own shape
 //! from a render made once per snapshot. A call the snapshot cannot place gets the platform's
-//! refusal (what the caller hears is in the README), never a server error.
+//! refusal (what the caller hears is in docs/platforms.md), never a server error.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;

@@ -15,6 +15,7 @@ mod check;
 mod ci_templates;
 mod console;
 mod diff;
+mod docs;
 mod export;
 mod fetch;
 mod gitops;

@@ -41,7 +41,7 @@ def pytest_report_header(config):
 
 @dataclass(frozen=True)
 class Sdk:
-    """The SDK types each platform object is checked against (see README "The field maps")."""
+    """The SDK types each platform object is checked against (see docs/platforms.md, "The field maps")."""
 
     # Vapi: POST /assistant takes a CreateAssistantDto (`client.assistants.create(**fields)`);
     # GET /assistant/{id} returns an Assistant.

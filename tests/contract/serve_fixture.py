@@ -42,7 +42,7 @@ ATTRIBUTION_KEYS = {
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("AGENTVER_BIN", str(REPO_ROOT / "target" / "debug" / "agentver"))
 
-# The platforms' secrets serve is given (README "Point the platform at serve").
+# The platforms' secrets serve is given (docs/platforms.md, "Point the platform at serve").
 VAPI_SECRET = "vapi-contract-s3cret-0001"
 RETELL_API_KEY = "key_contract_4b1d9e"
 ELEVENLABS_WEBHOOK_SECRET = "wsec_contract_7f3a9b2c1d"

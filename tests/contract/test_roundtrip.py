@@ -1,6 +1,6 @@
 """The round-trip law, end to end through the binary: `render(import(X))` equals X.
 
-DESIGN.md ("The round-trip law") and README.md ("Bring existing agents in"): for any object X the
+DESIGN.md ("The round-trip law") and docs/platforms.md ("Bring existing agents in"): for any object X the
 platform returns, `render(import(X))` equals X as a JSON value (key order aside, numbers by value:
 `1.0` is `1`), less the read-only fields `import` lists (`agentver import ... --json`, under
 "read_only"), plus the required fields import says it filled in because X has none (under

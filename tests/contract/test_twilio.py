@@ -40,7 +40,7 @@ from twilio.twiml.voice_response import Connect, Parameter, Stream, VoiceRespons
 from serve_fixture import ATTRIBUTION_KEYS, PINNED_V1, STREAM_URL, TWILIO_AUTH_TOKEN, UNKNOWN_NUMBER, Server, example_workspace
 
 
-# What the caller hears when the number is not a channel (README, "Point the platform at serve").
+# What the caller hears when the number is not a channel (docs/platforms.md, "Point the platform at serve").
 REFUSAL = "Sorry, this number cannot take calls right now. Please try again later."
 
 # The public URLs serve is started with, one server each.
