@@ -8,6 +8,7 @@ use std::time::Instant;
 use agentver::calls::report::{self, Progress};
 use agentver::calls::store::Filter;
 use agentver::calls::{Record, Source, limits};
+use agentver::{DraftAt, Workspace};
 
 use crate::cli::render::printable;
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
@@ -26,6 +27,10 @@ pub struct Args {
     /// Only successful (true) or failed (false) calls
     #[arg(long, value_name = "BOOL")]
     success: Option<bool>,
+    /// Read `--version latest` as at this revision (the commit a server serves; default: the
+    /// highest version published)
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
     /// At most this many calls
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: u64,
@@ -93,13 +98,31 @@ impl Args {
     }
 }
 
+/// `--version latest`: the agent's latest version at `--rev` (without it, the highest published).
+fn latest(ws: &Workspace, args: &Args) -> Result<u64, CliError> {
+    let Some(id) = args.filter.agent.as_deref() else {
+        return Err(CliError::usage("--version latest needs --agent", Some("name the agent: --agent sales".into())));
+    };
+    let agent = super::agent_id(id)?;
+    let at = match &args.rev {
+        Some(rev) => {
+            ws.rev_commit(rev)?;
+            DraftAt::Rev(rev.clone())
+        }
+        None => DraftAt::WorkTree,
+    };
+    ws.latest_number(&agent, &at)?.ok_or_else(|| {
+        CliError::usage(format!("{id} has no published version"), Some("`agentver log` lists versions".into()))
+    })
+}
+
 /// The filters `calls` and `stats` share.
 #[derive(clap::Args, Default)]
 pub struct FilterArgs {
     /// Only this agent's calls
     #[arg(long, value_name = "ID")]
     pub agent: Option<String>,
-    /// Only calls served by version N (or the draft)
+    /// Only calls served by version N (or the draft; with `calls`, also latest)
     #[arg(long, value_name = "N|draft")]
     version: Option<String>,
     /// Only calls of this split variant
@@ -153,6 +176,10 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         None => {}
     }
     let ws = ui.workspace()?;
+    let mut args = args;
+    if args.filter.version.as_deref() == Some("latest") {
+        args.filter.version = Some(latest(&ws, &args)?.to_string());
+    }
     let mut store = report::open(&ws, args.filter.calls.as_deref())?;
     let filter = Filter { limit: Some(args.limit), success: args.success, ..args.filter.filter()? };
     let calls = store.list(&filter)?;
