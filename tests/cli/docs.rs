@@ -291,6 +291,7 @@ fn pages() -> Vec<PathBuf> {
 
 #[test]
 fn every_command_in_the_docs_prints_what_the_docs_show() {
+    crate::env::ensure_packages(&[("curl", "curl"), ("openssl", "openssl"), ("python3", "python3")]);
     let blessing = std::env::var_os("DOCS_BLESS").is_some();
     let mut found = Vec::new();
     let mut total = 0;

@@ -211,3 +211,38 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Installs the Debian packages whose programs a test runs, where they are missing and the tests
+/// run as root, as `.ci/run` does, so `cargo test` alone works on a fresh machine. Each wanted
+/// item is (a program, or an absolute path, that proves the package is there; the package).
+/// Elsewhere (not root, or no apt-get) nothing is installed and the test says what is missing.
+pub fn ensure_packages(wanted: &[(&str, &str)]) {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let present = |probe: &str| {
+        match probe.strip_prefix("python3:") {
+            Some(module) => Command::new("/usr/bin/python3").args(["-c", &format!("import {module}")]).output(),
+            None if probe.starts_with('/') => return Path::new(probe).exists(),
+            None => Command::new("sh").args(["-c", &format!("command -v {probe}")]).output(),
+        }
+        .is_ok_and(|o| o.status.success())
+    };
+    let _apt = APT.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&str> = wanted.iter().filter(|(probe, _)| !present(probe)).map(|(_, pkg)| *pkg).collect();
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if missing.is_empty() || !root {
+        return;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        install();
+    }
+}
