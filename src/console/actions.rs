@@ -189,11 +189,22 @@ async fn act(
     c: Shared,
     ctx: Ctx,
     form: &[(String, String)],
+    repeated: &[&str],
     act: impl FnOnce(&Workspace) -> Result<Markup, PageError> + Send + 'static,
 ) -> Response {
     let Some(s): Option<&Session> = ctx.session.as_ref() else {
         return super::error_page(&c, None, StatusCode::FORBIDDEN, "no session: load a page first");
     };
+    // A field sent twice is a forged form (csrf=00&csrf=GOOD), never "the last one wins"; only
+    // the fields a form repeats by design (a split's variants) may come more than once.
+    let twice = form
+        .iter()
+        .enumerate()
+        .find(|(i, (k, _))| !repeated.contains(&k.as_str()) && form[..*i].iter().any(|(seen, _)| seen == k));
+    if let Some(twice) = twice {
+        let message = format!("the form sends the field '{}' twice", twice.1.0.escape_debug());
+        return super::error_page(&c, Some(s), StatusCode::BAD_REQUEST, &message);
+    }
     if !session::csrf_ok(s, field(form, "csrf")) {
         return super::error_page(
             &c,
@@ -228,7 +239,7 @@ fn text(form: &[(String, String)], key: &str) -> Option<String> {
 
 async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
     let (label, notes) = (text(&form, "label"), text(&form, "notes").unwrap_or_default());
-    act(c, ctx, &form.clone(), move |ws| {
+    act(c, ctx, &form.clone(), &[], move |ws| {
         let agent = agent(&id)?;
         let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
         let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
@@ -245,7 +256,7 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
     let overwrite = field(&form, "overwrite") == Some("yes");
     let version = version_of(&form);
     let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
-    act(c, ctx, &form.clone(), move |ws| {
+    act(c, ctx, &form.clone(), &[], move |ws| {
         let (agent, n) = (agent(&id)?, version?);
         let options = RestoreOptions { force: overwrite, dry_run: false };
         match crate::ops::restore::restore(ws, &agent, RefSpec::Version(n), options) {
@@ -273,7 +284,7 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
 
 async fn rollback(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
     let version = version_of(&form);
-    act(c, ctx, &form.clone(), move |ws| {
+    act(c, ctx, &form.clone(), &[], move |ws| {
         let (agent, n) = (agent(&id)?, version?);
         let options = RollbackOptions { label: None, notes: String::new(), author: None, force: false };
         let (published, _) = crate::ops::rollback::rollback(ws, &agent, RefSpec::Version(n), &options)?;
@@ -292,7 +303,7 @@ fn spec(text: &str) -> Result<Spec, PageError> {
 async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
     let target = field(&form, "spec").unwrap_or_default().trim().to_owned();
-    act(c, ctx, &form.clone(), move |ws| {
+    act(c, ctx, &form.clone(), &[], move |ws| {
         let t = crate::ops::pin::pin(ws, &channel, &spec(&target)?)?;
         Ok(html! {
             (html::notice("ok", html! { "Pinned " (channel) " to " (t.agent) " " (t.pin.to_string()) "." }))
@@ -306,7 +317,7 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
     let all = |k: &str| form.iter().filter(|(f, _)| f == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let (names, specs, weights) = (all("name"), all("spec"), all("weight"));
-    act(c, ctx, &form.clone(), move |ws| {
+    act(c, ctx, &form.clone(), &["name", "spec", "weight"], move |ws| {
         if names.len() != specs.len() || names.len() != weights.len() {
             return Err(PageError::bad("each variant needs a name, a spec and a weight"));
         }

@@ -52,6 +52,8 @@ pub struct Console {
     pub editor: Option<actions::Editor>,
     /// The agents page's calls per agent in the last 7 days, counted at most once a minute.
     pub week: pages::WeekCache,
+    /// Wrong tokens at the login, throttled.
+    pub logins: session::LoginThrottle,
 }
 
 type Shared = Arc<Console>;
@@ -120,7 +122,7 @@ async fn gate(State(c): State<Shared>, mut request: Request, next: Next) -> Resp
             "the console answers requests for 127.0.0.1 or localhost only",
         );
     }
-    if request.method() == Method::POST && !same_origin(request.headers()) {
+    if request.method() == Method::POST && !same_origin(request.headers(), c.secure) {
         return error_page(&c, None, StatusCode::FORBIDDEN, "this form was not sent from this console's own page");
     }
     let found = c.sessions.find(request.headers());
@@ -144,7 +146,7 @@ async fn gate(State(c): State<Shared>, mut request: Request, next: Next) -> Resp
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Some(s) = made {
-        headers.append(header::SET_COOKIE, session::set_cookie(Some(&s), c.secure));
+        headers.append(header::SET_COOKIE, c.sessions.set_cookie(Some(&s), c.secure));
     }
     security_headers(headers, if is_login { &LOGIN_CSP } else { CSP });
     response
@@ -159,12 +161,14 @@ fn loopback_host(headers: &HeaderMap) -> bool {
     matches!(name, "127.0.0.1" | "localhost" | "[::1]")
 }
 
-/// `Origin` (or, without it, `Referer`) names the host the request was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// `Origin` (or, without it, `Referer`) names the scheme and host the request was sent to: https
+/// behind `--public-url https://…` (`secure`), else http.
+fn same_origin(headers: &HeaderMap, secure: bool) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
     let sent = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|h| h.to_str().ok());
     let Some(sent) = sent else { return false };
-    let rest = sent.strip_prefix("http://").or_else(|| sent.strip_prefix("https://")).unwrap_or("");
+    let scheme = if secure { "https://" } else { "http://" };
+    let rest = sent.strip_prefix(scheme).unwrap_or("");
     let origin_host = rest.split('/').next().unwrap_or("");
     !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
@@ -189,7 +193,15 @@ static LOGIN_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// Where a login may send the browser next: a path of this site only.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
+        // A browser drops tabs and newlines from a URL ("/\t/evil.example" is "//evil.example"),
+        // so no control character passes.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login")
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_owned()
         }
         _ => "/".into(),
@@ -219,6 +231,11 @@ async fn login(
         return page_response(html::login("/", true), StatusCode::BAD_REQUEST);
     };
     let next = safe_next(form.next.as_deref());
+    if let Some(wait) = c.logins.refused() {
+        tracing::warn!("a console login refused: too many wrong tokens");
+        let message = format!("too many wrong tokens: try again in {} s", wait.as_secs().max(1));
+        return error_page(&c, None, StatusCode::TOO_MANY_REQUESTS, &message);
+    }
     let good = match &c.access {
         Access::Open => true,
         Access::Token(hash) => {
@@ -227,6 +244,7 @@ async fn login(
         }
     };
     if !good {
+        c.logins.failed();
         tracing::warn!("a console login with a wrong token");
         return page_response(html::login(&next, true), StatusCode::UNAUTHORIZED);
     }
@@ -234,7 +252,7 @@ async fn login(
     (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/")))],
-        [(header::SET_COOKIE, session::set_cookie(Some(&session), c.secure))],
+        [(header::SET_COOKIE, c.sessions.set_cookie(Some(&session), c.secure))],
     )
         .into_response()
 }
@@ -257,7 +275,7 @@ async fn logout(
     }
     c.sessions.end(&s.id);
     let to = if matches!(c.access, Access::Token(_)) { "/login" } else { "/" };
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)], [(header::SET_COOKIE, session::set_cookie(None, c.secure))])
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)], [(header::SET_COOKIE, c.sessions.set_cookie(None, c.secure))])
         .into_response()
 }
 
@@ -305,6 +323,9 @@ fn respond(c: &Console, ctx: &Ctx, revision: Option<&str>, title: &str, section:
 }
 
 fn error_page(c: &Console, session: Option<&Session>, status: StatusCode, message: &str) -> Response {
+    if status.is_server_error() {
+        tracing::error!("answered {}: {message}", status.as_u16());
+    }
     let frame = Frame {
         title: "Error",
         revision: None,

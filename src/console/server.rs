@@ -42,13 +42,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let source = WorkTree::open(root.clone())?;
+    let port = listener.local_addr().map_err(|e| Error::io("the listening socket", e))?.port();
     let console = Arc::new(Console {
         source: Arc::new(source),
         access: Access::Open,
-        sessions: Default::default(),
+        sessions: super::session::Sessions::for_server("console", port),
         secure: false,
         editor: Some(Editor { root }),
         week: Default::default(),
+        logins: Default::default(),
     });
     // Around every route: a refused form (403 before its body is read) must not leave the
     // browser a connection hyper is about to close.

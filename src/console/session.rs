@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
 
+/// The cookie name of [`Sessions::default`]. A server names its own with
+/// [`Sessions::for_server`] (`agentver_console_8701`, `agentver_serve_8700`): cookies ignore
+/// ports, so a console and a server on one host, each with its own name, never log each other out.
 pub const COOKIE: &str = "agentver_session";
 /// How long a session lasts from its start.
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -26,9 +29,16 @@ struct Entry {
     expires: Instant,
 }
 
-#[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Entry>>,
+    /// The cookie that carries this server's session ids.
+    name: String,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::named(COOKIE)
+    }
 }
 
 /// 32 random bytes as hex.
@@ -39,6 +49,17 @@ pub fn random_token() -> String {
 }
 
 impl Sessions {
+    /// Sessions carried in the cookie `name` (letters, digits and `_`).
+    pub fn named(name: &str) -> Sessions {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        Sessions { map: Mutex::default(), name: name.to_owned() }
+    }
+
+    /// The cookie name of a console (`console`) or a server (`serve`) listening on `port`.
+    pub fn for_server(kind: &str, port: u16) -> Sessions {
+        Sessions::named(&format!("agentver_{kind}_{port}"))
+    }
+
     pub fn create(&self) -> Session {
         self.create_with(LIFETIME)
     }
@@ -59,7 +80,7 @@ impl Sessions {
 
     /// The live session the request's cookie names.
     pub fn find(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = cookie(headers)?;
+        let id = cookie(headers, &self.name)?;
         let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (key, entry) = map.get_key_value(id)?;
         (entry.expires > Instant::now()).then(|| Session { id: key.clone(), csrf: entry.csrf.clone() })
@@ -70,29 +91,60 @@ impl Sessions {
     }
 }
 
-/// The session id in the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session id in the request's `Cookie` headers, under the cookie `name`.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The `Set-Cookie` value for `session` (`None`: one that clears the cookie).
-pub fn set_cookie(session: Option<&Session>, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = match session {
-        Some(s) => {
-            format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", s.id, LIFETIME.as_secs())
+impl Sessions {
+    /// The `Set-Cookie` value for `session` (`None`: one that clears the cookie).
+    pub fn set_cookie(&self, session: Option<&Session>, secure: bool) -> HeaderValue {
+        let (name, secure) = (&self.name, if secure { "; Secure" } else { "" });
+        let text = match session {
+            Some(s) => {
+                format!("{name}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", s.id, LIFETIME.as_secs())
+            }
+            None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        };
+        HeaderValue::from_str(&text).expect("a cookie of hex digits")
+    }
+}
+
+/// Wrong tokens at the login: after [`LoginThrottle::ALLOWED`] within a minute, every login is
+/// refused (429) until that minute is over, so a token cannot be guessed at the server's speed.
+#[derive(Default)]
+pub struct LoginThrottle {
+    /// When the current minute began, and the wrong tokens since.
+    window: Mutex<Option<(Instant, u32)>>,
+}
+
+impl LoginThrottle {
+    pub const ALLOWED: u32 = 10;
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    /// How long until logins are taken again, while they are refused.
+    pub fn refused(&self) -> Option<Duration> {
+        let window = self.window.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (start, failures) = (*window)?;
+        let left = Self::WINDOW.checked_sub(start.elapsed())?;
+        (failures >= Self::ALLOWED).then_some(left)
+    }
+
+    pub fn failed(&self) {
+        let mut window = self.window.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match window.as_mut() {
+            Some((start, failures)) if start.elapsed() < Self::WINDOW => *failures += 1,
+            _ => *window = Some((Instant::now(), 1)),
         }
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&text).expect("a cookie of hex digits")
+    }
 }
 
 /// Whether `sent` is the session's CSRF token (constant time).
@@ -128,7 +180,10 @@ mod tests {
     #[test]
     fn the_cookie_is_http_only_strict_and_secure_behind_https() {
         let s = Session { id: "a".repeat(64), csrf: "b".repeat(64) };
+        let sessions = Sessions::for_server("serve", 8700);
+        let set_cookie = |s: Option<&Session>, secure| sessions.set_cookie(s, secure);
         let plain = set_cookie(Some(&s), false);
+        assert!(plain.to_str().unwrap().starts_with("agentver_serve_8700="));
         assert!(
             plain.to_str().unwrap().contains("HttpOnly; SameSite=Strict")
                 && !plain.to_str().unwrap().contains("Secure")

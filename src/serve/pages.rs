@@ -15,7 +15,7 @@ use crate::ops::log::Log;
 use crate::routing::resolve::ChannelView;
 
 /// The console over what this server serves.
-pub fn console(state: Arc<State>, secure: bool) -> Arc<Console> {
+pub fn console(state: Arc<State>, secure: bool, port: u16) -> Arc<Console> {
     let access = match state.token {
         Some(hash) => Access::Token(hash),
         None => Access::Open,
@@ -23,10 +23,11 @@ pub fn console(state: Arc<State>, secure: bool) -> Arc<Console> {
     Arc::new(Console {
         source: Arc::new(ServedSource(state)),
         access,
-        sessions: Default::default(),
+        sessions: crate::console::session::Sessions::for_server("serve", port),
         secure,
         editor: None,
         week: Default::default(),
+        logins: Default::default(),
     })
 }
 

@@ -79,7 +79,7 @@ pub fn router(state: Shared, names: Arc<super::browsers::Names>) -> Router {
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics))
         // The console's pages and their login, beside the API.
-        .merge(crate::console::router(super::pages::console(state.clone(), secure)))
+        .merge(crate::console::router(super::pages::console(state.clone(), secure, names.listen.port())))
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

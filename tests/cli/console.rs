@@ -22,6 +22,8 @@ pub struct Page {
     pub base: String,
     http: ureq::Agent,
     cookie: Option<String>,
+    /// What it wrote on stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Page {
@@ -44,6 +46,8 @@ impl Page {
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split(marker).nth(1) {
@@ -51,6 +55,7 @@ impl Page {
                         rest.chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '/').collect();
                     let _ = tx.send(addr);
                 }
+                lines.lock().unwrap().push(line);
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(20)).expect("the server did not start");
@@ -60,7 +65,18 @@ impl Page {
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        Page { child, base: format!("http://{addr}"), http, cookie: None }
+        Page { child, base: format!("http://{addr}"), http, cookie: None, log }
+    }
+
+    /// Waits (10 s at most) for a line of its log holding `text`.
+    pub fn wait_for_log(&self, text: &str) {
+        for _ in 0..200 {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(text)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no log line holds {text:?}: {:?}", self.log.lock().unwrap());
     }
 
     pub fn console(env: &TestEnv) -> Page {
@@ -411,6 +427,8 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
 fn serve_pages_need_a_session_from_the_token() {
     let env = fixture();
     let mut page = Page::serve(&env, &["--public-url", "https://agents.example.com"]);
+    // Behind https, a form's Origin is https too (the proxy keeps the Host).
+    let origin = page.base.replace("http://", "https://");
     let before = page.get("/agents/sales");
     assert_eq!(before.status, 303);
     assert_eq!(before.headers["location"], "/login?next=%2Fagents%2Fsales");
@@ -419,9 +437,9 @@ fn serve_pages_need_a_session_from_the_token() {
     assert_eq!(page.get("/calls").status, 303);
     let login = page.get("/login?next=/agents/sales");
     assert!(login.body.contains("type=\"password\"") && !login.body.contains("Sales"));
-    assert_eq!(page.post("/login", &[("token", "wrong-token-0123456789"), ("next", "/")], None).status, 401);
+    assert_eq!(page.post("/login", &[("token", "wrong-token-0123456789"), ("next", "/")], Some(&origin)).status, 401);
     assert!(page.cookie.is_none());
-    let ok = page.post("/login", &[("token", TOKEN), ("next", "/agents/sales")], None);
+    let ok = page.post("/login", &[("token", TOKEN), ("next", "/agents/sales")], Some(&origin));
     assert_eq!(ok.status, 303);
     assert_eq!(ok.headers["location"], "/agents/sales");
     let cookie = ok.headers["set-cookie"].to_str().unwrap();
@@ -431,16 +449,16 @@ fn serve_pages_need_a_session_from_the_token() {
     assert_eq!(history.status, 200);
     assert!(history.body.contains(">v2<") && history.body.contains("read-only"));
     assert!(!history.body.contains("Roll back to"), "serve has no actions");
-    assert_eq!(page.post("/channels/pin", &[("channel", "x"), ("spec", "sales@v1")], None).status, 404);
+    assert_eq!(page.post("/channels/pin", &[("channel", "x"), ("spec", "sales@v1")], Some(&origin)).status, 404);
     let calls = page.get("/calls?agent=sales&version=2");
     assert_eq!(calls.body.matches("href=\"/calls/b-").count(), 40);
     // An open redirect is not possible through next=.
-    let elsewhere = page.post("/login", &[("token", TOKEN), ("next", "//evil.example/")], None);
+    let elsewhere = page.post("/login", &[("token", TOKEN), ("next", "//evil.example/")], Some(&origin));
     assert_eq!(elsewhere.headers["location"], "/");
     // Logout ends the session.
     let token = csrf(&page.get("/").body);
     let live = page.cookie.clone();
-    assert_eq!(page.post("/logout", &[("csrf", &token)], None).status, 303);
+    assert_eq!(page.post("/logout", &[("csrf", &token)], Some(&origin)).status, 303);
     page.cookie = live;
     assert_eq!(page.get("/agents/sales").status, 303, "the old cookie no longer works");
 }
@@ -451,6 +469,12 @@ fn a_real_browser_drives_the_console() {
         eprintln!("AGENTVER_SKIP_BROWSER is set: the browser test did not run");
         return;
     }
+    crate::env::ensure_packages(&[
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+        ("python3:selenium", "python3-selenium"),
+        ("npm", "npm"),
+    ]);
     let env = fixture();
     let console = Page::console(&env);
     let serve = Page::serve(&env, &[]);

@@ -14,6 +14,7 @@ mod channels;
 mod check;
 mod ci_templates;
 mod console;
+mod console_attacks;
 mod diff;
 mod docs;
 mod export;
