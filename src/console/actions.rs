@@ -49,13 +49,15 @@ fn csrf_input(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-/// The draft's Save version form.
-pub fn save_form(agent: &str, csrf: &str) -> Markup {
+/// The draft's Save version form, carrying the draft it was made from (its tree id): a draft
+/// changed on disk since is not published unseen.
+pub fn save_form(agent: &str, draft_tree: Option<&str>, csrf: &str) -> Markup {
     html! {
         details {
             summary { "Save version" }
             form.stack method="post" action={"/agents/" (agent) "/publish"} {
                 (csrf_input(csrf))
+                input type="hidden" name="draft" value=(draft_tree.unwrap_or(""));
                 label { "Label" input name="label" maxlength="200"; }
                 label { "Notes" textarea name="notes" rows="3" {} }
                 div { button.primary type="submit" { "Save version" } }
@@ -141,6 +143,7 @@ pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup 
             form.actions method="post" action="/channels/pin" {
                 (csrf_input(csrf))
                 input type="hidden" name="channel" value=(ch.channel);
+                input type="hidden" name="was" value=(made_from(ch));
                 (select("spec", &format!("version for {}", ch.channel), &choices.for_agent(&ch.targets[0].agent), &current_spec(&ch.targets[0])))
                 button type="submit" { "Pin" }
             }
@@ -148,6 +151,7 @@ pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup 
             form.stack method="post" action="/channels/ab" {
                 (csrf_input(csrf))
                 input type="hidden" name="channel" value=(ch.channel);
+                input type="hidden" name="was" value=(made_from(ch));
                 @for t in &ch.targets {
                     @let name = t.variant.clone().unwrap_or_default();
                     input type="hidden" name="name" value=(name);
@@ -161,6 +165,40 @@ pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup 
     }
 }
 
+/// What a form for a channel not in channels.toml says it was made from.
+const ABSENT: &str = "absent";
+
+/// What a channel's forms were made from: its configuration as channels.toml gives it (sticky key,
+/// salt, and each target's variant, agent, pin and weight), as a short digest. The form posts it
+/// back, and the action is refused when channels.toml says otherwise by then.
+pub fn made_from(ch: &ChannelView) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(format!("{:?}\0{:?}", ch.sticky, ch.salt));
+    for t in &ch.targets {
+        h.update(format!("\0{:?}\0{}\0{}\0{:?}", t.variant, t.agent, t.pin, t.weight));
+    }
+    crate::calls::hex(&h.finalize()[..16])
+}
+
+/// Refuses (409) an action on `channel` whose form was made from another state of it.
+fn unchanged_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result<(), PageError> {
+    let resolver = crate::routing::resolve::Resolver::new(ws.clone(), DraftAt::WorkTree)?;
+    let now = resolver.channels().channels.iter().find(|c| c.name == channel).map(|c| made_from(&resolver.view(c).0));
+    match (was, now.as_deref()) {
+        (Some(ABSENT), None) => Ok(()),
+        (Some(was), Some(now)) if was == now => Ok(()),
+        (Some(ABSENT), Some(_)) => Err(PageError::conflict(format!(
+            "{} is in channels.toml already (added since this page was made): nothing was written; change it with its own form on the channels page",
+            channel.escape_debug()
+        ))),
+        _ => Err(PageError::conflict(format!(
+            "{} changed in channels.toml since this page was made (another tab or the command line): nothing was written; reload the page to see it as it is now",
+            channel.escape_debug()
+        ))),
+    }
+}
+
 /// Up to this many agents, the new pin's version is a dropdown of every spec; past it (a
 /// thousand agents make five thousand options) a text field suggesting each agent's latest.
 const DROPDOWN_AGENTS: usize = 30;
@@ -171,6 +209,7 @@ pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
         h2 { "Pin a channel" }
         form.filters method="post" action="/channels/pin" {
             (csrf_input(csrf))
+            input type="hidden" name="was" value=(ABSENT);
             label { "Channel" input name="channel" required placeholder="+14155550100"; }
             @if choices.latest.len() <= DROPDOWN_AGENTS {
                 label { "Serves" (select("spec", "version to serve", &choices.all(), "")) }
@@ -239,8 +278,15 @@ fn text(form: &[(String, String)], key: &str) -> Option<String> {
 
 async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
     let (label, notes) = (text(&form, "label"), text(&form, "notes").unwrap_or_default());
+    let shown = field(&form, "draft").unwrap_or_default().to_owned();
     act(c, ctx, &form.clone(), &[], move |ws| {
         let agent = agent(&id)?;
+        let now = ws.locate(&agent, RefSpec::Draft, &DraftAt::WorkTree)?.tree.to_string();
+        if now != shown {
+            return Err(PageError::conflict(format!(
+                "{agent}'s draft changed on disk since this page was made: nothing was published; reload the page to see what Save version would publish now"
+            )));
+        }
         let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
         let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
         Ok(html! {
@@ -252,12 +298,27 @@ async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
     .await
 }
 
+/// What restoring `n` would overwrite now, as [`RestorePlan::fingerprint`] gives it.
+///
+/// [`RestorePlan::fingerprint`]: crate::ops::restore::RestorePlan::fingerprint
+fn overwritten(ws: &Workspace, agent: &AgentId, n: u64) -> Result<String, PageError> {
+    let options = RestoreOptions { force: true, dry_run: true };
+    Ok(crate::ops::restore::restore(ws, agent, RefSpec::Version(n), options)?.fingerprint())
+}
+
 async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum::Form(form): Form) -> Response {
     let overwrite = field(&form, "overwrite") == Some("yes");
+    let confirmed = field(&form, "replaces").map(str::to_owned);
     let version = version_of(&form);
     let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
     act(c, ctx, &form.clone(), &[], move |ws| {
         let (agent, n) = (agent(&id)?, version?);
+        // The overwrite was confirmed for the unsaved content the refusal showed, and only that.
+        if overwrite && confirmed.as_deref() != Some(overwritten(ws, &agent, n)?.as_str()) {
+            return Err(PageError::conflict(format!(
+                "{agent}'s files changed again since the overwrite was offered: nothing was written; restore again to see what would be lost now"
+            )));
+        }
         let options = RestoreOptions { force: overwrite, dry_run: false };
         match crate::ops::restore::restore(ws, &agent, RefSpec::Version(n), options) {
             Ok(plan) => Ok(html! {
@@ -272,6 +333,7 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="version" value=(n);
                     input type="hidden" name="overwrite" value="yes";
+                    input type="hidden" name="replaces" value=(overwritten(ws, &agent, n)?);
                     button.primary type="submit" { "Overwrite the unsaved changes and restore v" (n) }
                 }
                 p { a href={"/agents/" (agent)} { "Cancel" } }
@@ -303,8 +365,11 @@ fn spec(text: &str) -> Result<Spec, PageError> {
 async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
     let target = field(&form, "spec").unwrap_or_default().trim().to_owned();
+    let was = field(&form, "was").map(str::to_owned);
     act(c, ctx, &form.clone(), &[], move |ws| {
-        let t = crate::ops::pin::pin(ws, &channel, &spec(&target)?)?;
+        let target = spec(&target)?;
+        unchanged_channel(ws, &channel, was.as_deref())?;
+        let t = crate::ops::pin::pin(ws, &channel, &target)?;
         Ok(html! {
             (html::notice("ok", html! { "Pinned " (channel) " to " (t.agent) " " (t.pin.to_string()) "." }))
             p { a href="/channels" { "Back to the channels" } }
@@ -317,7 +382,9 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
     let all = |k: &str| form.iter().filter(|(f, _)| f == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let (names, specs, weights) = (all("name"), all("spec"), all("weight"));
+    let was = field(&form, "was").map(str::to_owned);
     act(c, ctx, &form.clone(), &["name", "spec", "weight"], move |ws| {
+        unchanged_channel(ws, &channel, was.as_deref())?;
         if names.len() != specs.len() || names.len() != weights.len() {
             return Err(PageError::bad("each variant needs a name, a spec and a weight"));
         }

@@ -215,7 +215,7 @@ fn draft_item(log: &Log, serving: Option<&Vec<String>>, editing: bool, csrf: &st
             @if log.draft.state != DraftState::Deleted && log.draft.state != DraftState::Invalid {
                 p.actions { a href={"/agents/" (log.agent) "/versions/draft"} { "View the draft" } }
             }
-            @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) { (actions::save_form(&log.agent, csrf)) }
+            @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) { (actions::save_form(&log.agent, log.draft.tree.as_deref(), csrf)) }
         }
     }
 }

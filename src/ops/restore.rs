@@ -63,6 +63,25 @@ impl RestorePlan {
     pub fn unsaved(&self) -> Vec<&str> {
         self.files.iter().filter(|f| f.unsaved).map(|f| f.path.as_str()).collect()
     }
+
+    /// A digest of what the files the plan would overwrite hold now (path and bytes, or their
+    /// absence): an overwrite confirmed against one content is refused once it changed.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for f in &self.files {
+            h.update(f.path.as_bytes());
+            match &f.seen {
+                Some(bytes) => {
+                    h.update([1]);
+                    h.update((bytes.len() as u64).to_be_bytes());
+                    h.update(bytes);
+                }
+                None => h.update([0]),
+            }
+        }
+        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 fn changed_meanwhile(path: &str) -> Error {

@@ -146,6 +146,19 @@ impl Page {
     }
 }
 
+/// The value of the hidden field `name` in the first form after `marker` on a page.
+pub fn hidden_after(body: &str, marker: &str, name: &str) -> String {
+    let from = body.find(marker).unwrap_or_else(|| panic!("{marker} is not on the page"));
+    let key = format!("name=\"{name}\" value=\"");
+    let at = body[from..].find(&key).unwrap_or_else(|| panic!("no field {name} after {marker}")) + from + key.len();
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}
+
+/// What the channels page says a channel's forms were made from.
+pub fn was(body: &str, channel: &str) -> String {
+    hidden_after(body, &format!("name=\"channel\" value=\"{channel}\""), "was")
+}
+
 /// The session's CSRF token, from a page's forms.
 pub fn csrf(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
@@ -354,12 +367,15 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
     let mut page = Page::console(&env);
     let token = csrf(&page.open("/agents/sales").body);
 
+    let listed = page.get("/channels").body;
+    let (was_pin, was_split) = (was(&listed, "+14155550100"), was(&listed, "+14155550199"));
+
     // Refused: no token, a wrong token, another origin, another host name.
     let pin = [("channel", "+14155550100"), ("spec", "sales@v2")];
     assert_eq!(page.post("/channels/pin", &pin, None).status, 403);
     let wrong = [("csrf", "0".repeat(64).leak() as &str), ("channel", "+14155550100"), ("spec", "sales@v2")];
     assert_eq!(page.post("/channels/pin", &wrong, None).status, 403);
-    let good = [("csrf", token.as_str()), ("channel", "+14155550100"), ("spec", "sales@v2")];
+    let good = [("csrf", token.as_str()), ("channel", "+14155550100"), ("spec", "sales@v2"), ("was", &was_pin)];
     assert_eq!(page.post("/channels/pin", &good, Some("http://evil.example")).status, 403);
     assert_eq!(page.get_with("/", &[("Host", "evil.example")]).status, 403);
     assert_eq!(channels(&env)[0]["targets"][0]["pin"], 1, "nothing changed");
@@ -378,6 +394,7 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
     let weights = [
         ("csrf", token.as_str()),
         ("channel", "+14155550199"),
+        ("was", &was_split),
         ("name", "control"),
         ("spec", "sales@v1"),
         ("weight", "50"),
@@ -393,9 +410,10 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
 
     // Save version: a tag as `publish` makes it.
     env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    let draft = hidden_after(&page.get("/agents/sales").body, "Save version", "draft");
     let saved = page.post(
         "/agents/sales/publish",
-        &[("csrf", &token), ("label", "Cooler"), ("notes", "from the console")],
+        &[("csrf", &token), ("draft", &draft), ("label", "Cooler"), ("notes", "from the console")],
         None,
     );
     assert!(saved.body.contains("Published agent/sales/v3"), "{}", saved.body);
@@ -409,7 +427,9 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
     let refused = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1")], None);
     assert!(refused.body.contains("Overwrite the unsaved changes"), "{}", refused.body);
     assert!(env.read("agents/sales.yaml").contains("temperature: 0.9"), "nothing written");
-    let done = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1"), ("overwrite", "yes")], None);
+    let replaces = hidden_after(&refused.body, "Overwrite", "replaces");
+    let overwrite = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes"), ("replaces", &replaces)];
+    let done = page.post("/agents/sales/restore", &overwrite, None);
     assert!(done.body.contains("Restored sales v1"), "{}", done.body);
     assert_eq!(
         env.git_bytes("agent/sales/v1:agents/sales.yaml"),

@@ -1,7 +1,7 @@
 //! The console attacked as a page on another site, a stale tab or a guesser would: each refusal
 //! here is one the console lacked before (issue 31's attack list), asked over raw HTTP.
 
-use crate::console::{Page, TOKEN, csrf, fixture};
+use crate::console::{Page, TOKEN, csrf, fixture, hidden_after, was};
 use crate::env::TestEnv;
 
 fn channels(env: &TestEnv) -> serde_json::Value {
@@ -78,7 +78,8 @@ fn an_origin_with_another_scheme_is_another_origin() {
     let env = fixture();
     let mut page = Page::console(&env);
     let token = csrf(&page.open("/agents/sales").body);
-    let good = [("csrf", token.as_str()), ("channel", "+14155550100"), ("spec", "sales@v2")];
+    let made = was(&page.get("/channels").body, "+14155550100");
+    let good = [("csrf", token.as_str()), ("channel", "+14155550100"), ("spec", "sales@v2"), ("was", &made)];
     let https = page.base.replace("http://", "https://");
     assert_eq!(page.post("/channels/pin", &good, Some(&https)).status, 403);
     assert_eq!(channels(&env)[0]["targets"][0]["pin"], 1, "nothing changed");
@@ -107,4 +108,75 @@ fn a_page_that_fails_is_logged() {
     let got = page.get("/calls");
     assert_eq!(got.status, 503, "{}", got.body);
     page.wait_for_log("call store");
+}
+
+#[test]
+fn a_stale_split_form_never_reverts_what_the_command_line_changed() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let token = csrf(&page.open("/channels").body);
+    let made = was(&page.get("/channels").body, "+14155550199");
+    // Meanwhile the command line reshapes the split.
+    env.av(&["ab", "+14155550199", "control=sales@v1:60", "test=sales@v2:40"]).ok();
+    let written = env.read("channels.toml");
+    let stale = [
+        ("csrf", token.as_str()),
+        ("channel", "+14155550199"),
+        ("was", &made),
+        ("name", "control"),
+        ("spec", "sales@v1"),
+        ("weight", "90"),
+        ("name", "test"),
+        ("spec", "sales@v2"),
+        ("weight", "10"),
+    ];
+    let got = page.post("/channels/ab", &stale, None);
+    assert_eq!(got.status, 409, "{}", got.body);
+    assert!(got.body.contains("changed in channels.toml since this page was made"), "{}", got.body);
+    assert_eq!(env.read("channels.toml"), written, "the command line's split stands");
+    // The page made now carries the new state, and its form works.
+    let fresh = was(&page.get("/channels").body, "+14155550199");
+    let mut form = stale;
+    form[2] = ("was", &fresh);
+    assert_eq!(page.post("/channels/ab", &form, None).status, 200);
+    // A "Pin a channel" form for a channel that exists by now is refused too.
+    let new = [("csrf", token.as_str()), ("channel", "+14155550199"), ("spec", "sales@v1"), ("was", "absent")];
+    assert_eq!(page.post("/channels/pin", &new, None).status, 409);
+}
+
+#[test]
+fn a_stale_save_version_publishes_nothing_nobody_saw() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    let shown = page.open("/agents/sales").body;
+    let (token, draft) = (csrf(&shown), hidden_after(&shown, "Save version", "draft"));
+    // The file changes on disk after the page was made.
+    env.edit("agents/sales.yaml", "temperature: 0.6", "temperature: 1.9");
+    let tags = env.tags();
+    let got = page.post("/agents/sales/publish", &[("csrf", &token), ("draft", &draft), ("label", "x")], None);
+    assert_eq!(got.status, 409, "{}", got.body);
+    assert!(got.body.contains("changed on disk since this page was made"), "{}", got.body);
+    assert_eq!(env.tags(), tags, "nothing published");
+    let missing = page.post("/agents/sales/publish", &[("csrf", &token), ("label", "x")], None);
+    assert_eq!(missing.status, 409, "a form that says nothing of the draft is refused: {}", missing.body);
+}
+
+#[test]
+fn a_restore_overwrite_is_tied_to_the_content_it_showed() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let token = csrf(&page.open("/agents/sales").body);
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.9");
+    let refused = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1")], None);
+    let replaces = hidden_after(&refused.body, "Overwrite", "replaces");
+    // More unsaved work arrives after the overwrite was offered: it was never shown, so it stays.
+    env.edit("agents/sales.yaml", "temperature: 0.9", "temperature: 1.1");
+    let overwrite = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes"), ("replaces", &replaces)];
+    let got = page.post("/agents/sales/restore", &overwrite, None);
+    assert_eq!(got.status, 409, "{}", got.body);
+    assert!(env.read("agents/sales.yaml").contains("temperature: 1.1"), "nothing written");
+    let forged = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes")];
+    assert_eq!(page.post("/agents/sales/restore", &forged, None).status, 409);
+    assert!(env.read("agents/sales.yaml").contains("temperature: 1.1"), "nothing written");
 }
