@@ -86,9 +86,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(console: Shared) -> Router<S> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout));
     if console.editor.is_some() {
-        r = actions::routes(r);
+        // `agentver console` alone: serve's router has its own fallback (the API's JSON 404).
+        r = actions::routes(r).fallback(not_found);
     }
     r.layer(middleware::from_fn_with_state(console.clone(), gate)).with_state(console)
+}
+
+/// A page that is not there: the console's own page, with the way back.
+async fn not_found(State(c): State<Shared>, session: Option<axum::Extension<Session>>) -> Response {
+    let session = session.map(|axum::Extension(s)| s);
+    error_page(&c, session.as_ref(), StatusCode::NOT_FOUND, "there is no page at this address")
 }
 
 async fn asset(request: Request) -> Response {

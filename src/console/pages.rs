@@ -76,6 +76,18 @@ fn revision(v: &Arc<dyn View>) -> Option<String> {
     v.revision().map(str::to_owned)
 }
 
+/// The banner of a page while channels.toml does not load (the page shows no channel meanwhile).
+fn channels_banner(v: &Arc<dyn View>) -> Markup {
+    match v.channels_problem() {
+        Some(why) => html::notice(
+            "error",
+            html! { "channels.toml does not load, so no channel is shown until it is fixed: " (why) ". "
+            code { "agentver check" } " lists every problem." },
+        ),
+        None => html! {},
+    }
+}
+
 /// Calls per agent in the last 7 days, and when they were counted.
 #[derive(Default)]
 pub struct WeekCache(std::sync::Mutex<Option<(std::time::Instant, Counts)>>);
@@ -109,6 +121,7 @@ pub async fn agents(State(c): State<Shared>, ctx: Ctx) -> Response {
         let recorded = c.source.records().is_some();
         let main = html! {
             h1 { "Agents" }
+            (channels_banner(&v))
             @if rows.is_empty() { p { "No agents yet: add a file under " code { "agents/" } "." } }
             @else {
                 div.scroll { table {
@@ -162,6 +175,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let editing = c.editor.is_some();
         let main = html! {
             h1 { (log.agent) }
+            (channels_banner(&v))
             p.actions {
                 a.button href={"/agents/" (log.agent) "/stats"} { "Stats" }
                 a.button href={"/calls?" (html::query(&[("agent", &log.agent)]))} { "Calls" }
@@ -328,6 +342,7 @@ pub async fn channels(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Respons
         let choices = if c.editor.is_some() { Some(actions::Choices::of(v.as_ref())?) } else { None };
         let main = html! {
             h1 { "Channels" }
+            (channels_banner(&v))
             form.filters method="get" action="/channels" hx-get="/channels" hx-target="#main" hx-push-url="true" {
                 label { "Channel or agent" input name="q" type="search" value=(find) size="16"; }
                 button type="submit" { "Find" }
@@ -357,7 +372,7 @@ pub async fn channels(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Respons
 /// The channels page's table; with `choices` (the editor), each row's forms.
 fn channel_table(shown: &[&ChannelView], choices: Option<&actions::Choices>, csrf: &str) -> Markup {
     html! {
-        div.scroll { table {
+        div.scroll { table.stacked {
             thead { tr { th scope="col" { "Channel" } th scope="col" { "Serves" } th scope="col" { "Sticky" } th scope="col" { "Salt" }
                 @if choices.is_some() { th scope="col" { "Change" } } } }
             tbody {
@@ -374,9 +389,9 @@ fn channel_table(shown: &[&ChannelView], choices: Option<&actions::Choices>, csr
                                 } } }
                             }
                         }
-                        td { (ch.sticky.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()) }
-                        td { (ch.salt.clone().unwrap_or_default()) }
-                        @if let Some(choices) = choices { td { (actions::channel_forms(ch, choices, csrf)) } }
+                        td data-label="Sticky" { (ch.sticky.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()) }
+                        td data-label="Salt" { (ch.salt.clone().unwrap_or_default()) }
+                        @if let Some(choices) = choices { td data-label="Change" { (actions::channel_forms(ch, choices, csrf)) } }
                     }
                 }
             }

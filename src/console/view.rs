@@ -58,6 +58,11 @@ pub trait View: Send + Sync {
     }
     /// `stats` against this state's versions and weights.
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport>;
+    /// Why channels.toml does not load, when it does not: the pages still show agents and
+    /// histories, with this as a banner, and list no channel (never a 400 page for one bad line).
+    fn channels_problem(&self) -> Option<String> {
+        None
+    }
     /// `replay`, the configuration read from what this state serves.
     fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay>;
 }
@@ -171,7 +176,10 @@ impl View for WorkTreeView {
         if let Some(rows) = self.memo.agents.get() {
             return Ok(rows.clone());
         }
-        let rows = crate::ops::status::status(&self.ws(), &DraftAt::WorkTree)?;
+        let rows = match self.channels_problem() {
+            None => crate::ops::status::status(&self.ws(), &DraftAt::WorkTree)?,
+            Some(_) => crate::ops::status::status_without_channels(&self.ws(), &DraftAt::WorkTree)?,
+        };
         let rows = rows
             .into_iter()
             .map(|r| AgentRow { agent: r.agent, latest: r.latest, draft: r.draft, channels: r.channels })
@@ -202,12 +210,18 @@ impl View for WorkTreeView {
         if let Some(listing) = self.memo.listing.get() {
             return Ok(listing.clone());
         }
+        if self.channels_problem().is_some() {
+            return Ok(Arc::default());
+        }
         let listing = Arc::new(self.resolver()?.listing());
         Ok(self.memo.listing.get_or_init(|| listing).clone())
     }
 
     /// Resolves only the channels that route to `agent` (the others' agents are not loaded).
     fn channels_of(&self, agent: &AgentId) -> Result<Vec<ChannelView>> {
+        if self.channels_problem().is_some() {
+            return Ok(Vec::new());
+        }
         let resolver = self.resolver()?;
         let channels = resolver.channels().channels.iter();
         Ok(channels.filter(|c| c.targets().iter().any(|t| t.agent == *agent)).map(|c| resolver.view(c).0).collect())
@@ -219,5 +233,9 @@ impl View for WorkTreeView {
 
     fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay> {
         report::replay(store, call_id, &|agent, tree| self.ws().config_in_tree(agent, tree))
+    }
+
+    fn channels_problem(&self) -> Option<String> {
+        self.resolver().err().map(|e| e.to_string())
     }
 }

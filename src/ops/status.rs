@@ -19,6 +19,16 @@ pub struct AgentStatus {
 }
 
 pub fn status(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
+    status_with_routes(ws, at, ws.channel_routes(at)?)
+}
+
+/// `status` with no channels named: what a page shows while channels.toml does not load, beside
+/// the reason.
+pub fn status_without_channels(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
+    status_with_routes(ws, at, Vec::new())
+}
+
+fn status_with_routes(ws: &Workspace, at: &DraftAt, channel_routes: Vec<(String, String)>) -> Result<Vec<AgentStatus>> {
     let mut ids = ws.agent_ids(at)?;
     for id in ws.published_agent_ids()? {
         if !ids.contains(&id) {
@@ -27,7 +37,7 @@ pub fn status(ws: &Workspace, at: &DraftAt) -> Result<Vec<AgentStatus>> {
     }
     ids.sort();
     let mut routes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for (channel, agent) in ws.channel_routes(at)? {
+    for (channel, agent) in channel_routes {
         routes.entry(agent).or_default().push(channel);
     }
     let mut out = Vec::with_capacity(ids.len());

@@ -237,6 +237,13 @@ try:
     wide = d.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 2")
     check("phone width: the history panel does not scroll sideways", not wide)
     audit(d, "history-phone")
+    goto(d, console + "/channels")
+    off = d.execute_script(
+        "return [...document.querySelectorAll('main select, main button, main input:not([type=hidden])')]"
+        ".filter(e => { const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 || r.left < -1; })"
+        ".map(e => e.name || e.textContent).slice(0, 5)")
+    check("phone width: every control of the channels page is on screen", not off, off)
+    audit(d, "channels-phone")
 finally:
     d.quit()
 

@@ -558,3 +558,37 @@ fn each_page_renders_as_its_snapshot() {
         insta::assert_snapshot!(name, main_of(&env, &got.body));
     }
 }
+
+#[test]
+fn a_channels_toml_that_does_not_load_is_a_banner_not_a_broken_console() {
+    let env = fixture();
+    let mut text = env.read("channels.toml");
+    text.push_str("\n[channels.\"bad name!\"]\nagent = \"sales\"\nversion = 1\n");
+    env.write("channels.toml", &text);
+    let page = Page::console(&env);
+    for path in ["/", "/agents/sales", "/channels"] {
+        let got = page.get(path);
+        assert_eq!(got.status, 200, "{path}: {}", got.body);
+        assert!(got.body.contains("channels.toml does not load, so no channel is shown"), "{path}: {}", got.body);
+        assert!(
+            got.body.contains("&#39;bad name!&#39; is not a valid channel name")
+                || got.body.contains("'bad name!' is not a valid channel name"),
+            "{path}"
+        );
+    }
+    assert!(page.get("/").body.contains("href=\"/agents/sales\""), "the agents are listed still");
+}
+
+#[test]
+fn a_page_that_is_not_there_is_the_consoles_own_404() {
+    let env = fixture();
+    let page = Page::console(&env);
+    let got = page.get("/agents/sales/nothing-here");
+    assert_eq!(got.status, 404);
+    assert!(
+        got.body.contains("there is no page at this address") && got.body.contains("Back to the agents"),
+        "{}",
+        got.body
+    );
+    assert!(got.headers.get("content-security-policy").is_some(), "the page's headers, as every page's");
+}
