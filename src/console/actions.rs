@@ -30,18 +30,20 @@ pub struct Editor {
 }
 
 type Shared = Arc<Console>;
-type Form = axum::Form<Vec<(String, String)>>;
+pub(super) type Form = axum::Form<Vec<(String, String)>>;
 
 pub fn routes(r: Router<Shared>) -> Router<Shared> {
-    use axum::routing::post;
-    r.route("/agents/{id}/publish", post(publish))
+    use axum::routing::{get, post};
+    let editor = get(super::editor::open).post(super::editor::save);
+    r.route("/agents/{id}/edit", editor.layer(axum::extract::DefaultBodyLimit::max(super::editor::BODY_LIMIT)))
+        .route("/agents/{id}/publish", post(publish))
         .route("/agents/{id}/restore", post(restore))
         .route("/agents/{id}/rollback", post(rollback))
         .route("/channels/pin", post(pin))
         .route("/channels/ab", post(ab))
 }
 
-fn field<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
     form.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
@@ -53,15 +55,12 @@ fn csrf_input(csrf: &str) -> Markup {
 /// changed on disk since is not published unseen.
 pub fn save_form(agent: &str, draft_tree: Option<&str>, csrf: &str) -> Markup {
     html! {
-        details {
-            summary { "Save version" }
-            form.stack method="post" action={"/agents/" (agent) "/publish"} {
-                (csrf_input(csrf))
-                input type="hidden" name="draft" value=(draft_tree.unwrap_or(""));
-                label { "Label" input name="label" maxlength="200"; }
-                label { "Notes" textarea name="notes" rows="3" {} }
-                div { button.primary type="submit" { "Save version" } }
-            }
+        form.save method="post" action={"/agents/" (agent) "/publish"} aria-label="Save version" {
+            (csrf_input(csrf))
+            input type="hidden" name="draft" value=(draft_tree.unwrap_or(""));
+            label { "Label" input name="label" maxlength="200" placeholder="What changed"; }
+            label { "Notes" textarea name="notes" rows="1" {} }
+            button.primary type="submit" { "Save version" }
         }
     }
 }
@@ -222,14 +221,22 @@ pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
     }
 }
 
+/// What an action answers: a page of its own (a refusal to confirm, a warning), or the page that
+/// shows its result, where it lands with `note` shown once (POST, redirect, GET: a reload never
+/// posts again).
+pub enum Done {
+    Page(Markup),
+    Land { to: String, note: String },
+}
+
 /// Checks the CSRF token, then runs `act` on the work tree off the async threads and answers
 /// with its outcome as a page.
-async fn act(
+pub(super) async fn act(
     c: Shared,
     ctx: Ctx,
     form: &[(String, String)],
     repeated: &[&str],
-    act: impl FnOnce(&Workspace) -> Result<Markup, PageError> + Send + 'static,
+    act: impl FnOnce(&Workspace) -> Result<Done, PageError> + Send + 'static,
 ) -> Response {
     let Some(s): Option<&Session> = ctx.session.as_ref() else {
         return super::error_page(&c, None, StatusCode::FORBIDDEN, "no session: load a page first");
@@ -252,12 +259,17 @@ async fn act(
             "the form's CSRF token is not this session's: reload the page",
         );
     }
+    let s_id = s.id.clone();
     let root = c.editor.as_ref().map(|e| e.root.clone()).expect("actions are routed with an editor");
     let done = tokio::task::spawn_blocking(move || act(&Workspace::discover(&root)?))
         .await
         .unwrap_or_else(|_| Err(PageError::unavailable("the action stopped")));
     match done {
-        Ok(main) => respond(&c, &ctx, None, "Done", Section::None, main),
+        Ok(Done::Page(main)) => respond(&c, &ctx, None, "Done", Section::None, main),
+        Ok(Done::Land { to, note }) => {
+            c.sessions.set_flash(&s_id, note);
+            axum::response::IntoResponse::into_response((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, to)]))
+        }
         Err(e) => super::error_page(&c, ctx.session.as_ref(), e.status, &e.message),
     }
 }
@@ -289,11 +301,13 @@ async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
         }
         let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
         let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
-        Ok(html! {
-            @for p in &report.published { (html::notice("ok", html! { "Published " (p.tag) "." })) }
+        if let Some(p) = report.published.first() {
+            return Ok(Done::Land { to: format!("/agents/{agent}"), note: format!("Published {}.", p.tag) });
+        }
+        Ok(Done::Page(html! {
             @for (a, n) in &report.unchanged { (html::notice("warn", html! { (a) " is unchanged since v" (n) ": nothing published." })) }
             p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
-        })
+        }))
     })
     .await
 }
@@ -321,11 +335,11 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
         }
         let options = RestoreOptions { force: overwrite, dry_run: false };
         match crate::ops::restore::restore(ws, &agent, RefSpec::Version(n), options) {
-            Ok(plan) => Ok(html! {
-                (html::notice("ok", html! { "Restored " (plan.agent) " v" (plan.version) " into the draft." }))
-                p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
+            Ok(plan) => Ok(Done::Land {
+                to: format!("/agents/{agent}"),
+                note: format!("Restored {} v{} into the draft.", plan.agent, plan.version),
             }),
-            Err(e @ crate::Error::Ops(crate::ops::OpsError::UnsavedWork { .. })) => Ok(html! {
+            Err(e @ crate::Error::Ops(crate::ops::OpsError::UnsavedWork { .. })) => Ok(Done::Page(html! {
                 h1 { "Restore v" (n) " of " (agent) "?" }
                 (html::notice("warn", html! { (e.to_string()) }))
                 p { "Restoring would overwrite work that is saved nowhere else. Overwrite it only if you mean to lose it." }
@@ -337,7 +351,7 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
                     button.primary type="submit" { "Overwrite the unsaved changes and restore v" (n) }
                 }
                 p { a href={"/agents/" (agent)} { "Cancel" } }
-            }),
+            })),
             Err(e) => Err(e.into()),
         }
     })
@@ -350,12 +364,15 @@ async fn rollback(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axu
         let (agent, n) = (agent(&id)?, version?);
         let options = RollbackOptions { label: None, notes: String::new(), author: None, force: false };
         let (published, _) = crate::ops::rollback::rollback(ws, &agent, RefSpec::Version(n), &options)?;
-        Ok(html! {
-            (html::notice("ok", html! { "Rolled back: " (published.tag) " serves v" (n) "'s configuration." }))
-            p { a href={"/agents/" (agent)} { "Back to " (agent) "'s history" } }
-        })
+        let note = format!("Rolled back: {} serves v{n}'s configuration.", published.tag);
+        Ok(Done::Land { to: format!("/agents/{agent}"), note })
     })
     .await
+}
+
+/// The channels page showing `channel` (found by name, so on the first page).
+fn channel_page(channel: &str) -> String {
+    format!("/channels?{}", html::query(&[("q", channel)]))
 }
 
 fn spec(text: &str) -> Result<Spec, PageError> {
@@ -370,10 +387,8 @@ async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respo
         let target = spec(&target)?;
         unchanged_channel(ws, &channel, was.as_deref())?;
         let t = crate::ops::pin::pin(ws, &channel, &target)?;
-        Ok(html! {
-            (html::notice("ok", html! { "Pinned " (channel) " to " (t.agent) " " (t.pin.to_string()) "." }))
-            p { a href="/channels" { "Back to the channels" } }
-        })
+        let note = format!("Pinned {channel} to {} {}.", t.agent, t.pin);
+        Ok(Done::Land { to: channel_page(&channel), note })
     })
     .await
 }
@@ -402,11 +417,8 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
             variants.push((name.clone(), spec(s)?, weight));
         }
         let written = crate::ops::pin::ab(ws, &channel, &variants, None, None)?;
-        Ok(html! {
-            (html::notice("ok", html! { "Split " (channel) ": "
-                (written.iter().map(|v| format!("{} {}", v.name, v.weight)).collect::<Vec<_>>().join(", ")) "." }))
-            p { a href="/channels" { "Back to the channels" } }
-        })
+        let shares = written.iter().map(|v| format!("{} {}", v.name, v.weight)).collect::<Vec<_>>().join(", ");
+        Ok(Done::Land { to: channel_page(&channel), note: format!("Split {channel}: {shares}.") })
     })
     .await
 }

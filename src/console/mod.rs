@@ -7,6 +7,7 @@ pub mod actions;
 pub mod assets;
 pub mod chart;
 mod diff;
+mod editor;
 mod html;
 mod pages;
 mod pages_stats;
@@ -316,6 +317,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
 
 /// A page: the whole document, or for htmx the main content alone.
 fn respond(c: &Console, ctx: &Ctx, revision: Option<&str>, title: &str, section: Section, main: Markup) -> Response {
+    // The outcome of the action that led here, shown once, above the page.
+    let flash = ctx.session.as_ref().and_then(|s| c.sessions.take_flash(&s.id));
+    let main = html! { @if let Some(text) = &flash { (html::notice("ok", html! { (text) })) } (main) };
     if ctx.hx {
         return page_response(html! { title { (title) " · agentver" } (main) }, StatusCode::OK);
     }

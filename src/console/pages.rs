@@ -176,14 +176,18 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let main = html! {
             h1 { (log.agent) }
             (channels_banner(&v))
+            @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) {
+                (actions::save_form(&log.agent, log.draft.tree.as_deref(), csrf))
+            }
             p.actions {
+                @if editing && log.draft.state != DraftState::Deleted { a.button href={"/agents/" (log.agent) "/edit"} { "Edit the draft" } }
                 a.button href={"/agents/" (log.agent) "/stats"} { "Stats" }
                 a.button href={"/calls?" (html::query(&[("agent", &log.agent)]))} { "Calls" }
                 @if !log.versions.is_empty() { a.button href={"/agents/" (log.agent) "/compare?from=latest&to=draft"} { "Compare latest with the draft" } }
             }
             h2 { "History" }
             ol.history reversed {
-                (draft_item(&log, serving.get("draft"), editing, csrf))
+                (draft_item(&log, serving.get("draft")))
                 @for ver in &log.versions {
                     li {
                         div.head {
@@ -210,7 +214,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
     answer(&c, &ctx, result)
 }
 
-fn draft_item(log: &Log, serving: Option<&Vec<String>>, editing: bool, csrf: &str) -> Markup {
+fn draft_item(log: &Log, serving: Option<&Vec<String>>) -> Markup {
     html! {
         li.draft {
             div.head {
@@ -229,7 +233,6 @@ fn draft_item(log: &Log, serving: Option<&Vec<String>>, editing: bool, csrf: &st
             @if log.draft.state != DraftState::Deleted && log.draft.state != DraftState::Invalid {
                 p.actions { a href={"/agents/" (log.agent) "/versions/draft"} { "View the draft" } }
             }
-            @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) { (actions::save_form(&log.agent, log.draft.tree.as_deref(), csrf)) }
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Session {
 struct Entry {
     csrf: String,
     expires: Instant,
+    /// What the last action did, shown once by the page it lands on.
+    flash: Option<String>,
 }
 
 pub struct Sessions {
@@ -74,7 +76,7 @@ impl Sessions {
         {
             map.remove(&oldest);
         }
-        map.insert(session.id.clone(), Entry { csrf: session.csrf.clone(), expires: now + lifetime });
+        map.insert(session.id.clone(), Entry { csrf: session.csrf.clone(), expires: now + lifetime, flash: None });
         session
     }
 
@@ -84,6 +86,20 @@ impl Sessions {
         let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (key, entry) = map.get_key_value(id)?;
         (entry.expires > Instant::now()).then(|| Session { id: key.clone(), csrf: entry.csrf.clone() })
+    }
+
+    /// Keeps `text` for the session's next page (an action's outcome, after its redirect).
+    pub fn set_flash(&self, id: &str, text: String) {
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = map.get_mut(id) {
+            entry.flash = Some(text);
+        }
+    }
+
+    /// The outcome kept for this page, once.
+    pub fn take_flash(&self, id: &str) -> Option<String> {
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get_mut(id).and_then(|e| e.flash.take())
     }
 
     pub fn end(&self, id: &str) {

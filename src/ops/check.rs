@@ -202,8 +202,52 @@ fn check_agents(
 }
 
 pub fn check(ws: &Workspace, at: &DraftAt) -> Result<CheckReport> {
-    let source = ws.drafts(at)?;
-    let source = source.as_ref();
+    check_source(ws, ws.drafts(at)?.as_ref())
+}
+
+/// `check` of the work tree as it would be with `rel` holding `bytes`: what the console's editor
+/// asks before it writes a draft.
+pub fn check_with(ws: &Workspace, rel: &str, bytes: &[u8]) -> Result<CheckReport> {
+    let work_tree = ws.work_tree()?;
+    check_source(ws, &Overlay { base: &work_tree, rel, bytes })
+}
+
+/// A source with one file replaced.
+struct Overlay<'a> {
+    base: &'a dyn Source,
+    rel: &'a str,
+    bytes: &'a [u8],
+}
+
+impl Source for Overlay<'_> {
+    fn read_limited(&self, rel: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        if rel != self.rel {
+            return self.base.read_limited(rel, limit);
+        }
+        if self.bytes.len() > limit {
+            let message = format!("file is {} bytes; the limit is {limit}", self.bytes.len());
+            return Err(Error::invalid(Diagnostic::error(&self.base.display(rel), None, message)));
+        }
+        Ok(Some(self.bytes.to_vec()))
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>> {
+        let mut names = self.base.list(dir)?;
+        if let Some(name) = self.rel.strip_prefix(dir).and_then(|r| r.strip_prefix('/'))
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_owned());
+            names.sort();
+        }
+        Ok(names)
+    }
+
+    fn display(&self, rel: &str) -> String {
+        self.base.display(rel)
+    }
+}
+
+fn check_source(ws: &Workspace, source: &dyn Source) -> Result<CheckReport> {
     let mut problems = Vec::new();
     // Tools and workflows, each once, whether or not an agent uses them; then the agents.
     let tools = check_tools(source, &mut problems)?;

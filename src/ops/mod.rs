@@ -5,6 +5,7 @@
 //! [`Workspace`]: crate::Workspace
 
 pub mod check;
+pub mod draft;
 mod error;
 pub mod export;
 pub mod fetch;

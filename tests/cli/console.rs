@@ -129,6 +129,14 @@ impl Page {
         got
     }
 
+    /// The page an action landed on: its answer is a redirect (POST, redirect, GET), followed
+    /// with this session's cookie.
+    pub fn landed(&mut self, got: Got) -> Got {
+        assert_eq!(got.status, 303, "an action lands on its result: {}", got.body);
+        let to = got.headers.get("location").unwrap().to_str().unwrap().to_owned();
+        self.open(&to)
+    }
+
     /// A form POST from this origin (or `origin`).
     pub fn post(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Got {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
@@ -382,8 +390,9 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
 
     // Pin with the dropdown's value: channels.toml as `agentver pin` writes it.
     let before = env.read("channels.toml");
-    let got = page.post("/channels/pin", &good, None);
-    assert_eq!(got.status, 200, "{}", got.body);
+    let posted = page.post("/channels/pin", &good, None);
+    let got = page.landed(posted);
+    assert!(got.body.contains("Pinned +14155550100 to sales v2."), "{}", got.body);
     assert_eq!(channels(&env)[0]["targets"][0]["pin"], 2);
     let from_console = env.read("channels.toml");
     env.write("channels.toml", &before);
@@ -402,7 +411,8 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
         ("spec", "sales@v2"),
         ("weight", "50"),
     ];
-    assert_eq!(page.post("/channels/ab", &weights, None).status, 200);
+    let posted = page.post("/channels/ab", &weights, None);
+    assert!(page.landed(posted).body.contains("Split +14155550199: control 50, test 50."));
     let split = channels(&env);
     let split = split.as_array().unwrap().iter().find(|c| c["channel"] == "+14155550199").unwrap().clone();
     assert_eq!(split["targets"][0]["weight"], 50);
@@ -416,30 +426,14 @@ fn the_console_actions_are_the_commands_with_csrf_and_origin_checked() {
         &[("csrf", &token), ("draft", &draft), ("label", "Cooler"), ("notes", "from the console")],
         None,
     );
-    assert!(saved.body.contains("Published agent/sales/v3"), "{}", saved.body);
+    let saved = page.landed(saved);
+    assert!(saved.body.contains("Published agent/sales/v3."), "{}", saved.body);
+    assert!(!page.get("/agents/sales").body.contains("Published agent/sales/v3."), "the note is shown once");
     assert!(env.tags().contains(&"agent/sales/v3".to_owned()));
     let log = env.av(&["log", "sales", "--json"]).ok().json();
     assert_eq!(log["versions"][0]["label"], "Cooler");
     assert_eq!(log["versions"][0]["notes"], "from the console");
 
-    // Restore v1 over unsaved work: refused, with the overwrite offered; then overwritten.
-    env.edit("agents/sales.yaml", "temperature: 0.6", "temperature: 0.9");
-    let refused = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1")], None);
-    assert!(refused.body.contains("Overwrite the unsaved changes"), "{}", refused.body);
-    assert!(env.read("agents/sales.yaml").contains("temperature: 0.9"), "nothing written");
-    let replaces = hidden_after(&refused.body, "Overwrite", "replaces");
-    let overwrite = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes"), ("replaces", &replaces)];
-    let done = page.post("/agents/sales/restore", &overwrite, None);
-    assert!(done.body.contains("Restored sales v1"), "{}", done.body);
-    assert_eq!(
-        env.git_bytes("agent/sales/v1:agents/sales.yaml"),
-        std::fs::read(env.path("agents/sales.yaml")).unwrap()
-    );
-
-    // Roll back: a new version holding v1's tree.
-    let rolled = page.post("/agents/sales/rollback", &[("csrf", &token), ("version", "1")], None);
-    assert!(rolled.body.contains("Rolled back: agent/sales/v4"), "{}", rolled.body);
-    assert_eq!(env.rev("agent/sales/v4^{tree}"), env.rev("agent/sales/v1^{tree}"));
     env.fsck();
 }
 
@@ -591,4 +585,98 @@ fn a_page_that_is_not_there_is_the_consoles_own_404() {
         got.body
     );
     assert!(got.headers.get("content-security-policy").is_some(), "the page's headers, as every page's");
+}
+
+#[test]
+fn the_draft_editor_writes_a_checked_draft_and_lands_on_its_history() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let opened = page.open("/agents/sales/edit");
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let (token, base) = (csrf(&opened.body), hidden_after(&opened.body, "action=\"/agents/sales/edit\"", "base"));
+    let file = env.read("agents/sales.yaml");
+    assert!(opened.body.contains(&format!(
+        "<textarea class=\"editor\" name=\"text\" spellcheck=\"false\" autocapitalize=\"off\">\n{}",
+        file.lines().next().unwrap()
+    )));
+    // A browser sends the text area's lines with CRLF: the file keeps LF, as it had.
+    let edited = file.replace("temperature: 0.5", "temperature: 0.7").replace('\n', "\r\n");
+    let saved = page.post("/agents/sales/edit", &[("csrf", &token), ("base", &base), ("text", &edited)], None);
+    let landed = page.landed(saved);
+    assert!(
+        landed.body.contains("Saved agents/sales.yaml. It is a draft: Save version publishes it."),
+        "{}",
+        landed.body
+    );
+    assert_eq!(env.read("agents/sales.yaml"), file.replace("temperature: 0.5", "temperature: 0.7"));
+    let status = env.av(&["status", "--json"]).ok().json();
+    let sales = status.as_array().unwrap().iter().find(|a| a["agent"] == "sales").unwrap().clone();
+    assert_eq!(sales["draft"], "modified", "{sales}");
+}
+
+#[test]
+fn the_draft_editor_writes_nothing_with_an_error_or_over_a_file_changed_since() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let opened = page.open("/agents/sales/edit");
+    let (token, base) = (csrf(&opened.body), hidden_after(&opened.body, "action=\"/agents/sales/edit\"", "base"));
+    let file = env.read("agents/sales.yaml");
+
+    // A typo: the page names it as `check` does, keeps the text, and the file is untouched.
+    let typo = file.replace("temperature:", "temprature:");
+    let refused = page.post("/agents/sales/edit", &[("csrf", &token), ("base", &base), ("text", &typo)], None);
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    assert!(refused.body.contains("Nothing was written: agents/sales.yaml has 1 error(s)."), "{}", refused.body);
+    assert!(
+        refused.body.contains("unknown field &#39;temprature&#39; in &#39;llm&#39;")
+            || refused.body.contains("unknown field 'temprature' in 'llm'"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("did you mean"), "the hint too");
+    assert!(refused.body.contains("temprature: "), "the text as sent is kept");
+    assert_eq!(env.read("agents/sales.yaml"), file);
+
+    // Someone saves the file meanwhile: the editor's text does not overwrite it unseen.
+    let theirs = file.replace("temperature: 0.5", "temperature: 0.1");
+    env.write("agents/sales.yaml", &theirs);
+    let mine = file.replace("temperature: 0.5", "temperature: 0.9");
+    let stale = page.post("/agents/sales/edit", &[("csrf", &token), ("base", &base), ("text", &mine)], None);
+    assert_eq!(stale.status, 200, "{}", stale.body);
+    assert!(stale.body.contains("changed on disk since this editor opened it: nothing was written"), "{}", stale.body);
+    assert_eq!(env.read("agents/sales.yaml"), theirs);
+    // Saving again from that page, having seen the file as it is, replaces it.
+    let seen = hidden_after(&stale.body, "action=\"/agents/sales/edit\"", "base");
+    let again = page.post("/agents/sales/edit", &[("csrf", &token), ("base", &seen), ("text", &mine)], None);
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(env.read("agents/sales.yaml"), mine);
+    assert_eq!(page.get("/agents/nobody/edit").status, 404);
+}
+
+#[test]
+fn restore_and_roll_back_from_the_console() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let token = csrf(&page.open("/agents/sales").body);
+    // Restore v1 over unsaved work: refused, with the overwrite offered; then overwritten.
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.9");
+    let refused = page.post("/agents/sales/restore", &[("csrf", &token), ("version", "1")], None);
+    assert!(refused.body.contains("Overwrite the unsaved changes"), "{}", refused.body);
+    assert!(env.read("agents/sales.yaml").contains("temperature: 0.9"), "nothing written");
+    let replaces = hidden_after(&refused.body, "Overwrite", "replaces");
+    let overwrite = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes"), ("replaces", &replaces)];
+    let done = page.post("/agents/sales/restore", &overwrite, None);
+    let done = page.landed(done);
+    assert!(done.body.contains("Restored sales v1"), "{}", done.body);
+    assert_eq!(
+        env.git_bytes("agent/sales/v1:agents/sales.yaml"),
+        std::fs::read(env.path("agents/sales.yaml")).unwrap()
+    );
+
+    // Roll back: a new version holding v1's tree.
+    let rolled = page.post("/agents/sales/rollback", &[("csrf", &token), ("version", "1")], None);
+    let rolled = page.landed(rolled);
+    assert!(rolled.body.contains("Rolled back: agent/sales/v3"), "{}", rolled.body);
+    assert_eq!(env.rev("agent/sales/v3^{tree}"), env.rev("agent/sales/v1^{tree}"));
+    env.fsck();
 }

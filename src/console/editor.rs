@@ -1,0 +1,112 @@
+//! The draft editor (`agentver console` only): the agent file in a text area, written only when
+//! `check` finds no error in it and the file still holds what the page showed.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::actions::{Done, act, field};
+use super::html::{self, Section};
+use super::{Console, Ctx, PageError, respond};
+use crate::names::id::AgentId;
+use crate::ops::draft::{self, Saved};
+use crate::workspace::Workspace;
+
+type Shared = Arc<Console>;
+
+/// The largest form the editor takes: a 1 MiB agent file, percent-encoded.
+pub const BODY_LIMIT: usize = 8 << 20;
+
+fn agent(id: &str) -> Result<AgentId, PageError> {
+    AgentId::new(id).map_err(PageError::bad)
+}
+
+/// The editor's page: `text` in the text area, saved against the file whose digest is `base`.
+fn page(agent: &AgentId, text: &str, base: &str, csrf: &str, notice: Markup) -> Markup {
+    let path = agent.draft_path();
+    html! {
+        h1 { "Edit the draft of " (agent) }
+        (notice)
+        p.muted { "Saving checks the file as " code { "agentver check" } " does and writes nothing while it has an error. "
+            "It does not publish (Save version does, on the history page), and the change stays in this work tree until you commit and push it." }
+        form.stack.editing method="post" action={"/agents/" (agent) "/edit"} {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="base" value=(base);
+            label { (path)
+                // A text area drops one newline right after its tag: this one, not the file's.
+                textarea.editor name="text" spellcheck="false" autocapitalize="off" { "\n" (text) } }
+            div.actions { button.primary type="submit" { "Save draft" } " " a href={"/agents/" (agent)} { "Cancel" } }
+        }
+    }
+}
+
+/// `GET /agents/{id}/edit`.
+pub async fn open(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
+    let root = c.editor.as_ref().map(|e| e.root.clone()).expect("the editor is routed with an editor");
+    let loaded = tokio::task::spawn_blocking(move || -> Result<_, PageError> {
+        let agent = agent(&id)?;
+        let file = draft::load(&Workspace::discover(&root)?, &agent)?;
+        Ok((agent, file))
+    })
+    .await
+    .unwrap_or_else(|_| Err(PageError::unavailable("the page's work stopped")));
+    match loaded {
+        Ok((agent, Some((bytes, base)))) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let main = page(&agent, &text, &base, &csrf, html! {});
+            respond(&c, &ctx, None, &format!("Edit {agent}"), Section::Agents, main)
+        }
+        Ok((agent, None)) => {
+            let message =
+                format!("{agent} has no draft file ({}): `agentver new {agent}` makes one", agent.draft_path());
+            super::error_page(&c, ctx.session.as_ref(), StatusCode::NOT_FOUND, &message)
+        }
+        Err(e) => super::error_page(&c, ctx.session.as_ref(), e.status, &e.message),
+    }
+}
+
+/// `POST /agents/{id}/edit`: saved and landing on the history page, or the editor again with
+/// the text as sent and why nothing was written.
+pub async fn save(
+    State(c): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::Form(form): super::actions::Form,
+) -> Response {
+    let base = field(&form, "base").unwrap_or_default().to_owned();
+    let text = field(&form, "text").unwrap_or_default().to_owned();
+    let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
+    act(c, ctx, &form.clone(), &[], move |ws| {
+        let agent = agent(&id)?;
+        let path = agent.draft_path();
+        Ok(match draft::save(ws, &agent, &base, &text)? {
+            Saved::Written => Done::Land {
+                to: format!("/agents/{agent}"),
+                note: format!("Saved {path}. It is a draft: Save version publishes it."),
+            },
+            Saved::Changed { now } => {
+                let notice = html::notice("error", html! {
+                    (path) " changed on disk since this editor opened it: nothing was written. Your text is below; "
+                    "saving it again now replaces what the file holds (shown at the bottom)." });
+                let now_text = now.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                let now_base = now.as_deref().map(draft::digest).unwrap_or_default();
+                Done::Page(html! {
+                    (page(&agent, &text, &now_base, &csrf, notice))
+                    h2 { "The file as it is now" } pre { (now_text) }
+                })
+            }
+            Saved::Refused { problems } => {
+                let notice = html::notice("error", html! {
+                    "Nothing was written: " (path) " has " (problems.iter().filter(|d| d.severity == crate::format::diagnostic::Severity::Error).count()) " error(s)."
+                    ul { @for d in &problems { li { (d.to_string()) @if let Some(h) = &d.hint { br; span.muted { "hint: " (h) } } } } }
+                });
+                Done::Page(page(&agent, &text, &base, &csrf, notice))
+            }
+        })
+    })
+    .await
+}
