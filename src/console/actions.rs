@@ -41,6 +41,7 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
         .route("/agents/{id}/rollback", post(rollback))
         .route("/channels/pin", post(pin))
         .route("/channels/ab", post(ab))
+        .route("/channels/unpin", post(unpin))
 }
 
 pub(super) fn field<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -134,32 +135,79 @@ fn current_spec(t: &crate::routing::resolve::TargetView) -> String {
     format!("{}@{}", t.agent, t.pin)
 }
 
-/// A channel's version dropdown, or its split's weights.
+/// A channel's forms: its version dropdown and "Start an A/B test", or its split (each
+/// variant's name, version and weight; a variant removed by choosing "remove"; one more added in
+/// the empty row); and Unpin. Each carries what it was made from.
 pub fn channel_forms(ch: &ChannelView, choices: &Choices, csrf: &str) -> Markup {
     let single = ch.targets.len() == 1 && ch.targets[0].variant.is_none();
+    let made = made_from(ch);
     html! {
         @if single {
+            @let current = current_spec(&ch.targets[0]);
             form.actions method="post" action="/channels/pin" {
                 (csrf_input(csrf))
                 input type="hidden" name="channel" value=(ch.channel);
-                input type="hidden" name="was" value=(made_from(ch));
-                (select("spec", &format!("version for {}", ch.channel), &choices.for_agent(&ch.targets[0].agent), &current_spec(&ch.targets[0])))
+                input type="hidden" name="was" value=(made);
+                (select("spec", &format!("version for {}", ch.channel), &choices.for_agent(&ch.targets[0].agent), &current))
                 button type="submit" { "Pin" }
             }
-        } @else {
-            form.stack method="post" action="/channels/ab" {
-                (csrf_input(csrf))
-                input type="hidden" name="channel" value=(ch.channel);
-                input type="hidden" name="was" value=(made_from(ch));
-                @for t in &ch.targets {
-                    @let name = t.variant.clone().unwrap_or_default();
-                    input type="hidden" name="name" value=(name);
-                    input type="hidden" name="spec" value=(current_spec(t));
-                    label { "Weight of " (name) " (" (current_spec(t)) ")"
-                        input type="number" name="weight" min="0" max=(crate::format::channels::MAX_WEIGHT) value=(t.weight.unwrap_or(0)); }
-                }
-                div { button type="submit" { "Set weights" } }
+            details {
+                summary { "Start an A/B test" }
+                @let rows = [("control".to_owned(), current.clone(), 50), ("test".to_owned(), current.clone(), 50)];
+                (split_form(ch, choices, csrf, &made, &rows, false))
             }
+        } @else {
+            @let rows: Vec<(String, String, u64)> = ch.targets.iter()
+                .map(|t| (t.variant.clone().unwrap_or_default(), current_spec(t), t.weight.unwrap_or(0))).collect();
+            (split_form(ch, choices, csrf, &made, &rows, true))
+        }
+        form.actions method="post" action="/channels/unpin" {
+            (csrf_input(csrf))
+            input type="hidden" name="channel" value=(ch.channel);
+            input type="hidden" name="was" value=(made);
+            button type="submit" { "Unpin" }
+        }
+    }
+}
+
+/// A split's form: one row per variant (`rows`: name, spec, weight), and with `add` an empty row
+/// for one more.
+fn split_form(
+    ch: &ChannelView,
+    choices: &Choices,
+    csrf: &str,
+    made: &str,
+    rows: &[(String, String, u64)],
+    add: bool,
+) -> Markup {
+    let agent = &ch.targets[0].agent;
+    let mut specs = choices.for_agent(agent);
+    specs.push((String::new(), "remove this variant".to_owned()));
+    let mut new_row = choices.for_agent(agent);
+    new_row.insert(0, (String::new(), "none".to_owned()));
+    let max = crate::format::channels::MAX_WEIGHT;
+    html! {
+        form.stack.split method="post" action="/channels/ab" {
+            (csrf_input(csrf))
+            input type="hidden" name="channel" value=(ch.channel);
+            input type="hidden" name="was" value=(made);
+            @for (name, spec, weight) in rows {
+                fieldset.variant {
+                    legend { "Variant " (name) }
+                    label { "Name" input name="name" value=(name) required; }
+                    label { "Serves" (select("spec", &format!("version of {name}"), &specs, spec)) }
+                    label { "Weight" input type="number" name="weight" min="0" max=(max) value=(weight); }
+                }
+            }
+            @if add {
+                fieldset.variant {
+                    legend { "Add a variant" }
+                    label { "Name" input name="name" value="" placeholder="variant-b"; }
+                    label { "Serves" (select("spec", "version of the new variant", &new_row, "")) }
+                    label { "Weight" input type="number" name="weight" min="0" max=(max) value="0"; }
+                }
+            }
+            div { button type="submit" { "Save the split" } }
         }
     }
 }
@@ -370,6 +418,20 @@ async fn rollback(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axu
     .await
 }
 
+async fn unpin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Response {
+    let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
+    let was = field(&form, "was").map(str::to_owned);
+    act(c, ctx, &form.clone(), &[], move |ws| {
+        unchanged_channel(ws, &channel, was.as_deref())?;
+        crate::ops::pin::unpin(ws, &channel)?;
+        Ok(Done::Land {
+            to: "/channels".into(),
+            note: format!("Unpinned {channel}: channels.toml no longer routes it."),
+        })
+    })
+    .await
+}
+
 /// The channels page showing `channel` (found by name, so on the first page).
 fn channel_page(channel: &str) -> String {
     format!("/channels?{}", html::query(&[("q", channel)]))
@@ -405,6 +467,13 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
         }
         let mut variants = Vec::new();
         for ((name, s), w) in names.iter().zip(&specs).zip(&weights) {
+            // "remove this variant", or the empty row for one more left as it was.
+            if s.trim().is_empty() {
+                continue;
+            }
+            if name.trim().is_empty() {
+                return Err(PageError::bad(format!("the variant serving {} needs a name", s.escape_debug())));
+            }
             let weight =
                 w.trim().parse::<u64>().ok().filter(|w| *w <= crate::format::channels::MAX_WEIGHT).ok_or_else(
                     || {

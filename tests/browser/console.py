@@ -194,7 +194,7 @@ try:
     for w, value in zip(weights, ["30", "70"]):
         w.clear()
         w.send_keys(value)
-    row.find_element(By.XPATH, ".//button[normalize-space()='Set weights']").click()
+    row.find_element(By.XPATH, ".//button[normalize-space()='Save the split']").click()
     check("weights: done", wait_for(d, "Split +14155550199"), lambda: where(d))
     channels = json.loads(cli("channels", "--json"))
     split = next(c for c in channels if c["channel"] == "+14155550199")

@@ -680,3 +680,106 @@ fn restore_and_roll_back_from_the_console() {
     assert_eq!(env.rev("agent/sales/v3^{tree}"), env.rev("agent/sales/v1^{tree}"));
     env.fsck();
 }
+
+/// Posts the split form of `channel` as the page made it, with `change` applied to its fields.
+fn post_split(page: &mut Page, channel: &str, change: impl Fn(&mut Vec<(String, String)>)) -> Got {
+    let listed =
+        page.get(&format!("/channels?q={}", form_urlencoded::byte_serialize(channel.as_bytes()).collect::<String>()));
+    let at = listed.body.find("action=\"/channels/ab\"").expect("a split form");
+    let form = &listed.body[at..at + listed.body[at..].find("</form>").unwrap()];
+    let mut fields = Vec::new();
+    let mut rest = form;
+    // Each input's and select's name and value (a select's: its selected option), in order.
+    while let Some(i) = rest.find("name=\"") {
+        rest = &rest[i + 6..];
+        let name = rest[..rest.find('"').unwrap()].to_owned();
+        let value = if rest.find("<option").is_some_and(|o| rest.find("name=\"").is_none_or(|n| o < n))
+            && rest.starts_with(&format!("{name}\" aria-label"))
+        {
+            let block = &rest[..rest.find("</select>").unwrap()];
+            block
+                .find(" selected")
+                .map(|s| {
+                    let open = block[..s].rfind("value=\"").unwrap() + 7;
+                    block[open..open + block[open..].find('"').unwrap()].to_owned()
+                })
+                .unwrap_or_default()
+        } else {
+            rest.find("value=\"")
+                .map(|v| rest[v + 7..v + 7 + rest[v + 7..].find('"').unwrap()].to_owned())
+                .unwrap_or_default()
+        };
+        fields.push((name, value));
+    }
+    change(&mut fields);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    page.post("/channels/ab", &pairs, None)
+}
+
+#[test]
+fn the_split_forms_start_reshape_and_end_an_ab_test() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    page.open("/channels");
+    let variants = |env: &TestEnv, channel: &str| -> Vec<(String, u64, u64)> {
+        let all = channels(env);
+        let ch = all.as_array().unwrap().iter().find(|c| c["channel"] == channel).cloned();
+        ch.map(|c| {
+            c["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["variant"].as_str().unwrap_or("").to_owned(),
+                        t["pin"].as_u64().unwrap_or(0),
+                        t["weight"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+
+    // Start an A/B test on a pinned number: control keeps v1, test gets v2, 80/20.
+    let got = post_split(&mut page, "+14155550100", |f| {
+        let specs: Vec<usize> = f.iter().enumerate().filter(|(_, (k, _))| k == "spec").map(|(i, _)| i).collect();
+        f[specs[1]].1 = "sales@v2".into();
+        let weights: Vec<usize> = f.iter().enumerate().filter(|(_, (k, _))| k == "weight").map(|(i, _)| i).collect();
+        f[weights[0]].1 = "80".into();
+        f[weights[1]].1 = "20".into();
+    });
+    assert!(page.landed(got).body.contains("Split +14155550100: control 80, test 20."));
+    assert_eq!(variants(&env, "+14155550100"), [("control".into(), 1, 80), ("test".into(), 2, 20)]);
+
+    // Add a third variant in the empty row, then remove the test variant.
+    let got = post_split(&mut page, "+14155550100", |f| {
+        let n = f.len();
+        f[n - 3].1 = "warm".into();
+        f[n - 2].1 = "sales@v2".into();
+        f[n - 1].1 = "10".into();
+    });
+    assert_eq!(page.landed(got).status, 200);
+    assert_eq!(variants(&env, "+14155550100").len(), 3);
+    let got = post_split(&mut page, "+14155550100", |f| {
+        let at = f.iter().position(|(k, v)| k == "name" && v == "test").unwrap();
+        f[at + 1].1 = String::new();
+    });
+    assert_eq!(page.landed(got).status, 200);
+    assert_eq!(variants(&env, "+14155550100"), [("control".into(), 1, 80), ("warm".into(), 2, 10)]);
+
+    // A name for a variant that serves something is required.
+    let got = post_split(&mut page, "+14155550100", |f| {
+        let n = f.len();
+        f[n - 2].1 = "sales@v1".into();
+    });
+    assert_eq!(got.status, 400, "{}", got.body);
+
+    // Unpin ends it: channels.toml no longer has the channel, as `agentver unpin` leaves it.
+    let listed = page.get("/channels?q=%2B14155550100").body;
+    let token = csrf(&listed);
+    let made = was(&listed, "+14155550100");
+    let got = page.post("/channels/unpin", &[("csrf", &token), ("channel", "+14155550100"), ("was", &made)], None);
+    assert!(page.landed(got).body.contains("Unpinned +14155550100"));
+    assert!(variants(&env, "+14155550100").is_empty());
+}
