@@ -30,7 +30,8 @@
 //!   agentver's decision or a checked echo), the lenient reader platform payloads go through and
 //!   agentver's own strict report format (`read`), what a record may hold (`limits`) and keep
 //!   (`privacy`), the store (SQLite or PostgreSQL, batched writes), the spool and the store's
-//!   writer thread behind a server, statistics; errors are [`calls::CallsError`]
+//!   writer thread behind a server, statistics in one pass of bounded state (quantiles from a
+//!   sketch); errors are [`calls::CallsError`]
 //! - [`platforms`]: one folder per platform (Vapi, Retell, ElevenLabs, Twilio): its field map and
 //!   agent format (render, import, the drift check), its end-of-call payloads and signature, its
 //!   call-start answer; the field-map machinery both directions run on; errors are

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod privacy;
 pub mod read;
 pub mod report;
+pub mod sketch;
 pub mod spool;
 pub mod stats;
 pub mod store;

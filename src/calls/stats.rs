@@ -1,6 +1,10 @@
 //! Per-version (or per-variant) call statistics and comparisons: Wilson intervals for rates, the
 //! two-proportion z-test, Welch's t-test for means, a minimum-sample guard, and a chi-square test
 //! for sample-ratio mismatch in splits. Distributions come from statrs.
+//!
+//! An arm is accumulated in one pass with bounded state, whatever its number of calls: counts,
+//! streaming moments for means and variances, and a quantile [`Sketch`] for the median and p90
+//! (within ±0.5 % of the exact values; see [`super::sketch`]).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::CostUnit;
+use super::sketch::{Moments, Sketch};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 
 /// Fewer calls than this in an arm gives "not enough calls", not a verdict.
@@ -57,9 +62,9 @@ pub struct Arm {
     pub sentiment: BTreeMap<String, f64>,
     pub fields: BTreeMap<String, Field>,
     #[serde(skip)]
-    durations: Vec<f64>,
+    durations: Sketch,
     #[serde(skip)]
-    costs: BTreeMap<CostUnit, Vec<f64>>,
+    costs: BTreeMap<CostUnit, Sketch>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -119,26 +124,25 @@ pub fn two_proportions(k1: u64, n1: u64, k2: u64, n2: u64) -> (f64, [f64; 2], f6
     (diff, [diff - Z95 * se, diff + Z95 * se], p)
 }
 
-fn mean_var(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var)
-}
-
 /// Welch's t-test of b's mean against a's: difference, its 95% interval, p.
 pub fn welch(a: &[f64], b: &[f64]) -> Option<(f64, [f64; 2], f64)> {
-    if a.len() < 2 || b.len() < 2 {
+    welch_moments(&Moments::of(a), &Moments::of(b))
+}
+
+/// [`welch`] from each side's streaming moments.
+pub fn welch_moments(a: &Moments, b: &Moments) -> Option<(f64, [f64; 2], f64)> {
+    if a.n < 2 || b.n < 2 {
         return None;
     }
-    let ((m1, v1), (m2, v2)) = (mean_var(a), mean_var(b));
-    let (s1, s2) = (v1 / a.len() as f64, v2 / b.len() as f64);
+    let ((m1, v1), (m2, v2)) = ((a.mean(), a.variance()), (b.mean(), b.variance()));
+    let (n1, n2) = (a.n as f64, b.n as f64);
+    let (s1, s2) = (v1 / n1, v2 / n2);
     let se = (s1 + s2).sqrt();
     let diff = m2 - m1;
     if se == 0.0 {
         return Some((diff, [diff, diff], if diff == 0.0 { 1.0 } else { 0.0 }));
     }
-    let df = (s1 + s2).powi(2) / (s1 * s1 / (a.len() as f64 - 1.0) + s2 * s2 / (b.len() as f64 - 1.0));
+    let df = (s1 + s2).powi(2) / (s1 * s1 / (n1 - 1.0) + s2 * s2 / (n2 - 1.0));
     let t = StudentsT::new(0.0, 1.0, df).ok()?;
     let p = (2.0 * (1.0 - t.cdf((diff / se).abs()))).clamp(0.0, 1.0);
     let critical = t.inverse_cdf(0.975);
@@ -166,28 +170,32 @@ pub fn chi_square(observed: &[u64], weights: &[f64]) -> Option<(f64, f64)> {
     Some((statistic, (1.0 - dist.cdf(statistic)).clamp(0.0, 1.0)))
 }
 
-/// Linear-interpolated percentile (as numpy's default) of sorted values.
+/// Linear-interpolated percentile (as numpy's default) of sorted values: exact, for a sample at
+/// hand (statistics over the store use [`Sketch::percentile`], within ±0.5 % of this).
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     let position = q * (sorted.len() - 1) as f64;
     let (low, high) = (position.floor() as usize, position.ceil() as usize);
     sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
 }
 
-fn spread(mut xs: Vec<f64>) -> Option<Spread> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
+/// The mean (exact), median and p90 (within the sketch's accuracy) of a sketch's values.
+fn spread(sketch: &Sketch) -> Option<Spread> {
     Some(Spread {
-        n: xs.len() as u64,
-        mean: xs.iter().sum::<f64>() / xs.len() as f64,
-        median: percentile(&xs, 0.5),
-        p90: percentile(&xs, 0.9),
+        n: sketch.count(),
+        mean: sketch.moments().mean(),
+        median: sketch.percentile(0.5)?,
+        p90: sketch.percentile(0.9)?,
     })
 }
 
 /// Distinct values kept per "other" field; beyond this they count as "(other)".
 const MAX_SHARES: usize = 1000;
+/// Bytes of distinct values kept per field (a value may be 4 KiB); beyond, as "(other)".
+const MAX_SHARE_BYTES: usize = 64 << 10;
+/// Analysis fields summarised per arm: a record holds at most
+/// [`MAX_FIELDS`](super::limits::MAX_FIELDS), but records may each name others; fields first seen
+/// after this many are left out of the arm, so its state stays bounded whatever the store holds.
+const MAX_FIELDS_PER_ARM: usize = 256;
 
 /// One analysis field's values so far.
 #[derive(Default)]
@@ -198,6 +206,8 @@ struct FieldAcc {
     numbers: u64,
     sum: f64,
     shares: BTreeMap<String, u64>,
+    /// Bytes of the values in `shares`.
+    share_bytes: usize,
 }
 
 impl FieldAcc {
@@ -226,7 +236,8 @@ impl FieldAcc {
         self.n += 1;
         if let Some(count) = self.shares.get_mut(key.as_ref()) {
             *count += 1;
-        } else if self.shares.len() < MAX_SHARES {
+        } else if self.shares.len() < MAX_SHARES && self.share_bytes + key.len() <= MAX_SHARE_BYTES {
+            self.share_bytes += key.len();
             self.shares.insert(key.into_owned(), 1);
         } else {
             *self.shares.entry("(other)".into()).or_default() += 1;
@@ -270,8 +281,8 @@ pub struct ArmBuilder {
     calls: u64,
     known: u64,
     successes: u64,
-    durations: Vec<f64>,
-    costs: BTreeMap<CostUnit, Vec<f64>>,
+    durations: Sketch,
+    costs: BTreeMap<CostUnit, Sketch>,
     sentiments: BTreeMap<String, u64>,
     fields: std::collections::HashMap<String, FieldAcc>,
 }
@@ -283,9 +294,11 @@ impl ArmBuilder {
             self.known += 1;
             self.successes += u64::from(s);
         }
-        self.durations.extend(row.duration_ms);
+        if let Some(duration) = row.duration_ms {
+            self.durations.add(duration);
+        }
         if let Some(cost) = row.cost {
-            self.costs.entry(row.cost_unit.unwrap_or(CostUnit::Usd)).or_default().push(cost);
+            self.costs.entry(row.cost_unit.unwrap_or(CostUnit::Usd)).or_default().add(cost);
         }
         if let Some(s) = row.sentiment {
             match self.sentiments.get_mut(s) {
@@ -307,17 +320,29 @@ impl ArmBuilder {
             Err(_) => {
                 let Ok(owned) = serde_json::from_str::<serde_json::Map<String, Value>>(text) else { return };
                 for (k, v) in owned {
-                    self.fields.entry(k).or_default().add(&v.to_string());
+                    if let Some(acc) = self.field(&k) {
+                        acc.add(&v.to_string());
+                    }
                 }
                 return;
             }
         };
         for (k, v) in fields {
-            match self.fields.get_mut(k) {
-                Some(acc) => acc.add(v.get()),
-                None => self.fields.entry(k.to_owned()).or_default().add(v.get()),
+            if let Some(acc) = self.field(k) {
+                acc.add(v.get());
             }
         }
+    }
+
+    /// The field's accumulator, made at its first value while there is room for another.
+    fn field(&mut self, name: &str) -> Option<&mut FieldAcc> {
+        if !self.fields.contains_key(name) {
+            if self.fields.len() >= MAX_FIELDS_PER_ARM {
+                return None;
+            }
+            self.fields.insert(name.to_owned(), FieldAcc::default());
+        }
+        self.fields.get_mut(name)
     }
 
     pub fn finish(self, name: String) -> Arm {
@@ -332,8 +357,8 @@ impl ArmBuilder {
             arm: name,
             calls: self.calls,
             success,
-            duration_ms: spread(self.durations.clone()),
-            cost: self.costs.iter().filter_map(|(unit, xs)| Some((*unit, spread(xs.clone())?))).collect(),
+            duration_ms: spread(&self.durations),
+            cost: self.costs.iter().filter_map(|(unit, sketch)| Some((*unit, spread(sketch)?))).collect(),
             sentiment: self.sentiments.into_iter().map(|(k, c)| (k, c as f64 / with_sentiment as f64)).collect(),
             fields: self.fields.into_iter().map(|(k, acc)| (k, acc.finish())).collect(),
             durations: self.durations,
@@ -343,8 +368,8 @@ impl ArmBuilder {
 }
 
 impl Arm {
-    /// The arm's call durations (ms), for a distribution.
-    pub fn durations(&self) -> &[f64] {
+    /// The arm's call durations (ms) as a sketch, for a distribution.
+    pub fn durations(&self) -> &Sketch {
         &self.durations
     }
 }
@@ -394,12 +419,16 @@ pub fn compare(a: &Arm, b: &Arm) -> Comparison {
         a: a.arm.clone(),
         b: b.arm.clone(),
         success_rate: guard.clone().unwrap_or_else(|| test(rates, &b.arm)),
-        duration_ms: guard.clone().unwrap_or_else(|| test(welch(&a.durations, &b.durations), &b.arm)),
+        duration_ms: guard
+            .clone()
+            .unwrap_or_else(|| test(welch_moments(a.durations.moments(), b.durations.moments()), &b.arm)),
         cost: a
             .costs
             .iter()
             .filter_map(|(unit, xs)| Some((*unit, xs, b.costs.get(unit)?)))
-            .map(|(unit, xa, xb)| (unit, guard.clone().unwrap_or_else(|| test(welch(xa, xb), &b.arm))))
+            .map(|(unit, xa, xb)| {
+                (unit, guard.clone().unwrap_or_else(|| test(welch_moments(xa.moments(), xb.moments()), &b.arm)))
+            })
             .collect(),
     }
 }
@@ -417,4 +446,40 @@ pub fn srm(arms: &[(String, u64, u64)]) -> Option<Srm> {
         p_value: p,
         mismatch: p < SRM_ALPHA,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An arm's state does not grow with its calls: durations in a bounded sketch, analysis
+    /// fields and their distinct values capped in number and bytes.
+    #[test]
+    fn an_arms_state_is_bounded_whatever_its_calls_hold() {
+        let mut arm = ArmBuilder::default();
+        let long = "x".repeat(4000);
+        for i in 0..20_000u32 {
+            let analysis = format!(r#"{{"field_{i}": 1, "notes": "{long}{i}", "outcome": "o{}"}}"#, i % 7);
+            arm.add(&Row { duration_ms: Some(f64::from(i)), analysis: Some(&analysis), ..Row::default() });
+        }
+        assert!(arm.fields.len() <= MAX_FIELDS_PER_ARM, "{} fields", arm.fields.len());
+        let notes = &arm.fields["notes"];
+        assert!(notes.share_bytes <= MAX_SHARE_BYTES && notes.shares.len() < 20, "{}", notes.shares.len());
+        assert_eq!(notes.n, 20_000, "every value is counted, the rare ones as (other)");
+        let finished = arm.finish("v1".into());
+        let Field::Shares { shares, .. } = &finished.fields["notes"] else { panic!("shares") };
+        assert!(shares["(other)"] > 0.99);
+        assert_eq!(
+            finished.fields["outcome"],
+            Field::Shares {
+                n: 20_000,
+                shares: (0..7)
+                    .map(|k| (format!("o{k}"), f64::from(if k < 20_000 % 7 { 2858 } else { 2857 }) / 20_000.0))
+                    .collect()
+            }
+        );
+        let duration = finished.duration_ms.unwrap();
+        assert!((duration.median - 9999.5).abs() <= 9999.5 * crate::calls::sketch::ALPHA, "{duration:?}");
+        assert_eq!(duration.mean, 9999.5);
+    }
 }

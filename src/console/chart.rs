@@ -40,9 +40,11 @@ pub fn forest(id: &str, title: &str, arms: &[Arm]) -> Markup {
     }
 }
 
-/// Bins of equal width over every arm's durations: (upper edges in ms, counts per arm).
+/// Bins of equal width over every arm's durations: (upper edges in ms, counts per arm). Counted
+/// from each arm's sketch, whose buckets are 1 % wide: a call within 0.5 % of an edge may be
+/// counted in the bin beside its own.
 pub fn bins(arms: &[Arm], count: usize) -> (Vec<f64>, Vec<Vec<u64>>) {
-    let max = arms.iter().flat_map(|a| a.durations().iter().copied()).fold(0.0_f64, f64::max);
+    let max = arms.iter().filter_map(|a| a.durations().max()).fold(0.0_f64, f64::max);
     if max <= 0.0 {
         return (Vec::new(), Vec::new());
     }
@@ -52,8 +54,8 @@ pub fn bins(arms: &[Arm], count: usize) -> (Vec<f64>, Vec<Vec<u64>>) {
         .iter()
         .map(|a| {
             let mut c = vec![0u64; count];
-            for d in a.durations() {
-                c[((d / width) as usize).min(count - 1)] += 1;
+            for (d, n) in a.durations().buckets() {
+                c[((d.max(0.0) / width) as usize).min(count - 1)] += n;
             }
             c
         })

@@ -32,6 +32,13 @@ fn schema(sqlite: bool) -> Vec<String> {
     ]
 }
 
+/// The calls that are no statistic's arm (never attributed, attributed invalidly, decided but
+/// not deployed), as a condition: the partial index [`NO_ARM_INDEX`] holds only them, so counting
+/// them, or finding the invalid ones to check again, reads them alone and not a million others.
+/// A query uses the index only with this very condition among its terms.
+pub(super) const NO_ARM: &str = "(attribution IS NULL OR attribution IN ('invalid', 'not_deployed'))";
+const NO_ARM_INDEX: &str = "calls_no_arm";
+
 /// Columns version 2 added to a version 1 store.
 fn upgrade_from_1(sqlite: bool) -> Vec<&'static str> {
     let mut steps = vec![
@@ -72,9 +79,30 @@ impl Store {
                     }
                     self.set_version()
                 }
-            }
+            }?;
+            self.ensure_no_arm_index()
         })();
         self.finish(result)
+    }
+
+    /// Creates [`NO_ARM_INDEX`] where it is missing: an index only, which a store of the same
+    /// schema version without it (or an older agentver writing beside this one) reads and keeps
+    /// as well, so the schema version stays. Looked up first, since PostgreSQL's `CREATE INDEX IF
+    /// NOT EXISTS` locks the table against writes before it looks.
+    fn ensure_no_arm_index(&mut self) -> Result<()> {
+        let sql = if self.is_sqlite() {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1"
+        } else {
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1"
+        };
+        let rows = self.query(sql, &[Cell::Text(Some(NO_ARM_INDEX.into()))], "reading the schema")?;
+        if rows.first().and_then(|r| r[0].int()).unwrap_or(0) > 0 {
+            return Ok(());
+        }
+        self.batch(
+            &format!("CREATE INDEX IF NOT EXISTS {NO_ARM_INDEX} ON calls (attribution, at, call_id) WHERE {NO_ARM}"),
+            "creating the schema",
+        )
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool> {

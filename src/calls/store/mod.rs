@@ -36,6 +36,11 @@ const WAL_SIZE_LIMIT: i64 = WAL_RESTART_AT * 4096;
 /// How long a restarting checkpoint waits for the gap between two of the writer's batches (and
 /// for readers) before it gives up until the next one.
 const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// SQLite's page cache per connection (KiB), and how much of the file reads may map.
+const CACHE_KIB: i64 = 64 << 10;
+const MMAP_SIZE: i64 = 1 << 30;
+/// The page cache (KiB) of a scan over most of the file (`stats`), which maps nothing.
+const SCAN_CACHE_KIB: i64 = 8 << 10;
 
 pub enum Store {
     Sqlite(rusqlite::Connection),
@@ -98,9 +103,9 @@ impl Store {
                 // memory instead of spilling them mid-transaction; checkpoints every 64 MiB of WAL;
                 // reads map the file instead of copying pages.
                 conn.execute_batch(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; \
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}; \
                      PRAGMA wal_autocheckpoint = {WAL_RESTART_AT}; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; \
-                     PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;",
+                     PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_SIZE};",
                 ))
                 .map_err(db("opening"))?;
                 Store::Sqlite(conn)
@@ -166,6 +171,23 @@ impl Store {
             Store::Sqlite(c) => c.execute_batch("PRAGMA cache_size = -262144").map_err(db("opening")),
             Store::Postgres(_) => Ok(()),
         }
+    }
+
+    /// Runs `scan`, a read of most of the file, with a small page cache and nothing mapped: each
+    /// page is read once, so neither the 64 MiB cache nor the mapping would serve it again, and
+    /// mapped pages count as the process's memory (a `stats` over a million calls mapped
+    /// 400 MiB). Memory then stays flat whatever the store's size. The connection's settings are
+    /// put back afterwards, its cache trimmed to the scan's.
+    fn scanning<T>(c: &rusqlite::Connection, scan: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        c.execute_batch(&format!("PRAGMA mmap_size = 0; PRAGMA cache_size = -{SCAN_CACHE_KIB};"))
+            .map_err(db("reading outcomes"))?;
+        let result = scan(c);
+        let restored = c
+            .execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = {MMAP_SIZE};"))
+            .map_err(db("reading outcomes"));
+        let value = result?;
+        restored?;
+        Ok(value)
     }
 
     /// Copies committed WAL pages into the database without waiting for any reader or writer

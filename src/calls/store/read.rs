@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::Store;
+use super::migrate::NO_ARM;
 use super::sql::{Cell, db};
 use super::write::COLUMNS;
 use crate::calls::stats::Row;
@@ -194,11 +195,14 @@ impl Store {
         Ok(rows.iter().filter_map(|r| Some((r[0].text()?.to_owned(), r[1].int().unwrap_or(0).max(0) as u64))).collect())
     }
 
-    /// The calls that are no statistic's arm.
+    /// The calls that are no statistic's arm, counted through the index that holds only them
+    /// (a scan of every call would read the whole table).
     pub fn counts(&mut self) -> Result<Counts> {
         let rows = self.query(
-            "SELECT COALESCE(SUM(CASE WHEN attribution IS NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN attribution IN ('invalid', 'not_deployed') THEN 1 ELSE 0 END), 0) FROM calls",
+            &format!(
+                "SELECT COALESCE(SUM(CASE WHEN attribution IS NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN attribution IS NULL THEN 0 ELSE 1 END), 0) FROM calls WHERE {NO_ARM}"
+            ),
             &[],
             "counting calls",
         )?;
@@ -217,36 +221,7 @@ impl Store {
              (version IS NULL AND tree IS NOT NULL), cost_unit, override, at FROM calls{clause}"
         );
         match self {
-            Store::Sqlite(c) => {
-                let mut statement = c.prepare_cached(&sql).map_err(db("reading outcomes"))?;
-                let values: Vec<rusqlite::types::Value> = params.iter().map(super::sql::sqlite_value).collect();
-                let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(db("reading outcomes"))?;
-                while let Some(r) = rows.next().map_err(db("reading outcomes"))? {
-                    let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten());
-                    let int = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_i64_or_null().ok().flatten());
-                    let real = |i: usize| {
-                        r.get_ref(i).ok().and_then(|v| match v {
-                            rusqlite::types::ValueRef::Real(x) => Some(x),
-                            rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
-                            _ => None,
-                        })
-                    };
-                    f(&Row {
-                        version: int(0).map(|v| v as u64),
-                        variant: text(1),
-                        success: int(2).map(|v| v != 0),
-                        duration_ms: real(3),
-                        cost: real(4),
-                        sentiment: text(5),
-                        analysis: text(6),
-                        draft: int(7) == Some(1),
-                        cost_unit: text(8).and_then(CostUnit::parse),
-                        overridden: int(9) == Some(1),
-                        day: text(10).and_then(day_of),
-                    });
-                }
-                Ok(())
-            }
+            Store::Sqlite(c) => Store::scanning(c, |c| sqlite_outcomes(c, &sql, &params, f)),
             Store::Postgres(c) => {
                 use postgres::fallible_iterator::FallibleIterator;
                 let boxed = super::sql::pg_params(&params);
@@ -273,4 +248,36 @@ impl Store {
             }
         }
     }
+}
+
+/// The SQLite side of [`Store::for_each_outcome`].
+fn sqlite_outcomes(c: &rusqlite::Connection, sql: &str, params: &[Cell], mut f: impl FnMut(&Row<'_>)) -> Result<()> {
+    let mut statement = c.prepare_cached(sql).map_err(db("reading outcomes"))?;
+    let values: Vec<rusqlite::types::Value> = params.iter().map(super::sql::sqlite_value).collect();
+    let mut rows = statement.query(rusqlite::params_from_iter(values)).map_err(db("reading outcomes"))?;
+    while let Some(r) = rows.next().map_err(db("reading outcomes"))? {
+        let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten());
+        let int = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_i64_or_null().ok().flatten());
+        let real = |i: usize| {
+            r.get_ref(i).ok().and_then(|v| match v {
+                rusqlite::types::ValueRef::Real(x) => Some(x),
+                rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
+                _ => None,
+            })
+        };
+        f(&Row {
+            version: int(0).map(|v| v as u64),
+            variant: text(1),
+            success: int(2).map(|v| v != 0),
+            duration_ms: real(3),
+            cost: real(4),
+            sentiment: text(5),
+            analysis: text(6),
+            draft: int(7) == Some(1),
+            cost_unit: text(8).and_then(CostUnit::parse),
+            overridden: int(9) == Some(1),
+            day: text(10).and_then(day_of),
+        });
+    }
+    Ok(())
 }
