@@ -311,6 +311,12 @@ pub async fn stats(
     let compare = q.get("compare").map(report::parse_compare).transpose().map_err(ApiError::bad_request)?;
     let by_variant = report::parse_by(q.get("by")).map_err(ApiError::bad_request)?;
     let request = StatsRequest { filter: Filter { limit: None, ..filter(&q)? }, compare, by_variant };
-    let report = calls.read(move |store| report::stats_report(store, snapshot.as_ref(), &agent, &request)).await??;
+    let report = calls
+        .read(move |store| {
+            let report = report::stats_report(store, snapshot.as_ref(), &agent, &request);
+            super::memory::give_back(store);
+            report
+        })
+        .await??;
     Ok(json_response(&report))
 }

@@ -13,6 +13,7 @@ mod conns;
 mod error;
 mod follow;
 pub mod hooks;
+mod memory;
 pub mod metrics;
 mod pages;
 mod params;

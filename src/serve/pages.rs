@@ -85,7 +85,9 @@ impl View for Loaded {
     }
 
     fn stats(&self, store: &mut Store, agent: &AgentId, request: &StatsRequest) -> Result<StatsReport> {
-        report::stats_report(store, self.0.as_ref(), agent, request)
+        let report = report::stats_report(store, self.0.as_ref(), agent, request);
+        super::memory::give_back(store);
+        report
     }
 
     fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay> {

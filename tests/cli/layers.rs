@@ -56,6 +56,17 @@ fn gix_is_used_only_in_the_git_layer() {
     assert!(found.is_empty(), "gix outside src/git/:\n{}", found.join("\n"));
 }
 
+/// `unsafe_code` is denied crate-wide; the one exception is glibc's `malloc_trim` in serve
+/// (issue 30), and nothing else may join it.
+#[test]
+fn unsafe_code_is_only_the_allocators_trim() {
+    let (files, theirs): (Vec<PathBuf>, Vec<PathBuf>) =
+        sources("src", &[]).into_iter().partition(|f| !f.ends_with("src/serve/memory.rs"));
+    let found = violations(&files, |code| code.contains("unsafe"));
+    assert!(found.is_empty(), "unsafe outside src/serve/memory.rs:\n{}", found.join("\n"));
+    assert_eq!(violations(&theirs, |code| code.contains("unsafe {")).len(), 1, "one unsafe block");
+}
+
 #[test]
 fn the_git_program_is_run_only_from_the_git_layer() {
     // push and fetch need the git program (gix cannot push); it is run from src/git/remote.rs

@@ -190,6 +190,15 @@ impl Store {
         Ok(value)
     }
 
+    /// Gives back what the connection holds beyond its open state (SQLite's cached pages), for a
+    /// server after a large read. No-op on PostgreSQL.
+    pub fn release_memory(&mut self) -> Result<()> {
+        match self {
+            Store::Sqlite(c) => c.execute_batch("PRAGMA shrink_memory").map_err(db("releasing memory")),
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Copies committed WAL pages into the database without waiting for any reader or writer
     /// (a passive checkpoint); SQLite then reuses the WAL from its start. Answers whether the WAL
     /// is past `WAL_RESTART_AT` frames: then the writer should [`Store::restart_wal`] between
