@@ -44,7 +44,8 @@
 //! - [`serve`]: the HTTP server — snapshots of a followed revision swapped whole, routes, auth,
 //!   the connection cap, metrics, the platforms' webhooks and call-start hooks (answered from
 //!   renders cached per snapshot), the hand-off of resolve decisions to the call store's spool,
-//!   memory given back after a statistic; errors to HTTP statuses, and
+//!   invalid attributions checked again after a swap, memory given back after a statistic;
+//!   errors to HTTP statuses, and
 //!   [`serve::ServeError`] (*enforced*: no git calls, no files, no programs of its own)
 //! - [`error`]: [`Error`], the sum of the domains' errors, which functions crossing domains return
 //!

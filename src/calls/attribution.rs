@@ -2,6 +2,10 @@
 //! claims, and a claim must name an agent, version and tree that really served (against the
 //! snapshot a server serves, or the repository for an import). A claim that fails keeps the call's
 //! outcome but is marked `invalid` with the reason, and never becomes a statistics arm.
+//!
+//! A claim that reads but names what is not known here (a version a replica has not loaded yet)
+//! keeps its values in the stored event, so it can be checked again once the server knows more
+//! ([`recheck`]); a claim that cannot be read at all is cleared, since nothing can make it valid.
 
 use serde_json::Value;
 
@@ -124,7 +128,8 @@ fn is_hex_id(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Marks `record`'s attribution invalid: what it claimed is cleared, the reason kept.
+/// Marks `record`'s attribution invalid for good (a claim that does not read): what it claimed
+/// is cleared, the reason kept.
 pub fn invalid(record: &mut Record, reason: String) {
     record.agent = None;
     record.version = None;
@@ -132,6 +137,14 @@ pub fn invalid(record: &mut Record, reason: String) {
     record.variant = None;
     record.bucket = None;
     record.revision = None;
+    record.attribution = Some(Attribution::Invalid);
+    record.attribution_reason = Some(reason);
+}
+
+/// Marks `record`'s claim invalid as checked against what is known now, keeping what it
+/// claimed, so [`recheck`] can try it again against a snapshot that knows more. The call's
+/// record never takes a claim from an invalid event (see `merge`): only the reason shows.
+fn not_known(record: &mut Record, reason: String) {
     record.attribution = Some(Attribution::Invalid);
     record.attribution_reason = Some(reason);
 }
@@ -149,26 +162,41 @@ pub fn check(record: &mut Record, known: &dyn Known) {
         Ok(tree) => match &record.tree {
             Some(claimed) if !claimed.eq_ignore_ascii_case(&tree) => {
                 let which = record.version.map_or("the draft".to_owned(), |v| format!("v{v}"));
-                return invalid(record, format!("agentver_tree {claimed} is not the tree of {agent} {which}"));
+                return not_known(record, format!("agentver_tree {claimed} is not the tree of {agent} {which}"));
             }
             _ => record.tree = Some(tree),
         },
-        Err(reason) => return invalid(record, reason),
+        Err(reason) => return not_known(record, reason),
     }
     let (Some(channel), Some(variants)) =
         (record.channel.as_deref(), record.channel.as_deref().and_then(|c| known.variants(c)))
     else {
         return;
     };
-    match record.variant.as_deref() {
-        None => {}
+    let reason = match record.variant.as_deref() {
+        None => return,
         Some(v) => match variants.iter().find(|(name, _)| name == v) {
-            Some((_, a)) if a == agent.as_str() => {}
-            Some(_) => invalid(record, format!("variant '{v}' of {channel} does not serve {agent}")),
-            None if variants.is_empty() => invalid(record, format!("channel {channel} has no split, so no variant")),
-            None => invalid(record, format!("channel {channel} has no variant '{v}'")),
+            Some((_, a)) if a == agent.as_str() => return,
+            Some(_) => format!("variant '{v}' of {channel} does not serve {agent}"),
+            None if variants.is_empty() => format!("channel {channel} has no split, so no variant"),
+            None => format!("channel {channel} has no variant '{v}'"),
         },
+    };
+    not_known(record, reason)
+}
+
+/// An event's claim checked again against `known`: `Some` with the event's record now echoed
+/// (the claim is valid here), `None` when the event holds no invalid claim that was kept, or the
+/// claim still fails.
+pub fn recheck(record: &Record, known: &dyn Known) -> Option<Record> {
+    if record.attribution != Some(Attribution::Invalid) || record.agent.is_none() {
+        return None;
     }
+    let mut again = record.clone();
+    again.attribution = Some(Attribution::Echoed);
+    again.attribution_reason = None;
+    check(&mut again, known);
+    (again.attribution == Some(Attribution::Echoed)).then_some(again)
 }
 
 #[cfg(test)]
@@ -219,7 +247,42 @@ mod tests {
             let r = claim(bag);
             assert_eq!(r.attribution, Some(Attribution::Invalid));
             assert!(r.attribution_reason.as_deref().unwrap().contains(why), "{r:?}");
-            assert!(r.agent.is_none() && r.version.is_none());
+            // A claim that reads but is not known here keeps its values for a later check; one
+            // that does not read is cleared.
+            let kept = ["no version 999", "is not the tree", "no variant 'x'"].contains(&why);
+            assert_eq!(r.agent.is_some(), kept, "{why}: {r:?}");
+            assert!(recheck(&r, &One).is_none(), "{why}");
         }
+    }
+
+    /// What a replica that has loaded version 2 knows: sales v1 and v2.
+    struct Later;
+    impl Known for Later {
+        fn tree(&self, agent: &AgentId, version: Option<u64>, tree: Option<&str>) -> Result<String, String> {
+            match version {
+                Some(2) if agent.as_str() == "sales" => Ok("c".repeat(40)),
+                _ => One.tree(agent, version, tree),
+            }
+        }
+        fn variants(&self, channel: &str) -> Option<Vec<(String, String)>> {
+            One.variants(channel)
+        }
+    }
+
+    #[test]
+    fn a_claim_of_a_version_loaded_later_is_valid_when_checked_again() {
+        let early = claim(json!({"agentver_agent": "sales", "agentver_version": "2", "agentver_tree": "c".repeat(40)}));
+        assert_eq!(early.attribution, Some(Attribution::Invalid));
+        assert!(recheck(&early, &One).is_none(), "still unknown to the same snapshot");
+        let again = recheck(&early, &Later).expect("valid against the later snapshot");
+        assert_eq!((again.attribution, again.attribution_reason.as_deref()), (Some(Attribution::Echoed), None));
+        assert_eq!((again.agent.as_deref(), again.version), (Some("sales"), Some(2)));
+        // The wrong tree for a version stays invalid, however much is known.
+        let forged =
+            claim(json!({"agentver_agent": "sales", "agentver_version": "2", "agentver_tree": "d".repeat(40)}));
+        assert!(recheck(&forged, &Later).is_none());
+        // A claim that never read has nothing to check again.
+        let unreadable = claim(json!({"agentver_agent": "sales", "agentver_version": "three"}));
+        assert!(recheck(&unreadable, &Later).is_none());
     }
 }

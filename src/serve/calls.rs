@@ -30,6 +30,14 @@ use crate::workspace::Version;
 pub const REPORT_LIMIT: usize = 16 << 20;
 /// Large bodies read at once; more wait (each may take a few times its size in memory).
 const LARGE_BODIES: usize = 8;
+/// After a snapshot is swapped in, the invalid attributions of calls this recent are checked
+/// against it again: a replica that loads a version late does so within seconds or minutes, not
+/// days, and a claim a day old that only now validates is no late replica's.
+const RECHECK_WINDOW_S: i64 = 24 * 3600;
+/// Calls checked per transaction (the writer's decisions wait behind each), and at most per
+/// snapshot: the newest first, so a flood of invalid reports costs a swap a bounded time.
+const RECHECK_BATCH: usize = 256;
+const RECHECK_MAX: usize = 4096;
 
 /// The call store behind the server.
 pub struct Calls {
@@ -123,6 +131,51 @@ impl Calls {
             .hint("a real call sends a handful; check that each call reports under its own call id"));
         }
         Ok(merged.records.pop())
+    }
+
+    /// Checks the recent invalid attributions again against `snapshot`, just swapped in (see
+    /// [`Store::recheck_invalid`]), a batch at a time on the writer; waits for them (it runs on
+    /// the follower's thread, never a request's). Answers how many calls are attributed now.
+    pub fn recheck(&self, snapshot: Arc<Snapshot>) -> usize {
+        let since = jiff::Timestamp::now().as_second() - RECHECK_WINDOW_S;
+        let Some(since) = jiff::Timestamp::from_second(since).ok().map(crate::calls::fmt_time) else { return 0 };
+        let (mut after, mut checked, mut attributed) = (None, 0, 0);
+        while checked < RECHECK_MAX {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (known, since, from) = (snapshot.clone(), since.clone(), after.take());
+            let job: Job = Box::new(move |store| {
+                let _ = tx.send(store.recheck_invalid(known.as_ref(), &since, from.as_ref(), RECHECK_BATCH));
+            });
+            if self.writer.write(job).is_err() {
+                tracing::warn!(
+                    "checking invalid attributions again: the call store is busy; left for the next snapshot"
+                );
+                break;
+            }
+            match rx.recv() {
+                Ok(Ok(done)) => {
+                    checked += done.checked;
+                    attributed += done.attributed;
+                    match done.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!("checking invalid attributions again: {e}");
+                    break;
+                }
+                // The writer dropped the job: the store is unreachable.
+                Err(_) => break,
+            }
+        }
+        if attributed > 0 {
+            tracing::info!(
+                "{attributed} of {checked} calls with an invalid attribution named what {} serves: attributed now",
+                snapshot.revision
+            );
+        }
+        attributed
     }
 
     /// Reads a report's body (up to [`REPORT_LIMIT`]), a few large ones at a time.

@@ -1,6 +1,7 @@
 //! Following a ref: every interval, (fetch,) look at the followed commit and the agent tags, and
 //! when either moved build a new snapshot off the request path and swap it in whole. A state
-//! that fails to load is not served and not retried until something moves again.
+//! that fails to load is not served and not retried until something moves again. After a swap,
+//! recent calls whose echoed attribution was invalid are checked against the new snapshot.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -95,9 +96,14 @@ fn check(state: &State, follow: &Follow) {
                 snapshot.trees.len(),
                 snapshot.build_time.as_millis()
             );
-            state.snapshot.store(Some(Arc::new(snapshot)));
+            let snapshot = Arc::new(snapshot);
+            state.snapshot.store(Some(snapshot.clone()));
             state.metrics.reloads.fetch_add(1, Relaxed);
             *state.health.lock().expect("not poisoned") = super::Health { rewound, ..Default::default() };
+            // Reports that named what this server had not loaded yet may name what it serves now.
+            if let Some(calls) = &state.calls {
+                calls.recheck(snapshot);
+            }
         }
         Err(e) => failed(state, Some(key), &e),
     }

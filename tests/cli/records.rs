@@ -425,6 +425,62 @@ fn attribution_is_checked_overrides_have_no_variant_and_empty_values_are_absent(
     assert_eq!(counted, 1, "only the split's own call is an arm: {by_variant}");
 }
 
+/// Issue 30, item 8: a report echoing a version the server has not loaded yet is stored invalid;
+/// once the version is published and the server swaps in a snapshot that serves it, the claim is
+/// checked again and the call is attributed, through a platform's webhook and a runtime's own
+/// report alike. A claim naming the wrong tree for that version stays invalid.
+#[test]
+fn an_invalid_attribution_is_checked_again_when_the_server_loads_the_version() {
+    let env = published();
+    let (store, _) = sqlite(&env, "late.sqlite");
+    checked_again(&env, &store);
+}
+
+#[test]
+fn an_invalid_attribution_is_checked_again_on_postgresql() {
+    checked_again(&published(), &postgres_store());
+}
+
+fn checked_again(env: &TestEnv, store: &str) {
+    let server = serve_with_token(env, store);
+    let support_tree = env.rev("agent/support/v1^{tree}");
+    let late = json!({"agentver_agent": "sales", "agentver_version": "3", "agentver_channel": "+14155550100"});
+    let (status, answer) = retell_hook(
+        &server,
+        &json!({"event": "call_ended", "call": {"call_id": "late-retell", "duration_ms": 61_000, "metadata": late}}),
+    );
+    assert_eq!((status, &answer["call"]["attribution"]), (200, &json!("invalid")), "{answer}");
+    assert!(answer["call"]["attribution_reason"].as_str().unwrap().contains("no version 3"), "{answer}");
+    for (id, tree) in [("late-generic", None), ("forged", Some(&support_tree))] {
+        let report = json!({"call_id": id, "agent": "sales", "version": 3, "tree": tree, "success": true});
+        let reply = server.post_with("/v1/calls", report.to_string(), &[("content-type", "application/json")]);
+        assert_eq!((reply.status, &reply.json()["attribution"]), (200, &json!("invalid")), "{}", reply.body);
+    }
+
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    env.av(&["publish", "sales", "-m", "v3"]).ok();
+    let v3_tree = env.rev("agent/sales/v3^{tree}");
+    let attribution = |s: &Server, id: &str| s.get(&format!("/v1/calls/{id}")).json()["call"]["attribution"].clone();
+    server.wait_for(|s| attribution(s, "late-retell") == json!("echoed"), "attributing the late claim");
+    for id in ["late-retell", "late-generic"] {
+        let call = server.get(&format!("/v1/calls/{id}")).json()["call"].clone();
+        assert_eq!(
+            (&call["attribution"], &call["agent"], &call["version"], &call["tree"], &call["attribution_reason"]),
+            (&json!("echoed"), &json!("sales"), &json!(3), &json!(v3_tree), &Value::Null),
+            "{call}"
+        );
+    }
+    assert_eq!(server.get("/v1/calls/late-retell").json()["call"]["duration_ms"], json!(61_000));
+    assert_eq!(attribution(&server, "forged"), json!("invalid"));
+    let stats = server.get("/v1/stats/sales").json();
+    let v3 = stats["arms"].as_array().unwrap().iter().find(|a| a["arm"] == json!("v3")).cloned();
+    assert_eq!(v3.map(|a| a["calls"].clone()), Some(json!(2)), "{stats}");
+    assert_eq!(stats["invalid_attribution"], json!(1), "{stats}");
+    // The command line reads the store as the server left it.
+    let listed = calls_json(env, store, &["--version", "3"]);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+}
+
 /// Items 23 and 24: the platforms' own call objects import as calls; a file in which no line is
 /// a call is an error naming why; standard input imports, and a second import says nothing is
 /// new.

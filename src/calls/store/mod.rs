@@ -5,15 +5,18 @@
 //! Every report is kept as an event (idempotent on its digest, with its arrival order); a call's
 //! record is recomputed from all of its events in the same transaction, so concurrent writers,
 //! duplicates and any arrival order converge on the same record. Writes come in batches, many
-//! events per transaction (`write`); reads stream rows (`read`). A SQLite store and its WAL files
+//! events per transaction (`write`); reads stream rows (`read`); invalid attributions are checked
+//! again once a server knows more (`recheck`). A SQLite store and its WAL files
 //! are created readable by their owner only.
 
 mod migrate;
 mod read;
+mod recheck;
 pub mod sql;
 mod write;
 
 pub use read::{Counts, Filter, MAX_LIMIT};
+pub use recheck::Rechecked;
 pub use write::Merged;
 
 use std::path::{Path, PathBuf};

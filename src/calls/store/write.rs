@@ -75,7 +75,7 @@ fn cells(r: Record, first_seen: Option<&str>) -> Vec<Cell> {
 }
 
 /// When the first of `events` arrived.
-fn first_seen(events: &[Stored]) -> Option<&str> {
+pub(super) fn first_seen(events: &[Stored]) -> Option<&str> {
     events.iter().map(|e| e.received_at.as_str()).min()
 }
 
