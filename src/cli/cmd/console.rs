@@ -19,7 +19,12 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let root = ui.directory.clone();
     // What fails on a page (a 500 on Save version, a failed call store) is logged on stderr.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
-    let logger = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_target(false).finish();
+    let logger = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
     tracing::subscriber::set_global_default(logger)
         .map_err(|e| CliError::usage(format!("installing the logger: {e}"), None))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
