@@ -39,9 +39,10 @@ pub async fn bind(listen: &str) -> Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     root: PathBuf,
+    calls: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let source = WorkTree::open(root.clone())?;
+    let source = WorkTree::open(root.clone(), calls.as_deref())?;
     let port = listener.local_addr().map_err(|e| Error::io("the listening socket", e))?.port();
     let console = Arc::new(Console {
         source: Arc::new(source),

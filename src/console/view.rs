@@ -99,11 +99,16 @@ struct Kept {
 }
 
 impl WorkTree {
-    /// The work tree at `root` and its call store (when one opens).
-    pub fn open(root: PathBuf) -> Result<WorkTree> {
+    /// The work tree at `root` and its call store: `calls` (`--calls`), which must open, or
+    /// agentver.toml's, when one opens.
+    pub fn open(root: PathBuf, calls: Option<&str>) -> Result<WorkTree> {
         let ws = Workspace::discover(&root)?;
-        let store =
-            report::location(&ws, None).and_then(|location| Readers::start(&location, &report::privacy(&ws)?)).ok();
+        let open =
+            |spec| report::location(&ws, spec).and_then(|location| Readers::start(&location, &report::privacy(&ws)?));
+        let store = match calls {
+            Some(spec) => Some(open(Some(spec))?),
+            None => open(None).ok(),
+        };
         let kept = Mutex::new(Kept { changes: Changes::start(&ws), memo: None });
         Ok(WorkTree { root, store, kept })
     }

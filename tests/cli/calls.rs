@@ -469,3 +469,42 @@ fn screens() {
     snap!(env, "calls_json", "calls", "--version", "2", "--json");
     snap!(env, "calls_bad_time", "calls", "--since", "yesterday-ish");
 }
+
+/// `calls` past the HTTP page size: no upper bound on --limit (0: all), --offset, JSON Lines and a
+/// JSON array written as the rows come.
+fn listed_without_a_bound(env: &TestEnv, store: &str) {
+    let file = env.root.parent().unwrap().join("many.jsonl");
+    std::fs::write(&file, records(env, "m", 1, None, 12_000, 6_000, 90_000)).unwrap();
+    env.av(&["calls", "import", file.to_str().unwrap(), "--calls", store]).ok();
+    let lines = env.av(&["calls", "--limit", "0", "--format", "jsonl", "--calls", store]).ok().stdout;
+    let ids: std::collections::BTreeSet<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["call_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!((lines.lines().count(), ids.len()), (12_000, 12_000), "every call once");
+    let all = env.av(&["calls", "--limit", "0", "--json", "--calls", store]).ok().json();
+    assert_eq!(all.as_array().unwrap().len(), 12_000);
+    assert_eq!(
+        all[0]["call_id"],
+        json!(lines.lines().next().map(|l| serde_json::from_str::<Value>(l).unwrap()["call_id"].clone()).unwrap())
+    );
+    // Pages: the last two calls, newest first as everywhere.
+    let tail = env.av(&["calls", "--limit", "5", "--offset", "11998", "--json", "--calls", store]).ok().json();
+    assert_eq!(tail.as_array().unwrap().len(), 2);
+    assert_eq!(tail[1]["call_id"], all[11_999]["call_id"]);
+    let table = env.av(&["calls", "--limit", "3", "--calls", store]).ok().stdout;
+    assert_eq!(table.lines().count(), 4, "a head and three rows: {table}");
+    assert_eq!(env.av(&["calls", "--agent", "nobody", "--json", "--calls", store]).ok().json(), json!([]));
+}
+
+#[test]
+fn calls_are_listed_without_a_bound_on_sqlite() {
+    let env = published();
+    listed_without_a_bound(&env, &format!("sqlite:{}", env.root.parent().unwrap().join("calls.sqlite").display()));
+}
+
+#[test]
+fn calls_are_listed_without_a_bound_on_postgresql() {
+    let env = published();
+    listed_without_a_bound(&env, &postgres_store());
+}

@@ -783,3 +783,25 @@ fn the_split_forms_start_reshape_and_end_an_ab_test() {
     assert!(page.landed(got).body.contains("Unpinned +14155550100"));
     assert!(variants(&env, "+14155550100").is_empty());
 }
+
+#[test]
+fn the_console_reads_the_call_store_it_is_given() {
+    let env = fixture();
+    // The fixture's calls are in the default store; another store holds one call of its own.
+    let other = env.root.parent().unwrap().join("other.sqlite");
+    let store = format!("sqlite:{}", other.display());
+    let tree = env.rev("agent/sales/v1^{tree}");
+    let record = serde_json::json!({"call_id": "elsewhere-1", "agent": "sales", "version": 1, "tree": tree,
+        "started_at": "2026-11-30T10:00:00Z", "success": true});
+    let file = env.root.parent().unwrap().join("one.jsonl");
+    std::fs::write(&file, format!("{record}\n")).unwrap();
+    env.av(&["calls", "import", file.to_str().unwrap(), "--calls", &store]).ok();
+    let page =
+        Page::spawn(env.av_cmd(&["console", "--listen", "127.0.0.1:0", "--calls", &store]), "console at http://");
+    let calls = page.get("/calls").body;
+    assert!(calls.contains("elsewhere-1"), "{calls}");
+    assert_eq!(calls.matches("href=\"/calls/").count(), 1, "that store's calls only");
+    let bad = env.av(&["console", "--listen", "127.0.0.1:0", "--calls", "mysql://nowhere"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("mysql://nowhere"), "{}", bad.stderr);
+}

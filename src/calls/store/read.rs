@@ -185,6 +185,45 @@ impl Store {
         Ok(rows.iter().map(|r| record(r)).collect())
     }
 
+    /// Every call matching `filter`, newest first, handed to `f` one at a time as the database
+    /// sends them: `limit` (none: all) and `offset` as given, with no upper bound, in flat memory.
+    /// `f` failing (a closed pipe) stops the read.
+    pub fn for_each_record(&mut self, filter: &Filter, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        let (clause, params) = filter.sql_with(false);
+        let mut sql = format!("SELECT {COLUMNS} FROM calls{clause} ORDER BY at DESC, call_id DESC");
+        match (filter.limit, filter.offset.unwrap_or(0).min(i64::MAX as u64)) {
+            (Some(limit), offset) => sql.push_str(&format!(" LIMIT {} OFFSET {offset}", limit.min(i64::MAX as u64))),
+            // SQLite takes an offset only after a limit; -1 is none.
+            (None, offset) if offset > 0 => sql.push_str(&format!(" LIMIT {} OFFSET {offset}", i64::MAX)),
+            (None, _) => {}
+        }
+        match self {
+            Store::Sqlite(c) => {
+                let mut statement = c.prepare_cached(&sql).map_err(db("listing calls"))?;
+                let width = statement.column_count();
+                let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(db("listing calls"))?;
+                while let Some(row) = rows.next().map_err(db("listing calls"))? {
+                    let cells: Vec<Cell> = (0..width)
+                        .map(|i| row.get_ref(i).map(super::sql::sqlite_cell))
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(db("listing calls"))?;
+                    f(record(&cells))?;
+                }
+                Ok(())
+            }
+            Store::Postgres(c) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let boxed = super::sql::pg_params(&params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+                let mut rows = c.query_raw(&sql, refs).map_err(db("listing calls"))?;
+                while let Some(row) = rows.next().map_err(db("listing calls"))? {
+                    f(record(&super::sql::pg_cells(&row)))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Calls per agent since `since` (the agents page's "last 7 days").
     pub fn calls_per_agent(&mut self, since: &str) -> Result<Vec<(String, u64)>> {
         let rows = self.query(

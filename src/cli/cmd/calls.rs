@@ -31,9 +31,15 @@ pub struct Args {
     /// highest version published)
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
-    /// At most this many calls
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    /// At most this many calls (0: all of them, streamed: memory stays flat)
+    #[arg(long, value_name = "N", default_value_t = 100)]
     limit: u64,
+    /// Skip this many calls first (the next page: --offset 100 after --limit 100)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: u64,
+    /// How to print them: a table, one JSON array (as --json), or one JSON record per line
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "jsonl"])]
+    format: String,
 }
 
 #[derive(clap::Subcommand)]
@@ -181,20 +187,102 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         args.filter.version = Some(latest(&ws, &args)?.to_string());
     }
     let mut store = report::open(&ws, args.filter.calls.as_deref())?;
-    let filter = Filter { limit: Some(args.limit), success: args.success, ..args.filter.filter()? };
-    let calls = store.list(&filter)?;
-    if ui.json {
-        ui.print_json(&calls)?;
-        return Ok(Outcome::Success);
+    let limit = (args.limit > 0).then_some(args.limit);
+    let filter = Filter { limit, offset: Some(args.offset), success: args.success, ..args.filter.filter()? };
+    let format = if ui.json { "json" } else { args.format.as_str() };
+    let mut printed = 0u64;
+    let mut broken = None;
+    let mut out = Listing::new(format);
+    let read = store.for_each_record(&filter, |record| {
+        printed += 1;
+        out.add(ui, record).map_err(|e| {
+            let stop = agentver::Error::io("standard output", std::io::Error::new(e.kind(), e.to_string()));
+            broken = Some(e);
+            stop
+        })
+    });
+    if let Some(e) = broken {
+        return Err(CliError::Io(e));
     }
-    if calls.is_empty() {
+    read?;
+    out.finish(ui)?;
+    if printed == 0 && format == "text" {
         ui.status("no calls match");
-        return Ok(Outcome::Success);
     }
-    let mut rows = vec![["STARTED", "CALL", "SERVED", "CHANNEL", "OUTCOME", "DURATION"].map(str::to_owned)];
-    rows.extend(calls.iter().map(row));
-    print_table(ui, &rows)?;
     Ok(Outcome::Success)
+}
+
+/// Rows a table keeps to size its columns; the rest of a long list is printed at those widths.
+const TABLE_ROWS: usize = 10_000;
+
+/// The calls as they are written: a table (aligned on its first rows), a JSON array, or JSON Lines.
+enum Listing {
+    Table { rows: Vec<[String; 6]>, widths: Option<Vec<usize>> },
+    Json(Option<JsonArray>),
+    Lines,
+}
+
+/// An open pretty JSON array: `[`, then each element as `serde_json::to_writer_pretty` would.
+struct JsonArray {
+    first: bool,
+}
+
+impl Listing {
+    fn new(format: &str) -> Listing {
+        match format {
+            "json" => Listing::Json(None),
+            "jsonl" => Listing::Lines,
+            _ => Listing::Table {
+                rows: vec![["STARTED", "CALL", "SERVED", "CHANNEL", "OUTCOME", "DURATION"].map(str::to_owned)],
+                widths: None,
+            },
+        }
+    }
+
+    fn add(&mut self, ui: &mut Ui, record: Record) -> std::io::Result<()> {
+        match self {
+            Listing::Table { rows, widths: None } => {
+                rows.push(row(&record));
+                if rows.len() > TABLE_ROWS {
+                    let sized = column_widths(rows);
+                    print_rows(ui, rows, &sized)?;
+                    rows.clear();
+                    *self = Listing::Table { rows: Vec::new(), widths: Some(sized) };
+                }
+                Ok(())
+            }
+            Listing::Table { widths: Some(w), .. } => print_rows(ui, &[row(&record)], w),
+            Listing::Json(open) => {
+                let array = open.get_or_insert_with(|| JsonArray { first: true });
+                let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other)?;
+                let out = ui.out();
+                out.write_all(if array.first { b"[\n" } else { b",\n" })?;
+                array.first = false;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(b"  ")?;
+                    out.write_all(line.as_bytes())?;
+                }
+                Ok(())
+            }
+            Listing::Lines => {
+                let out = ui.out();
+                serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::other)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+
+    fn finish(self, ui: &mut Ui) -> std::io::Result<()> {
+        match self {
+            Listing::Table { rows, widths: None } if rows.len() > 1 => print_rows(ui, &rows, &column_widths(&rows)),
+            Listing::Json(None) => ui.out().write_all(b"[]\n"),
+            Listing::Json(Some(_)) => ui.out().write_all(b"\n]\n"),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A cell for a terminal: control characters escaped, cut to `max` characters.
@@ -231,17 +319,20 @@ fn row(c: &Record) -> [String; 6] {
     ]
 }
 
+fn column_widths(rows: &[[String; 6]]) -> Vec<usize> {
+    (0..6).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect()
+}
+
 /// Rows in aligned columns (padded by hand: cells are already cut to a few dozen characters).
-fn print_table(ui: &mut Ui, rows: &[[String; 6]]) -> Result<(), CliError> {
-    let widths: Vec<usize> = (0..6).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+fn print_rows(ui: &mut Ui, rows: &[[String; 6]], widths: &[usize]) -> std::io::Result<()> {
     for r in rows {
         let mut line = String::new();
-        for (i, (text, width)) in r.iter().zip(&widths).enumerate() {
+        for (i, (text, width)) in r.iter().zip(widths).enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
             line.push_str(text);
-            line.extend(std::iter::repeat_n(' ', width - text.chars().count()));
+            line.extend(std::iter::repeat_n(' ', width.saturating_sub(text.chars().count())));
         }
         writeln!(ui.out(), "{}", line.trim_end())?;
     }

@@ -3,7 +3,7 @@
 use crate::cli::{CliError, CmdResult, Outcome, Ui};
 
 /// Serve the console (history, compare, restore, channels, calls, stats) over the work tree on
-/// a loopback address, with Save version, Restore, Roll back, pins and split weights.
+/// a loopback address, with the draft editor, Save version, Restore, Roll back, pins and splits.
 #[derive(clap::Args)]
 pub struct Args {
     /// The loopback address and port to listen on
@@ -12,6 +12,10 @@ pub struct Args {
     /// Open the console in the default browser
     #[arg(long)]
     open: bool,
+    /// The call store to read (sqlite:PATH or postgres://...; default: agentver.toml's [calls]
+    /// store, else .git/agentver/calls.sqlite)
+    #[arg(long, value_name = "STORE")]
+    calls: Option<String>,
 }
 
 pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
@@ -41,7 +45,7 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
         if args.open {
             open(ui, &url);
         }
-        agentver::console::server::serve(listener, root, agentver::serve::shutdown_signal()).await?;
+        agentver::console::server::serve(listener, root, args.calls, agentver::serve::shutdown_signal()).await?;
         Ok::<_, CliError>(())
     })?;
     Ok(Outcome::Success)
