@@ -223,10 +223,10 @@ pub struct StatsReport {
     /// Calls in the store that are no arm: never attributed, or with an invalid attribution.
     pub unattributed: u64,
     pub invalid_attribution: u64,
-    /// Calls per day and version (`None`: the draft or unknown), oldest day first: counted in
-    /// the same pass, for the console's chart; not part of `stats --json`.
+    /// Calls per day and arm (its name, as in `arms`), oldest day first, arms in `arms`' order:
+    /// counted in the same pass, for the console's chart; not part of `stats --json`.
     #[serde(skip)]
-    pub daily: Vec<(String, Option<u64>, u64)>,
+    pub daily: Vec<(String, String, u64)>,
 }
 
 /// How `stats` groups and compares.
@@ -276,9 +276,6 @@ pub fn stats_report(
     let mut groups = Groups::default();
     let mut days = Days::default();
     store.for_each_outcome(&filter, |row| {
-        if let Some(day) = row.day {
-            days.add(row.version, day);
-        }
         let key = if request.by_variant {
             // A call outside the split's assignment (no variant, or an override) is no arm.
             match row.variant {
@@ -291,14 +288,15 @@ pub fn stats_report(
                 None => (1, 0, if row.draft { "draft" } else { "unknown" }),
             }
         };
+        if let Some(day) = row.day {
+            days.add(key, day);
+        }
         groups.get(key).add(row);
     })?;
     let mut arms: Vec<Arm> = groups
         .into_sorted()
         .into_iter()
-        .map(|((rank, v, name), builder)| {
-            builder.finish(if rank == 0 && name.is_empty() { format!("v{v}") } else { name })
-        })
+        .map(|((rank, v, name), builder)| builder.finish(arm_name(rank, v, name)))
         .collect();
     let sample_ratio = match (request.by_variant, &request.filter.channel) {
         (true, Some(channel)) => {
@@ -361,25 +359,24 @@ impl Groups {
     }
 }
 
-/// Calls per day per version, counted in runs (rows come in the order they were stored, so a
-/// day's calls mostly follow each other).
+/// Calls per day per arm, counted in runs (rows come in the order they were stored, so a day's
+/// calls of one arm mostly follow each other: the key is made only when the run changes).
 #[derive(Default)]
 struct Days {
     counts: HashMap<DayKey, u64>,
     run: Option<(DayKey, u64)>,
 }
 
-/// A version (none for the draft and the unattributed) and a `YYYY-MM-DD`.
-type DayKey = (Option<u64>, [u8; 10]);
+/// An arm's key (as [`Groups`] has it) and a `YYYY-MM-DD`.
+type DayKey = ((u8, u64, String), [u8; 10]);
 
 impl Days {
-    fn add(&mut self, version: Option<u64>, day: &str) {
+    fn add(&mut self, arm: (u8, u64, &str), day: &str) {
         let Ok(day) = <[u8; 10]>::try_from(day.as_bytes()) else { return };
-        let key = (version, day);
         match &mut self.run {
-            Some((k, n)) if *k == key => *n += 1,
+            Some(((k, d), n)) if k.0 == arm.0 && k.1 == arm.1 && k.2 == arm.2 && *d == day => *n += 1,
             run => {
-                if let Some((k, n)) = run.replace((key, 1)) {
+                if let Some((k, n)) = run.replace((((arm.0, arm.1, arm.2.to_owned()), day), 1)) {
                     *self.counts.entry(k).or_default() += n;
                 }
             }
@@ -387,14 +384,20 @@ impl Days {
     }
 }
 
-fn daily(mut days: Days) -> Vec<(String, Option<u64>, u64)> {
+/// (day, arm name, calls), by day, then in the arms' order.
+fn daily(mut days: Days) -> Vec<(String, String, u64)> {
     if let Some((k, n)) = days.run.take() {
         *days.counts.entry(k).or_default() += n;
     }
-    let mut out: Vec<(String, Option<u64>, u64)> =
-        days.counts.into_iter().map(|((v, d), n)| (String::from_utf8_lossy(&d).into_owned(), v, n)).collect();
+    let mut out: Vec<(String, (u8, u64, String), u64)> =
+        days.counts.into_iter().map(|((arm, d), n)| (String::from_utf8_lossy(&d).into_owned(), arm, n)).collect();
     out.sort();
-    out
+    out.into_iter().map(|(day, (rank, v, name), n)| (day, arm_name(rank, v, name), n)).collect()
+}
+
+/// An arm's name from its key: `v3`, or the draft's, the unknown's or a variant's name.
+fn arm_name(rank: u8, version: u64, name: String) -> String {
+    if rank == 0 && name.is_empty() { format!("v{version}") } else { name }
 }
 
 fn comparison(
@@ -653,25 +656,27 @@ mod tests {
     }
 
     #[test]
-    fn days_are_counted_per_version_across_interleaved_runs() {
+    fn days_are_counted_per_arm_across_interleaved_runs() {
         let mut days = Days::default();
-        for (v, d) in [
-            (Some(1), "2026-11-01"),
-            (Some(1), "2026-11-01"),
-            (Some(2), "2026-11-01"),
-            (Some(1), "2026-11-01"),
-            (None, "2026-11-02"),
-            (Some(1), "2026-11-02"),
-            (Some(1), "bad"),
+        for (arm, d) in [
+            ((0, 1, ""), "2026-11-01"),
+            ((0, 1, ""), "2026-11-01"),
+            ((0, 2, ""), "2026-11-01"),
+            ((0, 1, ""), "2026-11-01"),
+            ((1, 0, "draft"), "2026-11-02"),
+            ((0, 0, "control"), "2026-11-02"),
+            ((0, 1, ""), "2026-11-02"),
+            ((0, 1, ""), "bad"),
         ] {
-            days.add(v, d);
+            days.add(arm, d);
         }
         let want = [
-            ("2026-11-01", Some(1), 3),
-            ("2026-11-01", Some(2), 1),
-            ("2026-11-02", None, 1),
-            ("2026-11-02", Some(1), 1),
+            ("2026-11-01", "v1", 3),
+            ("2026-11-01", "v2", 1),
+            ("2026-11-02", "control", 1),
+            ("2026-11-02", "v1", 1),
+            ("2026-11-02", "draft", 1),
         ];
-        assert_eq!(daily(days), want.map(|(d, v, n)| (d.to_owned(), v, n)));
+        assert_eq!(daily(days), want.map(|(d, a, n)| (d.to_owned(), a.to_owned(), n)));
     }
 }

@@ -8,8 +8,9 @@ use maud::{Markup, html};
 
 use super::chart;
 use super::html::{self, percent, seconds};
+use crate::calls::CostUnit;
 use crate::calls::report::StatsReport;
-use crate::calls::stats::{Arm, Test};
+use crate::calls::stats::{Arm, Field, Test};
 use crate::names::id::AgentId;
 
 fn param<'a>(q: &'a [(String, String)], key: &str) -> &'a str {
@@ -48,13 +49,13 @@ pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(
             h2 { "Duration" }
             (duration_figure(&report.arms))
             h2 { "Calls per day" }
-            (daily_figure(&report.daily))
+            (daily_figure(&report.daily, &report.arms, report.by))
             @if let Some(cmp) = &report.comparison {
                 h2 { (cmp.b) " against " (cmp.a) }
                 ul {
-                    li { "Success rate: " (verdict(&cmp.success_rate, true)) }
-                    li { "Duration: " (verdict(&cmp.duration_ms, false)) }
-                    @for (unit, t) in &cmp.cost { li { "Cost (" (unit.as_str()) "): " (verdict(t, false)) } }
+                    li { "Success rate: " (verdict(&cmp.success_rate, Unit::Points)) }
+                    li { "Duration: " (verdict(&cmp.duration_ms, Unit::Seconds)) }
+                    @for (unit, t) in &cmp.cost { li { "Mean cost: " (verdict(t, Unit::Cost(*unit))) } }
                 }
             }
         }
@@ -64,8 +65,28 @@ pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(
     }
 }
 
-fn verdict(t: &Test, rate: bool) -> Markup {
-    let fmt = |x: f64| if rate { format!("{:+.1} points", x * 100.0) } else { format!("{:+.0} ms", x) };
+/// What a difference is counted in.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// A rate's difference, in percentage points.
+    Points,
+    /// A duration's, from milliseconds.
+    Seconds,
+    Cost(CostUnit),
+}
+
+impl Unit {
+    fn show(self, x: f64) -> String {
+        match self {
+            Unit::Points => format!("{:+.1} points", x * 100.0),
+            Unit::Seconds => format!("{:+.1} s", x / 1000.0),
+            Unit::Cost(unit) => format!("{x:+.4} {}", unit.as_str()),
+        }
+    }
+}
+
+fn verdict(t: &Test, unit: Unit) -> Markup {
+    let fmt = |x: f64| unit.show(x);
     html! {
         (t.verdict)
         @if let Some(d) = t.difference { " (difference " (fmt(d)) }
@@ -75,12 +96,45 @@ fn verdict(t: &Test, rate: bool) -> Markup {
     }
 }
 
+/// Every analysis field any arm has, in name order.
+fn field_names(arms: &[Arm]) -> Vec<&str> {
+    let mut names: Vec<&str> = arms.iter().flat_map(|a| a.fields.keys().map(String::as_str)).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// An analysis field as a cell: a boolean's share of true, a number's mean, else each value's share.
+fn field_text(f: &Field) -> String {
+    match f {
+        Field::Rate { rate, .. } => format!("{} true", percent(*rate)),
+        Field::Mean { mean, .. } => format!("mean {mean:.2}"),
+        Field::Shares { shares, .. } => {
+            shares.iter().map(|(k, v)| format!("{k} {}", percent(*v))).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// Each cost unit's mean, as `0.2110 usd`.
+fn cost_text(a: &Arm) -> String {
+    let costs: Vec<String> = a.cost.iter().map(|(u, s)| format!("{:.4} {}", s.mean, u.as_str())).collect();
+    if costs.is_empty() { "—".into() } else { costs.join("; ") }
+}
+
+fn sentiment_text(a: &Arm) -> String {
+    let shares: Vec<String> = a.sentiment.iter().map(|(k, v)| format!("{k} {}", percent(*v))).collect();
+    if shares.is_empty() { "—".into() } else { shares.join(", ") }
+}
+
 fn arms_table(arms: &[Arm]) -> Markup {
+    let fields = field_names(arms);
     html! {
         div.scroll { table {
             caption.muted { "Figures per arm" }
             thead { tr { th scope="col" { "Arm" } th.num scope="col" { "Calls" } th.num scope="col" { "Success" } th.num scope="col" { "95% interval" }
-                th.num scope="col" { "Mean duration" } th.num scope="col" { "Median" } th.num scope="col" { "p90" } } }
+                th.num scope="col" { "Mean duration" } th.num scope="col" { "Median" } th.num scope="col" { "p90" }
+                th.num scope="col" { "Mean cost" } th scope="col" { "Sentiment" }
+                @for f in &fields { th scope="col" { (f) } } } }
             tbody { @for a in arms { tr {
                 th scope="row" { (a.arm) }
                 td.num { (a.calls) }
@@ -92,6 +146,9 @@ fn arms_table(arms: &[Arm]) -> Markup {
                     Some(d) => { td.num { (seconds(d.mean)) } td.num { (seconds(d.median)) } td.num { (seconds(d.p90)) } }
                     None => { td.num { "—" } td.num { "—" } td.num { "—" } }
                 }
+                td.num { (cost_text(a)) }
+                td { (sentiment_text(a)) }
+                @for f in &fields { td { (a.fields.get(*f).map_or_else(|| "—".into(), field_text)) } }
             } } }
         } }
     }
@@ -137,19 +194,18 @@ fn duration_figure(arms: &[Arm]) -> Markup {
     }
 }
 
-fn daily_figure(daily: &[(String, Option<u64>, u64)]) -> Markup {
+/// Calls per day per arm (version or variant, as the table's arms), in the arms' order.
+fn daily_figure(daily: &[(String, String, u64)], arms: &[Arm], by: &str) -> Markup {
     let mut days: Vec<String> = daily.iter().map(|(d, _, _)| d.clone()).collect();
     days.dedup();
-    let mut by_version: BTreeMap<(u8, u64), BTreeMap<&str, u64>> = BTreeMap::new();
-    for (day, version, n) in daily {
-        let key = version.map_or((1, 0), |v| (0, v));
-        *by_version.entry(key).or_default().entry(day.as_str()).or_default() += n;
+    let mut per_arm: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    for (day, arm, n) in daily {
+        *per_arm.entry(arm.as_str()).or_default().entry(day.as_str()).or_default() += n;
     }
-    let names: Vec<String> =
-        by_version.keys().map(|(rank, v)| if *rank == 0 { format!("v{v}") } else { "draft".into() }).collect();
-    let counts: Vec<Vec<u64>> = by_version
-        .values()
-        .map(|per| days.iter().map(|d| per.get(d.as_str()).copied().unwrap_or(0)).collect())
+    let names: Vec<String> = arms.iter().map(|a| a.arm.clone()).filter(|a| per_arm.contains_key(a.as_str())).collect();
+    let counts: Vec<Vec<u64>> = names
+        .iter()
+        .map(|a| days.iter().map(|d| per_arm[a.as_str()].get(d.as_str()).copied().unwrap_or(0)).collect())
         .collect();
     if days.is_empty() {
         return html! { p { "No calls in this range." } };
@@ -157,7 +213,7 @@ fn daily_figure(daily: &[(String, Option<u64>, u64)]) -> Markup {
     let total: u64 = counts.iter().flatten().sum();
     html! {
         figure {
-            (chart::daily("daily", "Calls per day per version", &days, &names, &counts))
+            (chart::daily("daily", &format!("Calls per day per {by}"), &days, &names, &counts))
             (chart::legend(&names))
             figcaption { (total) " calls over " (days.len()) " days, from " (days[0]) " to " (days[days.len() - 1]) "." }
         }
@@ -181,16 +237,42 @@ fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
+/// The arms' figures as CSV: the table's columns, then each cost unit's mean, each sentiment's
+/// share and each analysis field (a boolean's share of true, a number's mean, else value=share
+/// pairs), the names of the columns past the fixed ones made from what the arms hold.
 pub fn csv(report: &StatsReport) -> String {
+    let arms = &report.arms;
+    let units: Vec<CostUnit> = {
+        let mut u: Vec<CostUnit> = arms.iter().flat_map(|a| a.cost.keys().copied()).collect();
+        u.sort();
+        u.dedup();
+        u
+    };
+    let mut moods: Vec<&str> = arms.iter().flat_map(|a| a.sentiment.keys().map(String::as_str)).collect();
+    moods.sort_unstable();
+    moods.dedup();
+    let fields = field_names(arms);
     let mut out = String::from(
-        "arm,calls,known_outcome,successes,success_rate,ci95_low,ci95_high,duration_mean_ms,duration_median_ms,duration_p90_ms\n",
+        "arm,calls,known_outcome,successes,success_rate,ci95_low,ci95_high,duration_mean_ms,duration_median_ms,duration_p90_ms",
     );
+    for u in &units {
+        out.push_str(&format!(",cost_mean_{}", u.as_str()));
+    }
+    for m in &moods {
+        out.push(',');
+        out.push_str(&field(&format!("sentiment_{m}")));
+    }
+    for f in &fields {
+        out.push(',');
+        out.push_str(&field(&format!("field_{f}")));
+    }
+    out.push('\n');
     let num = |x: Option<f64>| x.map(|x| format!("{x}")).unwrap_or_default();
-    for a in &report.arms {
+    for a in arms {
         let s = a.success.as_ref();
         let d = a.duration_ms.as_ref();
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}",
             field(&a.arm),
             a.calls,
             s.map(|s| s.n.to_string()).unwrap_or_default(),
@@ -202,6 +284,27 @@ pub fn csv(report: &StatsReport) -> String {
             num(d.map(|d| d.median)),
             num(d.map(|d| d.p90)),
         ));
+        for u in &units {
+            out.push(',');
+            out.push_str(&num(a.cost.get(u).map(|c| c.mean)));
+        }
+        for m in &moods {
+            out.push(',');
+            out.push_str(&num(a.sentiment.get(*m).copied()));
+        }
+        for f in &fields {
+            out.push(',');
+            out.push_str(&field(&a.fields.get(*f).map(csv_field).unwrap_or_default()));
+        }
+        out.push('\n');
     }
     out
+}
+
+fn csv_field(f: &Field) -> String {
+    match f {
+        Field::Rate { rate, .. } => format!("{rate}"),
+        Field::Mean { mean, .. } => format!("{mean}"),
+        Field::Shares { shares, .. } => shares.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"),
+    }
 }

@@ -280,6 +280,22 @@ fn calls_and_stats_pages_filter_page_and_escape() {
     let csv = page.get("/agents/sales/stats.csv?by=variant&channel=%2B14155550199");
     assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     assert!(csv.body.lines().any(|l| l.starts_with("control,80,80,52,")), "{}", csv.body);
+    // Cost, sentiment and each analysis field, as `stats` has them, in the page and the CSV.
+    let head: Vec<&str> = csv.body.lines().next().unwrap().split(',').collect();
+    for column in ["cost_mean_usd", "sentiment_positive", "field_demo_booked", "field_team_size"] {
+        assert!(head.contains(&column), "{column}: {head:?}");
+    }
+    let control_row: Vec<&str> = csv.body.lines().find(|l| l.starts_with("control,")).unwrap().split(',').collect();
+    let at = |name: &str| control_row[head.iter().position(|h| *h == name).unwrap()].parse::<f64>().unwrap();
+    let arm = cli["arms"].as_array().unwrap().iter().find(|a| a["arm"] == "control").unwrap().clone();
+    assert!((at("cost_mean_usd") - arm["cost"]["usd"]["mean"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((at("field_demo_booked") - arm["fields"]["demo_booked"]["rate"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(
+        stats.contains(&format!("{:.4} usd", arm["cost"]["usd"]["mean"].as_f64().unwrap())),
+        "mean cost on the page"
+    );
+    assert!(stats.contains("Mean cost: ") && stats.contains(" usd, 95% CI "), "the cost comparison in its unit");
+    assert!(stats.contains("Calls per day per variant"), "the calls per day by variant");
 }
 
 /// The row of `agent` on the agents page.
