@@ -102,6 +102,25 @@ pub fn percent(x: f64) -> String {
 }
 
 /// A duration in ms as seconds with one decimal.
+/// A time for people (`20 Nov 2026, 09:00 UTC`) in a `<time>` whose `datetime` and title keep
+/// the exact one; a value that is not an RFC 3339 time is shown as it is.
+pub fn when(at: &str) -> Markup {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(t) => html! { time datetime=(at) title=(at) { (t.strftime("%-d %b %Y, %H:%M UTC")) } },
+        Err(_) => html! { (at) },
+    }
+}
+
+/// A duration for people: `48.2 s`, `2 min 1.6 s`, `1 h 5 min`.
+pub fn duration(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    match ms {
+        0..60_000 => format!("{s:.1} s"),
+        60_000..3_600_000 => format!("{} min {:.1} s", ms / 60_000, (ms % 60_000) as f64 / 1000.0),
+        _ => format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000),
+    }
+}
+
 pub fn seconds(ms: f64) -> String {
     format!("{:.1} s", ms / 1000.0)
 }

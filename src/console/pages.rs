@@ -76,6 +76,31 @@ fn revision(v: &Arc<dyn View>) -> Option<String> {
     v.revision().map(str::to_owned)
 }
 
+/// What is only in this work tree, said on the pages that change it: a change is local until it
+/// is committed (and reviewed), a version until it is pushed.
+fn local_line(v: &Arc<dyn View>) -> Markup {
+    let Some(state) = v.local_state() else { return html! {} };
+    let list = |items: &[String]| {
+        let shown: Vec<&str> = items.iter().take(5).map(String::as_str).collect();
+        let more = items.len().saturating_sub(5);
+        if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
+    };
+    html! {
+        @if !state.changed.is_empty() || !state.unpushed.is_empty() {
+            p.local role="status" {
+                strong { "Only in this work tree: " }
+                @if !state.changed.is_empty() {
+                    (state.changed.len()) " file(s) changed since the last commit (" (list(&state.changed)) "): commit them and open a pull request. "
+                }
+                @if let (Some(remote), false) = (&state.remote, state.unpushed.is_empty()) {
+                    (state.unpushed.len()) " version(s) not pushed to " (remote) " (" (list(&state.unpushed)) "): "
+                    code { "agentver push" } "."
+                }
+            }
+        }
+    }
+}
+
 /// The banner of a page while channels.toml does not load (the page shows no channel meanwhile).
 fn channels_banner(v: &Arc<dyn View>) -> Markup {
     match v.channels_problem() {
@@ -121,6 +146,7 @@ pub async fn agents(State(c): State<Shared>, ctx: Ctx) -> Response {
         let recorded = c.source.records().is_some();
         let main = html! {
             h1 { "Agents" }
+            (local_line(&v))
             (channels_banner(&v))
             @if rows.is_empty() { p { "No agents yet: add a file under " code { "agents/" } "." } }
             @else {
@@ -175,6 +201,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let editing = c.editor.is_some();
         let main = html! {
             h1 { (log.agent) }
+            (local_line(&v))
             (channels_banner(&v))
             @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) {
                 (actions::save_form(&log.agent, log.draft.tree.as_deref(), csrf))
@@ -198,7 +225,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
                             @for ch in serving.get(&format!("v{}", ver.version)).into_iter().flatten() { span.badge { "serves " (ch) } }
                         }
                         @if !ver.notes.is_empty() { p { (ver.notes) } }
-                        p.muted { (ver.author.name) " · " time datetime=(ver.date) { (ver.date) } " · " code { (ver.tag) } " · tree " code { (short(&ver.tree)) } }
+                        p.muted { (ver.author.name) " · " (html::when(&ver.date)) " · " code { (ver.tag) } " · tree " code { (short(&ver.tree)) } }
                         p.actions {
                             a href={"/agents/" (log.agent) "/versions/v" (ver.version)} { "View v" (ver.version) }
                             a href={"/agents/" (log.agent) "/compare?from=" (ver.version) "&to=draft"} { "Compare v" (ver.version) " with the draft" }
@@ -345,6 +372,7 @@ pub async fn channels(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Respons
         let choices = if c.editor.is_some() { Some(actions::Choices::of(v.as_ref())?) } else { None };
         let main = html! {
             h1 { "Channels" }
+            (local_line(&v))
             (channels_banner(&v))
             form.filters method="get" action="/channels" hx-get="/channels" hx-target="#main" hx-push-url="true" {
                 label { "Channel or agent" input name="q" type="search" value=(find) size="16"; }
@@ -516,7 +544,7 @@ fn call_table(found: &[Record]) -> Markup {
                 th scope="col" { "Variant" } th scope="col" { "Channel" } th scope="col" { "Outcome" } th.num scope="col" { "Duration" } } }
             tbody { @for r in found { tr {
                 td { a.mono href={"/calls/" (html::segment(&r.call_id))} { (r.call_id) } }
-                td { (r.started_at.clone().or(r.resolved_at.clone()).unwrap_or_default()) }
+                td { (html::when(r.started_at.as_deref().or(r.resolved_at.as_deref()).unwrap_or_default())) }
                 td { (r.agent.clone().unwrap_or_default()) }
                 td { @if r.agent.is_some() { (html::version_number(r.version)) } }
                 td { (r.variant.clone().unwrap_or_default()) }
@@ -543,8 +571,11 @@ pub async fn call(State(c): State<Shared>, ctx: Ctx, Path(call_id): Path<String>
                 p { "Served by " a href={"/agents/" (agent)} { (agent) } " " (html::version_number(replay.call.version))
                     @if let Some(t) = &replay.call.tree { ", tree " code { (short(t)) } } }
             }
-            h2 { "Record" }
-            (diff::config(&record))
+            (call_summary(&replay.call))
+            details {
+                summary { "The whole record" }
+                (diff::config(&record))
+            }
             h2 { "Configuration that served it" }
             @match &replay.config {
                 Some(config) => (diff::config(config)),
@@ -555,6 +586,43 @@ pub async fn call(State(c): State<Shared>, ctx: Ctx, Path(call_id): Path<String>
     }
     .await;
     answer(&c, &ctx, result)
+}
+
+/// A call's record for people: what happened, who served it and what it cost, each field named
+/// in words and shown in its unit; fields the call has no value for are left out.
+fn call_summary(r: &Record) -> Markup {
+    let outcome = match r.success {
+        Some(true) => "Succeeded",
+        Some(false) => "Failed",
+        None => "Not reported yet",
+    };
+    let served = match (&r.agent, r.version, &r.tree) {
+        (Some(a), Some(v), _) => format!("{a} v{v}"),
+        (Some(a), None, Some(_)) => format!("{a}, its draft"),
+        _ => "nobody known".into(),
+    };
+    html! {
+        dl.config {
+            dt { "Outcome" } dd { (outcome) @if let Some(why) = &r.ended_reason { " (" (why) ")" } }
+            @if let Some(t) = r.started_at.as_deref().or(r.resolved_at.as_deref()) { dt { "Started" } dd { (html::when(t)) } }
+            @if let Some(t) = &r.ended_at { dt { "Ended" } dd { (html::when(t)) } }
+            @if let Some(ms) = r.duration_ms { dt { "Duration" } dd { (html::duration(ms)) } }
+            @if let Some(ch) = &r.channel { dt { "Channel" } dd { (ch) } }
+            @if let Some(caller) = &r.caller { dt { "Caller" } dd { @if caller.starts_with("h:") { "a hashed number " code { (short(caller)) } } @else { (caller) } } }
+            dt { "Served by" } dd { (served)
+                @if let Some(v) = &r.variant { ", variant " strong { (v) } }
+                @if r.overridden { " (a version asked for by the call)" } }
+            @if let Some(a) = r.attribution { dt { "Attribution" } dd { (a.as_str())
+                @if let Some(why) = &r.attribution_reason { ": " (why) } } }
+            @if let Some(s) = r.sentiment { dt { "Sentiment" } dd { (s.as_str()) } }
+            @if let Some(c) = r.cost { dt { "Cost" } dd { (format!("{c:.4}")) " " (r.cost_unit.map_or("", |u| u.as_str())) } }
+            @if let Some(s) = &r.summary { dt { "Summary" } dd { (s) } }
+            @for (name, value) in r.analysis.iter().flatten() {
+                dt { (name) } dd { @match value { serde_json::Value::String(s) => (s), other => (other.to_string()) } }
+            }
+            @if !r.warnings.is_empty() { dt { "Warnings" } dd { ul { @for w in &r.warnings { li { (w) } } } } }
+        }
+    }
 }
 
 /// The stats request from the page's query, as `/v1/stats` reads it.

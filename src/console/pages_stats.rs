@@ -129,7 +129,8 @@ fn sentiment_text(a: &Arm) -> String {
 fn arms_table(arms: &[Arm]) -> Markup {
     let fields = field_names(arms);
     html! {
-        div.scroll { table {
+        // Wider than a narrow window: a region the keyboard can scroll.
+        div.scroll tabindex="0" role="region" aria-label="Figures per arm" { table {
             caption.muted { "Figures per arm" }
             thead { tr { th scope="col" { "Arm" } th.num scope="col" { "Calls" } th.num scope="col" { "Success" } th.num scope="col" { "95% interval" }
                 th.num scope="col" { "Mean duration" } th.num scope="col" { "Median" } th.num scope="col" { "p90" }

@@ -63,6 +63,11 @@ pub trait View: Send + Sync {
     fn channels_problem(&self) -> Option<String> {
         None
     }
+    /// What is only in this work tree (uncommitted files, unpushed versions); `None` where the
+    /// view is not a work tree.
+    fn local_state(&self) -> Option<crate::ops::status::LocalState> {
+        None
+    }
     /// `replay`, the configuration read from what this state serves.
     fn replay(&self, store: &mut Store, call_id: &str) -> Result<Replay>;
 }
@@ -149,6 +154,7 @@ struct Memo {
     logs: Mutex<HashMap<AgentId, Arc<Log>>>,
     resolver: OnceLock<Arc<Resolver>>,
     listing: OnceLock<Arc<Vec<ChannelView>>>,
+    local: OnceLock<Option<crate::ops::status::LocalState>>,
 }
 
 struct WorkTreeView {
@@ -242,5 +248,9 @@ impl View for WorkTreeView {
 
     fn channels_problem(&self) -> Option<String> {
         self.resolver().err().map(|e| e.to_string())
+    }
+
+    fn local_state(&self) -> Option<crate::ops::status::LocalState> {
+        self.memo.local.get_or_init(|| crate::ops::status::local_state(&self.ws(), "origin").ok()).clone()
     }
 }

@@ -60,3 +60,64 @@ fn status_with_routes(ws: &Workspace, at: &DraftAt, channel_routes: Vec<(String,
     }
     Ok(out)
 }
+
+/// What of the work tree is only here: files changed since the last commit, and versions the
+/// remote has not shown (pushed or fetched) — the console's reminder that a change is local
+/// until it is committed and pushed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LocalState {
+    /// Configuration files (agents/, tools/, workflows/, channels.toml, agentver.toml) whose
+    /// content differs from HEAD's, or that one of the two lacks.
+    pub changed: Vec<String>,
+    /// The remote compared with (`origin`), when this clone has ever fetched or pushed its tags.
+    pub remote: Option<String>,
+    /// Version tags that remote has not shown, as `agent/sales/v3`.
+    pub unpushed: Vec<String>,
+}
+
+/// [`LocalState`] of the work tree, against `remote`.
+pub fn local_state(ws: &Workspace, remote: &str) -> Result<LocalState> {
+    let work = ws.drafts(&DraftAt::WorkTree)?;
+    let head = match crate::git::head_commit(ws.repo())? {
+        Some(_) => Some(ws.drafts(&DraftAt::Rev("HEAD".into()))?),
+        None => None,
+    };
+    let mut changed = Vec::new();
+    let mut compare = |rel: String| -> Result<()> {
+        let theirs = match &head {
+            Some(h) => h.read_limited(&rel, crate::format::channels::MAX_FILE_BYTES)?,
+            None => None,
+        };
+        if work.read_limited(&rel, crate::format::channels::MAX_FILE_BYTES)? != theirs {
+            changed.push(rel);
+        }
+        Ok(())
+    };
+    for dir in ["agents", "tools", "workflows"] {
+        let mut names = work.list(dir)?;
+        if let Some(h) = &head {
+            names.extend(h.list(dir)?);
+        }
+        names.sort();
+        names.dedup();
+        for name in names {
+            compare(format!("{dir}/{name}"))?;
+        }
+    }
+    compare(crate::format::channels::FILE.to_owned())?;
+    compare("agentver.toml".to_owned())?;
+    let shown = crate::git::remembered::remembered(ws.repo(), remote)?;
+    let (remote, unpushed) = if shown.is_empty() {
+        (None, Vec::new())
+    } else {
+        let names = ws.names();
+        let local = crate::git::list_refs(ws.repo(), &names.all_ref_prefix())?;
+        let unpushed = local
+            .into_iter()
+            .filter(|(name, id)| id.is_some() && shown.get(name) != id.as_ref())
+            .filter_map(|(name, _)| names.parse(&name).map(|(a, n)| names.short(&a, n)))
+            .collect();
+        (Some(remote.to_owned()), unpushed)
+    };
+    Ok(LocalState { changed, remote, unpushed })
+}

@@ -821,3 +821,55 @@ fn the_console_reads_the_call_store_it_is_given() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("mysql://nowhere"), "{}", bad.stderr);
 }
+
+#[test]
+fn a_call_reads_as_what_happened_with_dates_and_units_for_people() {
+    let env = fixture();
+    let page = Page::console(&env);
+    let list = page.get("/calls?agent=sales&version=1").body;
+    let at = list.find("href=\"/calls/").expect("a call") + 6;
+    let link = &list[at..at + list[at..].find('"').unwrap()];
+    assert!(list.contains(" Nov 2026, ") && list.contains(" UTC</time>"), "dates for people in the list");
+    let call = page.get(link).body;
+    for shown in [
+        "<dt>Outcome</dt>",
+        "<dt>Served by</dt>",
+        "<dt>Duration</dt>",
+        "<dt>Cost</dt>",
+        "<dt>demo_booked</dt>",
+        "The whole record",
+    ] {
+        assert!(call.contains(shown), "{shown}: {call}");
+    }
+    assert!(call.contains(" min ") || call.contains(" s</dd>"), "a duration in minutes and seconds, not ms");
+    assert!(!call.contains("<dd>null</dd>"), "no null shown as a value");
+    let history = page.get("/agents/sales").body;
+    assert!(history.contains("<time datetime=\"2026-11-01T10:00:00+00:00\" title=\"2026-11-01T10:00:00+00:00\">1 Nov 2026, 10:00 UTC</time>"), "{history}");
+}
+
+#[test]
+fn the_pages_say_what_is_only_in_this_work_tree() {
+    let env = fixture();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "--allow-empty", "-m", "everything committed"]);
+    env.add_remote();
+    env.git(&["push", "-q", "origin", "main"]);
+    env.av(&["push"]).ok();
+    let page = Page::console(&env);
+    assert!(!page.get("/").body.contains("Only in this work tree"), "all committed and pushed");
+
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    let home = page.get("/").body;
+    assert!(
+        home.contains("Only in this work tree: </strong>1 file(s) changed since the last commit (agents/sales.yaml)"),
+        "{home}"
+    );
+    env.av(&["publish", "sales", "-m", "local"]).ok();
+    let history = page.get("/agents/sales").body;
+    assert!(history.contains("1 version(s) not pushed to origin (agent/sales/v3)"), "{history}");
+
+    env.commit_all("v3");
+    env.git(&["push", "-q", "origin", "main"]);
+    env.av(&["push"]).ok();
+    assert!(!page.get("/channels").body.contains("Only in this work tree"), "committed and pushed again");
+}
