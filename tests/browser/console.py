@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 console, serve, token, agentver = sys.argv[1:5]
@@ -149,9 +150,28 @@ try:
           "<script>alert('prompt')</script>" in d.find_element(By.TAG_NAME, "main").text)
     audit(d, "version-hostile")
 
+    # Edit the draft in the page: a typo is refused with check's words, then the fix is saved.
+    goto(d, console + "/agents/sales")
+    d.find_element(By.LINK_TEXT, "Edit the draft").click()
+    check("editor: the file in a text area", wait_for(d, "Edit the draft of sales"), lambda: where(d))
+    area = d.find_element(By.NAME, "text")
+    original = area.get_attribute("value")
+    d.execute_script("arguments[0].value = arguments[1]", area, original.replace("temperature: 0.5", "temprature: 0.5"))
+    d.find_element(By.XPATH, "//button[normalize-space()='Save draft']").click()
+    check("editor: a typo is refused with check's hint", wait_for(d, "did you mean"), lambda: where(d))
+    check("editor: nothing written on refusal", "temperature: 0.5" in pathlib.Path("agents/sales.yaml").read_text())
+    audit(d, "editor-refused")
+    area = d.find_element(By.NAME, "text")
+    d.execute_script("arguments[0].value = arguments[1]", area, original.replace("temperature: 0.5", "temperature: 0.55"))
+    d.find_element(By.XPATH, "//button[normalize-space()='Save draft']").click()
+    check("editor: saved, landing on the history", wait_for(d, "Saved agents/sales.yaml"), lambda: where(d))
+    check("editor: the file holds the edit", "temperature: 0.55" in pathlib.Path("agents/sales.yaml").read_text())
+    check("editor: the page says it is only local", "Only in this work tree" in d.page_source)
+    audit(d, "editor-saved")
+
     # Restore v1 over unsaved work: the refusal, then the overwrite.
     path = pathlib.Path("agents/sales.yaml")
-    path.write_text(path.read_text().replace("temperature: 0.5", "temperature: 0.8"))
+    path.write_text(path.read_text().replace("temperature: 0.55", "temperature: 0.8"))
     goto(d, console + "/agents/sales")
     d.find_element(By.XPATH, "//button[normalize-space()='Restore v1 into the draft']").click()
     check("restore: the refusal is shown", wait_for(d, "Overwrite the unsaved changes"), lambda: where(d))
@@ -199,6 +219,29 @@ try:
     channels = json.loads(cli("channels", "--json"))
     split = next(c for c in channels if c["channel"] == "+14155550199")
     check("weights: the CLI agrees", [t["weight"] for t in split["targets"]] == [30, 70], split)
+    # Start an 80/20 A/B test on the pinned number, then change the test variant's version.
+    goto(d, console + "/channels")
+    row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550100']]")
+    row.find_element(By.XPATH, ".//summary[normalize-space()='Start an A/B test']").click()
+    split = row.find_element(By.CSS_SELECTOR, "form.split")
+    Select(split.find_elements(By.NAME, "spec")[1]).select_by_value("sales@v1")
+    for w, value in zip(split.find_elements(By.NAME, "weight"), ["80", "20"]):
+        w.clear()
+        w.send_keys(value)
+    audit(d, "ab-start")
+    split.find_element(By.XPATH, ".//button[normalize-space()='Save the split']").click()
+    check("ab: started 80/20", wait_for(d, "Split +14155550100: control 80, test 20"), lambda: where(d))
+    row = d.find_element(By.XPATH, "//tr[th[normalize-space()='+14155550100']]")
+    Select(row.find_elements(By.NAME, "spec")[1]).select_by_value("sales@v3")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Save the split']").click()
+    # The same note as before: wait for the new page, not the text.
+    WebDriverWait(d, 15).until(expected_conditions.staleness_of(row))
+    check("ab: the test variant changed", wait_for(d, "Split +14155550100"), lambda: where(d))
+    ab = next(c for c in json.loads(cli("channels", "--json")) if c["channel"] == "+14155550100")
+    check("ab: the CLI agrees", [(t["variant"], t["pin"], t["weight"]) for t in ab["targets"]]
+          == [("control", 2, 80), ("test", 3, 20)], ab)
+    audit(d, "channels-ab")
+
     tags = subprocess.run(["git", "tag", "-l", "agent/sales/*"], check=True, capture_output=True, text=True).stdout
     check("tags: git lists v1 to v4", set(tags.split()) == {f"agent/sales/v{n}" for n in range(1, 5)}, tags)
 
@@ -228,6 +271,9 @@ try:
     check("stats: charts drawn", len(svg) >= 2, len(svg))
     check("stats: the forest plot's title", "Success rate" in d.find_element(By.ID, "forest-t").get_attribute("textContent"))
     check("stats: the data table", "Figures per arm" in d.page_source and "control" in d.page_source)
+    head = [th.text for th in d.find_elements(By.CSS_SELECTOR, "table th[scope=col]")]
+    check("stats: cost, sentiment and the custom field compared", all(h in head for h in ["Mean cost", "Sentiment", "demo_booked"]), head)
+    check("stats: the cost difference in its currency", " usd, 95% CI" in d.page_source)
     audit(d, "stats")
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     audit(d, "stats-dark")
@@ -243,6 +289,10 @@ try:
         ".map(e => e.name || e.textContent).slice(0, 5)")
     check("phone width: every control of the channels page is on screen", not off, off)
     audit(d, "channels-phone")
+    goto(d, console + "/agents/sales/edit")
+    audit(d, "editor-phone")
+    goto(d, serve + "/agents/sales/stats?compare=1,2")
+    audit(d, "stats-phone")
 finally:
     d.quit()
 
