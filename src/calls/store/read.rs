@@ -198,7 +198,8 @@ impl Store {
             (None, _) => {}
         }
         match self {
-            Store::Sqlite(c) => {
+            // Read without the memory map, so the pages read are not kept as the process's memory.
+            Store::Sqlite(c) => Store::scanning(c, |c| {
                 let mut statement = c.prepare_cached(&sql).map_err(db("listing calls"))?;
                 let width = statement.column_count();
                 let mut rows = statement.query(rusqlite::params_from_iter(params)).map_err(db("listing calls"))?;
@@ -210,7 +211,7 @@ impl Store {
                     f(record(&cells))?;
                 }
                 Ok(())
-            }
+            }),
             Store::Postgres(c) => {
                 use postgres::fallible_iterator::FallibleIterator;
                 let boxed = super::sql::pg_params(&params);
