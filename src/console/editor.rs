@@ -40,6 +40,28 @@ fn page(agent: &AgentId, text: &str, base: &str, csrf: &str, notice: Markup) -> 
                 textarea.editor name="text" spellcheck="false" autocapitalize="off" { "\n" (text) } }
             div.actions { button.primary type="submit" { "Save draft" } " " a href={"/agents/" (agent)} { "Cancel" } }
         }
+        (fields())
+    }
+}
+
+/// The agent format's fields, named beside the editor from the schema `agentver schema` prints.
+fn fields() -> Markup {
+    let schema = crate::format::model::schema::json_schema();
+    let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+    html! {
+        details.fields {
+            summary { "The fields of an agent file" }
+            dl.config {
+                @for (name, field) in &properties {
+                    dt { code { (name) } }
+                    dd { (field["description"].as_str().unwrap_or(""))
+                        @if let Some(inner) = field["properties"].as_object() {
+                            ": " @for (i, key) in inner.keys().enumerate() { @if i > 0 { ", " } code { (key) } }
+                        } }
+                }
+            }
+            p.muted { code { "agentver schema" } " prints the whole schema, for an editor's completion." }
+        }
     }
 }
 
@@ -91,12 +113,16 @@ pub async fn save(
             Saved::Changed { now } => {
                 let notice = html::notice("error", html! {
                     (path) " changed on disk since this editor opened it: nothing was written. Your text is below; "
-                    "saving it again now replaces what the file holds (shown at the bottom)." });
+                    "saving it again now replaces what the file holds (compared with your text at the bottom)." });
                 let now_text = now.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
                 let now_base = now.as_deref().map(draft::digest).unwrap_or_default();
+                // What changed on disk, against the text as sent: a line diff, changed words marked.
+                let sent = serde_json::Value::String(text.replace("\r\n", "\n"));
+                let changes = crate::format::diff::diff(&serde_json::Value::String(now_text.to_string()), &sent);
                 Done::Page(html! {
                     (page(&agent, &text, &now_base, &csrf, notice))
-                    h2 { "The file as it is now" } pre { (now_text) }
+                    h2 { "The file as it is now, against your text" }
+                    (super::diff::changes(&changes))
                 })
             }
             Saved::Refused { problems } => {

@@ -47,7 +47,7 @@ pub async fn serve(
     let console = Arc::new(Console {
         source: Arc::new(source),
         access: Access::Open,
-        sessions: super::session::Sessions::for_server("console", port),
+        sessions: super::session::Sessions::for_server("console", port, false),
         secure: false,
         editor: Some(Editor { root }),
         week: Default::default(),

@@ -53,13 +53,16 @@ pub fn random_token() -> String {
 impl Sessions {
     /// Sessions carried in the cookie `name` (letters, digits and `_`).
     pub fn named(name: &str) -> Sessions {
-        debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         Sessions { map: Mutex::default(), name: name.to_owned() }
     }
 
-    /// The cookie name of a console (`console`) or a server (`serve`) listening on `port`.
-    pub fn for_server(kind: &str, port: u16) -> Sessions {
-        Sessions::named(&format!("agentver_{kind}_{port}"))
+    /// The cookie name of a console (`console`) or a server (`serve`) listening on `port`;
+    /// behind https (`secure`) with the `__Host-` prefix, which browsers set only from a secure
+    /// page, for the whole host and no domain beyond it.
+    pub fn for_server(kind: &str, port: u16, secure: bool) -> Sessions {
+        let prefix = if secure { "__Host-" } else { "" };
+        Sessions::named(&format!("{prefix}agentver_{kind}_{port}"))
     }
 
     pub fn create(&self) -> Session {
@@ -196,7 +199,7 @@ mod tests {
     #[test]
     fn the_cookie_is_http_only_strict_and_secure_behind_https() {
         let s = Session { id: "a".repeat(64), csrf: "b".repeat(64) };
-        let sessions = Sessions::for_server("serve", 8700);
+        let sessions = Sessions::for_server("serve", 8700, false);
         let set_cookie = |s: Option<&Session>, secure| sessions.set_cookie(s, secure);
         let plain = set_cookie(Some(&s), false);
         assert!(plain.to_str().unwrap().starts_with("agentver_serve_8700="));
@@ -206,5 +209,12 @@ mod tests {
         );
         assert!(set_cookie(Some(&s), true).to_str().unwrap().ends_with("; Secure"));
         assert!(set_cookie(None, false).to_str().unwrap().contains("Max-Age=0"));
+        let https = Sessions::for_server("serve", 8700, true).set_cookie(Some(&s), true);
+        let https = https.to_str().unwrap();
+        assert!(
+            https.starts_with("__Host-agentver_serve_8700=")
+                && https.contains("; Path=/;")
+                && https.ends_with("; Secure")
+        );
     }
 }

@@ -23,7 +23,7 @@ pub fn console(state: Arc<State>, secure: bool, port: u16) -> Arc<Console> {
     Arc::new(Console {
         source: Arc::new(ServedSource(state)),
         access,
-        sessions: crate::console::session::Sessions::for_server("serve", port),
+        sessions: crate::console::session::Sessions::for_server("serve", port, secure),
         secure,
         editor: None,
         week: Default::default(),

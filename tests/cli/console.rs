@@ -474,6 +474,7 @@ fn serve_pages_need_a_session_from_the_token() {
     assert_eq!(ok.headers["location"], "/agents/sales");
     let cookie = ok.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.starts_with("__Host-agentver_serve_"), "behind https, a __Host- cookie: {cookie}");
     assert!(!cookie.contains(TOKEN));
     let history = page.get("/agents/sales");
     assert_eq!(history.status, 200);
@@ -611,6 +612,10 @@ fn the_draft_editor_writes_a_checked_draft_and_lands_on_its_history() {
     assert_eq!(opened.status, 200, "{}", opened.body);
     let (token, base) = (csrf(&opened.body), hidden_after(&opened.body, "action=\"/agents/sales/edit\"", "base"));
     let file = env.read("agents/sales.yaml");
+    assert!(
+        opened.body.contains("The fields of an agent file") && opened.body.contains("<code>turn_taking</code>"),
+        "the schema's fields beside the editor"
+    );
     assert!(opened.body.contains(&format!(
         "<textarea class=\"editor\" name=\"text\" spellcheck=\"false\" autocapitalize=\"off\">\n{}",
         file.lines().next().unwrap()
@@ -661,6 +666,12 @@ fn the_draft_editor_writes_nothing_with_an_error_or_over_a_file_changed_since() 
     assert_eq!(stale.status, 200, "{}", stale.body);
     assert!(stale.body.contains("changed on disk since this editor opened it: nothing was written"), "{}", stale.body);
     assert_eq!(env.read("agents/sales.yaml"), theirs);
+    let diff_at = stale.body.find("The file as it is now, against your text").expect("the difference shown");
+    assert!(
+        stale.body[diff_at..].contains("0.1") && stale.body[diff_at..].contains("0.9"),
+        "{}",
+        &stale.body[diff_at..]
+    );
     // Saving again from that page, having seen the file as it is, replaces it.
     let seen = hidden_after(&stale.body, "action=\"/agents/sales/edit\"", "base");
     let again = page.post("/agents/sales/edit", &[("csrf", &token), ("base", &seen), ("text", &mine)], None);
