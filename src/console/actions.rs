@@ -228,7 +228,12 @@ pub fn made_from(ch: &ChannelView) -> String {
     crate::calls::hex(&h.finalize()[..16])
 }
 
-/// Refuses (409) an action on `channel` whose form was made from another state of it.
+/// The refusal of an action on `channel` whose form was made from another state of it: landing on
+/// the channel as it is now, nothing written.
+fn stale_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result<Option<Done>, PageError> {
+    Ok(unchanged_channel(ws, channel, was).err().map(|e| Done::Refused { to: channel_page(channel), note: e.message }))
+}
+
 fn unchanged_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result<(), PageError> {
     let resolver = crate::routing::resolve::Resolver::new(ws.clone(), DraftAt::WorkTree)?;
     let now = resolver.channels().channels.iter().find(|c| c.name == channel).map(|c| made_from(&resolver.view(c).0));
@@ -236,11 +241,11 @@ fn unchanged_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result
         (Some(ABSENT), None) => Ok(()),
         (Some(was), Some(now)) if was == now => Ok(()),
         (Some(ABSENT), Some(_)) => Err(PageError::conflict(format!(
-            "{} is in channels.toml already (added since this page was made): nothing was written; change it with its own form on the channels page",
+            "{} is in channels.toml already (added since that page was made): nothing was written. This is it now; change it with its own form.",
             channel.escape_debug()
         ))),
         _ => Err(PageError::conflict(format!(
-            "{} changed in channels.toml since this page was made (another tab or the command line): nothing was written; reload the page to see it as it is now",
+            "{} changed in channels.toml since that page was made (another tab or the command line): nothing was written. This is it now.",
             channel.escape_debug()
         ))),
     }
@@ -274,7 +279,16 @@ pub fn new_pin_form(choices: &Choices, csrf: &str) -> Markup {
 /// posts again).
 pub enum Done {
     Page(Markup),
-    Land { to: String, note: String },
+    Land {
+        to: String,
+        note: String,
+    },
+    /// Refused, nothing written: the page as it is now, with why (a form made from a state that
+    /// is gone lands on a fresh view of it).
+    Refused {
+        to: String,
+        note: String,
+    },
 }
 
 /// Checks the CSRF token, then runs `act` on the work tree off the async threads and answers
@@ -315,7 +329,11 @@ pub(super) async fn act(
     match done {
         Ok(Done::Page(main)) => respond(&c, &ctx, None, "Done", Section::None, main),
         Ok(Done::Land { to, note }) => {
-            c.sessions.set_flash(&s_id, note);
+            c.sessions.set_flash(&s_id, "ok", note);
+            axum::response::IntoResponse::into_response((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, to)]))
+        }
+        Ok(Done::Refused { to, note }) => {
+            c.sessions.set_flash(&s_id, "error", note);
             axum::response::IntoResponse::into_response((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, to)]))
         }
         Err(e) => super::error_page(&c, ctx.session.as_ref(), e.status, &e.message),
@@ -343,9 +361,10 @@ async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
         let agent = agent(&id)?;
         let now = ws.locate(&agent, RefSpec::Draft, &DraftAt::WorkTree)?.tree.to_string();
         if now != shown {
-            return Err(PageError::conflict(format!(
-                "{agent}'s draft changed on disk since this page was made: nothing was published; reload the page to see what Save version would publish now"
-            )));
+            let note = format!(
+                "{agent}'s draft changed on disk since that page was made: nothing was published. This is the draft now; Save version here publishes it."
+            );
+            return Ok(Done::Refused { to: format!("/agents/{agent}"), note });
         }
         let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
         let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
@@ -377,9 +396,10 @@ async fn restore(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
         let (agent, n) = (agent(&id)?, version?);
         // The overwrite was confirmed for the unsaved content the refusal showed, and only that.
         if overwrite && confirmed.as_deref() != Some(overwritten(ws, &agent, n)?.as_str()) {
-            return Err(PageError::conflict(format!(
-                "{agent}'s files changed again since the overwrite was offered: nothing was written; restore again to see what would be lost now"
-            )));
+            let note = format!(
+                "{agent}'s files changed again since the overwrite was offered: nothing was written. Restore again to see what would be lost now."
+            );
+            return Ok(Done::Refused { to: format!("/agents/{agent}"), note });
         }
         let options = RestoreOptions { force: overwrite, dry_run: false };
         match crate::ops::restore::restore(ws, &agent, RefSpec::Version(n), options) {
@@ -422,7 +442,9 @@ async fn unpin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Res
     let channel = field(&form, "channel").unwrap_or_default().trim().to_owned();
     let was = field(&form, "was").map(str::to_owned);
     act(c, ctx, &form.clone(), &[], move |ws| {
-        unchanged_channel(ws, &channel, was.as_deref())?;
+        if let Some(refused) = stale_channel(ws, &channel, was.as_deref())? {
+            return Ok(refused);
+        }
         crate::ops::pin::unpin(ws, &channel)?;
         Ok(Done::Land {
             to: "/channels".into(),
@@ -447,7 +469,9 @@ async fn pin(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respo
     let was = field(&form, "was").map(str::to_owned);
     act(c, ctx, &form.clone(), &[], move |ws| {
         let target = spec(&target)?;
-        unchanged_channel(ws, &channel, was.as_deref())?;
+        if let Some(refused) = stale_channel(ws, &channel, was.as_deref())? {
+            return Ok(refused);
+        }
         let t = crate::ops::pin::pin(ws, &channel, &target)?;
         let note = format!("Pinned {channel} to {} {}.", t.agent, t.pin);
         Ok(Done::Land { to: channel_page(&channel), note })
@@ -461,7 +485,9 @@ async fn ab(State(c): State<Shared>, ctx: Ctx, axum::Form(form): Form) -> Respon
     let (names, specs, weights) = (all("name"), all("spec"), all("weight"));
     let was = field(&form, "was").map(str::to_owned);
     act(c, ctx, &form.clone(), &["name", "spec", "weight"], move |ws| {
-        unchanged_channel(ws, &channel, was.as_deref())?;
+        if let Some(refused) = stale_channel(ws, &channel, was.as_deref())? {
+            return Ok(refused);
+        }
         if names.len() != specs.len() || names.len() != weights.len() {
             return Err(PageError::bad("each variant needs a name, a spec and a weight"));
         }

@@ -319,7 +319,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
 fn respond(c: &Console, ctx: &Ctx, revision: Option<&str>, title: &str, section: Section, main: Markup) -> Response {
     // The outcome of the action that led here, shown once, above the page.
     let flash = ctx.session.as_ref().and_then(|s| c.sessions.take_flash(&s.id));
-    let main = html! { @if let Some(text) = &flash { (html::notice("ok", html! { (text) })) } (main) };
+    let main = html! { @if let Some((kind, text)) = &flash { (html::notice(kind, html! { (text) })) } (main) };
     if ctx.hx {
         return page_response(html! { title { (title) " · agentver" } (main) }, StatusCode::OK);
     }

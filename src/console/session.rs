@@ -27,8 +27,8 @@ pub struct Session {
 struct Entry {
     csrf: String,
     expires: Instant,
-    /// What the last action did, shown once by the page it lands on.
-    flash: Option<String>,
+    /// What the last action did (a notice's kind, its text), shown once by the page it lands on.
+    flash: Option<(&'static str, String)>,
 }
 
 pub struct Sessions {
@@ -92,15 +92,16 @@ impl Sessions {
     }
 
     /// Keeps `text` for the session's next page (an action's outcome, after its redirect).
-    pub fn set_flash(&self, id: &str, text: String) {
+    /// `kind` is the notice's: `ok`, or `error` for a refusal.
+    pub fn set_flash(&self, id: &str, kind: &'static str, text: String) {
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(entry) = map.get_mut(id) {
-            entry.flash = Some(text);
+            entry.flash = Some((kind, text));
         }
     }
 
     /// The outcome kept for this page, once.
-    pub fn take_flash(&self, id: &str) -> Option<String> {
+    pub fn take_flash(&self, id: &str) -> Option<(&'static str, String)> {
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get_mut(id).and_then(|e| e.flash.take())
     }

@@ -130,9 +130,12 @@ fn a_stale_split_form_never_reverts_what_the_command_line_changed() {
         ("spec", "sales@v2"),
         ("weight", "10"),
     ];
-    let got = page.post("/channels/ab", &stale, None);
-    assert_eq!(got.status, 409, "{}", got.body);
-    assert!(got.body.contains("changed in channels.toml since this page was made"), "{}", got.body);
+    // Refused, nothing written, landing on the channel as it is now (the command line's 60/40).
+    let posted = page.post("/channels/ab", &stale, None);
+    let got = page.landed(posted);
+    assert!(got.body.contains("class=\"notice error\""), "{}", got.body);
+    assert!(got.body.contains("changed in channels.toml since that page was made"), "{}", got.body);
+    assert!(got.body.contains("value=\"60\"") && got.body.contains("value=\"40\""), "the fresh view: {}", got.body);
     assert_eq!(env.read("channels.toml"), written, "the command line's split stands");
     // The page made now carries the new state, and its form works.
     let fresh = was(&page.get("/channels").body, "+14155550199");
@@ -141,7 +144,8 @@ fn a_stale_split_form_never_reverts_what_the_command_line_changed() {
     assert_eq!(page.post("/channels/ab", &form, None).status, 303);
     // A "Pin a channel" form for a channel that exists by now is refused too.
     let new = [("csrf", token.as_str()), ("channel", "+14155550199"), ("spec", "sales@v1"), ("was", "absent")];
-    assert_eq!(page.post("/channels/pin", &new, None).status, 409);
+    let posted = page.post("/channels/pin", &new, None);
+    assert!(page.landed(posted).body.contains("is in channels.toml already"));
 }
 
 #[test]
@@ -154,12 +158,21 @@ fn a_stale_save_version_publishes_nothing_nobody_saw() {
     // The file changes on disk after the page was made.
     env.edit("agents/sales.yaml", "temperature: 0.6", "temperature: 1.9");
     let tags = env.tags();
-    let got = page.post("/agents/sales/publish", &[("csrf", &token), ("draft", &draft), ("label", "x")], None);
-    assert_eq!(got.status, 409, "{}", got.body);
-    assert!(got.body.contains("changed on disk since this page was made"), "{}", got.body);
+    let posted = page.post("/agents/sales/publish", &[("csrf", &token), ("draft", &draft), ("label", "x")], None);
+    let got = page.landed(posted);
+    assert!(got.body.contains("changed on disk since that page was made: nothing was published"), "{}", got.body);
+    assert_ne!(
+        hidden_after(&got.body, "Save version", "draft"),
+        draft,
+        "the fresh view's form is made from the draft now"
+    );
     assert_eq!(env.tags(), tags, "nothing published");
     let missing = page.post("/agents/sales/publish", &[("csrf", &token), ("label", "x")], None);
-    assert_eq!(missing.status, 409, "a form that says nothing of the draft is refused: {}", missing.body);
+    assert!(
+        page.landed(missing).body.contains("nothing was published"),
+        "a form that says nothing of the draft is refused"
+    );
+    assert_eq!(env.tags(), tags, "nothing published");
 }
 
 #[test]
@@ -173,10 +186,11 @@ fn a_restore_overwrite_is_tied_to_the_content_it_showed() {
     // More unsaved work arrives after the overwrite was offered: it was never shown, so it stays.
     env.edit("agents/sales.yaml", "temperature: 0.9", "temperature: 1.1");
     let overwrite = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes"), ("replaces", &replaces)];
-    let got = page.post("/agents/sales/restore", &overwrite, None);
-    assert_eq!(got.status, 409, "{}", got.body);
+    let posted = page.post("/agents/sales/restore", &overwrite, None);
+    assert!(page.landed(posted).body.contains("changed again since the overwrite was offered: nothing was written"));
     assert!(env.read("agents/sales.yaml").contains("temperature: 1.1"), "nothing written");
     let forged = [("csrf", token.as_str()), ("version", "1"), ("overwrite", "yes")];
-    assert_eq!(page.post("/agents/sales/restore", &forged, None).status, 409);
+    let posted = page.post("/agents/sales/restore", &forged, None);
+    assert!(page.landed(posted).body.contains("nothing was written"));
     assert!(env.read("agents/sales.yaml").contains("temperature: 1.1"), "nothing written");
 }
