@@ -11,18 +11,7 @@
 set -euo pipefail
 small=${SMALL:-200000}
 large=${LARGE:-1000000}
-here=$(cd "$(dirname "$0")/.." && pwd)
-if [[ $# -eq 0 ]]; then
-  cargo build --release --quiet --manifest-path "$here/Cargo.toml"
-fi
-av=$(realpath "${1:-$here/target/release/agentver}")
-scratch=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$scratch"' EXIT
-export GIT_CONFIG_NOSYSTEM=1 HOME="$scratch/home" NO_COLOR=1
-export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com
-export GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
-mkdir -p "$HOME" "$scratch/repo"
-cd "$scratch/repo"
+source "$(dirname "$0")/bench_scratch.sh"
 
 # The repository of benches/common/load.rs's example_repo: sales v1..v3, a pin and a split.
 git init -q -b main
