@@ -278,6 +278,7 @@ pub async fn version(State(c): State<Shared>, ctx: Ctx, Path((id, r)): Path<(Str
         let name = format!("{} {}", agent, served.version);
         let main = html! {
             h1 { (name) }
+            (local_line(&v))
             p.muted {
                 @if let Some(t) = &served.tag { "tag " code { (t) } " · " }
                 "tree " code { (served.tree) }
@@ -315,6 +316,7 @@ pub async fn compare(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, 
         };
         let main = html! {
             h1 { (title) }
+            (local_line(&v))
             form.filters method="get" action={"/agents/" (agent) "/compare"} hx-get={"/agents/" (agent) "/compare"} hx-target="#main" hx-push-url="true" {
                 label { "From" select name="from" { (options(old.version.to_string().trim_start_matches('v'))) } }
                 label { "To" select name="to" { (options(new.version.to_string().trim_start_matches('v'))) } }
@@ -495,6 +497,7 @@ pub async fn calls(State(c): State<Shared>, ctx: Ctx, Query(q): Q) -> Response {
         };
         let main = html! {
             h1 { "Calls" }
+            (local_line(&v))
             (filters_form(&q))
             @if found.is_empty() { p { "No call matches." } } @else { (call_table(&found)) }
             nav.pages aria-label="Pages" {
@@ -567,6 +570,7 @@ pub async fn call(State(c): State<Shared>, ctx: Ctx, Path(call_id): Path<String>
         let title = format!("Call {call_id}");
         let main = html! {
             h1 { "Call " code { (call_id) } }
+            (local_line(&v))
             @if let (Some(agent), true) = (&replay.call.agent, replay.config.is_some()) {
                 p { "Served by " a href={"/agents/" (agent)} { (agent) } " " (html::version_number(replay.call.version))
                     @if let Some(t) = &replay.call.tree { ", tree " code { (short(t)) } } }
@@ -655,7 +659,7 @@ pub async fn stats(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, Qu
         let (v, agent, report) = stats_data(&c, &id, &q).await?;
         let keys = ["compare", "by", "variant", "channel", "version", "since", "until", "success"];
         let kept: Vec<(&str, &str)> = keys.iter().filter_map(|k| param(&q, k).map(|v| (*k, v))).collect();
-        let main = super::pages_stats::page(&agent, &report, &kept, &q);
+        let main = super::pages_stats::page(&agent, &report, &kept, &q, local_line(&v));
         Ok((revision(&v), format!("{agent} stats"), Section::Agents, main))
     }
     .await;

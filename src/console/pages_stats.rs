@@ -17,10 +17,18 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> &'a str {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim()).unwrap_or_default()
 }
 
-pub fn page(agent: &AgentId, report: &StatsReport, kept: &[(&str, &str)], q: &[(String, String)]) -> Markup {
+/// `local`: the line saying what is only in the work tree (empty where there is none).
+pub fn page(
+    agent: &AgentId,
+    report: &StatsReport,
+    kept: &[(&str, &str)],
+    q: &[(String, String)],
+    local: Markup,
+) -> Markup {
     let csv = format!("/agents/{agent}/stats.csv?{}", html::query(kept));
     html! {
         h1 { (agent) ": stats by " (report.by) }
+        (local)
         form.filters method="get" action={"/agents/" (agent) "/stats"} hx-get={"/agents/" (agent) "/stats"} hx-target="#main" hx-push-url="true" {
             label { "Compare" input name="compare" value=(param(q, "compare")) size="8" placeholder="v2,v3"; }
             label { "By" select name="by" {

@@ -878,6 +878,9 @@ fn the_pages_say_what_is_only_in_this_work_tree() {
     env.av(&["publish", "sales", "-m", "local"]).ok();
     let history = page.get("/agents/sales").body;
     assert!(history.contains("1 version(s) not pushed to origin (agent/sales/v3)"), "{history}");
+    for path in ["/agents/sales/versions/v1", "/agents/sales/compare?from=1&to=2", "/calls", "/agents/sales/stats"] {
+        assert!(page.get(path).body.contains("Only in this work tree"), "every page says it: {path}");
+    }
 
     env.commit_all("v3");
     env.git(&["push", "-q", "origin", "main"]);
