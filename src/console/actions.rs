@@ -231,24 +231,21 @@ pub fn made_from(ch: &ChannelView) -> String {
 /// The refusal of an action on `channel` whose form was made from another state of it: landing on
 /// the channel as it is now, nothing written.
 fn stale_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result<Option<Done>, PageError> {
-    Ok(unchanged_channel(ws, channel, was).err().map(|e| Done::Refused { to: channel_page(channel), note: e.message }))
-}
-
-fn unchanged_channel(ws: &Workspace, channel: &str, was: Option<&str>) -> Result<(), PageError> {
     let resolver = crate::routing::resolve::Resolver::new(ws.clone(), DraftAt::WorkTree)?;
     let now = resolver.channels().channels.iter().find(|c| c.name == channel).map(|c| made_from(&resolver.view(c).0));
-    match (was, now.as_deref()) {
-        (Some(ABSENT), None) => Ok(()),
-        (Some(was), Some(now)) if was == now => Ok(()),
-        (Some(ABSENT), Some(_)) => Err(PageError::conflict(format!(
+    let note = match (was, now.as_deref()) {
+        (Some(ABSENT), None) => return Ok(None),
+        (Some(was), Some(now)) if was == now => return Ok(None),
+        (Some(ABSENT), Some(_)) => format!(
             "{} is in channels.toml already (added since that page was made): nothing was written. This is it now; change it with its own form.",
             channel.escape_debug()
-        ))),
-        _ => Err(PageError::conflict(format!(
+        ),
+        _ => format!(
             "{} changed in channels.toml since that page was made (another tab or the command line): nothing was written. This is it now.",
             channel.escape_debug()
-        ))),
-    }
+        ),
+    };
+    Ok(Some(Done::Refused { to: channel_page(channel), note }))
 }
 
 /// Up to this many agents, the new pin's version is a dropdown of every spec; past it (a
@@ -340,7 +337,7 @@ pub(super) async fn act(
     }
 }
 
-fn agent(id: &str) -> Result<AgentId, PageError> {
+pub(super) fn agent(id: &str) -> Result<AgentId, PageError> {
     AgentId::new(id).map_err(PageError::bad)
 }
 

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::actions::{Done, act, field};
+use super::actions::{Done, act, agent, field};
 use super::html::{self, Section};
 use super::{Console, Ctx, PageError, respond};
 use crate::names::id::AgentId;
@@ -19,10 +19,6 @@ type Shared = Arc<Console>;
 
 /// The largest form the editor takes: a 1 MiB agent file, percent-encoded.
 pub const BODY_LIMIT: usize = 8 << 20;
-
-fn agent(id: &str) -> Result<AgentId, PageError> {
-    AgentId::new(id).map_err(PageError::bad)
-}
 
 /// The editor's page: `text` in the text area, saved against the file whose digest is `base`.
 fn page(agent: &AgentId, text: &str, base: &str, csrf: &str, notice: Markup) -> Markup {

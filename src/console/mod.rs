@@ -362,10 +362,6 @@ impl PageError {
     pub fn bad(message: impl Into<String>) -> Self {
         PageError { status: StatusCode::BAD_REQUEST, message: message.into() }
     }
-    /// A form made from a state that is gone (the file changed since the page was made).
-    pub fn conflict(message: impl Into<String>) -> Self {
-        PageError { status: StatusCode::CONFLICT, message: message.into() }
-    }
     pub fn unavailable(message: impl Into<String>) -> Self {
         PageError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
     }

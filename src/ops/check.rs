@@ -225,8 +225,7 @@ impl Source for Overlay<'_> {
             return self.base.read_limited(rel, limit);
         }
         if self.bytes.len() > limit {
-            let message = format!("file is {} bytes; the limit is {limit}", self.bytes.len());
-            return Err(Error::invalid(Diagnostic::error(&self.base.display(rel), None, message)));
+            return Err(crate::workspace::source::too_big(self.base.display(rel), self.bytes.len() as u64, limit));
         }
         Ok(Some(self.bytes.to_vec()))
     }

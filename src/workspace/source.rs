@@ -24,7 +24,7 @@ pub trait Source {
     fn display(&self, rel: &str) -> String;
 }
 
-fn too_big(file: String, size: u64, limit: usize) -> Error {
+pub(crate) fn too_big(file: String, size: u64, limit: usize) -> Error {
     Error::invalid(
         Diagnostic::error(&file, None, format!("file is {size} bytes; the limit is {limit}"))
             .with_hint(Some("agent, tool and workflow files are limited to 1 MiB, channels.toml to 16 MiB".to_owned())),

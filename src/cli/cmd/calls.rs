@@ -118,7 +118,10 @@ fn latest(ws: &Workspace, args: &Args) -> Result<u64, CliError> {
         None => DraftAt::WorkTree,
     };
     ws.latest_number(&agent, &at)?.ok_or_else(|| {
-        CliError::usage(format!("{id} has no published version"), Some("`agentver log` lists versions".into()))
+        CliError::usage(
+            format!("{id} has no published version"),
+            Some(format!("publish one first (agentver publish {id}); `agentver status` lists each agent's latest")),
+        )
     })
 }
 
