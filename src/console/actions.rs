@@ -36,6 +36,7 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
     use axum::routing::{get, post};
     let editor = get(super::editor::open).post(super::editor::save);
     r.route("/agents/{id}/edit", editor.layer(axum::extract::DefaultBodyLimit::max(super::editor::BODY_LIMIT)))
+        .route("/agents/{id}/fields", post(super::fields::save))
         .route("/agents/{id}/publish", post(publish))
         .route("/agents/{id}/restore", post(restore))
         .route("/agents/{id}/rollback", post(rollback))

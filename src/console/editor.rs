@@ -9,6 +9,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::actions::{Done, act, agent, field};
+use super::fields::Held;
 use super::html::{self, Section};
 use super::{Console, Ctx, PageError, respond};
 use crate::names::id::AgentId;
@@ -20,14 +21,26 @@ type Shared = Arc<Console>;
 /// The largest form the editor takes: a 1 MiB agent file, percent-encoded.
 pub const BODY_LIMIT: usize = 8 << 20;
 
-/// The editor's page: `text` in the text area, saved against the file whose digest is `base`.
-fn page(agent: &AgentId, text: &str, base: &str, csrf: &str, notice: Markup) -> Markup {
+/// The editor's page: the headline fields (`fields`, else as `text` holds them), then `text` in
+/// the text area, both saved against the file whose digest is `base`.
+pub(super) fn page(
+    agent: &AgentId,
+    head: &Markup,
+    text: &str,
+    base: &str,
+    csrf: &str,
+    notice: Markup,
+    shown: Option<&[Held]>,
+) -> Markup {
     let path = agent.draft_path();
+    let held = shown.map(<[Held]>::to_vec).or_else(|| super::fields::held(text));
     html! {
-        h1 { "Edit the draft of " (agent) }
+        (head)
         (notice)
         p.muted { "Saving checks the file as " code { "agentver check" } " does and writes nothing while it has an error. "
-            "It does not publish (Save version does, on the history page), and the change stays in this work tree until you commit and push it." }
+            "It does not publish (Save version does), and the change stays in this work tree until you commit and push it." }
+        @if let Some(held) = &held { (super::fields::form(agent.as_str(), base, csrf, held)) }
+        h2 { "The whole file" }
         form.stack.editing method="post" action={"/agents/" (agent) "/edit"} {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="base" value=(base);
@@ -61,10 +74,16 @@ fn fields() -> Markup {
     }
 }
 
+/// The editor's head: the agent's, titled for the editor.
+pub(super) async fn head(c: &Shared, ctx: &Ctx, id: &str) -> Markup {
+    super::pages::head_of(c, ctx, id, html! { "Edit the draft of " (id) }, super::pages::Tab::Edit).await
+}
+
 /// `GET /agents/{id}/edit`.
 pub async fn open(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
     let root = c.editor.as_ref().map(|e| e.root.clone()).expect("the editor is routed with an editor");
+    let head = head(&c, &ctx, &id).await;
     let loaded = tokio::task::spawn_blocking(move || -> Result<_, PageError> {
         let agent = agent(&id)?;
         let file = draft::load(&Workspace::discover(&root)?, &agent)?;
@@ -75,7 +94,7 @@ pub async fn open(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> 
     match loaded {
         Ok((agent, Some((bytes, base)))) => {
             let text = String::from_utf8_lossy(&bytes);
-            let main = page(&agent, &text, &base, &csrf, html! {});
+            let main = page(&agent, &head, &text, &base, &csrf, html! {}, None);
             respond(&c, &ctx, None, &format!("Edit {agent}"), Section::Agents, main)
         }
         Ok((agent, None)) => {
@@ -98,6 +117,7 @@ pub async fn save(
     let base = field(&form, "base").unwrap_or_default().to_owned();
     let text = field(&form, "text").unwrap_or_default().to_owned();
     let csrf = ctx.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default();
+    let head = head(&c, &ctx, &id).await;
     act(c, ctx, &form.clone(), &[], move |ws| {
         let agent = agent(&id)?;
         let path = agent.draft_path();
@@ -116,7 +136,7 @@ pub async fn save(
                 let sent = serde_json::Value::String(text.replace("\r\n", "\n"));
                 let changes = crate::format::diff::diff(&serde_json::Value::String(now_text.to_string()), &sent);
                 Done::Page(html! {
-                    (page(&agent, &text, &now_base, &csrf, notice))
+                    (page(&agent, &head, &text, &now_base, &csrf, notice, None))
                     h2 { "The file as it is now, against your text" }
                     (super::diff::changes(&changes))
                 })
@@ -126,8 +146,9 @@ pub async fn save(
                     "Nothing was written: " (path) " has " (problems.iter().filter(|d| d.severity == crate::format::diagnostic::Severity::Error).count()) " error(s)."
                     ul { @for d in &problems { li { (d.to_string()) @if let Some(h) = &d.hint { br; span.muted { "hint: " (h) } } } } }
                 });
-                Done::Page(page(&agent, &text, &base, &csrf, notice))
+                Done::Page(page(&agent, &head, &text, &base, &csrf, notice, None))
             }
+            Saved::NotInPlace(e) => Done::Page(page(&agent, &head, &text, &base, &csrf, html::notice("error", html! { (e.to_string()) }), None)),
         })
     })
     .await

@@ -38,6 +38,7 @@ pub fn page(frame: &Frame<'_>, main: Markup) -> Markup {
                 title { (frame.title) " · agentver" }
                 link rel="stylesheet" href=(assets::CSS_PATH);
                 script src=(assets::HTMX_PATH) defer {}
+                script src=(assets::JS_PATH) defer {}
             }
             body hx-boost="false" {
                 a.skip href="#main" { "Skip to content" }
@@ -101,14 +102,33 @@ pub fn percent(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// A duration in ms as seconds with one decimal.
-/// A time for people (`20 Nov 2026, 09:00 UTC`) in a `<time>` whose `datetime` and title keep
-/// the exact one; a value that is not an RFC 3339 time is shown as it is.
+/// A time for people: "2 h ago" within a week, else the date (`20 Nov 2026, 09:00 UTC`), in a
+/// `<time>` whose `datetime` keeps the exact time and whose title shows it (the console's script
+/// puts both in the browser's time zone). A value that is not an RFC 3339 time is shown as it is.
 pub fn when(at: &str) -> Markup {
-    match at.parse::<jiff::Timestamp>() {
-        Ok(t) => html! { time datetime=(at) title=(at) { (t.strftime("%-d %b %Y, %H:%M UTC")) } },
-        Err(_) => html! { (at) },
+    when_at(at, jiff::Timestamp::now())
+}
+
+fn when_at(at: &str, now: jiff::Timestamp) -> Markup {
+    let Ok(t) = at.parse::<jiff::Timestamp>() else { return html! { (at) } };
+    let exact = t.strftime("%-d %b %Y, %H:%M:%S UTC").to_string();
+    match ago(now.as_second() - t.as_second()) {
+        Some(text) => html! { time datetime=(at) title=(exact) { (text) } },
+        None => html! { time datetime=(at) title=(exact) data-date { (t.strftime("%-d %b %Y, %H:%M UTC")) } },
     }
+}
+
+/// `seconds` ago in words, up to a week (a time ahead of the clock is shown as a date).
+fn ago(seconds: i64) -> Option<String> {
+    Some(match seconds {
+        ..-60 => return None,
+        -60..60 => "just now".to_owned(),
+        60..3_600 => format!("{} min ago", seconds / 60),
+        3_600..86_400 => format!("{} h ago", seconds / 3_600),
+        86_400..172_800 => "yesterday".to_owned(),
+        172_800..604_800 => format!("{} days ago", seconds / 86_400),
+        _ => return None,
+    })
 }
 
 /// A duration for people: `48.2 s`, `2 min 1.6 s`, `1 h 5 min`.
@@ -121,6 +141,7 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// A duration in ms as seconds with one decimal.
 pub fn seconds(ms: f64) -> String {
     format!("{:.1} s", ms / 1000.0)
 }
@@ -177,3 +198,28 @@ pub fn login(next: &str, failed: bool) -> Markup {
 /// The login page's whole style (its hash is in the CSP).
 pub const LOGIN_STYLE: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}\
 label,input,button{display:block;margin:.5rem 0;font:inherit}input{width:100%;padding:.4rem}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_relative_within_a_week_and_dates_after() {
+        let now: jiff::Timestamp = "2026-12-08T12:00:00Z".parse().unwrap();
+        let shown = |at: &str| when_at(at, now).into_string();
+        assert_eq!(
+            shown("2026-12-08T10:00:00Z"),
+            r#"<time datetime="2026-12-08T10:00:00Z" title="8 Dec 2026, 10:00:00 UTC">2 h ago</time>"#
+        );
+        assert!(shown("2026-12-08T11:59:30Z").contains(">just now<"));
+        assert!(shown("2026-12-08T11:15:00Z").contains(">45 min ago<"));
+        assert!(shown("2026-12-07T09:00:00Z").contains(">yesterday<"));
+        assert!(shown("2026-12-03T12:00:00Z").contains(">5 days ago<"));
+        assert_eq!(
+            shown("2026-11-20T09:00:00+00:00"),
+            r#"<time datetime="2026-11-20T09:00:00+00:00" title="20 Nov 2026, 09:00:00 UTC" data-date>20 Nov 2026, 09:00 UTC</time>"#
+        );
+        assert!(shown("2026-12-09T12:00:00Z").contains("data-date>9 Dec 2026"), "a time ahead of the clock is a date");
+        assert_eq!(shown("yesterday-ish"), "yesterday-ish");
+    }
+}

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod chart;
 mod diff;
 mod editor;
+mod fields;
 mod html;
 mod pages;
 mod pages_stats;
@@ -53,6 +54,8 @@ pub struct Console {
     pub editor: Option<actions::Editor>,
     /// The agents page's calls per agent in the last 7 days, counted at most once a minute.
     pub week: pages::WeekCache,
+    /// The stats pages' reports, kept while the store has no new commit.
+    pub stats: pages_stats::StatsCache,
     /// Wrong tokens at the login, throttled.
     pub logins: session::LoginThrottle,
 }

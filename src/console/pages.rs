@@ -101,6 +101,60 @@ fn local_line(v: &Arc<dyn View>) -> Markup {
     }
 }
 
+/// The tab of an agent's pages shown as current.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    History,
+    Edit,
+    Stats,
+    None,
+}
+
+/// The head of every page of one agent: its title, the agent's tabs, and Save version (in
+/// `agentver console`, while the draft differs from the latest version), then what is only in
+/// this work tree and a channels.toml that does not load.
+pub(super) fn agent_head(c: &Console, v: &Arc<dyn View>, log: &Log, title: Markup, tab: Tab, csrf: &str) -> Markup {
+    let editing = c.editor.is_some();
+    let agent = &log.agent;
+    let item = |href: String, text: &str, this: Tab| {
+        html! { @if tab == this { a href=(href) aria-current="page" { (text) } } @else { a href=(href) { (text) } } }
+    };
+    html! {
+        div.agenthead {
+            h1 { (title) }
+            nav.tabs aria-label={"Agent " (agent)} {
+                (item(format!("/agents/{agent}"), "History", Tab::History))
+                @if editing && log.draft.state != DraftState::Deleted { (item(format!("/agents/{agent}/edit"), "Edit the draft", Tab::Edit)) }
+                (item(format!("/agents/{agent}/stats"), "Stats", Tab::Stats))
+                a href={"/calls?" (html::query(&[("agent", agent)]))} { "Calls" }
+            }
+            @if editing {
+                @match log.draft.state {
+                    DraftState::Modified | DraftState::New => details.savebox {
+                        summary.button.primary { "Save version" }
+                        (actions::save_form(agent, log.draft.tree.as_deref(), csrf))
+                    },
+                    DraftState::Unchanged => p.muted.saved { "Nothing to save: the draft is v" (log.versions.first().map_or(0, |v| v.version)) "." },
+                    _ => {}
+                }
+            }
+        }
+        (local_line(v))
+        (channels_banner(v))
+    }
+}
+
+/// [`agent_head`] for a page that has no view of its own (the editor's); the title alone when
+/// the agent's history cannot be read.
+pub(super) async fn head_of(c: &Shared, ctx: &Ctx, id: &str, title: Markup, tab: Tab) -> Markup {
+    let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
+    let log = async { Ok::<_, PageError>((view(c).await?, agent_id(id)?)) }.await;
+    match log.and_then(|(v, agent)| Ok((v.log(&agent)?, v))) {
+        Ok((log, v)) => agent_head(c, &v, &log, title, tab, csrf),
+        Err(_) => html! { h1 { (title) } },
+    }
+}
+
 /// The banner of a page while channels.toml does not load (the page shows no channel meanwhile).
 fn channels_banner(v: &Arc<dyn View>) -> Markup {
     match v.channels_problem() {
@@ -200,17 +254,9 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
         let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
         let editing = c.editor.is_some();
         let main = html! {
-            h1 { (log.agent) }
-            (local_line(&v))
-            (channels_banner(&v))
-            @if editing && matches!(log.draft.state, DraftState::Modified | DraftState::New) {
-                (actions::save_form(&log.agent, log.draft.tree.as_deref(), csrf))
-            }
-            p.actions {
-                @if editing && log.draft.state != DraftState::Deleted { a.button href={"/agents/" (log.agent) "/edit"} { "Edit the draft" } }
-                a.button href={"/agents/" (log.agent) "/stats"} { "Stats" }
-                a.button href={"/calls?" (html::query(&[("agent", &log.agent)]))} { "Calls" }
-                @if !log.versions.is_empty() { a.button href={"/agents/" (log.agent) "/compare?from=latest&to=draft"} { "Compare latest with the draft" } }
+            (agent_head(&c, &v, &log, html! { (log.agent) }, Tab::History, csrf))
+            @if !log.versions.is_empty() {
+                p.actions { a.button href={"/agents/" (log.agent) "/compare?from=latest&to=draft"} { "Compare latest with the draft" } }
             }
             h2 { "History" }
             ol.history reversed {
@@ -276,9 +322,10 @@ pub async fn version(State(c): State<Shared>, ctx: Ctx, Path((id, r)): Path<(Str
         let v = view(&c).await?;
         let served = v.configuration(&agent, want)?;
         let name = format!("{} {}", agent, served.version);
+        let log = v.log(&agent)?;
+        let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
         let main = html! {
-            h1 { (name) }
-            (local_line(&v))
+            (agent_head(&c, &v, &log, html! { (name) }, Tab::None, csrf))
             p.muted {
                 @if let Some(t) = &served.tag { "tag " code { (t) } " · " }
                 "tree " code { (served.tree) }
@@ -314,9 +361,9 @@ pub async fn compare(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, 
             all.extend(log.versions.iter().map(|v| (v.version.to_string(), format!("v{} {}", v.version, v.label))));
             html! { @for (value, text) in all { option value=(value) selected[value == selected || format!("v{value}") == selected] { (text) } } }
         };
+        let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
         let main = html! {
-            h1 { (title) }
-            (local_line(&v))
+            (agent_head(&c, &v, &log, html! { (title) }, Tab::None, csrf))
             form.filters method="get" action={"/agents/" (agent) "/compare"} hx-get={"/agents/" (agent) "/compare"} hx-target="#main" hx-push-url="true" {
                 label { "From" select name="from" { (options(old.version.to_string().trim_start_matches('v'))) } }
                 label { "To" select name="to" { (options(new.version.to_string().trim_start_matches('v'))) } }
@@ -644,12 +691,15 @@ async fn stats_data(
     c: &Shared,
     id: &str,
     q: &[(String, String)],
-) -> Result<(Arc<dyn View>, AgentId, StatsReport), PageError> {
+) -> Result<(Arc<dyn View>, AgentId, Arc<StatsReport>), PageError> {
     let agent = agent_id(id)?;
     let request = stats_request(q)?;
     let v = view(c).await?;
-    let (reader, who) = (v.clone(), agent.clone());
-    let report = store(c, move |s| reader.stats(s, &who, &request)).await?;
+    // The versions are in the key: which arms a default comparison takes, and which exist.
+    let versions: Vec<u64> = v.log(&agent)?.versions.iter().map(|v| v.version).collect();
+    let key = format!("{agent}\n{request:?}\n{versions:?}");
+    let (reader, who, shared) = (v.clone(), agent.clone(), c.clone());
+    let report = store(c, move |s| shared.stats.get_or_make(s, key, |s| reader.stats(s, &who, &request))).await?;
     Ok((v, agent, report))
 }
 
@@ -659,7 +709,10 @@ pub async fn stats(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, Qu
         let (v, agent, report) = stats_data(&c, &id, &q).await?;
         let keys = ["compare", "by", "variant", "channel", "version", "since", "until", "success"];
         let kept: Vec<(&str, &str)> = keys.iter().filter_map(|k| param(&q, k).map(|v| (*k, v))).collect();
-        let main = super::pages_stats::page(&agent, &report, &kept, &q, local_line(&v));
+        let csrf = ctx.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
+        let title = html! { (agent) ": stats by " (report.by) };
+        let head = agent_head(&c, &v, &*v.log(&agent)?, title, Tab::Stats, csrf);
+        let main = super::pages_stats::page(&agent, &report, &kept, &q, head);
         Ok((revision(&v), format!("{agent} stats"), Section::Agents, main))
     }
     .await;

@@ -3,6 +3,7 @@
 //! the tests' verdicts, and the CSV of the figures.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use maud::{Markup, html};
 
@@ -11,24 +12,74 @@ use super::html::{self, percent, seconds};
 use crate::calls::CostUnit;
 use crate::calls::report::StatsReport;
 use crate::calls::stats::{Arm, Field, Test};
+use crate::calls::store::Store;
+use crate::error::Result;
 use crate::names::id::AgentId;
+
+/// The stats pages' last reports, each kept while its store has had no commit since it was made,
+/// so a page reloaded over a million calls is not computed again while nothing changed. SQLite
+/// says so by the file's data version (any other connection's commit moves it) and this
+/// connection's own changes; PostgreSQL by the cluster's snapshot (any commit moves it).
+#[derive(Default)]
+pub struct StatsCache(Mutex<Vec<(String, String, Arc<StatsReport>)>>);
+
+/// How many reports are kept (a few people comparing a few arms).
+const KEPT: usize = 8;
+
+impl StatsCache {
+    /// The report under `key` made by `make`, or the one kept from a store with no commit since.
+    pub fn get_or_make(
+        &self,
+        store: &mut Store,
+        key: String,
+        make: impl FnOnce(&mut Store) -> Result<StatsReport>,
+    ) -> Result<Arc<StatsReport>> {
+        let generation = generation(store);
+        let kept = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(g) = &generation
+            && let Some((_, _, hit)) = kept().iter().find(|(k, at, _)| *k == key && at == g)
+        {
+            return Ok(hit.clone());
+        }
+        let report = Arc::new(make(store)?);
+        if let Some(g) = generation {
+            let mut kept = kept();
+            kept.retain(|(k, _, _)| *k != key);
+            kept.push((key, g, report.clone()));
+            if kept.len() > KEPT {
+                kept.remove(0);
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// What moves with every commit to the store; `None` when it cannot be read (nothing is kept).
+fn generation(store: &mut Store) -> Option<String> {
+    match store {
+        Store::Sqlite(conn) => {
+            let data: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()?;
+            Some(format!("{data}:{}", conn.total_changes()))
+        }
+        Store::Postgres(client) => client.query_one("SELECT pg_current_snapshot()::text", &[]).ok()?.try_get(0).ok(),
+    }
+}
 
 fn param<'a>(q: &'a [(String, String)], key: &str) -> &'a str {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim()).unwrap_or_default()
 }
 
-/// `local`: the line saying what is only in the work tree (empty where there is none).
+/// `head`: the agent's head (title, tabs, what is only in the work tree).
 pub fn page(
     agent: &AgentId,
     report: &StatsReport,
     kept: &[(&str, &str)],
     q: &[(String, String)],
-    local: Markup,
+    head: Markup,
 ) -> Markup {
     let csv = format!("/agents/{agent}/stats.csv?{}", html::query(kept));
     html! {
-        h1 { (agent) ": stats by " (report.by) }
-        (local)
+        (head)
         form.filters method="get" action={"/agents/" (agent) "/stats"} hx-get={"/agents/" (agent) "/stats"} hx-target="#main" hx-push-url="true" {
             label { "Compare" input name="compare" value=(param(q, "compare")) size="8" placeholder="v2,v3"; }
             label { "By" select name="by" {

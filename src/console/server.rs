@@ -51,6 +51,7 @@ pub async fn serve(
         secure: false,
         editor: Some(Editor { root }),
         week: Default::default(),
+        stats: Default::default(),
         logins: Default::default(),
     });
     // Around every route: a refused form (403 before its body is read) must not leave the

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
+pub mod edit;
 mod error;
 pub mod model;
 pub mod secrets;

@@ -1,10 +1,13 @@
 //! The console editor's save of a draft: the text is checked as `check` would check the work tree
 //! holding it, then written atomically, and refused when the file changed since it was shown.
+//! The headline-fields form's save sets single values in the file ([`crate::format::edit`]) and
+//! is then saved the same way.
 
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::format::diagnostic::{Diagnostic, Severity};
+use crate::format::edit::{self, EditError, Scalar};
 use crate::fsutil::Staged;
 use crate::names::id::AgentId;
 use crate::workspace::Workspace;
@@ -19,6 +22,8 @@ pub enum Saved {
     Changed { now: Option<Vec<u8>> },
     /// Nothing written: the text has errors (the problems `check` finds in this file).
     Refused { problems: Vec<Diagnostic> },
+    /// Nothing written: a field cannot be set in place in this file's layout.
+    NotInPlace(EditError),
 }
 
 /// The digest an editor keeps of the bytes it showed (as git stores them: clean filters applied).
@@ -61,4 +66,21 @@ pub fn save(ws: &Workspace, agent: &AgentId, shown: &str, text: &str) -> Result<
     }
     staged.commit()?;
     Ok(Saved::Written)
+}
+/// Sets each `(path, value)` of `changes` in `agent`'s draft, keeping the rest of the file as it
+/// is, then saves it as [`save`] does (against the file `shown` names, after `check`).
+pub fn set_fields(ws: &Workspace, agent: &AgentId, shown: &str, changes: &[(&[&str], Scalar)]) -> Result<Saved> {
+    let now = ws.work_tree()?.read(&agent.draft_path())?;
+    let Some(bytes) = now.as_deref().filter(|b| digest(b) == shown) else { return Ok(Saved::Changed { now }) };
+    let Ok(mut text) = String::from_utf8(bytes.to_vec()) else {
+        let why = EditError { path: agent.draft_path(), reason: "the file is not UTF-8".into() };
+        return Ok(Saved::NotInPlace(why));
+    };
+    for (path, value) in changes {
+        text = match edit::set(&text, path, value) {
+            Ok(t) => t,
+            Err(e) => return Ok(Saved::NotInPlace(e)),
+        };
+    }
+    save(ws, agent, shown, &text)
 }

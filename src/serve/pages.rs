@@ -27,6 +27,7 @@ pub fn console(state: Arc<State>, secure: bool, port: u16) -> Arc<Console> {
         secure,
         editor: None,
         week: Default::default(),
+        stats: Default::default(),
         logins: Default::default(),
     })
 }

@@ -3,8 +3,9 @@
 
 Usage: console.py CONSOLE_URL SERVE_URL TOKEN AGENTVER   (run in the fixture repository)
 
-Opens the history panel, compares v1 with the draft, restores v1 (the refusal on unsaved work,
-then the overwrite), pins a channel with the dropdown, changes split weights and checks the CLI
+Opens the history panel, compares v1 with the draft, edits the draft (the whole file and the
+headline fields), restores v1 (the refusal on unsaved work, then the overwrite), saves a version
+from the page's head and reads its time in the browser's time zone, pins a channel with the dropdown, changes split weights and checks the CLI
 agrees; logs in to serve with the token, pages through calls filtered by version, finds the
 stats chart and its table. axe-core (npm registry, tests only) runs on every page: no WCAG 2 AA
 violation. Hostile values must not run: no alert, no injected element. With
@@ -53,6 +54,8 @@ AXE = axe_source()
 
 
 def browser():
+    # A time zone that is not UTC, so the console's times are seen converted.
+    os.environ["TZ"] = "Asia/Kolkata"
     options = webdriver.ChromeOptions()
     for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
               "--disable-gpu", "--force-prefers-reduced-motion"]:
@@ -169,6 +172,20 @@ try:
     check("editor: the page says it is only local", "Only in this work tree" in d.page_source)
     audit(d, "editor-saved")
 
+    # The headline fields: the voice changed in the form, the file's comments kept.
+    d.find_element(By.LINK_TEXT, "Edit the draft").click()
+    check("fields: the form", wait_for(d, "Headline fields"), lambda: where(d))
+    voice = d.find_element(By.NAME, "speech.tts.voice_id")
+    check("fields: the voice shown", voice.get_attribute("value") == "rachel", voice.get_attribute("value"))
+    voice.clear()
+    voice.send_keys("adam")
+    audit(d, "editor-fields")
+    d.find_element(By.XPATH, "//button[normalize-space()='Save these fields']").click()
+    check("fields: saved", wait_for(d, "Saved speech.tts.voice_id in agents/sales.yaml"), lambda: where(d))
+    text = pathlib.Path("agents/sales.yaml").read_text()
+    check("fields: the file holds the voice, its comments kept",
+          "voice_id: adam" in text and "# 0 to 2; lower keeps answers steady" in text and "temperature: 0.55" in text)
+
     # Restore v1 over unsaved work: the refusal, then the overwrite.
     path = pathlib.Path("agents/sales.yaml")
     path.write_text(path.read_text().replace("temperature: 0.55", "temperature: 0.8"))
@@ -182,12 +199,20 @@ try:
     check("restore: the file is v1's", path.read_bytes() == subprocess.run(
         ["git", "show", "agent/sales/v1:agents/sales.yaml"], check=True, capture_output=True).stdout)
 
-    # Save version (the restored draft differs from v2), then roll back to v2.
-    goto(d, console + "/agents/sales")
+    # Save version from the head of the version page (the restored draft differs from v2), then
+    # roll back to v2.
+    goto(d, console + "/agents/sales/versions/v2")
+    d.find_element(By.XPATH, "//summary[normalize-space()='Save version']").click()
     d.find_element(By.NAME, "label").send_keys("From the browser")
     d.find_element(By.NAME, "notes").send_keys("Back to v1's prompt.")
+    audit(d, "save-version")
     d.find_element(By.XPATH, "//button[normalize-space()='Save version']").click()
     check("save version: published", wait_for(d, "Published agent/sales/v3"), lambda: where(d))
+    # The tests' clock is fixed (git dates 1 Nov 2026, 10:00 UTC): an old date, in the browser's zone.
+    when = d.find_element(By.CSS_SELECTOR, ".history > li:nth-child(2) time")
+    check("save version: the exact time in the browser's time zone", when.get_attribute("title").endswith("GMT+5:30"),
+          when.get_attribute("title"))
+    check("save version: the date in the browser's time zone", "3:30" in when.text and "UTC" not in when.text, when.text)
     log = json.loads(cli("log", "sales", "--json"))
     check("save version: the CLI agrees", log["versions"][0]["label"] == "From the browser"
           and log["versions"][0]["notes"] == "Back to v1's prompt.", log["versions"][0])

@@ -636,6 +636,146 @@ fn the_draft_editor_writes_a_checked_draft_and_lands_on_its_history() {
 }
 
 #[test]
+fn the_headline_fields_change_their_lines_only_and_keep_the_comments() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    let opened = page.open("/agents/sales/edit");
+    let (token, base) = (csrf(&opened.body), hidden_after(&opened.body, "action=\"/agents/sales/fields\"", "base"));
+    for shown in
+        ["name=\"llm.model\" value=\"gpt-4o\"", "name=\"speech.tts.voice_id\" value=\"rachel\"", "value=\"0.5\""]
+    {
+        assert!(opened.body.contains(shown), "{shown}");
+    }
+    let file = env.read("agents/sales.yaml");
+    let prompt = "You are Ava.\r\nAsk about team size first.\r\n";
+    let form = |temperature: &str, base: &str| {
+        vec![
+            ("csrf", token.clone()),
+            ("base", base.to_owned()),
+            ("prompt.system", prompt.to_owned()),
+            ("prompt.welcome_message", "Hi {{first_name}}, this is Ava from Acme Robotics. How can I help?".to_owned()),
+            ("llm.model", "gpt-4o".to_owned()),
+            ("llm.temperature", temperature.to_owned()),
+            ("speech.tts.voice_id", "adam".to_owned()),
+        ]
+    };
+    let post = |page: &mut Page, fields: &[(&str, String)]| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        page.post("/agents/sales/fields", &pairs, None)
+    };
+    // Out of range: check's error, nothing written; not a number: named, nothing written.
+    let refused = post(&mut page, &form("5", &base));
+    assert!(
+        refused.body.contains("Nothing was written: with these fields agents/sales.yaml has 1 error(s)."),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"adam\""), "what was sent is kept in the form");
+    assert!(
+        post(&mut page, &form("warm", &base)).body.contains("Temperature: &#39;warm&#39; is not a number")
+            || post(&mut page, &form("warm", &base)).body.contains("Temperature: 'warm' is not a number")
+    );
+    assert_eq!(env.read("agents/sales.yaml"), file);
+
+    let saved = post(&mut page, &form("0.7", &base));
+    let landed = page.landed(saved);
+    assert!(
+        landed.body.contains("Saved prompt.system, llm.temperature, speech.tts.voice_id in agents/sales.yaml."),
+        "{}",
+        landed.body
+    );
+    let system_at = file.find("  system: |").unwrap();
+    let welcome_at = file.find("  welcome_message:").unwrap();
+    let want = format!(
+        "{}  system: |\n    You are Ava.\n    Ask about team size first.\n{}",
+        &file[..system_at],
+        &file[welcome_at..]
+    )
+    .replace("temperature: 0.5      # 0 to 2", "temperature: 0.7      # 0 to 2")
+    .replace("voice_id: rachel", "voice_id: adam");
+    assert_eq!(env.read("agents/sales.yaml"), want, "only the three values changed; every comment kept");
+    let diff = env.git(&["diff", "--numstat", "--", "agents/sales.yaml"]);
+    assert!(diff.starts_with("4\t6\t"), "{diff}");
+
+    // The form made from the file before that save is stale now.
+    let stale = post(&mut page, &form("0.9", &base));
+    assert!(stale.body.contains("changed on disk since this page was loaded: nothing was written"), "{}", stale.body);
+    assert!(env.read("agents/sales.yaml").contains("temperature: 0.7 "));
+}
+
+#[test]
+fn save_version_is_in_the_head_of_every_page_of_the_agent() {
+    let env = fixture();
+    let mut page = Page::console(&env);
+    page.open("/");
+    for path in [
+        "/agents/sales",
+        "/agents/sales/versions/v1",
+        "/agents/sales/compare?from=1&to=2",
+        "/agents/sales/stats",
+        "/agents/sales/edit",
+    ] {
+        let got = page.get(path).body;
+        assert!(got.contains("Nothing to save: the draft is v2."), "{path}: {got}");
+        assert!(!got.contains("<summary class=\"button primary\">Save version</summary>"), "{path}");
+    }
+    env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
+    let log = env.av(&["log", "sales", "--json"]).ok().json();
+    let draft = log["draft"]["tree"].as_str().expect("the draft's tree").to_owned();
+    for path in [
+        "/agents/sales",
+        "/agents/sales/versions/v1",
+        "/agents/sales/compare?from=1&to=2",
+        "/agents/sales/stats",
+        "/agents/sales/edit",
+    ] {
+        let got = page.get(path).body;
+        assert!(got.contains("<summary class=\"button primary\">Save version</summary>"), "{path}: {got}");
+        let from_head = hidden_after(&got, "action=\"/agents/sales/publish\"", "draft");
+        assert_eq!(from_head, draft, "{path}: the form carries the draft's tree");
+        assert!(got.contains("aria-label=\"Agent sales\""), "{path}: the agent's tabs");
+    }
+    // Published from the head of the stats page: it lands on the history.
+    let stats = page.get("/agents/sales/stats").body;
+    let from_head = hidden_after(&stats, "action=\"/agents/sales/publish\"", "draft");
+    let done = page.post(
+        "/agents/sales/publish",
+        &[("csrf", &csrf(&stats)), ("draft", &from_head), ("label", "warmer"), ("notes", "")],
+        None,
+    );
+    assert!(page.landed(done).body.contains("Published agent/sales/v3."));
+}
+
+/// The stats page over `store` shows new calls as soon as they are committed, though a report
+/// is kept between reloads while the store has had no commit.
+fn stats_follow_the_store(env: &TestEnv, store: &str) {
+    env.av(&["calls", "import", "--calls", store, "../calls.jsonl"]).ok();
+    let page = Page::spawn(env.av_cmd(&["console", "--listen", "127.0.0.1:0", "--calls", store]), "console at http://");
+    let csv = |page: &Page| page.get("/agents/sales/stats.csv?compare=1,2").body;
+    let before = csv(&page);
+    assert!(before.contains("v2,"), "{before}");
+    assert_eq!(csv(&page), before, "a reload with nothing new");
+    env.write("../more.jsonl", &crate::calls::records(env, "late", 2, Some("test"), 7, 7, 40_000));
+    env.av(&["calls", "import", "--calls", store, "../more.jsonl"]).ok();
+    let after = csv(&page);
+    assert_ne!(after, before, "seven more calls of v2 are counted: {after}");
+    let v2 = |text: &str| text.lines().find(|l| l.starts_with("v2,")).map(str::to_owned).unwrap_or_default();
+    assert!(v2(&before).starts_with("v2,41,") && v2(&after).starts_with("v2,48,"), "{}\n{}", v2(&before), v2(&after));
+}
+
+#[test]
+fn the_stats_page_follows_new_calls_on_sqlite() {
+    let env = fixture();
+    stats_follow_the_store(&env, &format!("sqlite:{}", env.path("../other.db").display()));
+}
+
+#[test]
+fn the_stats_page_follows_new_calls_on_postgresql() {
+    let env = fixture();
+    stats_follow_the_store(&env, &crate::calls::postgres_store());
+}
+
+#[test]
 fn the_draft_editor_writes_nothing_with_an_error_or_over_a_file_changed_since() {
     let env = fixture();
     let mut page = Page::console(&env);
@@ -855,7 +995,7 @@ fn a_call_reads_as_what_happened_with_dates_and_units_for_people() {
     assert!(call.contains(" min ") || call.contains(" s</dd>"), "a duration in minutes and seconds, not ms");
     assert!(!call.contains("<dd>null</dd>"), "no null shown as a value");
     let history = page.get("/agents/sales").body;
-    assert!(history.contains("<time datetime=\"2026-11-01T10:00:00+00:00\" title=\"2026-11-01T10:00:00+00:00\">1 Nov 2026, 10:00 UTC</time>"), "{history}");
+    assert!(history.contains("<time datetime=\"2026-11-01T10:00:00+00:00\" title=\"1 Nov 2026, 10:00:00 UTC\" data-date>1 Nov 2026, 10:00 UTC</time>"), "{history}");
 }
 
 #[test]
