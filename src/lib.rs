@@ -66,6 +66,7 @@ pub mod platforms;
 mod proptests;
 pub mod routing;
 pub mod serve;
+pub mod testing;
 pub mod workspace;
 
 pub use error::{Error, Result};

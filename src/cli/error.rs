@@ -32,6 +32,7 @@ fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Ops(
             OpsError::NothingToPublish { .. }
+            | OpsError::TestsRequired { .. }
             | OpsError::NothingToRollBack { .. }
             | OpsError::DraftExists { .. }
             | OpsError::ImportOverwrites { .. }
@@ -161,6 +162,9 @@ fn workspace_hint(e: &WorkspaceError) -> Option<String> {
 fn ops_hint(e: &OpsError) -> Option<String> {
     match e {
         OpsError::UnnamedRemote { .. } => Some("`git remote -v` lists the remotes".into()),
+        OpsError::TestsRequired { agent, .. } => Some(format!(
+            "run its tests on the draft first (agentver test {agent}); --skip-tests publishes anyway and says so in the tag"
+        )),
         OpsError::MessageTooLong { .. } => {
             Some("keep long text in the repository and link to it from the notes".into())
         }

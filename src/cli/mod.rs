@@ -62,6 +62,7 @@ enum Command {
     Stats(cmd::stats::Args),
     Replay(cmd::replay::Args),
     Schema(cmd::schema::Args),
+    Test(cmd::test::Args),
     Render(cmd::render::Args),
     Import(cmd::import::Args),
 }
@@ -92,6 +93,7 @@ impl Command {
             Command::Show(a) => a.json_flag.json,
             Command::Stats(a) => a.json_flag.json,
             Command::Status(a) => a.json_flag.json,
+            Command::Test(a) => a.json_flag.json,
             Command::Unpin(a) => a.json_flag.json,
             Command::Verify(a) => a.json_flag.json,
             Command::Calls(a) => a.json(),
@@ -206,6 +208,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(&mut ui, args),
         Command::Replay(args) => cmd::replay::run(&mut ui, args),
         Command::Schema(args) => cmd::schema::run(&mut ui, args),
+        Command::Test(args) => cmd::test::run(&mut ui, args),
         Command::Render(args) => cmd::render::run(&mut ui, args),
         Command::Import(args) => cmd::import::run(&mut ui, args),
     };

@@ -364,7 +364,7 @@ async fn publish(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>, axum
             );
             return Ok(Done::Refused { to: format!("/agents/{agent}"), note });
         }
-        let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, force: false };
+        let options = PublishOptions { label, notes, author: None, at: DraftAt::WorkTree, ..Default::default() };
         let report = crate::ops::publish::publish(ws, &Selection::Named(vec![agent.clone()]), &options)?;
         if let Some(p) = report.published.first() {
             return Ok(Done::Land { to: format!("/agents/{agent}"), note: format!("Published {}.", p.tag) });

@@ -10,6 +10,7 @@ pub mod edit;
 mod error;
 pub mod model;
 pub mod secrets;
+pub mod test_notes;
 pub mod text;
 pub mod yaml;
 

@@ -72,6 +72,8 @@ fn to_cached(e: &Entry<'_>) -> Option<Cached> {
                 version: e.version,
                 source: e.source.as_ref().map(|s| s.to_string()),
                 rollback_of: e.rollback_of,
+                // Not cached: the tag keeps it (`git tag -n`); log does not show it.
+                tests_skipped: false,
             },
             tagger_name: e.tagger_name.to_string(),
             tagger_email: e.tagger_email.to_string(),

@@ -42,6 +42,17 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// [`Identity::resolve`], or `name <email>` where git knows no identity: for agentver's own
+    /// bookkeeping (notes), which a machine with no identity (a CI runner) still keeps.
+    pub fn resolve_or(repo: &gix::Repository, name: &str, email: &str) -> Result<Self> {
+        match Self::resolve(repo, None) {
+            Err(GitError::NoIdentity { .. }) => Self::resolve(repo, Some(&format!("{name} <{email}>"))),
+            other => other,
+        }
+    }
+}
+
 pub(super) fn parse_author(s: &str) -> Option<(&str, &str)> {
     let (name, rest) = s.split_once('<')?;
     let email = rest.strip_suffix('>')?;

@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod history_cache;
 pub mod lock;
+pub mod notes;
 pub mod remembered;
 pub mod remote;
 pub mod tree;

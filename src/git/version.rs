@@ -35,6 +35,8 @@ pub struct NewVersion<'a> {
     pub notes: &'a str,
     pub source: String,
     pub rollback_of: Option<u64>,
+    /// Published past `require_tests` (the `Agentver-Tests: skipped` trailer).
+    pub tests_skipped: bool,
     pub identity: &'a Identity,
 }
 
@@ -86,6 +88,7 @@ pub fn create_version<E: From<GitError>>(
             version: Some(number),
             source: Some(new.source.clone()),
             rollback_of: new.rollback_of,
+            tests_skipped: new.tests_skipped,
         };
         let parent = latest.as_ref().map(|(_, t)| t.commit);
         let (commit_id, tag_id) =

@@ -9,6 +9,7 @@
 //! Agentver-Version: 7
 //! Agentver-Source: 3f9c…[+dirty]
 //! Agentver-Rollback-Of: 5
+//! Agentver-Tests: skipped
 //! ```
 
 /// The label of a version published without one: `<id> v<N>`.
@@ -29,12 +30,15 @@ pub struct TagMessage {
     pub version: Option<u64>,
     pub source: Option<String>,
     pub rollback_of: Option<u64>,
+    /// Published past `[publish] require_tests` with `--skip-tests`.
+    pub tests_skipped: bool,
 }
 
 const AGENT: &str = "Agentver-Agent";
 const VERSION: &str = "Agentver-Version";
 const SOURCE: &str = "Agentver-Source";
 const ROLLBACK_OF: &str = "Agentver-Rollback-Of";
+const TESTS: &str = "Agentver-Tests";
 
 impl TagMessage {
     pub fn format(&self) -> String {
@@ -63,6 +67,9 @@ impl TagMessage {
         }
         if let Some(r) = self.rollback_of {
             trailer(ROLLBACK_OF, &r.to_string());
+        }
+        if self.tests_skipped {
+            trailer(TESTS, "skipped");
         }
         out
     }
@@ -95,6 +102,7 @@ impl TagMessage {
                         VERSION => parsed.version = value.parse().ok(),
                         SOURCE => parsed.source = Some(value.to_owned()),
                         ROLLBACK_OF => parsed.rollback_of = value.parse().ok(),
+                        TESTS => parsed.tests_skipped = value == "skipped",
                         _ => {}
                     }
                 }
@@ -128,11 +136,12 @@ mod tests {
             version: Some(7),
             source: Some("0123abcd+dirty".into()),
             rollback_of: Some(5),
+            tests_skipped: true,
         };
         let text = m.format();
         assert_eq!(
             text,
-            "Warmer\n\nFirst paragraph.\n\nSecond one:\n- a\n- b\n\nAgentver-Agent: sales\nAgentver-Version: 7\nAgentver-Source: 0123abcd+dirty\nAgentver-Rollback-Of: 5\n"
+            "Warmer\n\nFirst paragraph.\n\nSecond one:\n- a\n- b\n\nAgentver-Agent: sales\nAgentver-Version: 7\nAgentver-Source: 0123abcd+dirty\nAgentver-Rollback-Of: 5\nAgentver-Tests: skipped\n"
         );
         assert_eq!(TagMessage::parse(&text), m);
     }

@@ -252,6 +252,7 @@ fn check_source(ws: &Workspace, source: &dyn Source) -> Result<CheckReport> {
     let tools = check_tools(source, &mut problems)?;
     let workflows = check_workflows(source, &mut problems)?;
     let (agent_ids, drafts_ok) = check_agents(source, &tools, &workflows, &mut problems)?;
+    check_tests(source, &agent_ids, &mut problems)?;
 
     // channels.toml: the file itself, then every target against drafts and tags.
     let channels_file = source.display(channels::FILE);
@@ -278,6 +279,39 @@ fn check_source(ws: &Workspace, source: &dyn Source) -> Result<CheckReport> {
     problems.dedup();
     let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
     Ok(CheckReport { errors, warnings: problems.len() - errors, problems })
+}
+
+/// Every test in `tests/` (`agentver test`): valid, free of secrets, and naming agents that exist.
+fn check_tests(source: &dyn Source, agents: &BTreeSet<AgentId>, problems: &mut Vec<Diagnostic>) -> Result<()> {
+    for name in list(source, "tests", problems)? {
+        let Some(stem) = name.strip_suffix(".yaml").or_else(|| name.strip_suffix(".yml")) else { continue };
+        let path = format!("tests/{name}");
+        let shown = source.display(&path);
+        if let Some(problem) = crate::names::id::id_problem(stem) {
+            problems.push(Diagnostic::error(&shown, None, format!("'{stem}' is not a test name: it {problem}")));
+            continue;
+        }
+        let Some(bytes) = source.read(&path)? else { continue };
+        secrets(source, &path, &bytes, problems);
+        match crate::format::model::test::parse_test(&shown, &bytes) {
+            Err(ds) => problems.extend(ds),
+            Ok(test) => {
+                for agent in test.agents.iter().filter(|a| !agents.iter().any(|id| id.as_str() == a.as_str())) {
+                    let hint = crate::format::diagnostic::closest(agent, agents.iter().map(AgentId::as_str))
+                        .map(|c| format!("did you mean '{c}'?"));
+                    problems.push(
+                        Diagnostic::error(
+                            &shown,
+                            None,
+                            format!("tests agent '{agent}', which has no draft in agents/"),
+                        )
+                        .with_hint(hint),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A deleted version tag leaves a gap; its number is never given out again, but the history

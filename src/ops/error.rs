@@ -5,6 +5,9 @@
 pub enum OpsError {
     #[error("nothing to publish: {}", describe_unchanged(.unchanged))]
     NothingToPublish { unchanged: Vec<(String, u64)> },
+    /// `[publish] require_tests` and the draft's tree has no passing run of its tests.
+    #[error("publish refused: {agent}'s tests are required ([publish] require_tests) and {why}")]
+    TestsRequired { agent: String, why: String },
     /// "No blind numbering": this clone lacks the version tags published elsewhere.
     #[error("publish refused: {why}; publishing now would give out version numbers that exist elsewhere")]
     TagsMissing { why: String },

@@ -40,6 +40,9 @@ impl std::fmt::Display for DraftState {
 pub struct DraftInfo {
     pub state: DraftState,
     pub tree: Option<String>,
+    /// `agentver test`'s results on the draft's tree, when a test ran on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<crate::format::test_notes::Summary>,
     /// Why the draft is invalid, for the human output.
     #[serde(skip)]
     pub error: Option<String>,
@@ -64,6 +67,9 @@ pub struct VersionInfo {
     pub tree: String,
     pub source: Option<String>,
     pub rollback_of: Option<u64>,
+    /// `agentver test`'s results on this version's tree, when a test ran on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<crate::format::test_notes::Summary>,
 }
 
 impl VersionInfo {
@@ -80,6 +86,7 @@ impl VersionInfo {
             tree: data.tree.to_string(),
             source: data.message.source,
             rollback_of: data.message.rollback_of,
+            tests: None,
         }
     }
 }
@@ -106,13 +113,13 @@ impl DraftInfo {
                     Some(t) if t == tree => DraftState::Unchanged,
                     Some(_) => DraftState::Modified,
                 };
-                Some(DraftInfo { state, tree: Some(tree.to_string()), error: None })
+                Some(DraftInfo { state, tree: Some(tree.to_string()), tests: None, error: None })
             }
             Err(Error::Workspace(WorkspaceError::UnknownAgent { .. })) if latest_tree.is_some() => {
-                Some(DraftInfo { state: DraftState::Deleted, tree: None, error: None })
+                Some(DraftInfo { state: DraftState::Deleted, tree: None, tests: None, error: None })
             }
             Err(e @ Error::Format(FormatError::Invalid(_))) => {
-                Some(DraftInfo { state: DraftState::Invalid, tree: None, error: Some(e.to_string()) })
+                Some(DraftInfo { state: DraftState::Invalid, tree: None, tests: None, error: Some(e.to_string()) })
             }
             Err(_) => None,
         }
@@ -148,8 +155,20 @@ pub fn version_history(ws: &Workspace, agent: &AgentId) -> Result<Vec<VersionInf
 }
 
 pub fn log(ws: &Workspace, agent: &AgentId, at: &DraftAt) -> Result<Log> {
-    let versions = version_history(ws, agent)?;
-    let draft = draft_info(ws, agent, latest_tree(&versions), at)?;
+    let mut versions = version_history(ws, agent)?;
+    let mut draft = draft_info(ws, agent, latest_tree(&versions), at)?;
+    // The tests' notes, when any test ever ran here (one ref lookup otherwise).
+    if crate::git::notes::has_notes(ws.repo(), crate::git::notes::TESTS)? {
+        let summary = |tree: &str| -> Result<_> {
+            Ok(ws.test_results(tree)?.map(|t| t.summary(agent.as_str())).filter(|s| s.total > 0))
+        };
+        for v in &mut versions {
+            v.tests = summary(&v.tree)?;
+        }
+        if let Some(tree) = &draft.tree {
+            draft.tests = summary(tree)?;
+        }
+    }
     Ok(Log { agent: agent.to_string(), draft, versions })
 }
 

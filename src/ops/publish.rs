@@ -29,6 +29,8 @@ pub struct PublishOptions {
     pub at: DraftAt,
     /// Publish even when latest came from a commit the draft's commit does not contain.
     pub force: bool,
+    /// Publish past `[publish] require_tests` (recorded as the `Agentver-Tests: skipped` trailer).
+    pub skip_tests: bool,
 }
 
 /// One version just published: the `--json` shape.
@@ -105,6 +107,28 @@ pub fn source_trailer(ws: &Workspace, bundle: &Bundle, at: &DraftAt) -> Result<S
     Ok(head.to_string())
 }
 
+/// The commit the drafts are read from (`None`: the work tree of a repository with no commit).
+fn draft_commit(ws: &Workspace, at: &DraftAt) -> Result<Option<git::ObjectId>> {
+    Ok(match at {
+        DraftAt::Rev(rev) => Some(ws.rev_commit(rev)?),
+        DraftAt::WorkTree => git::head_commit(ws.repo())?,
+    })
+}
+
+/// `[publish] require_tests`: the tree's tests (`agentver test`'s notes) ran and all passed.
+fn tests_passed(ws: &Workspace, agent: &AgentId, tree: git::ObjectId) -> Result<()> {
+    let summary = ws.test_results(&tree.to_string())?.map(|t| t.summary(agent.as_str()));
+    let why = match summary {
+        None => "no test has run on this draft".to_owned(),
+        Some(s) if s.total == 0 => "no test of it has run on this draft".to_owned(),
+        Some(s) if s.passed < s.total => {
+            format!("{} of its {} tests failed on this draft", s.total - s.passed, s.total)
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(OpsError::TestsRequired { agent: agent.to_string(), why }.into())
+}
+
 pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) -> Result<PublishReport> {
     check_message(options.label.as_deref(), &options.notes)?;
     let identity = Identity::resolve(ws.repo(), options.author.as_deref())?;
@@ -116,10 +140,7 @@ pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) 
 
     // Validate everything before writing anything.
     crate::ops::fetch::check_numbering(ws, &ids, &options.at)?;
-    let draft_commit = match &options.at {
-        DraftAt::Rev(rev) => Some(ws.rev_commit(rev)?),
-        DraftAt::WorkTree => git::head_commit(ws.repo())?,
-    };
+    let draft_commit = draft_commit(ws, &options.at)?;
     let mut report = PublishReport::default();
     let mut pending = Vec::new();
     for id in &ids {
@@ -139,6 +160,9 @@ pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) 
                     && !options.force
                 {
                     ws.check_no_revert(id, data, draft_commit)?;
+                }
+                if ws.config().publish.require_tests && !options.skip_tests {
+                    tests_passed(ws, id, tree)?;
                 }
                 pending.push((bundle, tree, latest))
             }
@@ -162,6 +186,7 @@ pub fn publish(ws: &Workspace, selection: &Selection, options: &PublishOptions) 
             notes: &options.notes,
             source,
             rollback_of: None,
+            tests_skipped: options.skip_tests && ws.config().publish.require_tests,
             identity: &identity,
         };
         let agent = bundle.agent.to_string();

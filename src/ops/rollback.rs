@@ -56,6 +56,7 @@ pub fn rollback(
         notes: &options.notes,
         source,
         rollback_of: Some(target),
+        tests_skipped: false,
         identity: &identity,
     };
     let created = git::create_version(ws.repo(), ws.names(), &new, ws.latest(agent)?, |latest| match latest {

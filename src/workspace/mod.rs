@@ -416,6 +416,13 @@ impl Workspace {
         Ok(bundle.config)
     }
 
+    /// What `agentver test` kept on `tree` (`None`: no test ran on it, or its note is not agentver's).
+    pub fn test_results(&self, tree: &str) -> Result<Option<crate::format::test_notes::TreeTests>> {
+        let Ok(id) = ObjectId::from_hex(tree.as_bytes()) else { return Ok(None) };
+        let bytes = git::notes::read_note(&self.repo, &git::notes::notes_ref(git::notes::TESTS), id)?;
+        Ok(bytes.and_then(|b| crate::format::test_notes::TreeTests::parse(&b)))
+    }
+
     /// A published version's agent file, byte for byte, without parsing it (what `show` prints).
     pub fn published_file(&self, agent: &AgentId, number: u64) -> Result<Vec<u8>> {
         let data = self.version(agent, number)?;

@@ -116,6 +116,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("ops", &["names", "fsutil", "format", "git", "workspace", "routing", "error", "binary_version", "Error"]),
     ("calls", &["names", "fsutil", "format", "workspace", "routing", "error", "Error", "Result"]),
     ("platforms", &["names", "format", "calls", "error"]),
+    // `agentver test`: the runner over the LLM providers, its cassettes and notes.
+    ("testing", &["names", "fsutil", "format", "git", "workspace", "error", "Error", "Result"]),
     // The console's pages: read through a View (the snapshot or the work tree), act through ops.
     ("console", &["names", "format", "workspace", "routing", "ops", "calls", "error", "Error", "Result"]),
     (
@@ -148,6 +150,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "platforms",
             "console",
             "serve",
+            "testing",
             "error",
             "Error",
         ],

@@ -32,10 +32,20 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
     let color = ui.color;
     let out = ui.out();
     let tree = log.draft.tree.as_deref().map(|t| format!(" (tree {})", &t[..12])).unwrap_or_default();
-    writeln!(out, "{} {}{tree}", render::paint(color, render::BOLD, "draft"), log.draft.state)?;
+    let tests = |s: &Option<agentver::format::test_notes::Summary>| {
+        s.map(|s| format!("  tests {}/{} passed", s.passed, s.total)).unwrap_or_default()
+    };
+    writeln!(
+        out,
+        "{} {}{tree}{}",
+        render::paint(color, render::BOLD, "draft"),
+        log.draft.state,
+        tests(&log.draft.tests)
+    )?;
     for v in &log.versions {
         let rollback = v.rollback_of.map(|r| format!(" (rollback to v{r})")).unwrap_or_default();
-        writeln!(out, "{} {}{rollback}", render::paint(color, render::YELLOW, &format!("v{}", v.version)), v.label)?;
+        let shown = render::paint(color, render::YELLOW, &format!("v{}", v.version));
+        writeln!(out, "{shown} {}{rollback}{}", v.label, tests(&v.tests))?;
         writeln!(out, "    {} <{}>  {}  {}  tree {}", v.author.name, v.author.email, v.date, v.tag, &v.tree[..12])?;
         for line in v.notes.lines() {
             writeln!(out, "    {line}")?;

@@ -26,6 +26,7 @@ pub mod serve;
 pub mod show;
 pub mod stats;
 pub mod status;
+pub mod test;
 pub mod unpin;
 pub mod verify;
 

@@ -35,6 +35,10 @@ pub struct Args {
     /// Fetch the remote's agent tags first, then push the ones it lacks (default remote: origin)
     #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "origin")]
     push: Option<String>,
+    /// Publish though [publish] require_tests finds no passing run of the draft's tests
+    /// (recorded in the tag as the trailer Agentver-Tests: skipped)
+    #[arg(long)]
+    skip_tests: bool,
     /// Publish even when the latest version came from a commit this draft's commit does not
     /// contain (it would undo that version's changes)
     #[arg(long)]
@@ -69,7 +73,14 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             }
         }
     }
-    let options = PublishOptions { label, notes, author: args.signing.author, at: draft_at(&rev), force: args.force };
+    let options = PublishOptions {
+        label,
+        notes,
+        author: args.signing.author,
+        at: draft_at(&rev),
+        force: args.force,
+        skip_tests: args.skip_tests,
+    };
     if let Some(remote) = &args.push {
         // Number from what the remote has, not from what this clone happens to hold.
         let fetched = agentver::ops::fetch::fetch(&ws, remote, &agentver::ops::fetch::FetchOptions::default())?;

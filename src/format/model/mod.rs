@@ -1,7 +1,9 @@
-//! The configuration formats: agent YAML (schema v1), tool YAML and workflow JSON.
+//! The configuration formats: agent YAML (schema v1), tool YAML, workflow JSON, and the
+//! conversation tests' YAML.
 
 pub mod agent;
 pub mod schema;
+pub mod test;
 pub mod tool;
 pub mod validate;
 pub mod workflow;

@@ -280,6 +280,27 @@ fn tool_object() -> Json {
     tool
 }
 
+/// `tests/<name>.yaml` (`agentver test`) as a JSON Schema, for editors.
+pub fn test_json_schema() -> Json {
+    let mut schema = object_schema(super::test::TEST);
+    let map = schema.as_object_mut().expect("object");
+    map.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    map.insert("$id".into(), json!("https://agentver.dev/schema/test-v1.json"));
+    map.insert("title".into(), json!("agentver conversation test"));
+    map.insert(
+        "description".into(),
+        json!("A conversation test, tests/<name>.yaml: one of agent/agents, and a scripted conversation or a simulated caller."),
+    );
+    map.insert(
+        "allOf".into(),
+        json!([
+            { "oneOf": [ { "required": ["agent"] }, { "required": ["agents"] } ] },
+            { "oneOf": [ { "required": ["conversation"] }, { "required": ["simulate"] } ] },
+        ]),
+    );
+    schema
+}
+
 /// `tools/<name>.yaml` as a JSON Schema, for editors.
 pub fn tool_json_schema() -> Json {
     let mut tool = tool_object();

@@ -1,0 +1,96 @@
+//! Git notes under `refs/notes/agentver/<name>`, as `git notes --ref` keeps them: a commit whose
+//! tree names each annotated object by its hex id (or, as git fans them out past many notes,
+//! `ab/cdef…`), the note being that blob. `git notes --ref agentver/tests show <tree>` reads
+//! what agentver writes, and agentver reads both layouts; it writes the flat one, replacing a
+//! fanned-out entry of the same object.
+
+use gix::bstr::BString;
+use gix::objs::tree::{Entry, EntryKind};
+
+use super::error::{GitContext, Result, git};
+use super::refs::{RefChange, apply_atomically, find_exact};
+use super::tree::{self, EntryKind as Kind};
+use super::{ObjectId, Repository};
+
+/// The notes of `agentver test`'s results.
+pub const TESTS: &str = "tests";
+
+/// The full ref of the notes named `name` (`tests` → `refs/notes/agentver/tests`).
+pub fn notes_ref(name: &str) -> String {
+    format!("refs/notes/agentver/{name}")
+}
+
+/// Whether the notes named `name` exist at all.
+pub fn has_notes(repo: &Repository, name: &str) -> Result<bool> {
+    Ok(find_exact(repo, &notes_ref(name))?.is_some())
+}
+
+/// The note attached to `object` in `notes` (a full ref), if any.
+pub fn read_note(repo: &Repository, notes: &str, object: ObjectId) -> Result<Option<Vec<u8>>> {
+    let Some(commit) = find_exact(repo, notes)? else { return Ok(None) };
+    let tree = notes_tree(repo, commit)?;
+    let hex = object.to_hex().to_string();
+    for path in [hex.clone(), format!("{}/{}", &hex[..2], &hex[2..])] {
+        if let Some((Kind::Blob, blob)) = tree::entry(repo, tree, &path)? {
+            return Ok(Some(tree::read_object(repo, blob, &|| format!("note {path} in {notes}"))?));
+        }
+    }
+    Ok(None)
+}
+
+fn notes_tree(repo: &Repository, commit: ObjectId) -> Result<ObjectId> {
+    let found = repo.find_commit(commit).context(|| format!("reading notes commit {commit}"))?;
+    Ok(found.tree_id().context(|| format!("reading notes commit {commit}"))?.detach())
+}
+
+/// Attaches `bytes` to `object` in `notes`, replacing its note, as one new notes commit by
+/// `signer`. Concurrent writers do not lose each other's notes: the ref moves only from the
+/// commit this one was made on, and a lost race is made again on the new one.
+pub fn write_note(
+    repo: &Repository,
+    notes: &str,
+    object: ObjectId,
+    bytes: &[u8],
+    signer: &gix::actor::Signature,
+    message: &str,
+) -> Result<()> {
+    let _guard = super::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+    let parent = find_exact(repo, notes)?;
+    let mut entries = match parent {
+        Some(commit) => {
+            let tree = repo.find_tree(notes_tree(repo, commit)?).context(|| format!("reading {notes}"))?;
+            tree.decode().context(|| format!("reading {notes}"))?.entries.iter().map(|e| Entry::from(*e)).collect()
+        }
+        None => Vec::new(),
+    };
+    let hex = object.to_hex().to_string();
+    entries.retain(|e: &Entry| e.filename != hex.as_str());
+    // A fanned-out entry of the same object is dropped from its folder.
+    if let Some(at) = entries.iter().position(|e| e.filename == hex[..2] && e.mode.is_tree()) {
+        let sub = repo.find_tree(entries[at].oid).context(|| format!("reading {notes}"))?;
+        let mut inner: Vec<Entry> =
+            sub.decode().context(|| format!("reading {notes}"))?.entries.iter().map(|e| Entry::from(*e)).collect();
+        inner.retain(|e| e.filename != hex[2..]);
+        entries[at].oid = write_tree(repo, inner)?;
+    }
+    let blob = repo.write_blob(bytes).map_err(git("writing a note"))?.detach();
+    entries.push(Entry { mode: EntryKind::Blob.into(), filename: BString::from(hex), oid: blob });
+    let tree = write_tree(repo, entries)?;
+    let commit = gix::objs::Commit {
+        tree,
+        parents: parent.into_iter().collect(),
+        author: signer.clone(),
+        committer: signer.clone(),
+        encoding: None,
+        message: format!("{message}\n").into(),
+        extra_headers: Vec::new(),
+    };
+    let id = repo.write_object(&commit).map_err(git("writing a notes commit"))?.detach();
+    apply_atomically(repo, vec![RefChange { name: notes.to_owned(), from: parent, to: Some(id) }], message)
+}
+
+fn write_tree(repo: &Repository, mut entries: Vec<Entry>) -> Result<ObjectId> {
+    entries.sort();
+    let tree = gix::objs::Tree { entries };
+    Ok(repo.write_object(&tree).map_err(git("writing a notes tree"))?.detach())
+}
