@@ -2,7 +2,8 @@
 //! tree names each annotated object by its hex id (or, as git fans them out past many notes,
 //! `ab/cdef…`), the note being that blob. `git notes --ref agentver/tests show <tree>` reads
 //! what agentver writes, and agentver reads both layouts; it writes the flat one, replacing a
-//! fanned-out entry of the same object.
+//! fanned-out entry of the same object. Two clones' notes are merged as `git notes merge` would,
+//! a note on the same object in both by the caller's rule.
 
 use gix::bstr::BString;
 use gix::objs::tree::{Entry, EntryKind};
@@ -93,4 +94,77 @@ fn write_tree(repo: &Repository, mut entries: Vec<Entry>) -> Result<ObjectId> {
     entries.sort();
     let tree = gix::objs::Tree { entries };
     Ok(repo.write_object(&tree).map_err(git("writing a notes tree"))?.detach())
+}
+
+/// Every note of a notes commit's tree: hex id → blob (flat and fanned-out entries alike).
+fn all_notes(repo: &Repository, commit: ObjectId) -> Result<std::collections::BTreeMap<String, ObjectId>> {
+    let mut out = std::collections::BTreeMap::new();
+    let tree = repo.find_tree(notes_tree(repo, commit)?).context(|| format!("reading notes commit {commit}"))?;
+    for e in tree.decode().context(|| format!("reading notes commit {commit}"))?.entries.iter() {
+        let name = e.filename.to_string();
+        if e.mode.is_tree() && name.len() == 2 {
+            let sub = repo.find_tree(e.oid.to_owned()).context(|| format!("reading notes commit {commit}"))?;
+            for inner in sub.decode().context(|| format!("reading notes commit {commit}"))?.entries.iter() {
+                out.insert(format!("{name}{}", inner.filename), inner.oid.to_owned());
+            }
+        } else if e.mode.is_blob() {
+            out.insert(name, e.oid.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// How two clones' notes on one object become one: `merge(ours, theirs)`.
+pub type MergeNote = dyn Fn(&[u8], &[u8]) -> Vec<u8>;
+
+/// Brings notes commit `theirs` (another clone's, fetched) into `notes`: taken as it is when
+/// there are none here or ours is behind it, kept as ours when ours already holds it, else a
+/// merge commit with both as parents whose notes are every object's, a note on the same object
+/// in both made by `merge(ours, theirs)`. Returns whether `notes` moved.
+pub fn merge_notes(
+    repo: &Repository,
+    notes: &str,
+    theirs: ObjectId,
+    signer: &gix::actor::Signature,
+    merge: &MergeNote,
+) -> Result<bool> {
+    let _guard = super::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
+    let ours = find_exact(repo, notes)?;
+    let to = match ours {
+        Some(o) if super::repo::contains(repo, theirs, o)? == Some(true) => return Ok(false),
+        Some(o) if super::repo::contains(repo, o, theirs)? != Some(true) => {
+            let mut all = all_notes(repo, o)?;
+            for (hex, blob) in all_notes(repo, theirs)? {
+                let merged = match all.get(&hex) {
+                    Some(mine) if *mine != blob => {
+                        let read = |id: ObjectId| tree::read_object(repo, id, &|| format!("note {hex} in {notes}"));
+                        repo.write_blob(merge(&read(*mine)?, &read(blob)?)).map_err(git("writing a note"))?.detach()
+                    }
+                    _ => blob,
+                };
+                all.insert(hex, merged);
+            }
+            let entries = all
+                .into_iter()
+                .map(|(hex, oid)| Entry { mode: EntryKind::Blob.into(), filename: BString::from(hex), oid })
+                .collect();
+            let commit = gix::objs::Commit {
+                tree: write_tree(repo, entries)?,
+                parents: [o, theirs].into_iter().collect(),
+                author: signer.clone(),
+                committer: signer.clone(),
+                encoding: None,
+                message: "agentver: notes merged from another clone\n".into(),
+                extra_headers: Vec::new(),
+            };
+            repo.write_object(&commit).map_err(git("writing a notes merge"))?.detach()
+        }
+        _ => theirs,
+    };
+    apply_atomically(
+        repo,
+        vec![RefChange { name: notes.to_owned(), from: ours, to: Some(to) }],
+        "agentver: notes merged",
+    )?;
+    Ok(true)
 }

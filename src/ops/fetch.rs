@@ -33,6 +33,9 @@ pub struct FetchReport {
     pub saved_under: Option<String>,
     /// True when `--configure` added the tag refspec to the remote.
     pub configured: bool,
+    /// agentver's notes (the tests' results) the remote's moved here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The marker that this clone has fetched agent tags at least once.
@@ -124,7 +127,17 @@ pub fn fetch(ws: &Workspace, remote: &str, options: &FetchOptions) -> Result<Fet
     // clobber an unpushed version and fail the fetch); the tags land in scratch refs only.
     let out = git::remote::run(
         ws.root(),
-        &["fetch", "--quiet", "--no-tags", "--refmap=", "--prune", "--", remote, &refspec],
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--refmap=",
+            "--prune",
+            "--",
+            remote,
+            &refspec,
+            &crate::ops::notes::refspec(),
+        ],
     )?;
     if !out.status.success() {
         return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out).into());
@@ -180,6 +193,7 @@ pub fn fetch(ws: &Workspace, remote: &str, options: &FetchOptions) -> Result<Fet
         git::record_seen(repo, names, agent, *n)?;
     }
     crate::fsutil::write_atomic(&marker(ws), format!("{remote}\n").as_bytes())?;
+    report.notes = crate::ops::notes::merge_fetched(ws)?;
     if options.configure {
         report.configured = configure_refspec(ws, remote)?;
     }

@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod import;
 pub mod init;
 pub mod log;
+pub mod notes;
 pub mod pin;
 pub mod plan;
 pub mod publish;

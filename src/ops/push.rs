@@ -34,6 +34,9 @@ pub struct PushReport {
     pub remote: String,
     pub pushed: Vec<String>,
     pub renumbered: Vec<Renumbered>,
+    /// agentver's notes (the tests' results) pushed with the tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How `push` goes about it.
@@ -46,8 +49,14 @@ pub struct PushOptions {
     pub with_branch: bool,
 }
 
-/// Pushes the agent tags `remote` lacks.
+/// Pushes the agent tags `remote` lacks, then agentver's notes.
 pub fn push(ws: &Workspace, remote: &str, options: PushOptions) -> Result<PushReport> {
+    let mut report = push_tags(ws, remote, options)?;
+    report.notes = crate::ops::notes::push(ws, remote)?;
+    Ok(report)
+}
+
+fn push_tags(ws: &Workspace, remote: &str, options: PushOptions) -> Result<PushReport> {
     git::remote::check_remote(remote)?;
     let force = options.force;
     let branch = match options.with_branch {

@@ -43,6 +43,7 @@ mod serve;
 mod show;
 mod stats;
 mod status;
+mod testing;
 mod trust;
 mod unpin;
 mod verify;
