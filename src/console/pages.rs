@@ -268,6 +268,7 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
                             @if !ver.label.is_empty() { strong { (ver.label) } }
                             @if let Some(r) = ver.rollback_of { span.badge { "rollback to v" (r) } }
                             @if Some(ver.version) == log.versions.first().map(|f| f.version) { span.badge { "latest" } }
+                            @if let Some(t) = ver.tests { (tests_badge(t)) }
                             @for ch in serving.get(&format!("v{}", ver.version)).into_iter().flatten() { span.badge { "serves " (ch) } }
                         }
                         @if !ver.notes.is_empty() { p { (ver.notes) } }
@@ -287,12 +288,19 @@ pub async fn history(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) 
     answer(&c, &ctx, result)
 }
 
+/// `agentver test`'s results on a tree, as a badge.
+fn tests_badge(t: crate::format::test_notes::Summary) -> Markup {
+    let class = if t.passed == t.total { "badge pass" } else { "badge fail" };
+    html! { span class=(class) title="the results of agentver test on this tree" { "tests " (t.passed) "/" (t.total) " passed" } }
+}
+
 fn draft_item(log: &Log, serving: Option<&Vec<String>>) -> Markup {
     html! {
         li.draft {
             div.head {
                 span.num { "Draft" }
                 span.badge { (log.draft.state.to_string()) }
+                @if let Some(t) = log.draft.tests { (tests_badge(t)) }
                 @for ch in serving.into_iter().flatten() { span.badge { "serves " (ch) } }
             }
             @match log.draft.state {

@@ -106,6 +106,16 @@ pub struct DraftPlan {
     /// Channels on head that follow this agent's `latest`: they serve `publishes` after it.
     pub latest_channels: Vec<String>,
     pub error: Option<String>,
+    /// `agentver test`'s results on latest's tree and on head's draft, when any test ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestsChange>,
+}
+
+/// The tests before (latest) and after (the head's draft) a change; `None`: not run there.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TestsChange {
+    pub before: Option<crate::format::test_notes::Summary>,
+    pub after: Option<crate::format::test_notes::Summary>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -332,7 +342,17 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
                 (diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config), None)
             }
         };
+        let summary = |tree: String| -> Result<_> {
+            Ok(ws.test_results(&tree)?.map(|t| t.summary(id.as_str())).filter(|s| s.total > 0))
+        };
+        let before = latest.as_ref().map(|(_, tag)| summary(tag.tree.to_string())).transpose()?.flatten();
+        let after = match &new {
+            Ok(Some(n)) => summary(n.tree.to_string())?,
+            _ => None,
+        };
+        let tests = (before.is_some() || after.is_some()).then_some(TestsChange { before, after });
         drafts.push(DraftPlan {
+            tests,
             agent: id.to_string(),
             change,
             latest: latest.map(|(n, _)| n),

@@ -776,6 +776,18 @@ fn the_stats_page_follows_new_calls_on_postgresql() {
 }
 
 #[test]
+fn the_history_panel_shows_what_agentver_test_found_on_each_tree() {
+    let env = fixture();
+    let page = Page::console(&env);
+    assert!(!page.get("/agents/sales").body.contains("tests 0/3"), "no test ran yet");
+    // The fixture's draft is not the example's: its requests are not in the cassettes.
+    env.av_env(&["test", "sales"], &[("CI", Some("true"))]).code(1);
+    let body = page.get("/agents/sales").body;
+    let badge = r#"<span class="badge fail" title="the results of agentver test on this tree">tests 0/3 passed</span>"#;
+    assert!(body.contains(badge), "{body}");
+}
+
+#[test]
 fn the_draft_editor_writes_nothing_with_an_error_or_over_a_file_changed_since() {
     let env = fixture();
     let mut page = Page::console(&env);

@@ -207,3 +207,23 @@ fn the_results_travel_with_push_and_fetch_and_two_clones_merge() {
         env.git(&["--git-dir", remote.to_str().unwrap(), "log", "--format=%s", "refs/notes/agentver/tests"]);
     assert!(remote_log.starts_with("agentver: notes merged from another clone"), "{remote_log}");
 }
+
+#[test]
+fn plan_shows_each_changed_drafts_tests_before_and_after() {
+    let env = TestEnv::example();
+    env.av_env(&["test"], REPLAY).ok();
+    env.av(&["publish", "--all"]).ok();
+    env.edit("agents/sales.yaml", "    Never quote prices", "    Be brief.\n    Never quote prices");
+    let plan = env.av(&["plan", "--base", "HEAD"]).ok().stdout;
+    assert!(plan.contains("  tests: 3/3 passed → not run\n"), "{plan}");
+    env.av_env(&["test", "sales"], REPLAY).code(1);
+    let plan = env.av(&["plan", "--base", "HEAD"]).ok().stdout;
+    assert!(plan.contains("  tests: 3/3 passed → 0/3 passed\n"), "{plan}");
+    let markdown = env.av(&["plan", "--base", "HEAD", "--format", "markdown"]).ok().stdout;
+    assert!(markdown.contains("**Tests** of `sales`: 3/3 passed → 0/3 passed"), "{markdown}");
+    let json = env.av(&["plan", "--base", "HEAD", "--json"]).ok().json();
+    assert_eq!(
+        json["drafts"][0]["tests"],
+        serde_json::json!({"before": {"passed": 3, "total": 3}, "after": {"passed": 0, "total": 3}})
+    );
+}

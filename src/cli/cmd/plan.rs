@@ -72,6 +72,14 @@ fn sign(c: &ChannelPlan) -> &'static str {
     }
 }
 
+/// `3/3 passed → 2/3 passed`, a side where no test ran said so.
+fn tests_change(t: &agentver::ops::plan::TestsChange) -> String {
+    let side = |s: Option<agentver::format::test_notes::Summary>| {
+        s.map_or("not run".to_owned(), |s| format!("{}/{} passed", s.passed, s.total))
+    };
+    format!("{} → {}", side(t.before), side(t.after))
+}
+
 fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
     let color = ui.color;
     let base =
@@ -112,6 +120,9 @@ fn text(ui: &mut Ui, plan: &Plan) -> std::io::Result<()> {
         writeln!(ui.out(), "~ draft {} {} ({latest}){live}", d.agent, d.change)?;
         if let Some(n) = d.publishes {
             writeln!(ui.out(), "  {}", publish_on_merge(d, n))?;
+        }
+        if let Some(t) = &d.tests {
+            writeln!(ui.out(), "  tests: {}", tests_change(t))?;
         }
         if let Some(e) = &d.error {
             writeln!(ui.out(), "  cannot be read: {e}")?;
@@ -184,8 +195,11 @@ fn markdown_head(plan: &Plan) -> std::io::Result<Vec<u8>> {
             };
             writeln!(head, "**Publish on merge**: `{}` v{n}{serves}", d.agent)?;
         }
+        if let Some(t) = &d.tests {
+            writeln!(head, "**Tests** of `{}`: {}", d.agent, tests_change(t))?;
+        }
     }
-    if plan.drafts.iter().any(|d| d.publishes.is_some()) {
+    if plan.drafts.iter().any(|d| d.publishes.is_some() || d.tests.is_some()) {
         writeln!(head)?;
     }
     Ok(head)
