@@ -44,15 +44,35 @@ fn canonical(v: &Json) -> String {
     }
 }
 
-/// One test's cassette: what it holds (replay) and what this run adds (record).
+/// One test's cassette: what it holds and what this run adds (record).
 #[derive(Default)]
 pub struct Cassette {
-    held: HashMap<String, Json>,
+    held: Vec<Exchange>,
+    by_key: HashMap<String, usize>,
     recorded: Mutex<Vec<Exchange>>,
 }
 
-/// One recorded exchange: its run, its place in the run, its key, request and answer.
-type Exchange = (u32, usize, String, Json, Json);
+/// One exchange: the configuration it ran against (`sales@draft`), its run, its place in the
+/// run, its key, request and answer.
+#[derive(Clone, Debug)]
+struct Exchange {
+    subject: String,
+    run: u32,
+    order: usize,
+    key: String,
+    request: Json,
+    response: Json,
+}
+
+impl Exchange {
+    fn line(&self) -> String {
+        let e = serde_json::json!({
+            "key": self.key, "subject": self.subject, "run": self.run, "order": self.order,
+            "request": self.request, "response": self.response,
+        });
+        e.to_string() + "\n"
+    }
+}
 
 impl Cassette {
     /// Reads `file` (absent: an empty cassette).
@@ -62,50 +82,59 @@ impl Cassette {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cassette::default()),
             Err(e) => return Err(Error::io(file, e)),
         };
-        let mut held = HashMap::new();
+        let mut cassette = Cassette::default();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let entry: Json = serde_json::from_str(line).map_err(|e| {
-                Diagnostic::error(shown, Some(i as u32 + 1), format!("not a cassette entry: {e}")).with_hint(Some(
+            let bad = |why: String| {
+                Diagnostic::error(shown, Some(i as u32 + 1), why).with_hint(Some(
                     "a cassette is written by a recording run; record it again instead of editing it".into(),
                 ))
-            })?;
-            match (entry["key"].as_str(), entry.get("response")) {
-                (Some(k), Some(r)) => held.insert(k.to_owned(), r.clone()),
-                _ => {
-                    return Err(Diagnostic::error(
-                        shown,
-                        Some(i as u32 + 1),
-                        "a cassette entry needs key and response",
-                    )
-                    .into());
-                }
             };
+            let entry: Json = serde_json::from_str(line).map_err(|e| bad(format!("not a cassette entry: {e}")))?;
+            let (Some(key), Some(response)) = (entry["key"].as_str(), entry.get("response")) else {
+                return Err(bad("a cassette entry needs key and response".into()).into());
+            };
+            cassette.by_key.insert(key.to_owned(), cassette.held.len());
+            cassette.held.push(Exchange {
+                subject: entry["subject"].as_str().unwrap_or_default().to_owned(),
+                run: entry["run"].as_u64().unwrap_or(0) as u32,
+                order: entry["order"].as_u64().unwrap_or(0) as usize,
+                key: key.to_owned(),
+                request: entry["request"].clone(),
+                response: response.clone(),
+            });
         }
-        Ok(Cassette { held, recorded: Mutex::default() })
+        Ok(cassette)
     }
 
     pub fn answer(&self, key: &str) -> Option<Json> {
-        self.held.get(key).cloned()
+        self.by_key.get(key).map(|i| self.held[*i].response.clone())
     }
 
-    /// Keeps an exchange for [`Cassette::save`]; `order` places it within its run.
-    pub fn record(&self, run: u32, order: usize, key: String, request: &Json, response: &Json) {
+    /// Keeps an exchange for [`Cassette::save`]: of run `run` against `subject`, `order`-th.
+    pub fn record(&self, subject: &str, run: u32, order: usize, key: String, request: &Json, response: &Json) {
         let mut recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        recorded.push((run, order, key, request.clone(), response.clone()));
+        let (subject, request, response) = (subject.to_owned(), request.clone(), response.clone());
+        recorded.push(Exchange { subject, run, order, key, request, response });
     }
 
-    /// Writes what this run recorded as `file`, replacing it atomically (nothing when nothing was).
+    /// Writes the cassette as `file`, atomically: the runs this run recorded replace the same
+    /// runs (same configuration, same number) held before, the others are kept. Nothing is
+    /// written when nothing was recorded.
     pub fn save(&self, file: &Path) -> Result<bool> {
-        let mut recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if recorded.is_empty() {
             return Ok(false);
         }
-        recorded.sort_by_key(|a| (a.0, a.1));
-        let mut text = String::new();
-        for (_, _, key, request, response) in recorded.iter() {
-            text.push_str(&serde_json::json!({ "key": key, "request": request, "response": response }).to_string());
-            text.push('\n');
-        }
+        let redone: std::collections::HashSet<(&str, u32)> =
+            recorded.iter().map(|e| (e.subject.as_str(), e.run)).collect();
+        let mut all: Vec<&Exchange> = self
+            .held
+            .iter()
+            .filter(|e| !redone.contains(&(e.subject.as_str(), e.run)))
+            .chain(recorded.iter())
+            .collect();
+        all.sort_by(|a, b| (&a.subject, a.run, a.order).cmp(&(&b.subject, b.run, b.order)));
+        let text: String = all.iter().map(|e| e.line()).collect();
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -126,5 +155,32 @@ mod tests {
         assert_ne!(key(1, &a), key(2, &a));
         let c = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi!"}]});
         assert_ne!(key(1, &a), key(1, &c));
+    }
+
+    #[test]
+    fn a_recording_replaces_the_runs_it_redoes_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.jsonl");
+        let old = Cassette::default();
+        for run in 1..=3 {
+            old.record(
+                "sales@draft",
+                run,
+                1,
+                format!("old-{run}"),
+                &serde_json::json!({"run": run}),
+                &serde_json::json!("a"),
+            );
+        }
+        old.record("sales@v1", 1, 1, "v1".into(), &serde_json::json!({}), &serde_json::json!("b"));
+        assert!(old.save(&file).unwrap());
+        let again = Cassette::load(&file, "t.jsonl").unwrap();
+        assert_eq!(again.answer("old-2"), Some(serde_json::json!("a")));
+        again.record("sales@draft", 1, 1, "new-1".into(), &serde_json::json!({}), &serde_json::json!("c"));
+        again.save(&file).unwrap();
+        let now = Cassette::load(&file, "t.jsonl").unwrap();
+        let keys: Vec<&str> = now.held.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["new-1", "old-2", "old-3", "v1"]);
+        assert!(!Cassette::default().save(&file).unwrap(), "nothing recorded: nothing written");
     }
 }

@@ -1,7 +1,8 @@
 //! The OpenAI-compatible Chat Completions client `agentver test` talks through: one POST per
 //! request to `<base_url>/chat/completions` with the key as a bearer token, a timeout per
-//! request, 429 and 5xx retried with backoff (a `Retry-After` honoured, up to 30 s), and an
-//! error as one line with the provider's status and message. It never follows a redirect.
+//! request (a request that times out is not sent again: the provider is stalled, not busy), 429,
+//! 5xx and failed connections retried with backoff (a `Retry-After` honoured, up to 30 s), and
+//! an error as one line with the provider's status and message. It never follows a redirect.
 
 use std::time::Duration;
 
@@ -90,8 +91,7 @@ impl Client {
         let mut response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => {
-                let error = ChatError::Timeout { provider: name(), seconds: self.timeout.as_secs() };
-                return Err(Retry { error, after: None });
+                return Ok(Err(ChatError::Timeout { provider: name(), seconds: self.timeout.as_secs() }));
             }
             Err(e) => {
                 return Err(Retry {

@@ -356,7 +356,8 @@ impl Conversation<'_> {
             Mode::Live | Mode::Record => {
                 let answer = self.env.client.complete(provider, &body).map_err(|e| self.fail(None, format!("{who}: {e}")))?;
                 if self.env.mode == Mode::Record {
-                    self.env.cassette.record(self.run, self.order, key, &body, &answer);
+                    let subject = format!("{}@{}", self.subject.agent, self.subject.version);
+                    self.env.cassette.record(&subject, self.run, self.order, key, &body, &answer);
                 }
                 answer
             }

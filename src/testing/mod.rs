@@ -189,10 +189,11 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<Outcome> {
     let mut cassettes = BTreeMap::new();
     for test in &tests {
         let file = cassette::path(ws.root(), &test.name);
-        let loaded = if mode == Mode::Replay {
-            Cassette::load(&file, &format!("{}/{}.jsonl", cassette::DIR, test.name))?
-        } else {
+        // Replay answers from it; a recording keeps the runs it does not redo.
+        let loaded = if mode == Mode::Live {
             Cassette::default()
+        } else {
+            Cassette::load(&file, &format!("{}/{}.jsonl", cassette::DIR, test.name))?
         };
         cassettes.insert(test.name.clone(), loaded);
     }
@@ -352,7 +353,7 @@ fn tally(
     // A replay costs nothing; a run costs what its priced requests did when all were priced.
     let cost = match mode {
         Mode::Replay => Some(0.0),
-        _ => (usage.unpriced == 0).then_some(usage.cost),
+        _ => (usage.requests > 0 && usage.unpriced == 0).then_some(usage.cost),
     };
     Report { ok: out.iter().all(|r| r.ok), mode, tests: out, usage, cost, recorded: Vec::new() }
 }
