@@ -9,7 +9,7 @@ use gix::bstr::BString;
 use gix::objs::tree::{Entry, EntryKind};
 
 use super::error::{GitContext, Result, git};
-use super::refs::{RefChange, apply_atomically, find_exact};
+use super::refs::{RefChange, apply_atomically_as, find_exact};
 use super::tree::{self, EntryKind as Kind};
 use super::{ObjectId, Repository};
 
@@ -87,7 +87,12 @@ pub fn write_note(
         extra_headers: Vec::new(),
     };
     let id = repo.write_object(&commit).map_err(git("writing a notes commit"))?.detach();
-    apply_atomically(repo, vec![RefChange { name: notes.to_owned(), from: parent, to: Some(id) }], message)
+    apply_atomically_as(
+        repo,
+        vec![RefChange { name: notes.to_owned(), from: parent, to: Some(id) }],
+        message,
+        Some(signer),
+    )
 }
 
 fn write_tree(repo: &Repository, mut entries: Vec<Entry>) -> Result<ObjectId> {
@@ -161,10 +166,7 @@ pub fn merge_notes(
         }
         _ => theirs,
     };
-    apply_atomically(
-        repo,
-        vec![RefChange { name: notes.to_owned(), from: ours, to: Some(to) }],
-        "agentver: notes merged",
-    )?;
+    let change = RefChange { name: notes.to_owned(), from: ours, to: Some(to) };
+    apply_atomically_as(repo, vec![change], "agentver: notes merged", Some(signer))?;
     Ok(true)
 }

@@ -320,10 +320,25 @@ pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3)
 /// `packed-refs`: the old state or the new one, never a mix. The locks a killed run leaves are
 /// named in its journal and removed by the next agentver. Call it holding agentver's lock.
 pub fn apply_atomically(repo: &Repository, changes: Vec<RefChange>, why: &str) -> Result<()> {
+    apply_atomically_as(repo, changes, why, None)
+}
+
+/// [`apply_atomically`], the reflog's entries by `signer` (else by the repository's committer):
+/// for refs agentver moves with an identity of its own, such as its notes.
+pub fn apply_atomically_as(
+    repo: &Repository,
+    changes: Vec<RefChange>,
+    why: &str,
+    signer: Option<&gix::actor::Signature>,
+) -> Result<()> {
     let edits = changes.iter().map(|c| c.edit(why)).collect::<Result<Vec<_>>>()?;
     use gix::lock::acquire::Fail;
     use gix::refs::file::transaction::PackedRefs;
-    let committer = repo.committer().and_then(std::result::Result::ok);
+    let mut buffer = gix::date::parse::TimeBuf::default();
+    let committer = match signer {
+        Some(s) => Some(s.to_ref(&mut buffer)),
+        None => repo.committer().and_then(std::result::Result::ok),
+    };
     let transact = |edits: Vec<RefEdit>| -> Result<()> {
         if edits.is_empty() {
             return Ok(());

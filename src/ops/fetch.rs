@@ -116,32 +116,27 @@ fn unshallow(ws: &Workspace, remote: &str) -> Result<()> {
     Ok(())
 }
 
+/// Brings the remote's agent tags to `scratch` refs, and its agentver notes to theirs.
+fn fetch_to_scratch(ws: &Workspace, remote: &str, scratch: &str) -> Result<()> {
+    let refspec = format!("+{}*:{scratch}*", ws.names().all_ref_prefix());
+    // `--refmap=`: no configured refspec rides along (a non-forced tag refspec would refuse to
+    // clobber an unpushed version and fail the fetch); the tags land in scratch refs only.
+    let notes = crate::ops::notes::refspec();
+    let args = ["fetch", "--quiet", "--no-tags", "--refmap=", "--prune", "--", remote, &refspec, &notes];
+    let out = git::remote::run(ws.root(), &args)?;
+    if !out.status.success() {
+        return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out).into());
+    }
+    Ok(())
+}
+
 pub fn fetch(ws: &Workspace, remote: &str, options: &FetchOptions) -> Result<FetchReport> {
     git::remote::check_remote(remote)?;
     let repo = ws.repo();
     let names = ws.names();
     unshallow(ws, remote)?;
     let scratch = format!("refs/agentver/fetch/{}/", names.prefix());
-    let refspec = format!("+{}*:{scratch}*", names.all_ref_prefix());
-    // `--refmap=`: no configured refspec rides along (a non-forced tag refspec would refuse to
-    // clobber an unpushed version and fail the fetch); the tags land in scratch refs only.
-    let out = git::remote::run(
-        ws.root(),
-        &[
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--refmap=",
-            "--prune",
-            "--",
-            remote,
-            &refspec,
-            &crate::ops::notes::refspec(),
-        ],
-    )?;
-    if !out.status.success() {
-        return Err(git::remote::failed(&format!("fetching the agent tags of '{remote}'"), &out).into());
-    }
+    fetch_to_scratch(ws, remote, &scratch)?;
     let fetched = git::list_refs(repo, &scratch)?;
     let theirs: BTreeMap<String, ObjectId> = fetched
         .iter()

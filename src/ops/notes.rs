@@ -39,7 +39,7 @@ pub fn merge_fetched(ws: &Workspace) -> Result<Vec<String>> {
         scratch.push(git::RefChange { name, from: Some(id), to: None });
     }
     let _guard = git::lock::exclusive(&repo.common_dir().join("agentver.lock"))?;
-    git::apply_atomically(repo, scratch, "agentver: fetched notes merged")?;
+    git::apply_atomically_as(repo, scratch, "agentver: fetched notes merged", Some(&signer))?;
     Ok(moved)
 }
 

@@ -342,15 +342,8 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
                 (diff::diff(&against.unwrap_or_else(|| serde_json::json!({})), &n.bundle.config), None)
             }
         };
-        let summary = |tree: String| -> Result<_> {
-            Ok(ws.test_results(&tree)?.map(|t| t.summary(id.as_str())).filter(|s| s.total > 0))
-        };
-        let before = latest.as_ref().map(|(_, tag)| summary(tag.tree.to_string())).transpose()?.flatten();
-        let after = match &new {
-            Ok(Some(n)) => summary(n.tree.to_string())?,
-            _ => None,
-        };
-        let tests = (before.is_some() || after.is_some()).then_some(TestsChange { before, after });
+        let head_tree = new.as_ref().ok().and_then(|n| n.as_ref().map(|n| n.tree));
+        let tests = tests_change(ws, &id, latest.as_ref().map(|(_, tag)| tag.tree), head_tree)?;
         drafts.push(DraftPlan {
             tests,
             agent: id.to_string(),
@@ -364,6 +357,21 @@ fn plan_drafts(ws: &Workspace, base_at: Option<&DraftAt>, head: &DraftAt, after:
         });
     }
     Ok(drafts)
+}
+
+/// The tests' results on latest's tree and on the head's draft, when any ran on either.
+fn tests_change(
+    ws: &Workspace,
+    agent: &AgentId,
+    before: Option<crate::git::ObjectId>,
+    after: Option<crate::git::ObjectId>,
+) -> Result<Option<TestsChange>> {
+    let summary = |tree: Option<crate::git::ObjectId>| -> Result<_> {
+        let Some(tree) = tree else { return Ok(None) };
+        Ok(ws.test_results(&tree.to_string())?.map(|t| t.summary(agent.as_str())).filter(|s| s.total > 0))
+    };
+    let (before, after) = (summary(before)?, summary(after)?);
+    Ok((before.is_some() || after.is_some()).then_some(TestsChange { before, after }))
 }
 
 /// Every channel whose target changes between the two sides: in head's order, then those only

@@ -135,14 +135,17 @@ fn bare(env: &TestEnv, remote: &Path, args: &[&str]) -> String {
     env.git(&all)
 }
 
-/// Bob's pull request, pushed as branch `warmer`: one sentence of the sales prompt changes.
+/// Bob's pull request, pushed as branch `warmer`: the sales voice changes (a warmer one). The
+/// conversation tests' requests do not carry the voice, so their cassettes still answer them
+/// and the review's `agentver test` passes offline; a prompt change would need them recorded
+/// again (tests/cli/testing.rs).
 fn open_pull_request(env: &TestEnv, remote: &Path) -> String {
     let bob = clone(env, remote, "bob", &[]);
     env.git(&["-C", &bob, "checkout", "-q", "-b", "warmer"]);
     let file = Path::new(&bob).join("agents/sales.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("Ask about the caller"));
-    std::fs::write(&file, text.replace("Ask about the caller", "Warmly ask about the caller")).unwrap();
+    assert!(text.contains("voice_id: rachel"));
+    std::fs::write(&file, text.replace("voice_id: rachel", "voice_id: bella")).unwrap();
     env.git(&["-C", &bob, "commit", "-qam", "warmer greeting"]);
     env.git(&["-C", &bob, "push", "-q", "origin", "warmer"]);
     bob
@@ -168,7 +171,10 @@ fn runs_as_a_runner_would(file: &str, review: &str, publish: &str) {
     run_job(&env, &pr, &job_commands(&yaml, review));
     let plan = std::fs::read_to_string(Path::new(&pr).join("plan.md")).expect("the review job writes plan.md");
     assert!(plan.starts_with("## agentver plan"), "{plan}");
-    assert!(plan.contains("sales") && plan.contains("+Warmly ask about the caller"), "{plan}");
+    assert!(plan.contains("sales") && plan.contains("speech.tts.voice_id") && plan.contains("bella"), "{plan}");
+    let tests = std::fs::read_to_string(Path::new(&pr).join("agentver-tests.xml"))
+        .expect("the review job writes the tests' JUnit");
+    assert!(tests.contains("<testsuites name=\"agentver test\" tests=\"3\" failures=\"0\">"), "{tests}");
 
     squash_merge(&env, &bob);
     assert_eq!(bare(&env, &remote, &["branch", "--list"]), "* main", "the branch is deleted");

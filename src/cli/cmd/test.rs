@@ -74,6 +74,11 @@ pub fn run(ui: &mut Ui, args: Args) -> CmdResult {
             return Ok(Outcome::Code(2));
         }
     };
+    if report.tests.is_empty() && args.specs.is_empty() {
+        // A repository without tests is no failure: CI templates run this step everywhere.
+        ui.status("no test in tests/: nothing to run (`agentver schema --for test` describes the format)");
+        return Ok(Outcome::Success);
+    }
     if report.tests.is_empty() {
         let named = if args.specs.is_empty() {
             "tests/ holds no test".to_owned()
