@@ -28,6 +28,7 @@ git add -A && git commit -qm "Voice agent config"
 echo "# a config repository made from agents.example/ in $scratch/config"
 
 step 'agentver status'
+step 'agentver test --replay'
 step 'agentver publish --all -m Launch --notes "First production prompts."'
 step 'agentver log sales'
 step 'sed -i '\''s/temperature: 0.3 /temperature: 0.5 /; s/Never quote prices/Do not quote prices/'\'' agents/sales.yaml'

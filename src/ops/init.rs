@@ -18,6 +18,21 @@ pub const EXAMPLE_FILES: &[(&str, &str)] = &[
     ("tools/lookup_order.yaml", include_str!("../../agents.example/tools/lookup_order.yaml")),
     ("tools/transfer_to_human.yaml", include_str!("../../agents.example/tools/transfer_to_human.yaml")),
     ("workflows/intake.json", include_str!("../../agents.example/workflows/intake.json")),
+    ("tests/sales-no-prices.yaml", include_str!("../../agents.example/tests/sales-no-prices.yaml")),
+    ("tests/sales-books-demo.yaml", include_str!("../../agents.example/tests/sales-books-demo.yaml")),
+    ("tests/sales-simulated-caller.yaml", include_str!("../../agents.example/tests/sales-simulated-caller.yaml")),
+    (
+        "tests/.cassettes/sales-no-prices.jsonl",
+        include_str!("../../agents.example/tests/.cassettes/sales-no-prices.jsonl"),
+    ),
+    (
+        "tests/.cassettes/sales-books-demo.jsonl",
+        include_str!("../../agents.example/tests/.cassettes/sales-books-demo.jsonl"),
+    ),
+    (
+        "tests/.cassettes/sales-simulated-caller.jsonl",
+        include_str!("../../agents.example/tests/.cassettes/sales-simulated-caller.jsonl"),
+    ),
 ];
 
 const EXAMPLE_CHANNELS: &str = include_str!("../../agents.example/channels.toml");
@@ -162,6 +177,9 @@ mod tests {
         for (path, text) in EXAMPLE_FILES.iter().filter(|(p, _)| p.starts_with("tools/")) {
             let stem = path.trim_start_matches("tools/").trim_end_matches(".yaml");
             crate::format::model::parse_tool(path, stem, text.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        }
+        for (path, text) in EXAMPLE_FILES.iter().filter(|(p, _)| p.starts_with("tests/") && p.ends_with(".yaml")) {
+            crate::format::model::test::parse_test(path, text.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e:?}"));
         }
         crate::format::channels::parse(EXAMPLE_CHANNELS, "channels.toml").unwrap();
         crate::format::config::Config::parse(EXAMPLE_CONFIG, &crate::binary_version()).unwrap();
