@@ -41,7 +41,8 @@ pub struct TestConfig {
 pub struct ProviderConfig {
     /// The API's base URL, up to and including its version (`https://api.openai.com/v1`).
     pub base_url: Option<String>,
-    /// The environment variable holding the API key (never the key itself).
+    /// The environment variable holding the API key (never the key itself); `""` for a local
+    /// server that takes none (Ollama, vLLM, llama.cpp's server).
     pub api_key_env: Option<String>,
     /// Price in the provider's currency per million input tokens, for the run's cost line.
     pub input_per_million: Option<f64>,
@@ -235,7 +236,7 @@ fn check_test(test: &TestConfig) -> Result<()> {
             );
         }
         if let Some(env) = &p.api_key_env
-            && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            && !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return bad(
                 format!(

@@ -82,12 +82,11 @@ impl Client {
     /// One attempt: the answer (or a final error), or an error worth retrying.
     fn once(&self, provider: &Provider, url: &str, key: &str, body: &Json) -> Result<Result<Json, ChatError>, Retry> {
         let name = || provider.name.clone();
-        let sent = self
-            .agent
-            .post(url)
-            .header("Authorization", &format!("Bearer {key}"))
-            .header("Content-Type", "application/json")
-            .send(serde_json::to_vec(body).expect("JSON serializes"));
+        let mut request = self.agent.post(url).header("Content-Type", "application/json");
+        if !key.is_empty() {
+            request = request.header("Authorization", &format!("Bearer {key}"));
+        }
+        let sent = request.send(serde_json::to_vec(body).expect("JSON serializes"));
         let mut response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => {

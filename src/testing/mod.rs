@@ -234,7 +234,12 @@ fn providers(ws: &Workspace) -> BTreeMap<String, Provider> {
         let provider = Provider {
             name: name.to_owned(),
             base_url: c.base_url.clone().or(default_url).unwrap_or_default(),
-            key: std::env::var(&key_env).ok().filter(|k| !k.is_empty()),
+            // `api_key_env = ""`: a server that takes no key (nothing is sent for one).
+            key: if key_env.is_empty() {
+                Some(String::new())
+            } else {
+                std::env::var(&key_env).ok().filter(|k| !k.is_empty())
+            },
             key_env,
             prices: c.input_per_million.zip(c.output_per_million),
         };
