@@ -365,6 +365,37 @@ fn tally(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn run(n: u32, ok: bool) -> RunResult {
+        let failure = (!ok).then(|| conversation::Failure { turn: Some(1), line: Some(3), message: "x".into() });
+        RunResult { run: n, failure, transcript: Vec::new(), usage: Usage::default() }
+    }
+
+    #[test]
+    fn a_test_passes_when_enough_runs_pass() {
+        let yaml = "agent: sales\nrepeat: 3\npass: 2\nconversation: [{user: hi}]\n";
+        let doc = parse_test("tests/t.yaml", yaml.as_bytes()).unwrap();
+        let tests = vec![TestFile { name: "t".into(), file: "tests/t.yaml".into(), doc }];
+        let subject = Subject {
+            agent: "sales".into(),
+            version: "draft".into(),
+            tree: "ab".into(),
+            config: serde_json::json!({}),
+        };
+        let subjects = vec![(0, subject)];
+        let results =
+            |oks: &[bool]| oks.iter().enumerate().map(|(i, ok)| (0, "ab".to_owned(), run(i as u32 + 1, *ok))).collect();
+        let report = tally(&tests, &subjects, results(&[true, false, true]), Mode::Replay, &Options::default());
+        assert!(report.ok && report.tests[0].ok && report.tests[0].passed == 2 && report.tests[0].pass == 2);
+        let report = tally(&tests, &subjects, results(&[true, false, false]), Mode::Replay, &Options::default());
+        assert!(!report.ok && !report.tests[0].ok);
+        // `--repeat N`: every run must pass.
+        let every = Options { repeat: Some(3), ..Options::default() };
+        let report = tally(&tests, &subjects, results(&[true, false, true]), Mode::Replay, &every);
+        assert!(!report.ok && report.tests[0].pass == 3);
+    }
+
     #[test]
     fn wilson_intervals_are_the_textbook_ones() {
         let (lo, hi) = super::wilson(5, 5);
