@@ -2,11 +2,14 @@
 //! and PostgreSQL when given one), `stats` over 1,000,000 calls, and ingest under load: wrk
 //! resolving with a fresh call id on every request while runtimes post reports and a 200,000-record
 //! import runs beside the server, then SIGTERM, and every acknowledged decision counted in the
-//! store.
+//! store. Given a PostgreSQL server, also the flood on PostgreSQL (issue 30): one replica on
+//! SQLite, one on PostgreSQL and three on one PostgreSQL, each behind wrk with a fresh call id on
+//! every resolve, then SIGTERM and every acknowledged decision looked for in the store.
 //!
 //! Run: `cargo bench --bench calls -- [--import 200000] [--calls 1000000] [--duration 30]
-//! [--postgres postgres://…] [--out BENCHMARKS.md]`. Installs wrk with apt-get when it is missing
-//! and it runs as root.
+//! [--postgres postgres://…] [--out BENCHMARKS.md]`; `--flood-only` runs the PostgreSQL flood
+//! alone (it needs `--postgres`); `AGENTVER_BENCH_BINARY=PATH` measures another build. Installs wrk with apt-get when it is missing and it runs as
+//! root.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::load::{TOKEN, ensure_tools, example_repo, free_port, get, wrk};
+use common::load::{TOKEN, ensure_tools, example_repo, free_port, get, wrk, wrk_with};
 use common::{git, hermetic, run_ok};
 
 /// One generated record of sales: version 1..3 with its real tree and split variant a..c.
@@ -195,6 +198,11 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn start_serve(b: &Bench, store: &str) -> (Child, u16) {
+    start_replica(b, store, "serve")
+}
+
+/// `agentver serve` on `store`, its log in `<repo>.<name>.log`; returns once it is ready.
+fn start_replica(b: &Bench, store: &str, name: &str) -> (Child, u16) {
     let port = free_port();
     std::fs::write(b.dir.with_extension("token"), TOKEN).unwrap();
     let mut cmd = agentver(
@@ -205,7 +213,7 @@ fn start_serve(b: &Bench, store: &str) -> (Child, u16) {
     let child = cmd
         .arg(b.dir.with_extension("token"))
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(b.dir.with_extension("serve.log")).unwrap())
+        .stderr(std::fs::File::create(b.dir.with_extension(format!("{name}.log"))).unwrap())
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -334,6 +342,154 @@ fn ingest(b: &mut Bench, seconds: u64, import_n: u64) {
     );
 }
 
+/// wrk's script for several replicas: thread `i` sends every request to `ports[i % n]` (wrk
+/// sets a thread's address in `setup`), each request with a fresh call id `<prefix><thread>-<n>`.
+fn spread_over(scratch: &Path, prefix: &str, ports: &[u16]) -> PathBuf {
+    let path = scratch.join(format!("spread-{prefix}.lua"));
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let script = format!(
+        "local ports = {{{}}}\nlocal threads = 0\n\
+         function setup(thread)\n  thread.addr = wrk.lookup(\"127.0.0.1\", ports[(threads % #ports) + 1])[1]\n  \
+         thread:set(\"tid\", threads)\n  threads = threads + 1\nend\n\
+         local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, \
+         \"/v1/resolve?channel=%2B14155550199&caller=%2B1555\" .. tid .. n .. \"&call_id={prefix}\" .. tid .. \"-\" .. n)\nend\n",
+        ports.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ")
+    );
+    std::fs::write(&path, script).unwrap();
+    path
+}
+
+/// CPU seconds `pid` has used (user and system), with what its children that ended used when
+/// `children` (Linux: `/proc/PID/stat`, in clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32, children: bool) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ended = if children { ticks(13) + ticks(14) } else { 0.0 };
+    (ticks(11) + ticks(12) + ended) / 100.0
+}
+
+/// CPU seconds a PostgreSQL server has used: its postmaster, every process it started that is
+/// still running (backends, autovacuum, the WAL writer) and those that ended.
+fn postgres_cpu(postmaster: u32) -> f64 {
+    let children =
+        std::fs::read_dir("/proc").unwrap().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
+    let parent = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+    };
+    cpu_seconds(postmaster, true)
+        + children.filter(|p| parent(*p) == Some(postmaster)).map(|p| cpu_seconds(p, false)).sum::<f64>()
+}
+
+/// One row of the flood: `replicas` servers on `store` behind one wrk, then SIGTERM; `count`
+/// answers how many calls whose id starts with the prefix the store holds.
+fn flood_row(
+    b: &mut Bench,
+    (what, prefix): (&str, &str),
+    store: &str,
+    replicas: usize,
+    seconds: u64,
+    count: &dyn Fn(&str) -> u64,
+    postmaster: Option<u32>,
+) -> f64 {
+    let servers: Vec<(Child, u16)> =
+        (0..replicas).map(|i| start_replica(b, store, &format!("flood-{prefix}-{i}"))).collect();
+    let ports: Vec<u16> = servers.iter().map(|s| s.1).collect();
+    let script = spread_over(&b.scratch, prefix, &ports);
+    let (threads, connections) = if replicas == 1 { (2, 64) } else { (replicas as u32, 21 * replicas as u32) };
+    let sum = |name: &str| ports.iter().map(|p| metric(*p, name)).sum::<u64>();
+    let (recorded, spooled) = ("agentver_call_decisions_recorded_total", "agentver_call_decisions_spooled_total");
+    let pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    let cpu = || pids.iter().map(|p| cpu_seconds(*p, false)).sum::<f64>() + postmaster.map_or(0.0, postgres_cpu);
+    let cpu_before = cpu();
+    let load =
+        wrk_with(&format!("http://127.0.0.1:{}/v1/resolve", ports[0]), seconds, Some(&script), threads, connections);
+    let cpu_per_resolve = (cpu() - cpu_before) / load.requests.max(1) as f64 * 1e6;
+    let (committed, acknowledged_by_servers) = (sum(recorded), sum(spooled));
+    for (mut child, _) in servers {
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(child.wait().unwrap().success(), "serve did not stop cleanly");
+    }
+    let stored = count(prefix);
+    let acknowledged = load.requests.saturating_sub(load.errors);
+    let lost = acknowledged.saturating_sub(stored);
+    eprintln!(
+        "flood {what}: {:.0}/s p50 {:.2} ms p99 {:.2} ms, {cpu_per_resolve:.0} µs of CPU per resolve; {acknowledged} acknowledged, {stored} stored, {lost} lost",
+        load.rps, load.p50_ms, load.p99_ms
+    );
+    let _ = writeln!(
+        b.table,
+        "| {what} | {threads} threads, {connections} connections | {:.0} | {:.2} ms | {:.2} ms | {cpu_per_resolve:.0} µs | {committed} of {acknowledged_by_servers} ({:.1}%) | {acknowledged} → {stored}: **{lost} lost** | {} |",
+        load.rps,
+        load.p50_ms,
+        load.p99_ms,
+        committed as f64 / acknowledged_by_servers.max(1) as f64 * 100.0,
+        load.errors
+    );
+    load.rps
+}
+
+/// The flood of issue 30's budget: one replica on SQLite, one on PostgreSQL, three on one
+/// PostgreSQL, each on a new store, `seconds` of wrk each.
+fn postgres_flood(b: &mut Bench, url: &str, seconds: u64) {
+    let database = |name: &str| {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        format!("{base}/{name}")
+    };
+    let pg_count = |store: String| {
+        move |prefix: &str| -> u64 {
+            let mut client = postgres::Client::connect(&store, postgres::NoTls).unwrap();
+            let row =
+                client.query_one("SELECT count(*) FROM calls WHERE call_id LIKE $1", &[&format!("{prefix}%")]).unwrap();
+            row.get::<_, i64>(0) as u64
+        }
+    };
+    // The server's postmaster, when it runs here: the parent of this connection's backend.
+    let postmaster = {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let backend: i32 = client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let stat = std::fs::read_to_string(format!("/proc/{backend}/stat")).unwrap_or_default();
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+    };
+    let sqlite_path = b.scratch.join("flood.sqlite");
+    let sqlite_count = |prefix: &str| -> u64 {
+        let conn = rusqlite::Connection::open(&sqlite_path).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM calls WHERE call_id GLOB ?1", [format!("{prefix}*")], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64
+    };
+    b.table = String::from(
+        "| servers, store | wrk | resolves/s | p50 | p99 | CPU per resolve (servers and PostgreSQL) | decisions committed of acknowledged (at wrk's end) | acknowledged → stored after SIGTERM | non-2xx |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let sqlite_store = format!("sqlite:{}", sqlite_path.display());
+    let sqlite = flood_row(b, ("1 replica, SQLite", "fs"), &sqlite_store, 1, seconds, &sqlite_count, None);
+    let one_store = database("flood_one");
+    let one =
+        flood_row(b, ("1 replica, PostgreSQL", "fp"), &one_store, 1, seconds, &pg_count(one_store.clone()), postmaster);
+    let three_store = database("flood_three");
+    let three = flood_row(
+        b,
+        ("3 replicas, one PostgreSQL", "ft"),
+        &three_store,
+        3,
+        seconds,
+        &pg_count(three_store.clone()),
+        postmaster,
+    );
+    let _ = write!(
+        b.table,
+        "\nOne replica on PostgreSQL: {:.2}× its rate on SQLite (budget ≥ 0.9×, p99 ≤ 15 ms). Three replicas on one \
+         PostgreSQL: {:.2}× one replica's rate (budget ≥ 2×).\n",
+        one / sqlite,
+        three / one
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -341,9 +497,13 @@ fn main() {
     let (import_n, calls_n, seconds) =
         (number("--import", 200_000), number("--calls", 1_000_000), number("--duration", 30));
     ensure_tools();
+    let flood_only = args.iter().any(|a| a == "--flood-only");
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("repo");
-    let av = PathBuf::from(env!("CARGO_BIN_EXE_agentver"));
+    // AGENTVER_BENCH_BINARY: another build to measure (an earlier commit's, for a before/after).
+    let av = std::env::var_os("AGENTVER_BENCH_BINARY")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_agentver")), PathBuf::from);
     example_repo(&av, &dir);
     let tree = |n: u64| {
         String::from_utf8(run_ok(git(&dir).args(["rev-parse", &format!("agent/sales/v{n}^{{tree}}")])))
@@ -358,6 +518,16 @@ fn main() {
         trees: [tree(1), tree(2), tree(3)],
         table: String::from("| operation | records | time | rate | peak memory |\n|---|---|---|---|---|\n"),
     };
+    if flood_only {
+        let url = arg("--postgres").expect("--flood-only needs --postgres URL");
+        postgres_flood(&mut b, &url, seconds);
+        print!("{}", b.table);
+        if let Some(path) = arg("--out") {
+            common::write_block(&path, "calls-postgres", &flood_block(&b.table, seconds));
+            eprintln!("wrote {path}");
+        }
+        return;
+    }
     let sqlite = |name: &str| format!("sqlite:{}", scratch.path().join(name).display());
     b.import(import_n / 4, &sqlite("quarter.sqlite"), "SQLite, a quarter of the file");
     let (rate, _) = b.import(import_n, &sqlite("import.sqlite"), "SQLite");
@@ -378,4 +548,25 @@ fn main() {
         common::write_block(&path, "calls", &results);
         eprintln!("wrote {path}");
     }
+    if let Some(url) = arg("--postgres") {
+        postgres_flood(&mut b, &url, seconds);
+        print!("{}", b.table);
+        if let Some(path) = arg("--out") {
+            common::write_block(&path, "calls-postgres", &flood_block(&b.table, seconds));
+        }
+    }
+}
+
+/// The PostgreSQL flood's section of BENCHMARKS.md.
+fn flood_block(table: &str, seconds: u64) -> String {
+    format!(
+        "### Throughput on PostgreSQL\n\nWritten by `cargo bench --bench calls -- --postgres URL --flood-only --out \
+         BENCHMARKS.md`. Each row: new store, the servers started (`agentver serve`, a bearer token, the example's \
+         3-way split), wrk resolving for {seconds} s with a fresh call id on every request (so every answer records a \
+         decision), on loopback; then SIGTERM to every server and the store counted. With three replicas one wrk \
+         runs three threads and sends each thread's requests to its own replica (wrk's `setup` sets the thread's \
+         address). wrk, PostgreSQL and the servers share the machine's 2 cores. CPU per resolve is what the servers \
+         and every process of the PostgreSQL server used during wrk's run (`/proc/PID/stat`), over the requests \
+         wrk completed; wrk's own is not in it.\n\n{table}"
+    )
 }

@@ -13,7 +13,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::fsutil::IoError;
 
@@ -27,6 +28,11 @@ pub struct Spool {
     /// Appends, in whole lines, one at a time, and the file's length (this server alone appends
     /// to it, so a refused write can be cut back without asking the file system).
     file: Mutex<(File, u64)>,
+    /// The file's length as of the last append that succeeded: what this server's reader may
+    /// read. Bytes past it may belong to an append the disk is refusing, which is cut back off;
+    /// a reader that took them would join them to the next decision and lose it (seen with the
+    /// spool on a full 1 MiB tmpfs: one decision answered 200 in 35,000 was never stored).
+    written: Arc<AtomicU64>,
 }
 
 /// Reads a spool file from where it last stopped, complete lines only.
@@ -36,6 +42,9 @@ pub struct Reader {
     offset: u64,
     /// The start of a line whose end was not written yet.
     partial: Vec<u8>,
+    /// How far the file may be read: a live server's spool, up to its last whole append; none
+    /// for a dead server's (nobody appends to it any more).
+    limit: Option<Arc<AtomicU64>>,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> IoError + '_ {
@@ -73,7 +82,7 @@ impl Spool {
         }
         orphans.sort();
         let len = file.metadata().map_err(io(&path))?.len();
-        Ok((Spool { path, file: Mutex::new((file, len)) }, orphans))
+        Ok((Spool { path, file: Mutex::new((file, len)), written: Arc::new(AtomicU64::new(len)) }, orphans))
     }
 
     pub fn path(&self) -> &Path {
@@ -95,6 +104,7 @@ impl Spool {
         match file.write_all(&bytes) {
             Ok(()) => {
                 *len += bytes.len() as u64;
+                self.written.store(*len, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
@@ -106,7 +116,7 @@ impl Spool {
 
     /// A reader of this spool from its start.
     pub fn reader(&self) -> Result<Reader, IoError> {
-        Reader::open(&self.path)
+        Ok(Reader { limit: Some(self.written.clone()), ..Reader::open(&self.path)? })
     }
 
     /// Empties the spool when `reader` has read all of it and it is large, so it does not grow
@@ -120,6 +130,7 @@ impl Spool {
         if *len == reader.offset {
             file.set_len(0).map_err(io(&self.path))?;
             *len = 0;
+            self.written.store(0, Ordering::Release);
             reader.offset = 0;
         }
         Ok(())
@@ -131,6 +142,7 @@ impl Spool {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         guard.0.set_len(0).map_err(io(&self.path))?;
         guard.1 = 0;
+        self.written.store(0, Ordering::Release);
         std::fs::remove_file(&self.path).map_err(io(&self.path))
     }
 }
@@ -181,7 +193,7 @@ pub fn in_use(dir: &Path) -> bool {
 impl Reader {
     pub fn open(path: &Path) -> Result<Reader, IoError> {
         let file = File::open(path).map_err(io(path))?;
-        Ok(Reader { path: path.to_owned(), file, offset: 0, partial: Vec::new() })
+        Ok(Reader { path: path.to_owned(), file, offset: 0, partial: Vec::new(), limit: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -205,8 +217,18 @@ impl Reader {
             if lines.len() == max {
                 return Ok(lines);
             }
-            self.file.seek(SeekFrom::Start(self.offset + self.partial.len() as u64)).map_err(io(&self.path))?;
-            let n = self.file.read(&mut chunk).map_err(io(&self.path))?;
+            let from = self.offset + self.partial.len() as u64;
+            let room = match &self.limit {
+                Some(written) => usize::try_from(written.load(Ordering::Acquire).saturating_sub(from))
+                    .unwrap_or(usize::MAX)
+                    .min(chunk.len()),
+                None => chunk.len(),
+            };
+            if room == 0 {
+                return Ok(lines);
+            }
+            self.file.seek(SeekFrom::Start(from)).map_err(io(&self.path))?;
+            let n = self.file.read(&mut chunk[..room]).map_err(io(&self.path))?;
             if n == 0 {
                 return Ok(lines);
             }
@@ -240,15 +262,38 @@ mod tests {
         assert!(!reader.caught_up().unwrap());
         assert_eq!(reader.next_lines(10).unwrap().len(), 2);
         assert!(reader.caught_up().unwrap());
-        // A line half written is not read until its end arrives.
+        // In a dead server's spool, a line half written is not read until its end arrives.
+        let mut orphan = Reader::open(spool.path()).unwrap();
+        assert_eq!(orphan.next_lines(10).unwrap().len(), 5);
         std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b"half").unwrap();
-        assert!(reader.next_lines(10).unwrap().is_empty());
+        assert!(orphan.next_lines(10).unwrap().is_empty());
         std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b" and the rest\n").unwrap();
-        assert_eq!(reader.next_lines(10).unwrap(), [b"half and the rest".to_vec()]);
+        assert_eq!(orphan.next_lines(10).unwrap(), [b"half and the rest".to_vec()]);
         // A spool no live server holds is an orphan to replay.
         std::fs::write(dir.path().join("decisions-1.jsonl"), b"left\n").unwrap();
         let (_second, orphans) = Spool::open(dir.path()).unwrap();
         assert_eq!(orphans, [dir.path().join("decisions-1.jsonl")], "the live first spool is not an orphan");
+    }
+
+    /// The decision lost on a full disk (issue 30): an append the disk refused part-way left its
+    /// first bytes in the file until it was cut back off; the reader took them, then joined them
+    /// to the next decision, whose checksum then failed. The reader now stops at the last whole
+    /// append.
+    #[test]
+    fn the_bytes_of_an_append_being_refused_are_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(dir.path()).unwrap();
+        spool.append(b"first").unwrap();
+        let mut reader = spool.reader().unwrap();
+        assert_eq!(reader.next_lines(10).unwrap().len(), 1);
+        // What a refused append leaves until it is cut back: part of a frame, no newline.
+        let whole = std::fs::metadata(spool.path()).unwrap().len();
+        std::fs::OpenOptions::new().append(true).open(spool.path()).unwrap().write_all(b"0badf00d {\"call").unwrap();
+        assert!(reader.next_lines(10).unwrap().is_empty());
+        std::fs::OpenOptions::new().write(true).open(spool.path()).unwrap().set_len(whole).unwrap();
+        spool.append(b"second").unwrap();
+        let read = reader.next_lines(10).unwrap();
+        assert_eq!(read.iter().map(|l| unframe(l)).collect::<Vec<_>>(), [Ok(b"second".as_slice())]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::calls::{Cluster, Serve};
 use crate::serve::published;
@@ -170,4 +170,32 @@ fn an_append_the_disk_refuses_leaves_no_half_line() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// The writer creates a call it has never seen whole from its one decision (issue 30's
+/// throughput), and merges every other call under its row's lock. A report that arrived first
+/// (another replica's webhook, committed before this replica's decision) must still be merged
+/// with the decision, and a call forgotten before its decision is committed must stay forgotten.
+#[test]
+fn decisions_merge_with_reports_that_came_first_and_never_bring_back_a_forgotten_call() {
+    let env = published();
+    let store = crate::calls::postgres_store();
+    let serve = Serve::start(&env, &store);
+    let report = r#"{"call_id": "early-1", "success": true, "duration_ms": 61000}"#;
+    assert_eq!(serve.post("/v1/calls", report, &[]).0, 200);
+    env.av(&["calls", "--calls", &store, "--limit", "1"]).ok();
+    env.av(&["calls", "forget", "gone-1", "--calls", &store]).ok();
+    resolve_calls(&serve, "fresh", 20);
+    for id in ["early-1", "gone-1"] {
+        let path = format!("/v1/resolve?channel=%2B14155550100&caller=%2B16505550999&call_id={id}");
+        assert_eq!(serve.get(&path).0, 200);
+    }
+    wait_until_stored(&env, &store, 21);
+    std::thread::sleep(Duration::from_millis(500));
+    let ids = stored(&env, &store);
+    assert_eq!(ids.len(), 21, "the fresh calls and early-1, and not gone-1: {ids:?}");
+    let all = env.av(&["calls", "--calls", &store, "--limit", "100", "--json"]).ok().json();
+    let early = all.as_array().unwrap().iter().find(|c| c["call_id"] == "early-1").unwrap();
+    let merged = (&early["agent"], &early["version"], &early["success"], &early["duration_ms"]);
+    assert_eq!(merged, (&json!("sales"), &json!(1), &json!(true), &json!(61000)), "{early}");
 }

@@ -158,12 +158,10 @@ impl Store {
     /// Every event of many calls, in one statement (PostgreSQL).
     pub(super) fn events_of(&mut self, ids: &[String]) -> Result<Vec<(String, Stored)>> {
         let Store::Postgres(client) = self else { unreachable!("a PostgreSQL store") };
-        let rows = client
-            .query(
-                "SELECT call_id, source, record, received_at, event_at, seq FROM events WHERE call_id = ANY($1)",
-                &[&ids],
-            )
+        let statement = client
+            .prepared("SELECT call_id, source, record, received_at, event_at, seq FROM events WHERE call_id = ANY($1)")
             .map_err(db("reading events"))?;
+        let rows = client.query(&statement, &[&ids]).map_err(db("reading events"))?;
         rows.iter()
             .map(|row| {
                 let cells = super::sql::pg_cells(row);
