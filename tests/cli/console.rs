@@ -703,18 +703,21 @@ fn the_headline_fields_change_their_lines_only_and_keep_the_comments() {
     assert!(env.read("agents/sales.yaml").contains("temperature: 0.7 "));
 }
 
+/// Every page of one agent, each of which has the agent's head.
+const AGENT_PAGES: [&str; 5] = [
+    "/agents/sales",
+    "/agents/sales/versions/v1",
+    "/agents/sales/compare?from=1&to=2",
+    "/agents/sales/stats",
+    "/agents/sales/edit",
+];
+
 #[test]
 fn save_version_is_in_the_head_of_every_page_of_the_agent() {
     let env = fixture();
     let mut page = Page::console(&env);
     page.open("/");
-    for path in [
-        "/agents/sales",
-        "/agents/sales/versions/v1",
-        "/agents/sales/compare?from=1&to=2",
-        "/agents/sales/stats",
-        "/agents/sales/edit",
-    ] {
+    for path in AGENT_PAGES {
         let got = page.get(path).body;
         assert!(got.contains("Nothing to save: the draft is v2."), "{path}: {got}");
         assert!(!got.contains("<summary class=\"button primary\">Save version</summary>"), "{path}");
@@ -722,13 +725,7 @@ fn save_version_is_in_the_head_of_every_page_of_the_agent() {
     env.edit("agents/sales.yaml", "temperature: 0.5", "temperature: 0.6");
     let log = env.av(&["log", "sales", "--json"]).ok().json();
     let draft = log["draft"]["tree"].as_str().expect("the draft's tree").to_owned();
-    for path in [
-        "/agents/sales",
-        "/agents/sales/versions/v1",
-        "/agents/sales/compare?from=1&to=2",
-        "/agents/sales/stats",
-        "/agents/sales/edit",
-    ] {
+    for path in AGENT_PAGES {
         let got = page.get(path).body;
         assert!(got.contains("<summary class=\"button primary\">Save version</summary>"), "{path}: {got}");
         let from_head = hidden_after(&got, "action=\"/agents/sales/publish\"", "draft");
