@@ -15,3 +15,18 @@ export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
 mkdir -p "$HOME" "$scratch/repo"
 cd "$scratch/repo"
+
+# The repository of benches/common/load.rs's example_repo, in the current folder: sales v1..v3,
+# a pin and a split, committed.
+example_repo() {
+  git init -q -b main
+  cp -R "$here/agents.example/." .
+  "$av" publish --all -m one >/dev/null
+  for t in 0.4 0.5; do
+    sed -i "0,/temperature: [0-9.]*/s//temperature: $t/" agents/sales.yaml
+    "$av" publish sales -m warmer >/dev/null
+  done
+  "$av" pin +14155550100 sales@v1 >/dev/null
+  "$av" ab +14155550199 a=sales@v1:34 b=sales@v2:33 c=sales@v3:33 >/dev/null
+  git add -A && git commit -q -m pins
+}

@@ -14,16 +14,7 @@ large=${LARGE:-1000000}
 source "$(dirname "$0")/bench_scratch.sh"
 
 # The repository of benches/common/load.rs's example_repo: sales v1..v3, a pin and a split.
-git init -q -b main
-cp -R "$here/agents.example/." .
-"$av" publish --all -m one >/dev/null
-for t in 0.4 0.5; do
-  sed -i "0,/temperature: [0-9.]*/s//temperature: $t/" agents/sales.yaml
-  "$av" publish sales -m warmer >/dev/null
-done
-"$av" pin +14155550100 sales@v1 >/dev/null
-"$av" ab +14155550199 a=sales@v1:34 b=sales@v2:33 c=sales@v3:33 >/dev/null
-git add -A && git commit -q -m pins
+example_repo
 trees=$(for n in 1 2 3; do git rev-parse "agent/sales/v$n^{tree}"; done | tr '\n' ' ')
 
 # benches/calls.rs's record(i, trees), one per line, for i in [0, n).

@@ -43,16 +43,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; umount "$scratch/r3/.git/agentver/spo
 psql_q() { psql -tAq "$1" -c "$2"; }
 
 # The repository of benches/common/load.rs's example_repo, and a clone of it per replica.
-git init -q -b main
-cp -R "$here/agents.example/." .
-"$av" publish --all -m one >/dev/null
-for t in 0.4 0.5; do
-  sed -i "0,/temperature: [0-9.]*/s//temperature: $t/" agents/sales.yaml
-  "$av" publish sales -m warmer >/dev/null
-done
-"$av" pin +14155550100 sales@v1 >/dev/null
-"$av" ab +14155550199 a=sales@v1:34 b=sales@v2:33 c=sales@v3:33 >/dev/null
-git add -A && git commit -q -m pins
+example_repo
 for r in 1 2 3; do git clone -q "$scratch/repo" "$scratch/r$r"; done
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

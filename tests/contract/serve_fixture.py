@@ -72,6 +72,24 @@ def binary() -> str:
     return BIN
 
 
+
+def hermetic_env(home) -> dict[str, str]:
+    """The environment agentver runs in under the contract tests: a home of its own, no system
+    git config, a fixed identity and clock (the CLI tests' own)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Ada Tester",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada Tester",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "GIT_AUTHOR_DATE": "2026-11-01T10:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2026-11-01T10:00:00+00:00",
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+    }
+
 class CommandFailed(AssertionError):
     pass
 
@@ -87,19 +105,7 @@ class Workspace:
         self.home.mkdir(parents=True, exist_ok=True)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Ada Tester",
-            "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Ada Tester",
-            "GIT_COMMITTER_EMAIL": "ada@example.com",
-            "GIT_AUTHOR_DATE": "2026-11-01T10:00:00+00:00",
-            "GIT_COMMITTER_DATE": "2026-11-01T10:00:00+00:00",
-            "NO_COLOR": "1",
-            "LANG": "C.UTF-8",
-        }
+        env = hermetic_env(self.home)
         env.update(extra or {})
         return env
 

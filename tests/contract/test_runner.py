@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 import fake_openai
+from serve_fixture import hermetic_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "agents.example"
@@ -95,19 +96,7 @@ class Scratch:
         self.commit_all("agents.example")
 
     def env(self, key: str | None = None, ci: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Ada Tester",
-            "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Ada Tester",
-            "GIT_COMMITTER_EMAIL": "ada@example.com",
-            "GIT_AUTHOR_DATE": "2026-11-01T10:00:00+00:00",
-            "GIT_COMMITTER_DATE": "2026-11-01T10:00:00+00:00",
-            "NO_COLOR": "1",
-            "LANG": "C.UTF-8",
-        }
+        env = hermetic_env(self.home)
         if key is not None:
             env[KEY_ENV] = key
         if ci is not None:
