@@ -163,7 +163,7 @@ fn ops_hint(e: &OpsError) -> Option<String> {
     match e {
         OpsError::UnnamedRemote { .. } => Some("`git remote -v` lists the remotes".into()),
         OpsError::TestsRequired { agent, .. } => Some(format!(
-            "run its tests on the draft first (agentver test {agent}); --skip-tests publishes anyway and says so in the tag"
+            "run its tests on the draft first (agentver test {agent}), or write one in tests/ if it has none (agentver schema --for test); --skip-tests publishes anyway and says so in the tag"
         )),
         OpsError::MessageTooLong { .. } => {
             Some("keep long text in the repository and link to it from the notes".into())
